@@ -1,0 +1,72 @@
+"""Model factory: any OpenCLIP architecture name, plus the small ladder configs of clipscale.
+
+The ladder (model_configs/ladder-*.json) is data, not code: OpenCLIP configs of 32 px images,
+patch 8 (17 image tokens) and a short text context, registered into OpenCLIP's registry at import
+so that `open_clip.create_model_and_transforms('ladder-s', pretrained=path)` works too.
+They use OpenCLIP's own BPE tokenizer, so every OpenCLIP tool (open_clip_train, clip_benchmark)
+works on them unchanged.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import open_clip
+
+from clipscale.errors import unknown
+
+_CONFIG_DIR = Path(__file__).resolve().parent / "model_configs"
+open_clip.add_model_config(_CONFIG_DIR)
+
+
+@dataclass(frozen=True)
+class LadderModel:
+    """One rung of the ladder: its OpenCLIP name and shape."""
+
+    name: str
+    width: int
+    layers: int
+    image_size: int
+    patch_size: int
+    context_length: int
+
+
+@lru_cache(maxsize=None)
+def ladder() -> dict[str, LadderModel]:
+    """The ladder, smallest first, read from the packaged configs."""
+    out = {}
+    for path in sorted(_CONFIG_DIR.glob("ladder-*.json")):
+        cfg = json.loads(path.read_text())
+        v, t = cfg["vision_cfg"], cfg["text_cfg"]
+        out[path.stem] = LadderModel(path.stem, v["width"], v["layers"], v["image_size"], v["patch_size"],
+                                     t["context_length"])
+    return dict(sorted(out.items(), key=lambda kv: (kv[1].width, kv[1].layers)))
+
+
+def list_architectures() -> list[str]:
+    """Every architecture name OpenCLIP knows (ladder included)."""
+    return list(open_clip.list_models())
+
+
+def model_config(name: str) -> dict[str, Any]:
+    """The OpenCLIP config dict of an architecture; NotFoundError lists valid names."""
+    cfg = open_clip.get_model_config(name)
+    if cfg is None:
+        raise unknown("architecture", name, list_architectures(),
+                      fix="use an OpenCLIP name (open_clip.list_models()) or a ladder model (ladder-xs ... ladder-xl)")
+    return cfg
+
+
+def create(name: str, pretrained: str | None = None, device: str = "cpu", precision: str = "fp32"):
+    """(model, preprocess, tokenizer) for an architecture; model in eval mode.
+
+    `pretrained` is a local checkpoint path (OpenCLIP format) or an OpenCLIP pretrained tag.
+    """
+    model_config(name)  # raises NotFoundError with the valid names
+    model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained, device=device,
+                                                                 precision=precision)
+    model.eval()
+    return model, preprocess, open_clip.get_tokenizer(name)

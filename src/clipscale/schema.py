@@ -1,0 +1,47 @@
+"""The results-table schema shared by evaluate, laws, study and report.
+
+It is the paper's: the columns of zeroshot_results.csv in github.com/LAION-AI/scaling-laws-openclip.
+"""
+from __future__ import annotations
+
+# Columns of the paper's zeroshot_results.csv (Cherti et al. 2023, public repository).
+RESULT_COLUMNS: tuple[str, ...] = (
+    "arch", "samples_seen", "gmacs_total", "gmacs", "upstream_dataset", "downstream_dataset",
+    "acc1", "acc5", "mean_per_class_recall", "image_retrieval_recall@5", "text_retrieval_recall@5",
+    "mean_average_precision", "task", "samples_seen_pretty", "name",
+)
+# Metric columns: fractions in [0, 1] (error = 1 - metric; percent only in figures and reports).
+METRIC_COLUMNS: tuple[str, ...] = (
+    "acc1", "acc5", "mean_per_class_recall", "image_retrieval_recall@5", "text_retrieval_recall@5",
+    "mean_average_precision",
+)
+RETRIEVAL_DATASETS = frozenset({"mscoco_captions", "flickr30k"})
+MULTILABEL_DATASETS = frozenset({"voc2007_multilabel"})
+
+# The paper's groups: OpenCLIP models trained on LAION, and OpenAI's CLIP trained on WIT.
+GROUP_OPENCLIP = "openclip"
+GROUP_OPENAI = "openai"
+
+
+def default_metric(downstream_dataset: str) -> str:
+    """The metric the paper fits for a downstream dataset (a fraction; error = 1 - metric)."""
+    if downstream_dataset in RETRIEVAL_DATASETS or downstream_dataset.endswith("retrieval"):
+        return "image_retrieval_recall@5"
+    if downstream_dataset in MULTILABEL_DATASETS:
+        return "mean_average_precision"
+    return "acc1"
+
+
+def paper_group(upstream_dataset: str) -> str:
+    """'openai' for CLIP-WIT rows, 'openclip' for everything else (LAION and our own runs)."""
+    return GROUP_OPENAI if str(upstream_dataset).upper().startswith("CLIP-WIT") else GROUP_OPENCLIP
+
+
+def pretty_samples(n: float) -> str:
+    """13e9 -> '13B', 2e5 -> '200K' (the paper's samples_seen_pretty style)."""
+    n = float(n)
+    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if n >= div:
+            v = n / div
+            return f"{v:.0f}{suffix}" if abs(v - round(v)) < 0.05 or v >= 10 else f"{v:.1f}{suffix}"
+    return f"{n:.0f}"
