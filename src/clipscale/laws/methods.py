@@ -1,0 +1,136 @@
+"""The registry of law-fitting methods (one frozen entry each, looked up by name).
+
+Every method fits E = beta * C^alpha (+ e_inf) in log10 space. A method gives a point estimate
+from one sample and a vectorised estimate for a batch of bootstrap resamples.
+x = log10(compute), y = log10(error fraction).
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import numpy as np
+
+from clipscale.errors import FitError, UserInputError, unknown
+from clipscale.laws import _linear
+
+
+@dataclasses.dataclass(frozen=True)
+class LawMethod:
+    """One way of fitting a law. `point(x, y, **opts)` -> dict with alpha, beta, e_inf, c0, x_fit,
+    y_fit (the points the law was fitted to, for R^2) and notes; `boot(xb, yb, point, **opts)` ->
+    dict of parameter arrays of shape (B,) for resamples xb, yb of shape (B, n)."""
+
+    name: str
+    summary: str
+    min_points: int
+    defaults: dict[str, Any]
+    point: Callable[..., dict[str, Any]]
+    boot: Callable[..., dict[str, np.ndarray]]
+    choices: dict[str, tuple] = dataclasses.field(default_factory=dict)
+
+    def resolve(self, opts: dict[str, Any]) -> dict[str, Any]:
+        """Defaults overridden by `opts`; unknown options and bad choices are errors."""
+        bad = sorted(set(opts) - set(self.defaults))
+        if bad:
+            raise UserInputError(f"method {self.name!r} has no option {bad[0]!r}; "
+                                 f"valid options: {', '.join(sorted(self.defaults)) or '(none)'}")
+        out = {**self.defaults, **opts}
+        for key, valid in self.choices.items():
+            if out[key] not in valid:
+                raise UserInputError(f"method {self.name!r}: {key}={out[key]!r} is not valid; "
+                                     f"valid choices: {', '.join(map(str, valid))}")
+        return out
+
+
+def _line_result(slope, icpt, x_fit, y_fit, notes=()) -> dict[str, Any]:
+    if not np.isfinite(slope):
+        raise FitError("the points to fit have no spread in compute (all at one compute value); "
+                       "a power law needs at least two distinct compute values")
+    return {"alpha": float(slope), "beta": float(10.0 ** icpt), "e_inf": None, "c0": None,
+            "x_fit": np.asarray(x_fit, float), "y_fit": np.asarray(y_fit, float), "notes": list(notes)}
+
+
+def _line_boot(slope, icpt) -> dict[str, np.ndarray]:
+    return {"alpha": np.asarray(slope, float), "beta": 10.0 ** np.asarray(icpt, float)}
+
+
+# -- ls: plain least squares on all points (the paper's procedure for the 3 CLIP-WIT models) ------
+def _ls_point(x, y):
+    s, i = _linear.weighted_line(x, y, np.ones_like(x))
+    return _line_result(s, i, x, y)
+
+
+def _ls_boot(xb, yb, point):
+    return _line_boot(*_linear.weighted_line(xb, yb, np.ones_like(xb)))
+
+
+# -- paper: 5 equal-width bins of log-compute, minimum error per bin, least squares ---------------
+def _paper_point(x, y, nbins, eps, binned):
+    if not binned:
+        return _ls_point(x, y)
+    cx, cy = _linear.paper_bins(x, y, nbins, eps)
+    s, i = _linear.weighted_line(cx, cy, np.ones_like(cx))
+    return _line_result(s, i, cx, cy)
+
+
+def _paper_boot(xb, yb, point, nbins, eps, binned):
+    if not binned:
+        return _ls_boot(xb, yb, point)
+    cx, cy, w = _linear.paper_bins_batched(xb, yb, nbins, eps)
+    return _line_boot(*_linear.weighted_line(cx, cy, w))
+
+
+# -- frontier: Pareto frontier (no cheaper point is better), LS or Huber in log space -------------
+def _frontier_fit(x, y, w, loss, delta):
+    if loss == "huber":
+        return _linear.huber_line(x, y, w, delta)
+    return _linear.weighted_line(x, y, w)
+
+
+def _frontier_point(x, y, loss, delta):
+    keep = _linear.frontier_mask(x, y)
+    s, i = _frontier_fit(x, y, keep.astype(float), loss, delta)
+    return _line_result(s, i, x[keep], y[keep])
+
+
+def _frontier_boot(xb, yb, point, loss, delta):
+    keep = _linear.frontier_mask(xb, yb).astype(float)
+    return _line_boot(*_frontier_fit(xb, yb, keep, loss, delta))
+
+
+def _saturating_point(x, y, **opts):
+    from clipscale.laws import saturating
+
+    return saturating.point(x, y, **opts)
+
+
+def _saturating_boot(xb, yb, point, **opts):
+    from clipscale.laws import saturating
+
+    return saturating.boot(xb, yb, point, **opts)
+
+
+METHODS: dict[str, LawMethod] = {m.name: m for m in (
+    LawMethod("paper", "the paper's procedure: 5 equal-width log-compute bins over [min, max+0.1], "
+              "min error per bin at the bin centre, least squares (binned=False: plain least squares, "
+              "as for CLIP-WIT)", 2, {"nbins": 5, "eps": 0.1, "binned": True}, _paper_point, _paper_boot,
+              {"binned": (True, False)}),
+    LawMethod("ls", "least squares in log space on all points", 2, {},
+              lambda x, y: _ls_point(x, y), _ls_boot),
+    LawMethod("frontier", "Pareto frontier (points no cheaper point beats), least squares or Huber "
+              "loss (delta in log10 units) in log space", 2, {"loss": "ls", "delta": 0.02},
+              _frontier_point, _frontier_boot, {"loss": ("ls", "huber")}),
+    LawMethod("saturating", "E = beta*C^alpha + e_inf (form='plain') or beta*(C+c0)^alpha + e_inf "
+              "(form='shifted'), bounded multi-start least squares in log space; falls back to the "
+              "plain power law when e_inf is not identifiable", 3, {"form": "plain"},
+              _saturating_point, _saturating_boot, {"form": ("plain", "shifted")}),
+)}
+
+
+def get(name: str) -> LawMethod:
+    """The method registered under `name`."""
+    try:
+        return METHODS[name]
+    except KeyError:
+        raise unknown("law method", name, METHODS, "pass --method with one of them") from None

@@ -1,0 +1,178 @@
+"""FitResult: what every law fit returns (parameters, intervals, residuals, predictions, JSON).
+
+Laws have the form E = beta * C^alpha (+ e_inf), or the shifted form beta * (C + c0)^alpha + e_inf,
+with C the compute (the unit of the compute column, e.g. total GMACs) and E the error as a
+fraction in (0, 1]. Fits and intervals live in log10 space, as in Cherti et al. (2023).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from clipscale._io import atomic_write_json
+from clipscale.errors import DataError, FitError
+
+SCHEMA = "clipscale.laws.FitResult/1"
+PARAM_NAMES = ("alpha", "beta", "e_inf", "c0")
+
+
+def law_log10(params: dict[str, float | None], compute: np.ndarray) -> np.ndarray:
+    """log10 of the law's error at `compute` for one parameter set (alpha, beta, e_inf?, c0?)."""
+    c = np.asarray(compute, dtype=float)
+    c0 = params.get("c0") or 0.0
+    e_inf = params.get("e_inf") or 0.0
+    power_log = math.log10(params["beta"]) + params["alpha"] * np.log10(c + c0)
+    if e_inf == 0.0:
+        return power_log
+    return np.log10(10.0 ** power_log + e_inf)
+
+
+@dataclasses.dataclass
+class FitResult:
+    """A fitted scaling law. Error values are fractions; residuals are log10(observed / fitted)."""
+
+    method: str
+    alpha: float
+    beta: float
+    e_inf: float | None
+    r2: float
+    n_points: int
+    ci: dict[str, tuple[float, float]]
+    residuals: np.ndarray
+    c0: float | None = None
+    n_fit_points: int = 0
+    ci_level: float = 0.95
+    n_boot: int = 0
+    seed: int = 0
+    boot: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    resid_std: float = 0.0
+    compute: np.ndarray = dataclasses.field(default_factory=lambda: np.empty(0))
+    error: np.ndarray = dataclasses.field(default_factory=lambda: np.empty(0))
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+    # -- parameters -------------------------------------------------------------------------
+    @property
+    def params(self) -> dict[str, float | None]:
+        return {"alpha": self.alpha, "beta": self.beta, "e_inf": self.e_inf, "c0": self.c0}
+
+    def formula(self, digits: int = 2) -> str:
+        """The law as text, e.g. 'E = 5.86 · C^-0.11' (the paper's two decimals by default)."""
+        beta = _fmt(self.beta, digits)
+        base = f"(C + {_fmt(self.c0, digits)})" if self.c0 else "C"
+        text = f"E = {beta} · {base}^{self.alpha:.{digits}f}"
+        if self.e_inf is not None:
+            text += f" + {_fmt(self.e_inf, digits)}"
+        return text
+
+    # -- predictions ------------------------------------------------------------------------
+    def predict(self, compute) -> np.ndarray:
+        """Predicted error (fraction) at `compute` (same unit as the fitted compute column)."""
+        c = _positive(compute)
+        return 10.0 ** law_log10(self.params, c)
+
+    def predict_interval(self, compute, level: float = 0.95, kind: str = "prediction") -> tuple[np.ndarray, np.ndarray]:
+        """(lo, hi) error fractions at `compute` from the bootstrap.
+
+        kind="confidence": interval of the fitted law itself; kind="prediction" (default): also
+        includes the scatter of points around the law (Gaussian in log10, sd = residual sd), i.e.
+        where a new run at that compute is expected to land.
+        """
+        if kind not in ("prediction", "confidence"):
+            raise DataError(f"unknown interval kind {kind!r}; valid choices: confidence, prediction")
+        if not 0 < level < 1:
+            raise DataError(f"level must be a fraction in (0, 1), got {level}; e.g. 0.95")
+        if not self.boot or len(self.boot.get("alpha", ())) == 0:
+            raise FitError("this fit has no bootstrap samples; refit with n_boot > 0 to get intervals")
+        c = _positive(compute)
+        logs = np.stack([law_log10(p, c) for p in self._boot_params()])  # (B, m)
+        if kind == "prediction" and self.resid_std > 0:
+            rng = np.random.default_rng(self.seed + 1)
+            logs = logs + rng.normal(0.0, self.resid_std, size=logs.shape)
+        tail = (1 - level) / 2
+        lo, hi = np.quantile(logs, [tail, 1 - tail], axis=0)
+        return 10.0 ** lo, 10.0 ** hi
+
+    def _boot_params(self):
+        n = len(self.boot["alpha"])
+        for i in range(n):
+            yield {k: (float(v[i]) if v is not None else None) for k, v in
+                   ((name, self.boot.get(name)) for name in PARAM_NAMES)}
+
+    # -- serialisation ----------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (arrays as lists, NaN as None) that `from_dict` reads back."""
+        out: dict[str, Any] = {"schema": SCHEMA, "formula": self.formula()}
+        for f in dataclasses.fields(self):
+            out[f.name] = _jsonable(getattr(self, f.name))
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "FitResult":
+        if data.get("schema") != SCHEMA:
+            raise DataError(f"not a clipscale fit (schema {data.get('schema')!r}, expected {SCHEMA!r}); "
+                            "load a file written by FitResult.save")
+        kw = {f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data}
+        for name in ("residuals", "compute", "error"):
+            kw[name] = _array(kw.get(name, []))
+        kw["boot"] = {k: _array(v) for k, v in (kw.get("boot") or {}).items()}
+        kw["ci"] = {k: (_num(v[0]), _num(v[1])) for k, v in (kw.get("ci") or {}).items()}
+        for name in ("alpha", "beta", "r2", "resid_std"):
+            kw[name] = _num(kw[name])
+        return cls(**kw)
+
+    def save(self, path) -> Path:
+        """Write this fit as JSON (atomically)."""
+        return atomic_write_json(path, self.to_dict())
+
+    @classmethod
+    def load(cls, path) -> "FitResult":
+        try:
+            data = json.loads(Path(path).read_text())
+        except FileNotFoundError as exc:
+            raise DataError(f"fit file not found: {path}; pass the path written by FitResult.save") from exc
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path} is not JSON ({exc.msg}); pass a file written by FitResult.save") from exc
+        return cls.from_dict(data)
+
+
+def _fmt(v: float, digits: int) -> str:
+    if v != 0 and abs(v) < 10 ** -digits:
+        return f"{v:.{digits}e}"
+    if abs(v) >= 1e6:
+        return f"{v:.{digits}e}"
+    return f"{v:.{digits}f}"
+
+
+def _positive(compute) -> np.ndarray:
+    c = np.atleast_1d(np.asarray(compute, dtype=float))
+    if not np.all(np.isfinite(c)) or np.any(c <= 0):
+        raise DataError("compute must be finite and > 0 to predict (it is the x of a log-log law)")
+    return c
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, np.ndarray):
+        return [None if (isinstance(x, float) and not math.isfinite(x)) else x for x in v.tolist()]
+    if isinstance(v, dict):
+        return {k: _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, (float, np.floating)):
+        return float(v) if math.isfinite(v) else None
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
+def _num(v: Any) -> float:
+    return float("nan") if v is None else float(v)
+
+
+def _array(v: Any) -> np.ndarray:
+    return np.asarray([_num(x) for x in v], dtype=float)

@@ -1,0 +1,136 @@
+"""Saturating laws: E = beta * C^alpha + e_inf, and the shifted form beta * (C + c0)^alpha + e_inf.
+
+Fitted by bounded, multi-start nonlinear least squares in log10(error) (scipy.optimize.least_squares).
+When the data cannot identify e_inf (too few points, e_inf at a bound, standard error as large as
+the estimate, or no gain over the plain law by AIC) the fit says why and falls back to the plain
+power law fitted by least squares in log space.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import os
+
+import numpy as np
+from scipy.optimize import least_squares
+
+from clipscale.laws import _linear
+
+LN10 = math.log(10.0)
+_ALPHA_STARTS = (-0.05, -0.2, -0.6)
+_EINF_STARTS = (0.0, 0.4, 0.8)  # fractions of the smallest observed error
+
+
+def _log_compute(x, lc0):
+    if lc0 is None:
+        return x
+    return np.logaddexp(x * LN10, lc0 * LN10) / LN10  # log10(C + c0)
+
+
+def _model(theta, x, shifted):
+    lb, alpha, e_inf = theta[:3]
+    lc = _log_compute(x, theta[3] if shifted else None)
+    return np.log10(10.0 ** (lb + alpha * lc) + e_inf)
+
+
+def _solve(x, y, start, shifted):
+    emin = 10.0 ** y.min()
+    lo = [-30.0, -5.0, 0.0] + ([x.min() - 6.0] if shifted else [])
+    hi = [30.0, 0.0, emin] + ([x.max() + 2.0] if shifted else [])
+    start = np.clip(start, np.add(lo, 1e-9), np.subtract(hi, 1e-9))
+    return least_squares(lambda t: _model(t, x, shifted) - y, start, bounds=(lo, hi), method="trf",
+                         x_scale="jac", max_nfev=2000)
+
+
+def _starts(x, y, shifted):
+    emin = 10.0 ** y.min()
+    c0s = (x.min() - 3.0, x.min(), float(np.median(x))) if shifted else (None,)
+    for alpha, frac, lc0 in itertools.product(_ALPHA_STARTS, _EINF_STARTS, c0s):
+        e_inf = frac * emin
+        lc = _log_compute(x, lc0)
+        lb = float(np.mean(np.log10(np.maximum(10.0 ** y - e_inf, 1e-12)) - alpha * lc))
+        yield np.array([lb, alpha, e_inf] + ([lc0] if shifted else []))
+
+
+def _plain_fallback(x, y, reason):
+    s, i = _linear.weighted_line(x, y, np.ones_like(x))
+    from clipscale.laws.methods import _line_result
+
+    return _line_result(s, i, x, y, [f"e_inf not identifiable: {reason}; fell back to the plain law "
+                                     "E = beta * C^alpha (least squares in log space)"])
+
+
+def point(x, y, form="plain"):
+    """Best of a grid of starts; identifiability checks; plain-law fallback with the reason."""
+    shifted = form == "shifted"
+    k = 4 if shifted else 3
+    n = len(x)
+    if n < k + 2:
+        return _plain_fallback(x, y, f"{n} points are too few for a {k}-parameter law (need >= {k + 2})")
+    best = min((_solve(x, y, s, shifted) for s in _starts(x, y, shifted)), key=lambda r: r.cost)
+    lb, alpha, e_inf = best.x[:3]
+    emin = 10.0 ** y.min()
+    sse = 2 * best.cost
+    s_plain, i_plain = _linear.weighted_line(x, y, np.ones_like(x))
+    sse_plain = float(np.sum((y - (i_plain + s_plain * x)) ** 2))
+    reason = _unidentified(best, e_inf, emin, sse, sse_plain, n, k)
+    if reason:
+        return _plain_fallback(x, y, reason)
+    c0 = float(10.0 ** best.x[3]) if shifted else None
+    return {"alpha": float(alpha), "beta": float(10.0 ** lb), "e_inf": float(e_inf), "c0": c0,
+            "x_fit": x, "y_fit": y, "theta": best.x, "notes": [f"saturating form: {form}"]}
+
+
+def _unidentified(res, e_inf, emin, sse, sse_plain, n, k) -> str:
+    if e_inf <= 1e-3 * emin:
+        return "the fitted e_inf is ~0 (no sign of saturation in these points)"
+    if e_inf >= 0.99 * emin:
+        return "the fitted e_inf sits at the smallest observed error (a bound)"
+    dof = max(n - k, 1)
+    jtj = res.jac.T @ res.jac
+    try:
+        cov = np.linalg.inv(jtj) * (sse / dof)
+        se = math.sqrt(max(cov[2, 2], 0.0))
+    except np.linalg.LinAlgError:
+        se = math.inf
+    if not math.isfinite(se) or se >= e_inf:
+        return f"its standard error ({se:.3g}) is as large as the estimate ({e_inf:.3g})"
+    aic = n * math.log(max(sse, 1e-300) / n) + 2 * k
+    aic_plain = n * math.log(max(sse_plain, 1e-300) / n) + 4
+    if aic >= aic_plain:
+        return "the saturating term does not improve the fit over the plain law (AIC)"
+    return ""
+
+
+def _boot_chunk(xb, yb, theta, shifted):
+    out = np.full((len(xb), len(theta)), np.nan)
+    for j, (x, y) in enumerate(zip(xb, yb)):
+        if np.ptp(x) == 0:
+            continue
+        try:
+            out[j] = _solve(x, y, theta, shifted).x
+        except ValueError:
+            continue
+    return out
+
+
+def boot(xb, yb, point, form="plain"):
+    """Refit every resample from the point estimate; processes in parallel when it pays."""
+    if point.get("e_inf") is None:
+        s, i = _linear.weighted_line(xb, yb, np.ones_like(xb))
+        return {"alpha": s, "beta": 10.0 ** i}
+    shifted = form == "shifted"
+    theta = point["theta"]
+    jobs = min(os.cpu_count() or 1, 8)
+    if len(xb) >= 200 and jobs > 1:
+        from joblib import Parallel, delayed
+
+        parts = Parallel(n_jobs=jobs)(delayed(_boot_chunk)(xs, ys, theta, shifted)
+                                      for xs, ys in zip(np.array_split(xb, jobs), np.array_split(yb, jobs)))
+        th = np.concatenate(parts)
+    else:
+        th = _boot_chunk(xb, yb, theta, shifted)
+    out = {"alpha": th[:, 1], "beta": 10.0 ** th[:, 0], "e_inf": th[:, 2]}
+    if shifted:
+        out["c0"] = 10.0 ** th[:, 3]
+    return out

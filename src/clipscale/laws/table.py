@@ -1,0 +1,236 @@
+"""Results tables in, one law per group out: `prepare_table` and `fit_table`.
+
+A results table is long (one row per run x downstream dataset, the paper's schema) or wide (one
+column per downstream dataset, like OpenCLIP's published results); wide tables are reshaped.
+"""
+from __future__ import annotations
+
+import operator
+import re
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from clipscale.errors import ClipscaleError, DataError, choices_hint
+from clipscale.schema import GROUP_OPENAI, default_metric, paper_group
+
+DEFAULT_GROUP_BY = ("downstream_dataset", "group")
+COMPUTE, ERROR, METRIC = "_compute", "_error", "_metric"
+WIDE_VALUE = "score"
+_OPS = {"==": operator.eq, "!=": operator.ne, "<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
+_WHERE = re.compile(r"^\s*(.+?)\s*(==|!=|<=|>=|<|>)\s*(.*?)\s*$")
+
+
+def read_table(path) -> pd.DataFrame:
+    """A CSV results table; a missing or unreadable file is a DataError naming it."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"results table not found: {p}; pass the path of a CSV file")
+    try:
+        return pd.read_csv(p)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot read {p} as CSV ({exc}); pass a comma-separated table with a header row") from None
+
+
+def _need(df: pd.DataFrame, col: str, what: str, flag: str) -> None:
+    if col not in df.columns:
+        raise DataError(f"column {col!r} ({what}) is not in the table; {choices_hint(map(str, df.columns), 40)}; "
+                        f"choose one with {flag}")
+
+
+def reshape_wide(df: pd.DataFrame, compute_col: str, value_cols: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per model x dataset from a wide table (one metric column per downstream dataset).
+
+    Without `value_cols`, the value columns are the numeric columns other than `compute_col` whose
+    values all lie in [0, 1] (metric fractions). Empty cells (dataset not evaluated) are dropped and
+    counted in `out.attrs["dropped_empty"]`.
+    """
+    if value_cols:
+        for c in value_cols:
+            _need(df, c, "a per-dataset metric column", "--value-cols")
+        cols = list(value_cols)
+    else:
+        num = df.select_dtypes("number").columns
+        cols = [c for c in num if c != compute_col and df[c].dropna().between(0, 1).all() and df[c].notna().any()]
+        if not cols:
+            raise DataError("no per-dataset metric columns found (numeric columns with values in [0, 1]); "
+                            "name them with --value-cols or give a long table with --metric")
+    ids = [c for c in df.columns if c not in cols]
+    out = df.melt(id_vars=ids, value_vars=cols, var_name="downstream_dataset", value_name=WIDE_VALUE)
+    empty = out[WIDE_VALUE].isna()
+    out = out[~empty].reset_index(drop=True)
+    out.attrs["dropped_empty"] = int(empty.sum())
+    out.attrs["value_cols"] = cols
+    return out
+
+
+def apply_where(df: pd.DataFrame, where: Iterable[str] | str | None) -> pd.DataFrame:
+    """Keep rows matching every 'col OP value' filter (OP one of == != < <= > >=)."""
+    if not where:
+        return df
+    for cond in [where] if isinstance(where, str) else where:
+        m = _WHERE.match(cond)
+        if not m:
+            raise DataError(f"cannot read filter {cond!r}; write it as 'column==value' (operators: "
+                            f"{', '.join(_OPS)}), e.g. --where 'downstream_dataset==imagenet1k'")
+        col, op, raw = m.groups()
+        _need(df, col, "used in --where", "--where")
+        value: Any = raw.strip("'\"")
+        if pd.api.types.is_numeric_dtype(df[col]):
+            try:
+                value = float(value)
+            except ValueError:
+                raise DataError(f"column {col!r} is numeric but the filter value {raw!r} is not a number") from None
+            df = df[_OPS[op](df[col], value)]
+        else:
+            df = df[_OPS[op](df[col].astype(str), value)]
+        if df.empty:
+            raise DataError(f"no rows left after --where {cond!r}; check the value (e.g. the dataset name)")
+    return df
+
+
+def prepare_table(df, *, compute_col: str = "gmacs_total", metric: str | None = None,
+                  error_col: str | None = None, where=None, wide: bool | None = None,
+                  value_cols: Sequence[str] | None = None) -> pd.DataFrame:
+    """The table with `_compute` (compute_col), `_error` (fraction: error_col, or 1 - metric with the
+    paper's per-dataset default metric) and `_metric` columns, `group` derived from upstream_dataset
+    when absent, filtered by `where`. Bad values raise DataError naming the column and rows."""
+    if isinstance(df, (str, Path)):
+        df = read_table(df)
+    df = df.copy()
+    if wide is None:
+        wide = ("downstream_dataset" not in df.columns and error_col is None
+                and (metric is None or metric not in df.columns))
+    if wide:
+        df = reshape_wide(df, compute_col, value_cols)
+        metric = WIDE_VALUE
+    if "group" not in df.columns and "upstream_dataset" in df.columns:
+        df["group"] = df["upstream_dataset"].map(paper_group)
+    _need(df, compute_col, "compute", "--compute-col")
+    df = apply_where(df, where)
+    if error_col is not None:
+        _need(df, error_col, "error", "--error-col")
+        df[METRIC] = f"error:{error_col}"
+        df[ERROR] = pd.to_numeric(df[error_col], errors="coerce")
+    else:
+        df[METRIC] = _metric_names(df, metric)
+        for name in df[METRIC].unique():
+            _need(df, name, "metric", "--metric")
+        values = pd.Series(np.nan, index=df.index)
+        for name in df[METRIC].unique():
+            rows = df[METRIC] == name
+            values[rows] = pd.to_numeric(df.loc[rows, name], errors="coerce")
+        _check_fraction(df, values)
+        df[ERROR] = 1.0 - values
+    df[COMPUTE] = pd.to_numeric(df[compute_col], errors="coerce")
+    _check_positive(df, COMPUTE, compute_col)
+    _check_positive(df, ERROR, "error (1 - metric)" if error_col is None else error_col)
+    return df
+
+
+def _metric_names(df: pd.DataFrame, metric: str | None) -> pd.Series:
+    if metric is not None:
+        return pd.Series(metric, index=df.index)
+    if "downstream_dataset" not in df.columns:
+        raise DataError("no metric given and no downstream_dataset column to pick the paper's default; "
+                        "pass --metric COLUMN (a fraction) or --error-col COLUMN")
+    return df["downstream_dataset"].astype(str).map(default_metric)
+
+
+def _rows(df: pd.DataFrame, bad: pd.Series) -> str:
+    idx = list(df.index[bad.to_numpy()])
+    label = lambda i: f"row {i}" + (f" ({df.at[i, 'name']}, {df.at[i, 'downstream_dataset']})"
+                                    if {"name", "downstream_dataset"} <= set(df.columns) else "")
+    return ", ".join(label(i) for i in idx[:3]) + (f" and {len(idx) - 3} more" if len(idx) > 3 else "")
+
+
+def _check_fraction(df: pd.DataFrame, values: pd.Series) -> None:
+    nan = values.isna()
+    if nan.any():
+        raise DataError(f"metric {sorted(set(df[METRIC][nan]))} is empty or not a number at {_rows(df, nan)}; "
+                        "drop those rows with --where, or choose another --metric")
+    out = (values < 0) | (values > 1)
+    if out.any():
+        hint = " (it looks like a percentage: divide by 100)" if values.max() <= 100 else ""
+        raise DataError(f"metric values must be fractions in [0, 1]; got {values[out].iloc[0]!r} at "
+                        f"{_rows(df, out)}{hint}")
+
+
+def _check_positive(df: pd.DataFrame, col: str, name: str) -> None:
+    bad = df[col].isna() | ~np.isfinite(df[col]) | (df[col] <= 0)
+    if bad.any():
+        raise DataError(f"{name} must be a finite number > 0 for a log-log fit; bad at {_rows(df, bad)} "
+                        f"(value {df[col][bad].iloc[0]!r}); drop those rows with --where or fix the table")
+
+
+def resolve_group_by(df: pd.DataFrame, group_by) -> list[str]:
+    """Explicit group columns must exist; the default keeps those of (downstream_dataset, group) present."""
+    if group_by is None:
+        return [c for c in DEFAULT_GROUP_BY if c in df.columns]
+    cols = [group_by] if isinstance(group_by, str) else list(group_by)
+    for c in cols:
+        _need(df, c, "in --group-by", "--group-by")
+    return cols
+
+
+def fit_table(df, *, compute_col: str = "gmacs_total", metric: str | None = None, error_col: str | None = None,
+              group_by=None, where=None, method: str = "paper", n_boot: int = 1000, seed: int = 0,
+              holdout_top_frac: float | None = None, holdout_top: int | None = None, errors: str = "row",
+              wide: bool | None = None, value_cols: Sequence[str] | None = None, **opts) -> pd.DataFrame:
+    """One law per group of a results table (path or DataFrame); see `prepare_table` for the inputs.
+
+    group_by None = (downstream_dataset, group) where present. For method 'paper', groups whose
+    `group` is 'openai' (CLIP-WIT) use plain least squares, as the paper does. A group that cannot be
+    fitted gives a row with status 'failed' and the reason in `message` (errors='raise' raises
+    instead). With holdout_top_frac/holdout_top, adds backtest_mae_pct (error-percentage points).
+    """
+    from clipscale.laws.fit import fit
+    from clipscale.laws.backtest import backtest, check_split
+    from clipscale.laws.methods import get
+
+    get(method).resolve(opts)  # unknown method or option: fail before any work
+    if errors not in ("row", "raise"):
+        raise DataError(f"errors={errors!r}; valid choices: raise, row")
+    do_backtest = holdout_top_frac is not None or holdout_top is not None
+    if do_backtest:
+        check_split(holdout_top_frac, holdout_top, None)
+    data = prepare_table(df, compute_col=compute_col, metric=metric, error_col=error_col, where=where,
+                         wide=wide, value_cols=value_cols)
+    keys = resolve_group_by(data, group_by)
+    rows = []
+    groups = data.groupby(keys, sort=True, dropna=False) if keys else [((), data)]
+    for key, sub in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        row = dict(zip(keys, key))
+        label = "(" + ", ".join(map(str, key)) + ")" if keys else "(all rows)"
+        metrics = sub[METRIC].unique()
+        row.update(metric=metrics[0] if len(metrics) == 1 else "mixed", method=method, n_points=len(sub))
+        o = dict(opts)
+        if method == "paper" and "binned" not in o and "group" in sub.columns and (sub["group"] == GROUP_OPENAI).all():
+            o["binned"] = False
+        try:
+            res = fit(sub[COMPUTE].to_numpy(), sub[ERROR].to_numpy(), method, n_boot=n_boot, seed=seed,
+                      label=label, **o)
+            row.update(_summary(res))
+            if do_backtest:
+                bt = backtest(sub[COMPUTE].to_numpy(), sub[ERROR].to_numpy(), method, label=label,
+                              holdout_top_frac=holdout_top_frac, holdout_top=holdout_top, **o)
+                row.update(backtest_mae_pct=bt.mae_pct, backtest_n_heldout=bt.n_heldout)
+            row.update(status="ok", message="; ".join(res.notes))
+        except ClipscaleError as exc:
+            if errors == "raise":
+                raise
+            row.update(status="failed", message=str(exc))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _summary(res) -> dict[str, Any]:
+    out = {"n_fit_points": res.n_fit_points, "alpha": res.alpha, "beta": res.beta, "e_inf": res.e_inf,
+           "c0": res.c0, "r2": res.r2, "formula": res.formula()}
+    for name in ("alpha", "beta", "e_inf"):
+        lo, hi = res.ci.get(name, (np.nan, np.nan))
+        out[f"{name}_lo"], out[f"{name}_hi"] = lo, hi
+    return out
