@@ -1,6 +1,25 @@
-"""`clipscale demo`: not implemented yet."""
+"""`clipscale demo`: the embedded scaling study on CPU (the README's main job)."""
 from __future__ import annotations
 
 
 def register(sub) -> None:
-    """Add this stage's subcommands to the top-level parser."""
+    """Add `clipscale demo`."""
+    p = sub.add_parser("demo", help="run the embedded scaling study (CPU) and write results, fits, report",
+                       description="Trains a grid of small CLIP models on the embedded data, evaluates them, "
+                                   "fits the scaling law, backtests it and writes DIR/results.csv, "
+                                   "DIR/fits.csv and DIR/report/index.html. Rerunning resumes.")
+    p.add_argument("--out", default="demo-out", help="output folder (default: demo-out)")
+    p.add_argument("--preset", default="default", help="default (<= 10 min on 2 cores) or smoke (< 60 s)")
+    p.add_argument("--jobs", type=int, help="runs at once (default: the preset's, 2)")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.set_defaults(func=_demo)
+
+
+def _demo(args) -> int:
+    from clipscale.study import run_study
+    from clipscale.study.demo import headline, preset_spec
+
+    spec = preset_spec(args.preset, args.out)
+    outcome = run_study(spec, jobs=args.jobs, progress=not args.quiet)
+    print("\n".join(headline(outcome)))
+    return 1 if outcome.results is None or outcome.results.empty else 0

@@ -1,6 +1,117 @@
-"""`clipscale study`: not implemented yet."""
+"""`clipscale study`: init a spec, run a whole grid, show its status, refit and report."""
 from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
 
 
 def register(sub) -> None:
-    """Add this stage's subcommands to the top-level parser."""
+    """Add `study init|run|status|report` (and the internal `study worker`)."""
+    p = sub.add_parser("study", help="run a whole scaling study (grid spec, launchers, status)",
+                       description="A study is a TOML spec whose axes expand into training runs; "
+                                   "see docs/study.md and `clipscale study init`.")
+    ss = p.add_subparsers(dest="study_command", metavar="ACTION")
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+
+    init = ss.add_parser("init", help="write a commented study spec template")
+    init.add_argument("path", help="where to write the TOML file, e.g. study.toml")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(func=_init)
+
+    run = ss.add_parser("run", help="train every run, evaluate, fit the laws, write the report",
+                        description="Runs what is not done yet: a rerun skips finished runs and resumes "
+                                    "interrupted ones from their last checkpoint.")
+    _spec_args(run)
+    run.add_argument("--launcher", choices=("local", "torchrun", "slurm"),
+                     help="override [launch] launcher: local processes, torchrun (DDP per run), "
+                          "or slurm (submitit; [slurm] table = sbatch settings)")
+    run.add_argument("--jobs", type=int, help="runs at once (default: the spec's [launch] jobs)")
+    run.add_argument("--threads", type=int, help="torch threads per run (default: [launch] threads)")
+    run.add_argument("--quiet", action="store_true", help="no progress display")
+    run.set_defaults(func=_run)
+
+    st = ss.add_parser("status", help="one line per run: done, running, interrupted, failed (reason), pending")
+    _spec_args(st)
+    st.add_argument("--json", action="store_true", help="print JSON records instead of a table")
+    st.set_defaults(func=_status)
+
+    rep = ss.add_parser("report", help="merge stored results, refit and rewrite the report (no training)")
+    _spec_args(rep)
+    rep.set_defaults(func=_report)
+
+    w = ss.add_parser("worker", help=argparse.SUPPRESS)  # internal: one run, started by the launchers
+    w.add_argument("study_dir")
+    w.add_argument("--run", required=True)
+    w.add_argument("--threads", type=int, default=1)
+    w.set_defaults(func=_worker)
+
+
+def _spec_args(p) -> None:
+    p.add_argument("spec", help="study spec (TOML), see `clipscale study init`")
+    p.add_argument("--out", help="override the spec's output folder")
+
+
+def _load(args):
+    from clipscale.study import load_spec
+
+    return load_spec(args.spec, out=args.out)
+
+
+def _init(args) -> int:
+    from clipscale import _io
+    from clipscale.errors import UserInputError
+    from clipscale.study.demo import PRESET_DIR
+
+    path = Path(args.path)
+    if path.exists() and not args.force:
+        raise UserInputError(f"{path} exists; pass --force to overwrite it or choose another path")
+    _io.atomic_write_text(path, (PRESET_DIR / "template.toml").read_text())
+    print(f"wrote {path}; edit its [axes], then `clipscale study run {path}`")
+    return 0
+
+
+def _run(args) -> int:
+    from clipscale.study import run_study
+    from clipscale.study.demo import headline
+
+    spec = _load(args)
+    outcome = run_study(spec, launcher=args.launcher, jobs=args.jobs, threads=args.threads,
+                        progress=not args.quiet)
+    print("\n".join(headline(outcome)))
+    return 1 if outcome.missing else 0
+
+
+def _status(args) -> int:
+    import json
+
+    from clipscale.study import study_status
+
+    spec = _load(args)
+    table = study_status(spec)
+    if args.json:
+        print(json.dumps(table.to_dict(orient="records"), indent=1))
+        return 0
+    for row in table.itertuples():
+        why = f"  {row.reason}" if row.reason else ""
+        print(f"{row.state:<11} {row.run}  {row.samples_trained}/{row.samples_seen} samples{why}")
+    counts = table["state"].value_counts().to_dict()
+    print(f"{len(table)} runs: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+          + f"; compute spent {table['gmacs_spent'].sum():.4g} of {table['gmacs_total'].sum():.4g} total GMACs")
+    return 0
+
+
+def _report(args) -> int:
+    from clipscale.study import finish_study
+    from clipscale.study.demo import headline
+
+    print("\n".join(headline(finish_study(_load(args)))))
+    return 0
+
+
+def _worker(args) -> int:
+    from clipscale.study.runner import execute, find_run, load_study
+
+    spec = load_study(args.study_dir)
+    execute(spec, find_run(spec, args.run), threads=args.threads)
+    return 0

@@ -1,0 +1,184 @@
+"""A whole study with one call: spec -> runs -> checkpoints -> results table -> fitted laws -> report.
+
+`run_study(spec)` trains what is not done yet (a rerun skips finished runs and resumes interrupted
+ones), merges the per-run results, fits the laws on what succeeded, writes the report and a
+summary.json that says which runs are missing and why. `study_status(spec)` reads the folder only.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from clipscale import _io
+from clipscale.errors import ClipscaleError
+from clipscale.study.runner import SPEC_FILE, gmacs_per_sample
+from clipscale.study.spec import StudySpec
+from clipscale.study.store import Store
+
+
+@dataclass
+class StudyOutcome:
+    """What `run_study` produced: tables (DataFrames), paths, and the runs that did not succeed."""
+
+    out_dir: Path
+    results: Any
+    curves: Any
+    fits: Any
+    report: Path | None
+    missing: list[dict[str, str]] = field(default_factory=list)
+    wall_s: float = 0.0
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def run_study(spec: StudySpec, *, launcher: str | None = None, jobs: int | None = None,
+              threads: int | None = None, progress: bool = True, report: bool = True) -> StudyOutcome:
+    """Run every pending run of `spec`, then fit and report; returns a StudyOutcome.
+
+    `launcher`, `jobs` and `threads` override the spec's [launch] table. A failed run is recorded
+    with its reason and the others go on; the fits and the report use the runs that succeeded.
+    """
+    from clipscale.study.launch import LAUNCHERS
+    from clipscale.study.progress import Progress
+
+    t0 = time.time()
+    launch = spec.launch
+    launcher, jobs, threads = launcher or launch.launcher, jobs or launch.jobs, threads or launch.threads
+    if launcher not in LAUNCHERS:
+        from clipscale.errors import unknown
+
+        raise unknown("launcher", launcher, LAUNCHERS, fix="pass --launcher local, torchrun or slurm")
+    store = Store(spec.out)
+    runs = spec.runs()
+    _io.atomic_write_json(store.root / SPEC_FILE, _io.run_metadata(spec.to_dict()))
+    todo = [r for r in runs if store.state(r.name)[0] != "done"]
+    for run in todo:  # a rerun retries failed runs: clear the old reason first
+        if store.state(run.name)[0] == "failed":
+            store.status_path(run.name).unlink(missing_ok=True)
+    bar = Progress(store, todo, enabled=progress)
+    if todo:
+        LAUNCHERS[launcher](spec, todo, jobs, threads, bar)
+    return finish_study(spec, report=report, wall_s=time.time() - t0)
+
+
+def finish_study(spec: StudySpec, *, report: bool = True, wall_s: float = 0.0) -> StudyOutcome:
+    """Merge, fit and report from whatever runs are stored (used by run_study and `study report`)."""
+    store = Store(spec.out)
+    runs = spec.runs()
+    results, curves = store.merge([r.name for r in runs])
+    missing = [{"run": r.name, "state": s, "reason": why}
+               for r in runs for s, why in [store.state(r.name)] if s != "done"]
+    fits, backtest, fit_note = fit_study(spec, results)
+    if fits is not None:
+        _io.atomic_write_with(store.root / "fits.csv", lambda p: fits.to_csv(p, index=False))
+    notes = [fit_note] if fit_note else []
+    if missing:
+        notes.append(f"{len(missing)} of {len(runs)} runs missing: "
+                     + "; ".join(f"{m['run']} ({m['state']}{': ' + m['reason'] if m['reason'] else ''})"
+                                 for m in missing[:10]))
+    report_path = make_report(spec, results, curves, fits, backtest, notes) if report else None
+    summary = summarize(spec, results, fits, missing, notes, wall_s)
+    _io.atomic_write_json(store.root / "summary.json", summary)
+    return StudyOutcome(store.root, results, curves, fits, report_path, missing, wall_s, summary)
+
+
+def fit_task(spec: StudySpec) -> str:
+    """The downstream task whose error the headline law is fitted on (ImageNet's role by default)."""
+    if spec.fit.task:
+        return spec.fit.task
+    from clipscale import evaluate as ev
+
+    return ev.IMAGENET_ROLE_TASK
+
+
+def fit_study(spec: StudySpec, results):
+    """(fits DataFrame, backtest rows DataFrame, note): one law per downstream task, on total GMACs.
+
+    Fitting never stops the study: too few points give a note instead of fits.
+    """
+    import pandas as pd
+
+    from clipscale import laws
+
+    if results is None or results.empty:
+        return None, None, "no run succeeded: nothing to fit"
+    holdout = spec.fit.holdout_top or None
+    fits = laws.fit_table(results, compute_col="gmacs_total", group_by=["downstream_dataset"],
+                          method=spec.fit.method, holdout_top=holdout, n_boot=200, seed=0)
+    task = fit_task(spec)
+    sub = results[results["downstream_dataset"] == task]
+    backtest = None
+    note = ""
+    if holdout and len(sub) > holdout + 2:
+        try:
+            backtest = backtest_rows(sub, spec.fit.method, holdout)
+        except ClipscaleError as exc:
+            note = f"backtest on {task} not possible: {exc}"
+    elif holdout:
+        note = f"backtest on {task} needs more than {holdout + 2} points, got {len(sub)}"
+    fits["headline"] = fits["downstream_dataset"] == task
+    return pd.DataFrame(fits), backtest, note
+
+
+def backtest_rows(sub, method: str, holdout: int):
+    """Fit without the `holdout` largest-compute points, predict them: one row per held-out point."""
+    import pandas as pd
+
+    from clipscale import laws
+    from clipscale.schema import default_metric
+
+    task = sub["downstream_dataset"].iloc[0]
+    sub = sub.sort_values("gmacs_total", kind="stable").reset_index(drop=True)
+    error = 1 - sub[default_metric(task)].to_numpy(dtype=float)
+    bt = laws.backtest(sub["gmacs_total"].to_numpy(dtype=float), error, method, holdout_top=holdout, label=task)
+    held = sub[~bt.train]
+    return pd.DataFrame({"downstream_dataset": task, "run": held["run"].to_numpy(),
+                         "arch": held["arch"].to_numpy(), "samples_seen": held["samples_seen"].to_numpy(),
+                         "gmacs_total": bt.compute, "pred_err_pct": 100 * bt.predicted,
+                         "actual_err_pct": 100 * bt.actual, "abs_err_pct": bt.abs_err_pct,
+                         "formula": bt.fit.formula(), "n_train": int(bt.train.sum())})
+
+
+def make_report(spec, results, curves, fits, backtest, notes) -> Path | None:
+    from clipscale.report import build_report
+
+    out = Path(spec.out) / "report"
+    return build_report(results, out, curves=curves, fits=fits, backtest=backtest,
+                        title=f"clipscale study: {spec.name}", notes=notes)
+
+
+def summarize(spec, results, fits, missing, notes, wall_s) -> dict[str, Any]:
+    """The numbers a reader wants first: the headline law, its R^2 and backtest error, compute."""
+    out: dict[str, Any] = {"name": spec.name, "runs": len(spec.runs()), "missing": missing, "notes": notes,
+                           "wall_s": round(wall_s, 1), "fit_task": None, "law": None}
+    if results is not None and not results.empty:
+        out["gmacs_total_range"] = [float(results["gmacs_total"].min()), float(results["gmacs_total"].max())]
+    if fits is not None and len(fits):
+        head = fits[fits["headline"]]
+        if len(head):
+            row = head.iloc[0].to_dict()
+            out["fit_task"] = row["downstream_dataset"]
+            out["law"] = {k: row.get(k) for k in ("method", "alpha", "beta", "e_inf", "r2", "n_points",
+                                                   "backtest_mae_pct", "status", "message")}
+    return json.loads(json.dumps(out, default=_io._json_default, allow_nan=True))
+
+
+def study_status(spec: StudySpec):
+    """One row per run: state, reason, samples trained, and compute spent (total GMACs, forward)."""
+    import pandas as pd
+
+    from clipscale.study.progress import samples_trained
+
+    store = Store(spec.out)
+    rows = []
+    for run in spec.runs():
+        state, reason = store.state(run.name)
+        trained = run.samples_seen if state == "done" else min(samples_trained(store.run_dir(run.name)),
+                                                                run.samples_seen)
+        gm = gmacs_per_sample(run.model)
+        rows.append({"run": run.name, "state": state, "samples_trained": trained,
+                     "samples_seen": run.samples_seen, "gmacs_spent": gm * trained,
+                     "gmacs_total": gm * run.samples_seen, "reason": reason})
+    return pd.DataFrame(rows)

@@ -1,0 +1,105 @@
+"""Progress display of a study: which runs are going, how much compute is done, the time left.
+
+Time left is extrapolated from compute: (GMACs still to train) / (GMACs trained per second so far),
+where a running run counts the samples its metrics.jsonl reports. Lines go to stderr; on a
+terminal one status line is redrawn, otherwise a line is printed every `every_s` seconds.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from clipscale.study.runner import gmacs_per_sample
+from clipscale.study.spec import Run
+from clipscale.study.store import Store
+
+
+def fmt_s(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    m, s = divmod(seconds, 60)
+    return f"{m}m{s:02d}s" if m else f"{s}s"
+
+
+def samples_trained(run_dir: Path) -> int:
+    """Samples the run has trained on so far, from the last line of its metrics.jsonl (0 if none)."""
+    path = run_dir / "metrics.jsonl"
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, 2)
+            fh.seek(max(0, fh.tell() - 4096))
+            lines = fh.read().decode(errors="replace").strip().splitlines()
+        for line in reversed(lines):
+            try:
+                return int(json.loads(line).get("samples_seen", 0))
+            except ValueError:
+                continue
+    except OSError:
+        pass
+    return 0
+
+
+class Progress:
+    """Tracks runs of one `study run` invocation and prints what is going on."""
+
+    def __init__(self, store: Store, runs: list[Run], enabled: bool = True, every_s: float = 10.0,
+                 stream=None):
+        self.store, self.runs, self.enabled, self.every_s = store, list(runs), enabled, every_s
+        self.stream = stream or sys.stderr
+        self.tty = self.enabled and getattr(self.stream, "isatty", lambda: False)()
+        self.start = time.time()
+        self.last_print = 0.0
+        self.running: dict[str, Run] = {}
+        self.finished_runs: dict[str, str] = {}
+        self.total = sum(self.cost(r) for r in self.runs) or 1.0
+
+    @staticmethod
+    def cost(run: Run) -> float:
+        """Total training GMACs of a run (forward, per sample x samples seen)."""
+        return gmacs_per_sample(run.model) * run.samples_seen
+
+    def done_cost(self) -> float:
+        done = sum(self.cost(r) for r in self.runs if r.name in self.finished_runs)
+        partial = sum(gmacs_per_sample(r.model) * min(samples_trained(self.store.run_dir(r.name)), r.samples_seen)
+                      for r in self.running.values())
+        return done + partial
+
+    def eta_s(self) -> float | None:
+        frac = self.done_cost() / self.total
+        elapsed = time.time() - self.start
+        return None if frac <= 0.02 or elapsed < 1 else elapsed * (1 - frac) / frac
+
+    def started(self, run: Run) -> None:
+        self.running[run.name] = run
+        self._line(f"start  {run.name}", force=True)
+
+    def finished(self, run: Run, state: tuple[str, str]) -> None:
+        self.running.pop(run.name, None)
+        self.finished_runs[run.name] = state[0]
+        why = f" ({state[1]})" if state[1] and state[0] != "done" else ""
+        self._line(f"{state[0]:<6} {run.name}{why}", force=True)
+
+    def tick(self) -> None:
+        if time.time() - self.last_print >= (1.0 if self.tty else self.every_s):
+            self._line(self.summary())
+
+    def summary(self) -> str:
+        n_done = sum(1 for s in self.finished_runs.values() if s == "done")
+        n_fail = len(self.finished_runs) - n_done
+        eta = self.eta_s()
+        going = ", ".join(sorted(self.running)) or "-"
+        return (f"[{n_done + n_fail}/{len(self.runs)} runs, {n_fail} failed, "
+                f"{100 * self.done_cost() / self.total:3.0f}% of compute] "
+                f"elapsed {fmt_s(time.time() - self.start)}, left ~{fmt_s(eta) if eta is not None else '?'}"
+                f" | running: {going}")
+
+    def _line(self, text: str, force: bool = False) -> None:
+        if not self.enabled or (not force and not text):
+            return
+        self.last_print = time.time()
+        if self.tty:
+            self.stream.write("\r\033[K" + text + ("\n" if force else ""))
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()

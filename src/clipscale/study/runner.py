@@ -1,0 +1,150 @@
+"""One run of a study, start to finish: train (or resume), evaluate its checkpoints, store its rows.
+
+Every launcher (local processes, torchrun, SLURM through submitit) ends up calling `execute`.
+A run that fails records its reason in status/<run>.json and raises; the launcher goes on.
+"""
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from clipscale.errors import UserInputError
+from clipscale.schema import pretty_samples
+from clipscale.study.spec import Run, StudySpec, spec_from_dict
+from clipscale.study.store import Store
+
+SPEC_FILE = "study.json"
+
+
+class RunBusy(UserInputError):
+    """Another process holds the run's lock (a second `study run` on the same folder)."""
+
+
+def load_study(study_dir: str | Path) -> StudySpec:
+    """The spec a study folder was last run with (its study.json)."""
+    import json
+
+    path = Path(study_dir) / SPEC_FILE
+    try:
+        meta = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UserInputError(f"{path} not found; start the study with `clipscale study run SPEC`") from None
+    return spec_from_dict(meta["spec"], where=str(path))
+
+
+def find_run(spec: StudySpec, name: str) -> Run:
+    runs = {r.name: r for r in spec.runs()}
+    if name not in runs:
+        from clipscale.errors import unknown
+
+        raise unknown("run", name, runs, fix="see `clipscale study status SPEC`")
+    return runs[name]
+
+
+def execute(spec: StudySpec, run: Run, threads: int = 1) -> Path:
+    """Train, evaluate and store one run; returns its results file. Skips a run already stored.
+
+    Under torchrun (WORLD_SIZE > 1) every rank trains; rank 0 alone locks, evaluates and records.
+    """
+    rank = int(os.environ.get("RANK", "0"))
+    store = Store(spec.out)
+    if rank != 0:
+        _train(run, store.run_dir(run.name), threads)
+        return store.result_path(run.name)
+    with store.run_lock(run.name) as mine:
+        if not mine:
+            raise RunBusy(f"run {run.name} is already being trained by another process; "
+                          "wait for it or stop that process")
+        if store.result_path(run.name).exists():
+            return store.result_path(run.name)
+        start = time.time()
+        store.mark(run.name, "running")
+        try:
+            _train(run, store.run_dir(run.name), threads)
+            rows = evaluate_checkpoints(spec, run, store.run_dir(run.name))
+            path = store.write_result(run.name, rows)
+        except BaseException as exc:
+            reason = f"{type(exc).__name__}: {exc}".strip()
+            if isinstance(exc, Exception):
+                store.mark(run.name, "failed", reason=reason.splitlines()[0][:500],
+                           traceback=traceback.format_exc()[-4000:])
+            raise
+        store.mark(run.name, "done", wall_s=round(time.time() - start, 2))
+        return path
+
+
+def _train(run: Run, out_dir: Path, threads: int) -> None:
+    import torch
+
+    from clipscale.train import TrainSpec, train
+
+    torch.set_num_threads(threads)
+    train(TrainSpec.from_dict(run.train_spec(threads)), out_dir, resume=True, progress=False)
+
+
+def evaluate_checkpoints(spec: StudySpec, run: Run, run_dir: Path):
+    """The run's rows: results schema plus run, level and grid columns (see annotate)."""
+    from clipscale import evaluate as ev
+
+    tasks = list(spec.eval.tasks) or list(ev.DEFAULT_EMBEDDED_TASKS)
+    if spec.eval.every_checkpoint:
+        rows = ev.evaluate_run(run_dir, tasks)
+    else:
+        import pandas as pd
+
+        ckpts = sorted((run_dir / "checkpoints").glob("epoch_*.pt"), key=lambda p: int(p.stem.split("_")[1]))
+        rows = pd.concat([ev.evaluate(run.model, c, tasks) for c in ckpts], ignore_index=True)
+    return annotate(rows, run)
+
+
+def annotate(rows, run: Run):
+    """Add the grid's columns to a run's evaluated rows.
+
+    `level` is the nominal samples-seen level a checkpoint stands for (NaN for the learning-curve
+    points in between) and `is_level` marks the study points: the final checkpoint of a run, or in
+    levels_from="checkpoints" mode the checkpoint nearest each level (within 5%).
+    """
+    import numpy as np
+
+    rows = rows.copy()
+    seen = rows["samples_seen"].astype(float)
+    level = np.full(len(rows), np.nan)
+    for lv in run.levels:
+        nearest = seen.iloc[(seen - lv).abs().argsort().iloc[0]] if len(rows) else lv
+        if abs(nearest - lv) <= 0.05 * lv:
+            level[(seen == nearest).to_numpy()] = lv
+    rows["level"] = level
+    rows["is_level"] = ~np.isnan(level)
+    rows["run"] = run.name
+    rows["run_hash"] = run.hash
+    rows["data_size"] = run.data_size
+    rows["lr"] = run.lr
+    rows["batch_size"] = run.batch_size
+    rows["upstream_dataset"] = f"embedded-{pretty_samples(run.data_size)}" if not run.train.train_data \
+        else run.train.train_data
+    if "gmacs" in rows and rows["gmacs"].notna().all():
+        rows["gmacs_total"] = rows["gmacs"] * seen
+    rows["samples_seen_pretty"] = [pretty_samples(s) for s in seen]
+    return rows
+
+
+def run_facts(run: Run) -> dict[str, Any]:
+    """What a progress line or status table shows about a run (GMACs: per sample and total)."""
+    gm = gmacs_per_sample(run.model)
+    return {"run": run.name, "model": run.model, "data_size": run.data_size,
+            "samples_seen": run.samples_seen, "gmacs": gm, "gmacs_total": gm * run.samples_seen}
+
+
+_GMACS: dict[str, float] = {}
+
+
+def gmacs_per_sample(model: str) -> float:
+    """GMACs of one forward pass (image + text) of one sample, from clipscale.compute."""
+    if model not in _GMACS:
+        from clipscale import compute
+
+        _GMACS[model] = float(compute.count(model).gmacs)
+    return _GMACS[model]

@@ -1,0 +1,303 @@
+"""The study spec: one small TOML file, a product of axes expanded into named, hashed runs.
+
+Like big_vision's sweeps, a study is declared as axes (model x data size x samples seen x lr x
+batch size); every combination is one training run. Unknown keys are errors, so a typo never
+silently falls back to a default. Sizes are counts of image-text pairs (samples), never bytes.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import math
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from clipscale.errors import UserInputError, choices_hint
+
+ENGINES = ("native", "open_clip")  # clipscale.train engines
+PRECISIONS = ("fp32", "bf16")
+LAUNCHERS = ("local", "torchrun", "slurm")
+# "runs": one training run per samples-seen level, each with its full schedule (the paper's way).
+# "checkpoints": one run per (model, data, lr, batch) to the largest level; the smaller levels are
+# read from its intermediate checkpoints (cheaper: the largest level's compute only).
+LEVELS_FROM = ("runs", "checkpoints")
+
+
+@dataclass(frozen=True)
+class Axes:
+    """The grid: every combination of these values is one run."""
+
+    model: tuple[str, ...]               # ladder names (ladder-xs ... ladder-xl) or OpenCLIP names
+    data_size: tuple[int, ...]           # unique image-text pairs (a prefix of the embedded data)
+    samples_seen: tuple[int, ...]        # samples (pairs) trained on, repeats included
+    lr: tuple[float, ...] = (2e-3,)      # peak learning rate
+    batch_size: tuple[int, ...] = (128,)  # global batch, samples
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Settings shared by every run of the study (see clipscale.train.TrainSpec)."""
+
+    engine: str = "native"
+    precision: str = "fp32"
+    warmup: float = 0.1                  # fraction of a run's optimizer steps spent warming up
+    weight_decay: float = 0.2
+    checkpoints: int = 4                 # checkpoints per run ("epochs" of OpenCLIP): learning curves
+    levels_from: str = "runs"
+    seed: int = 0
+    train_data: str = ""                 # webdataset shards ('dir/{000000..000099}.tar'); "" = embedded
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    tasks: tuple[str, ...] = ()          # () = clipscale.evaluate.DEFAULT_EMBEDDED_TASKS
+    every_checkpoint: bool = True        # evaluate intermediate checkpoints too (learning curves)
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    task: str = ""                       # downstream_dataset whose error is fitted; "" = ImageNet's role
+    method: str = "frontier"             # a clipscale.laws method: paper, frontier, saturating, ...
+    holdout_top: int = 3                 # backtest: fit without the k largest-compute points, predict them
+
+
+@dataclass(frozen=True)
+class LaunchSettings:
+    launcher: str = "local"
+    jobs: int = 2                        # runs at once (local); array parallelism (slurm)
+    threads: int = 1                     # torch threads per run
+    nproc_per_node: int = 2              # processes per run under torchrun
+
+
+@dataclass(frozen=True)
+class SlurmSettings:
+    """sbatch settings, passed to submitit's AutoExecutor (slurm_* parameters)."""
+
+    partition: str = ""
+    account: str = ""
+    qos: str = ""
+    constraint: str = ""
+    time_min: int = 60                   # wall-clock limit per run, minutes
+    nodes: int = 1
+    gpus_per_node: int = 0
+    tasks_per_node: int = 1
+    cpus_per_task: int = 4
+    mem_gb: int = 16
+    cluster: str = ""                    # "" = auto (slurm when sbatch exists); "local" = this machine
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    name: str
+    out: str
+    axes: Axes
+    train: TrainSettings = field(default_factory=TrainSettings)
+    eval: EvalSettings = field(default_factory=EvalSettings)
+    fit: FitSettings = field(default_factory=FitSettings)
+    launch: LaunchSettings = field(default_factory=LaunchSettings)
+    slurm: SlurmSettings = field(default_factory=SlurmSettings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @property
+    def out_dir(self) -> Path:
+        return Path(self.out)
+
+    def runs(self) -> list["Run"]:
+        return expand(self)
+
+    def replace(self, **sections: Any) -> "StudySpec":
+        """A copy with top-level fields replaced; `launch={"jobs": 1}` updates one section's keys."""
+        changes = {}
+        for key, value in sections.items():
+            current = getattr(self, key)
+            changes[key] = dataclasses.replace(current, **value) if isinstance(value, dict) else value
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run of the grid, with the samples-seen levels it contributes as study points."""
+
+    model: str
+    data_size: int
+    samples_seen: int
+    lr: float
+    batch_size: int
+    levels: tuple[int, ...]
+    train: TrainSettings
+
+    def train_spec(self, num_threads: int = 1) -> dict[str, Any]:
+        """The clipscale.train.TrainSpec fields of this run (num_threads is not part of the hash)."""
+        t = self.train
+        return {"model": self.model, "data_size": self.data_size, "samples_seen": self.samples_seen,
+                "batch_size": self.batch_size, "lr": self.lr, "warmup": t.warmup,
+                "weight_decay": t.weight_decay, "precision": t.precision, "seed": t.seed,
+                "epochs": self.epochs, "train_data": t.train_data or None, "num_threads": num_threads,
+                "engine": t.engine}
+
+    @property
+    def epochs(self) -> int:
+        if len(self.levels) == 1:
+            return self.train.checkpoints
+        # One checkpoint at every level: chunks of the levels' greatest common divisor.
+        return max(self.train.checkpoints, self.samples_seen // math.gcd(*self.levels))
+
+    @property
+    def hash(self) -> str:
+        """8 hex digits of the run's training spec: same spec, same hash, same folder."""
+        spec = self.train_spec()
+        spec.pop("num_threads")
+        blob = json.dumps(spec, sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:8]
+
+    @property
+    def name(self) -> str:
+        """Readable and unique: model, data size, samples seen, lr, batch, hash."""
+        from clipscale.schema import pretty_samples
+
+        return (f"{self.model}_d{pretty_samples(self.data_size)}_s{pretty_samples(self.samples_seen)}"
+                f"_lr{self.lr:g}_b{self.batch_size}_{self.hash}")
+
+
+def expand(spec: StudySpec) -> list[Run]:
+    """Every run of the grid, in a stable order (the axes' order, then their values' order)."""
+    a = spec.axes
+    runs = []
+    for model, data, lr, batch in itertools.product(a.model, a.data_size, a.lr, a.batch_size):
+        if spec.train.levels_from == "checkpoints":
+            levels = tuple(sorted(a.samples_seen))
+            runs.append(Run(model, data, levels[-1], lr, batch, levels, spec.train))
+        else:
+            runs.extend(Run(model, data, s, lr, batch, (s,), spec.train) for s in a.samples_seen)
+    return runs
+
+
+# ---------------------------------------------------------------- parsing and validation
+
+_SECTIONS = {"axes": Axes, "train": TrainSettings, "eval": EvalSettings, "fit": FitSettings,
+             "launch": LaunchSettings, "slurm": SlurmSettings}
+
+
+def load_spec(path: str | Path, out: str | Path | None = None) -> StudySpec:
+    """Read and validate a study spec; `out` overrides its output folder.
+
+    A relative `out` in the file is relative to the spec file's folder.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise UserInputError(f"study spec {path} not found; write one with `clipscale study init {path}`") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UserInputError(f"{path} is not valid TOML: {exc}; fix the line named") from None
+    if out is None:
+        out = raw.get("out", f"{raw.get('name', path.stem)}-out")
+        out = out if Path(out).is_absolute() else str(path.resolve().parent / out)
+    return spec_from_dict({**raw, "out": str(out)}, where=str(path))
+
+
+def spec_from_dict(raw: dict[str, Any], where: str = "spec") -> StudySpec:
+    """Build and validate a StudySpec from a parsed TOML table."""
+    top = {f.name for f in dataclasses.fields(StudySpec)}
+    _check_keys(raw, top, where)
+    if "axes" not in raw:
+        raise UserInputError(f"{where}: missing [axes] table; declare model, data_size and samples_seen")
+    kwargs: dict[str, Any] = {"name": _typed(raw.get("name", "study"), str, f"{where}: name"),
+                              "out": _typed(raw.get("out", "study-out"), str, f"{where}: out")}
+    for key, cls in _SECTIONS.items():
+        if key in raw:
+            if not isinstance(raw[key], dict):
+                raise UserInputError(f"{where}: '{key}' must be a table ([{key}]), got {raw[key]!r}")
+            kwargs[key] = _build(cls, raw[key], f"{where} [{key}]")
+    spec = StudySpec(**kwargs)
+    validate(spec, where)
+    return spec
+
+
+def _check_keys(table: dict, valid: set[str], where: str) -> None:
+    extra = sorted(set(table) - valid)
+    if extra:
+        raise UserInputError(f"{where}: unknown key {extra[0]!r}; {choices_hint(valid)}; "
+                             f"see `clipscale study init` for a documented template")
+
+
+def _build(cls: type, table: dict[str, Any], where: str):
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    _check_keys(table, set(fields), where)
+    hints = typing.get_type_hints(cls)
+    missing = [n for n, f in fields.items() if n not in table and f.default is dataclasses.MISSING
+               and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise UserInputError(f"{where}: missing key {missing[0]!r}")
+    return cls(**{k: _typed(v, hints[k], f"{where} {k}") for k, v in table.items()})
+
+
+def _typed(value: Any, hint: Any, where: str) -> Any:
+    """Check `value` against a simple type hint (str, int, float, bool, tuple[X, ...])."""
+    if typing.get_origin(hint) is tuple:
+        item = typing.get_args(hint)[0]
+        values = value if isinstance(value, list) else [value]
+        if not values and where.split()[-1] in {"model", "data_size", "samples_seen", "lr", "batch_size"}:
+            raise UserInputError(f"{where}: an axis needs at least one value")
+        return tuple(_typed(v, item, where) for v in values)
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint is int and isinstance(value, float) and value.is_integer():
+        return int(value)  # 2e5 in TOML is a float
+    if not isinstance(value, hint) or (hint is not bool and isinstance(value, bool)):
+        raise UserInputError(f"{where}: expected {hint.__name__}, got {value!r}")
+    return value
+
+
+def _one_of(value: str, valid: tuple[str, ...], where: str) -> None:
+    if value not in valid:
+        raise UserInputError(f"{where}: {value!r} is not allowed; {choices_hint(valid)}")
+
+
+def validate(spec: StudySpec, where: str = "spec") -> None:
+    """Check values (positivity, choices, known models); raise UserInputError naming the key."""
+    from clipscale.models import model_config
+
+    a, t = spec.axes, spec.train
+    for model in a.model:
+        model_config(model)  # NotFoundError lists the valid architectures
+    for key in ("data_size", "samples_seen", "lr", "batch_size"):
+        bad = [v for v in getattr(a, key) if v <= 0]
+        if bad:
+            raise UserInputError(f"{where} [axes] {key}: values must be > 0, got {bad[0]}")
+        if len(set(getattr(a, key))) != len(getattr(a, key)):
+            raise UserInputError(f"{where} [axes] {key}: duplicate values; list each value once")
+    _one_of(t.engine, ENGINES, f"{where} [train] engine")
+    _one_of(t.precision, PRECISIONS, f"{where} [train] precision")
+    _one_of(t.levels_from, LEVELS_FROM, f"{where} [train] levels_from")
+    _one_of(spec.launch.launcher, LAUNCHERS, f"{where} [launch] launcher")
+    if not 0 <= t.warmup < 1:
+        raise UserInputError(f"{where} [train] warmup: a fraction of the steps in [0, 1), got {t.warmup}")
+    for key, value in (("checkpoints", t.checkpoints), ("jobs", spec.launch.jobs),
+                       ("threads", spec.launch.threads), ("nproc_per_node", spec.launch.nproc_per_node)):
+        if value < 1:
+            raise UserInputError(f"{where}: {key} must be >= 1, got {value}")
+    if spec.fit.holdout_top < 0:
+        raise UserInputError(f"{where} [fit] holdout_top: must be >= 0, got {spec.fit.holdout_top}")
+    from clipscale.train import TrainSpec
+
+    for run in expand(spec):
+        if run.epochs > 200:
+            raise UserInputError(f"{where}: run {run.name} needs {run.epochs} checkpoints to hit every "
+                                 f"samples_seen level; choose levels with a larger common divisor")
+        if run.batch_size > run.samples_seen:
+            raise UserInputError(f"{where}: batch_size {run.batch_size} > samples_seen {run.samples_seen}; "
+                                 "lower the batch or raise samples_seen")
+        try:
+            TrainSpec.from_dict(run.train_spec())
+        except UserInputError as exc:
+            raise UserInputError(f"{where}: run {run.name}: {exc}") from None
