@@ -1,6 +1,60 @@
-"""`clipscale train`: not implemented yet."""
+"""`clipscale train`: one training run of a spec into a run folder (also under torchrun)."""
 from __future__ import annotations
+
+import argparse
+import json
+import os
+
+_EPILOG = """\
+examples:
+  clipscale train --model ladder-xs --data-size 5000 --samples-seen 20000 --out runs/xs
+  clipscale train --model ladder-m --data-size 50000 --samples-seen 200000 --precision bf16 --out runs/m
+  clipscale train --model ladder-s --data-size 10000 --samples-seen 50000 --out runs/s \\
+      --train-data 'shards/{000000..000009}.tar'
+  torchrun --nproc_per_node 2 -m clipscale train --model ladder-s --data-size 5000 --samples-seen 20000 --out runs/s2
+
+The run folder holds spec.json, meta.json, metrics.jsonl, checkpoints/epoch_N.pt (OpenCLIP format)
+and done.json once finished. Rerunning on a finished folder returns at once; --resume continues a
+partial one from its last checkpoint. See docs/train.md.
+"""
 
 
 def register(sub) -> None:
-    """Add this stage's subcommands to the top-level parser."""
+    """Add `clipscale train` to the top-level parser."""
+    p = sub.add_parser("train", help="train one CLIP model (native engine or open_clip_train)",
+                       description="Train one CLIP model on the embedded procedural data (or webdataset "
+                                   "shards) with OpenCLIP's model, loss and recipe. Deterministic: the same "
+                                   "spec and seed give the same weights.",
+                       epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", required=True, help="architecture: a ladder model (ladder-xs ... ladder-xl) or any OpenCLIP name")
+    p.add_argument("--data-size", type=int, required=True, metavar="N", help="unique image-text pairs of the embedded data")
+    p.add_argument("--samples-seen", type=int, required=True, metavar="S", help="samples shown in total (all processes)")
+    p.add_argument("--out", required=True, metavar="DIR", help="run folder")
+    p.add_argument("--batch-size", type=int, default=128, help="global batch (all processes together; default 128)")
+    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (default 2e-3)")
+    p.add_argument("--warmup", type=float, default=0.1, help="warmup as a fraction of the steps, in [0, 1) (default 0.1)")
+    p.add_argument("--weight-decay", type=float, default=0.2, help="AdamW weight decay on matrices (default 0.2)")
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="fp32, or bf16 autocast (default fp32)")
+    p.add_argument("--seed", type=int, default=0, help="initialisation and data order seed (default 0)")
+    p.add_argument("--epochs", type=int, default=1, help="checkpoints to write, evenly spaced in samples (default 1)")
+    p.add_argument("--train-data", default=None, metavar="PATTERN",
+                   help="webdataset shards instead of the embedded data, e.g. 'shards/{000000..000099}.tar'")
+    p.add_argument("--threads", type=int, default=None, help="torch threads per process (default: torch's choice)")
+    p.add_argument("--engine", choices=("native", "open_clip"), default="native",
+                   help="native (default, deterministic) or open_clip (open_clip_train.main)")
+    p.add_argument("--resume", action="store_true", help="continue a partial run in --out from its last checkpoint")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run)
+
+
+def _run(args) -> int:
+    from clipscale.train import TrainSpec, train
+
+    spec = TrainSpec(model=args.model, data_size=args.data_size, samples_seen=args.samples_seen,
+                     batch_size=args.batch_size, lr=args.lr, warmup=args.warmup, weight_decay=args.weight_decay,
+                     precision=args.precision, seed=args.seed, epochs=args.epochs, train_data=args.train_data,
+                     num_threads=args.threads, engine=args.engine)
+    result = train(spec, args.out, resume=args.resume, progress=not args.no_progress)
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, one summary line, not one per rank
+        print(json.dumps(result.to_dict(), sort_keys=True))
+    return 0

@@ -1,0 +1,31 @@
+"""Training: one run of a TrainSpec into a run folder, by the native engine or open_clip_train.
+
+    from clipscale.train import TrainSpec, train
+    result = train(TrainSpec("ladder-xs", data_size=5000, samples_seen=20000), "runs/xs")
+
+Run folder: spec.json, meta.json, metrics.jsonl (JSON lines), checkpoints/epoch_N.pt (OpenCLIP
+format), done.json written last. See docs/train.md.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from clipscale.train.run import RunFolder, TrainResult
+from clipscale.train.spec import ENGINES, PRECISIONS, TrainSpec
+
+__all__ = ["ENGINES", "PRECISIONS", "RunFolder", "TrainResult", "TrainSpec", "train"]
+
+
+def train(spec: TrainSpec, out_dir: str | Path, *, resume: bool = True, progress: bool = True) -> TrainResult:
+    """Run `spec` into `out_dir` and return what it produced.
+
+    A finished folder (done.json present) returns at once; a partial one resumes from its last
+    checkpoint when `resume` (else UserInputError). Under torchrun every rank calls this; only
+    rank 0 writes files. Raises NotFoundError (unknown model), UserInputError (bad spec or folder),
+    TrainingError (NaN loss, failed engine).
+    """
+    if spec.engine == "open_clip":
+        from clipscale.train.openclip_engine import run
+    else:
+        from clipscale.train.native import run
+    return run(spec, out_dir, resume=resume, progress=progress)

@@ -1,0 +1,229 @@
+"""The native engine: OpenCLIP's model, tokenizer, loss and recipe in a small deterministic loop.
+
+Recipe (OpenCLIP, open_clip_train/main.py and train.py): AdamW betas (0.9, 0.98), eps 1e-6, weight
+decay on matrices only (not on gains, biases or the logit scale), linear warmup then cosine decay,
+logit scale clamped to [0, ln 100] after each step. Under torchrun the features of all ranks are
+gathered with gradients (ClipLoss gather_with_grad=True, local_loss=False), so K processes compute
+the loss of the full global batch exactly as one process would.
+
+Determinism: the batch of step k is a function of (seed, k) (see batches.py), the model is
+initialised from torch.manual_seed(seed), nothing random happens inside a step, and a checkpoint
+holds everything else (weights, optimizer moments, step), so an interrupted run resumed from its
+last checkpoint gives the same bits as an uninterrupted one (same device and thread count).
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from pathlib import Path
+
+import torch
+from open_clip.loss import ClipLoss
+
+from clipscale.errors import TrainingError, UserInputError
+from clipscale.train import distributed
+from clipscale.train.run import RunFolder, TrainResult
+from clipscale.train.spec import TrainSpec
+
+LOGIT_SCALE_MAX = math.log(100)  # OpenCLIP clamps the learned temperature at 100
+LOG_ROWS = 200  # about this many metrics rows per run
+
+
+def build_model(spec: TrainSpec, device: torch.device):
+    """(model, preprocess, tokenizer), initialised from spec.seed on the CPU then moved."""
+    import open_clip
+
+    from clipscale.models import model_config
+
+    model_config(spec.model)  # NotFoundError listing the valid names
+    torch.manual_seed(spec.seed)
+    model, _, preprocess = open_clip.create_model_and_transforms(spec.model, precision="fp32")
+    return model.to(device).train(), preprocess, open_clip.get_tokenizer(spec.model)
+
+
+def build_optimizer(model: torch.nn.Module, spec: TrainSpec, device: torch.device) -> torch.optim.Optimizer:
+    """AdamW with OpenCLIP's decay rule: no decay on 1-d params (gains, biases) nor the logit scale."""
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        exclude = p.ndim < 2 or "bn" in name or "ln" in name or "bias" in name or "logit_scale" in name
+        (no_decay if exclude else decay).append(p)
+    groups = [{"params": no_decay, "weight_decay": 0.0}, {"params": decay, "weight_decay": spec.weight_decay}]
+    # fused: one kernel for all parameters; the token embedding alone (49408 x width) makes the
+    # per-parameter update a large share of a tiny model's step.
+    return torch.optim.AdamW(groups, lr=spec.lr, betas=(0.9, 0.98), eps=1e-6, fused=True)
+
+
+def schedule(spec: TrainSpec):
+    """step -> lr: OpenCLIP's cosine_lr, linear warmup to spec.lr over warmup_steps, then cosine to 0."""
+    from open_clip_train.scheduler import cosine_lr
+
+    class _Sink:  # cosine_lr writes into an optimizer's param groups; we only want the number
+        param_groups = [{}]
+
+    # OpenCLIP divides by the warmup length; zero warmup means "start at the full rate".
+    return cosine_lr(_Sink, spec.lr, max(spec.warmup_steps, 1), spec.total_steps)
+
+
+def autocast(spec: TrainSpec, device: torch.device):
+    if spec.precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def train_step(model, loss_fn, optimizer, images, tokens, lr: float, amp) -> torch.Tensor:
+    """One optimizer step; returns the loss (a 0-d tensor, not synchronised)."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    with amp:
+        image_features, text_features, logit_scale = model(images, tokens)[:3]
+        loss = loss_fn(image_features, text_features, logit_scale)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    with torch.no_grad():  # OpenCLIP clamps after the step so the temperature never exceeds 100
+        _unwrap(model).logit_scale.clamp_(0, LOGIT_SCALE_MAX)
+    return loss.detach()
+
+
+def _unwrap(model):
+    return model.module if hasattr(model, "module") else model
+
+
+def make_batches(spec: TrainSpec, dist: distributed.Dist, tokenizer, preprocess, image_size: int):
+    from clipscale.train.batches import EmbeddedBatches, ShardBatches
+
+    if spec.train_data:
+        return ShardBatches(spec.train_data, spec.batch_size, spec.seed, tokenizer, preprocess,
+                            dist.rank, dist.world_size)
+    return EmbeddedBatches(spec.data_size, spec.batch_size, spec.seed, tokenizer, image_size,
+                           dist.rank, dist.world_size, prerender=spec.samples_seen >= spec.data_size)
+
+
+def _resume_state(folder: RunFolder, model, optimizer, resume: bool) -> dict:
+    """Load the last checkpoint into model and optimizer; {} when starting fresh."""
+    paths = folder.checkpoints() if resume else []
+    if not paths:
+        return {}
+    ckpt = torch.load(paths[-1], map_location="cpu", weights_only=True)
+    model.load_state_dict(ckpt["state_dict"])
+    optimizer.load_state_dict(ckpt["optimizer"])
+    torch.set_rng_state(ckpt["rng_cpu"])
+    return ckpt
+
+
+def _checkpoint(folder: RunFolder, spec: TrainSpec, model, optimizer, epoch: int, step: int, wall_s: float) -> Path:
+    """OpenCLIP's layout (state_dict, optimizer, epoch, name) plus what exact resume needs."""
+    state = _unwrap(model).state_dict()
+    payload = {"epoch": epoch, "name": spec.model, "state_dict": state, "optimizer": optimizer.state_dict(),
+               "step": step, "samples_seen": step * spec.batch_size, "wall_s": wall_s,
+               "rng_cpu": torch.get_rng_state(), "spec": spec.to_dict()}
+    return folder.save_checkpoint(epoch, payload)
+
+
+def run(spec: TrainSpec, out_dir: str | Path, *, resume: bool = True, progress: bool = True) -> TrainResult:
+    """Train `spec` into `out_dir` (see clipscale.train.train)."""
+    from clipscale.models import model_config
+
+    t0 = time.perf_counter()
+    model_config(spec.model)  # NotFoundError before anything is written
+    dist = distributed.setup()
+    if spec.num_threads:
+        torch.set_num_threads(spec.num_threads)
+    folder = RunFolder(out_dir)
+    done = folder.finished()
+    if done is not None:
+        return done
+    error = None
+    if spec.batch_size % dist.world_size:
+        error = f"batch size {spec.batch_size} does not split over {dist.world_size} processes; use a multiple"
+    elif dist.is_main:
+        try:
+            folder.claim(spec, resume)
+        except UserInputError as exc:
+            error = str(exc)
+    error = distributed.broadcast_object(dist, error)  # every rank stops, none waits forever
+    if error:
+        raise UserInputError(error)
+
+    model, preprocess, tokenizer = build_model(spec, dist.device)
+    optimizer = build_optimizer(model, spec, dist.device)
+    state = _resume_state(folder, model, optimizer, resume)
+    loss_fn = ClipLoss(gather_with_grad=True, rank=dist.rank, world_size=dist.world_size)
+    ddp = model
+    if dist.distributed:  # CPU modules take device_ids=None (what open_clip_train gets wrong)
+        ids = [dist.device] if dist.device.type == "cuda" else None
+        ddp = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
+    batches = make_batches(spec, dist, tokenizer, preprocess, model.visual.image_size[0])
+    loop = _Loop(spec, dist, folder, state, progress)
+    loop.run(ddp, model, loss_fn, optimizer, batches)
+    result = TrainResult(out_dir=folder.root, checkpoints=folder.checkpoints(),
+                         final_checkpoint=folder.checkpoint(spec.epochs), samples_seen=loop.step * spec.batch_size,
+                         steps=loop.step, wall_s=loop.wall_before + time.perf_counter() - t0,
+                         samples_per_s=loop.samples_per_s, engine="native",
+                         extra={"world_size": dist.world_size, "threads": torch.get_num_threads(),
+                                "device": str(dist.device)})
+    if dist.is_main:
+        folder.finish(result)
+    distributed.barrier(dist)
+    return result
+
+
+class _Loop:
+    """The step loop with its bookkeeping: progress bar, metrics rows, checkpoints."""
+
+    def __init__(self, spec: TrainSpec, dist, folder: RunFolder, state: dict, progress: bool):
+        self.spec, self.dist, self.folder = spec, dist, folder
+        self.step = state.get("step", 0)
+        self.wall_before = state.get("wall_s", 0.0)
+        self.rows = folder.read_metrics(self.step) if dist.is_main else []
+        self.log_every = max(1, spec.total_steps // LOG_ROWS)
+        self.progress = progress and dist.is_main
+        self.samples_per_s = 0.0
+
+    def run(self, ddp, model, loss_fn, optimizer, batches) -> None:
+        from tqdm import tqdm
+
+        spec, device, lr = self.spec, self.dist.device, schedule(self.spec)
+        bar = tqdm(total=spec.total_steps * spec.batch_size, initial=self.step * spec.batch_size, unit="sample",
+                   unit_scale=True, desc=spec.model, disable=not self.progress, dynamic_ncols=True)
+        start_step, t_start = self.step, time.perf_counter()
+        while self.step < spec.total_steps:
+            images, tokens = batches.batch(self.step)
+            images, tokens = images.to(device, non_blocking=True), tokens.to(device, non_blocking=True)
+            loss = train_step(ddp, loss_fn, optimizer, images, tokens, lr(self.step), autocast(spec, device))
+            loss_value = loss.item()  # every rank holds the same global loss, so all stop together
+            if not math.isfinite(loss_value):
+                raise TrainingError(f"loss is {loss_value} at step {self.step + 1} (lr {lr(self.step):.3g}); stopped and "
+                                    f"kept the last good checkpoint in {self.folder.checkpoint_dir}; "
+                                    f"lower --lr or use --precision fp32")
+            self.step += 1
+            elapsed = time.perf_counter() - t_start
+            self.samples_per_s = (self.step - start_step) * spec.batch_size / max(elapsed, 1e-9)
+            bar.update(spec.batch_size)
+            epoch_end = self.step == spec.epoch_end_step(spec.epoch_of_step(self.step - 1))
+            if self.step % self.log_every == 0 or epoch_end:
+                self._log(loss_value, lr(self.step - 1), model, bar)
+            if epoch_end:
+                self._save(spec.epoch_of_step(self.step - 1), model, optimizer, t_start)
+        bar.close()
+
+    def _log(self, loss: float, lr: float, model, bar) -> None:
+        row = {"step": self.step, "epoch": self.spec.epoch_of_step(self.step - 1),
+               "samples_seen": self.step * self.spec.batch_size, "loss": loss, "lr": lr,
+               "logit_scale": model.logit_scale.detach().exp().item(), "samples_per_s": round(self.samples_per_s, 1)}
+        self.rows.append(row)
+        bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+
+    def _save(self, epoch: int, model, optimizer, t_start: float) -> None:
+        # Every rank holds the same weights, so every rank sees the same answer and stops together.
+        if not all(torch.isfinite(p).all() for p in model.parameters()):
+            raise TrainingError(f"weights became NaN/inf before epoch {epoch} was saved; kept the last good "
+                                f"checkpoint in {self.folder.checkpoint_dir}; lower --lr or use --precision fp32")
+        if self.dist.is_main:
+            wall = self.wall_before + time.perf_counter() - t_start
+            _checkpoint(self.folder, self.spec, model, optimizer, epoch, self.step, wall)
+            self.folder.write_metrics(self.rows)
+        distributed.barrier(self.dist)

@@ -1,0 +1,113 @@
+"""The spec of one training run and the step arithmetic every engine shares.
+
+A spec is the whole input of a run: the same spec and seed give bit-identical weights (native
+engine, same thread count and device). Units: `data_size` in unique image-text pairs,
+`samples_seen` in samples (pairs shown to the model, all ranks together), `batch_size` global
+(all ranks together), `warmup` a fraction of the optimizer steps.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from clipscale.errors import UserInputError, choices_hint
+
+PRECISIONS = ("fp32", "bf16")
+ENGINES = ("native", "open_clip")
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """One training run. Defaults follow the OpenCLIP recipe scaled to tiny models.
+
+    lr 2e-3 and batch 128 beat the alternatives measured in ../shared/notes/cpu-scaling-feasibility.md;
+    weight decay 0.2 is the paper's (Cherti et al. 2023, Appendix Table 17 and following).
+    `epochs` is the number of checkpoint chunks: an "epoch" is samples_seen / epochs samples, as the
+    paper checkpoints at a fixed number of samples per epoch, not at passes over the data.
+    `warmup` is a fraction of the optimizer steps (linear warmup, then cosine decay to 0), so the
+    schedule keeps its shape across samples-seen levels of a grid.
+    """
+
+    model: str
+    data_size: int
+    samples_seen: int
+    batch_size: int = 128
+    lr: float = 2e-3
+    warmup: float = 0.1
+    weight_decay: float = 0.2
+    precision: str = "fp32"
+    seed: int = 0
+    epochs: int = 1
+    train_data: str | None = None
+    num_threads: int | None = None
+    engine: str = "native"
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise UserInputError naming the bad field, its valid range and the fix."""
+        if not isinstance(self.model, str) or not self.model:
+            raise UserInputError("model must be an architecture name, e.g. ladder-xs; see `clipscale compute list`")
+        for name in ("data_size", "samples_seen", "batch_size", "epochs"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise UserInputError(f"{name} must be a positive integer, got {value!r}")
+        if self.batch_size > self.data_size:
+            raise UserInputError(f"batch size {self.batch_size} is larger than the data ({self.data_size} pairs); "
+                                 f"a contrastive batch needs distinct pairs: lower --batch-size or raise --data-size")
+        if self.samples_seen < self.batch_size * self.epochs:
+            raise UserInputError(f"samples seen {self.samples_seen} give fewer than one step per epoch "
+                                 f"(batch {self.batch_size} x {self.epochs} epochs); raise --samples-seen or lower --epochs")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise UserInputError(f"lr must be a positive number, got {self.lr!r}")
+        if not 0 <= self.warmup < 1:
+            raise UserInputError(f"warmup is a fraction of the steps in [0, 1), got {self.warmup!r}")
+        if not self.weight_decay >= 0:
+            raise UserInputError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        if self.precision not in PRECISIONS:
+            raise UserInputError(f"unknown precision {self.precision!r}; {choices_hint(PRECISIONS)}")
+        if self.engine not in ENGINES:
+            raise UserInputError(f"unknown engine {self.engine!r}; {choices_hint(ENGINES)}")
+        if self.num_threads is not None and (not isinstance(self.num_threads, int) or self.num_threads < 1):
+            raise UserInputError(f"num_threads must be a positive integer or None, got {self.num_threads!r}")
+
+    # Step arithmetic ------------------------------------------------------------------------
+    @property
+    def total_steps(self) -> int:
+        """Optimizer steps: samples_seen // batch_size (the last partial batch is dropped)."""
+        return self.samples_seen // self.batch_size
+
+    @property
+    def warmup_steps(self) -> int:
+        return round(self.warmup * self.total_steps)
+
+    def epoch_end_step(self, epoch: int) -> int:
+        """The step count after which checkpoint `epoch` (1-based) is written."""
+        return (epoch * self.total_steps) // self.epochs
+
+    def epoch_of_step(self, step: int) -> int:
+        """The 1-based epoch that optimizer step `step` (0-based) belongs to."""
+        return next(e for e in range(1, self.epochs + 1) if step < self.epoch_end_step(e))
+
+    # Serialisation --------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainSpec":
+        """Build a spec from a dict; unknown keys are errors (a typo must not silently change a run)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        extra = sorted(set(d) - known)
+        if extra:
+            raise UserInputError(f"unknown train spec keys {extra}; {choices_hint(known)}")
+        missing = sorted(f.name for f in dataclasses.fields(cls)
+                         if f.name not in d and f.default is dataclasses.MISSING)
+        if missing:
+            raise UserInputError(f"train spec is missing {missing}")
+        return cls(**d)
+
+    def replace(self, **changes: Any) -> "TrainSpec":
+        return dataclasses.replace(self, **changes)
