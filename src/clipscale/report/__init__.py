@@ -1,0 +1,120 @@
+"""The interactive HTML report of scaling laws: one self-contained page plus its CSVs and figures.
+
+    from clipscale.report import build_report
+    index = build_report(results, "report-out", curves=curves)   # -> report-out/index.html
+
+The page opens from file:// with no network: a downstream-dataset selector and the log-log scaling
+plot (error in percent vs total GMACs) with each group's fitted law, formula and confidence band and
+a toggle between fit methods; learning curves with filters and an x-axis choice; predicted vs actual
+error; a sortable table of every fit's coefficients; links to the CSVs and PNG/PDF figures.
+Bad input (an empty or malformed table, too few points for a fit) still gives a page that says what
+is missing.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from clipscale._io import atomic_write_bytes, atomic_write_text, atomic_write_with
+from clipscale.errors import NotFoundError, UserInputError
+from clipscale.report._data import Problems, normalise_curves, normalise_results
+from clipscale.report._fits import DEFAULT_METHODS, FitSet, compute_fits, fits_from_table
+from clipscale.report._page import payload, render_html
+
+__all__ = ["build_report", "DEFAULT_METHODS"]
+
+_CURVES_NOTE = ("Paper runs: arch, data and samples seen come from the checkpoint name; samples seen at an "
+                "epoch = epoch / last epoch × the run's samples seen, and step = samples seen / the global "
+                "batch size in the name (bs-86k), so both are approximate.")
+
+
+def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: pd.DataFrame | None = None,
+                 fits: pd.DataFrame | None = None, title: str = "clipscale report",
+                 backtest: pd.DataFrame | None = None, methods: Sequence[str] = DEFAULT_METHODS,
+                 n_boot: int = 200, seed: int = 0, figure_datasets: Sequence[str] | None = None,
+                 figures: Sequence[str | os.PathLike] = ()) -> Path:
+    """Write the report into `out_dir` and return the path of its index.html.
+
+    results: rows in clipscale.schema.RESULT_COLUMNS (metrics as fractions; error = 1 - default metric).
+    curves: learning curves, the paper's layout or clipscale's. fits: a clipscale.laws.fit_table frame to
+    show instead of fitting here (else every dataset x group x method in `methods` is fitted with
+    `n_boot` bootstrap resamples for the band). backtest: any table of predicted vs actual, shown as is.
+    figure_datasets: datasets to draw as PNG/PDF (default: the one shown first); figures: the caller's
+    own figure files, copied into out_dir/figures and linked.
+    """
+    out = Path(out_dir)
+    problems = Problems()
+    points = normalise_results(results, problems)
+    curve_rows = normalise_curves(curves, results if isinstance(results, pd.DataFrame) else None, problems)
+    if isinstance(fits, pd.DataFrame):
+        fitset = fits_from_table(fits, points, problems)
+    else:
+        fitset = compute_fits(points, problems, methods=methods, n_boot=n_boot, seed=seed)
+    _note_unfitted(fitset, problems)
+    files = _write_tables(out, results, points, curve_rows, fitset, backtest)
+    data = payload(title=title, points=points, curves=curve_rows, fitset=fitset, backtest=backtest,
+                   problems=problems, files=files,
+                   curves_empty="No learning curves were given (pass --curves CURVES.csv)." if curves is None
+                   else "The learning-curves table has no usable rows (see the notes above).")
+    files += _write_figures(out, points, curve_rows, fitset, data["default_dataset"], figure_datasets, figures)
+    data["files"] = files
+    return atomic_write_text(out / "index.html", render_html(data, _CURVES_NOTE))
+
+
+def _note_unfitted(fitset: FitSet, problems: Problems) -> None:
+    missing = sorted({(d, g) for d, by_method in fitset.laws.items() for laws in by_method.values()
+                      for g, law in laws.items() if "missing" in law})
+    if missing:
+        shown = "; ".join(f"{d} / {g}" for d, g in missing[:8])
+        more = f" and {len(missing) - 8} more" if len(missing) > 8 else ""
+        problems.add(f"Some dataset / group pairs could not be fitted by every method (too few points or no "
+                     f"spread): {shown}{more}. The formula list under the plot gives the reason.")
+
+
+def _write_csv(path: Path, df: pd.DataFrame) -> None:
+    atomic_write_with(path, lambda tmp: df.to_csv(tmp, index=False))
+
+
+def _write_tables(out: Path, results, points, curve_rows, fitset: FitSet, backtest) -> list[dict]:
+    """The report's CSVs, next to index.html; returns the page's links to them."""
+    tables = [("results.csv", results if isinstance(results, pd.DataFrame) else pd.DataFrame(), "results table as given"),
+              ("points.csv", points.assign(error_pct=100 * points["error"]), "plotted points: error (fraction and %), compute = total GMACs"),
+              ("fits.csv", fitset.coefficient_frame(), "fitted coefficients per dataset, group and method"),
+              ("predictions.csv", fitset.prediction_frame().drop(columns="point_id", errors="ignore"), "predicted vs actual error (%)")]
+    if len(curve_rows):
+        tables.append(("curves.csv", curve_rows, "learning curves (normalised)"))
+    if isinstance(backtest, pd.DataFrame):
+        tables.append(("backtest.csv", backtest, "backtest as given"))
+    links = []
+    for name, df, note in tables:
+        _write_csv(out / name, df)
+        links.append({"label": name, "href": name, "note": f"({note})"})
+    return links
+
+
+def _write_figures(out: Path, points, curve_rows, fitset: FitSet, default_dataset: str,
+                   figure_datasets, figures) -> list[dict]:
+    from clipscale.report import _figures
+
+    folder = out / "figures"
+    known = set(points["downstream_dataset"])
+    chosen = list(figure_datasets) if figure_datasets is not None else ([default_dataset] if default_dataset else [])
+    unknown = [d for d in chosen if d not in known]
+    if unknown:
+        raise NotFoundError(f"no results for figure dataset(s) {', '.join(unknown)}; "
+                            f"valid choices: {', '.join(sorted(known)[:20])}")
+    paths = []
+    method = fitset.methods[0] if fitset.methods else ""
+    for dataset in chosen:
+        paths += _figures.scaling_figure(points, fitset.laws, dataset, method, folder)
+    if len(curve_rows):
+        paths += _figures.curves_figure(curve_rows, folder)
+    for given in figures:
+        src = Path(given)
+        if not src.is_file():
+            raise UserInputError(f"figure file {src} does not exist; pass existing PNG/PDF/SVG files")
+        paths.append(atomic_write_bytes(folder / src.name, src.read_bytes()))
+    return [{"label": f"figures/{p.name}", "href": f"figures/{p.name}", "note": ""} for p in paths]

@@ -1,0 +1,193 @@
+"""Normalise the report's inputs: the results table (the paper's schema) and learning curves.
+
+Nothing here raises on bad *content*: the report must still render and say what is missing, so
+problems are collected as sentences in a `Problems` list and shown at the top of the page.
+Only a wrong *type* (not a DataFrame) is a caller error.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from clipscale.errors import DataError
+from clipscale.schema import default_metric, paper_group, pretty_samples
+
+# Columns of the normalised points table (one row per model x downstream dataset).
+POINT_COLUMNS = ("downstream_dataset", "group", "arch", "data", "samples_seen", "samples_pretty",
+                 "compute", "metric", "error", "name")
+# Columns of the normalised learning-curves table (one row per checkpoint x downstream dataset).
+CURVE_COLUMNS = ("name", "arch", "data", "samples_pretty", "downstream_dataset", "epoch",
+                 "samples_seen", "step", "error")
+
+# The paper's checkpoint names: Model-B-32_Data-400M_Samples-13B_lr-1e-3_bs-86k.pt
+# (imagenet_zeroshot_learning_curves.csv, trained_models_info.csv).
+_PAPER_NAME = re.compile(r"Model-(?P<arch>[^_]+)_Data-(?P<data>[^_]+)_Samples-(?P<samples>[^_]+)"
+                         r"(?:_.*?bs-(?P<bs>[0-9.]+)(?P<bs_unit>[kKmM]?))?")
+_PAPER_CURVE_METRIC = "imagenet-zeroshot-val-top1"
+_SUFFIX = {"": 1.0, "k": 1e3, "K": 1e3, "m": 1e6, "M": 1e6, "B": 1e9, "b": 1e9}
+
+
+@dataclass
+class Problems:
+    """Sentences that say what is missing or was dropped; shown at the top of the report."""
+
+    items: list[str] = field(default_factory=list)
+
+    def add(self, text: str) -> None:
+        if text not in self.items:
+            self.items.append(text)
+
+
+def _require_frame(obj, what: str) -> pd.DataFrame:
+    if not isinstance(obj, pd.DataFrame):
+        raise DataError(f"{what} must be a pandas DataFrame, got {type(obj).__name__}; "
+                        f"read the CSV with pandas.read_csv first")
+    return obj
+
+
+def parse_count(text) -> float:
+    """'13B' -> 13e9, '86k' -> 86e3, '400M' -> 4e8; NaN when it is not a count."""
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([kKmMbB]?)\s*", str(text))
+    return float(m.group(1)) * _SUFFIX[m.group(2)] if m else float("nan")
+
+
+def normalise_results(results: pd.DataFrame, problems: Problems) -> pd.DataFrame:
+    """Rows of the paper's results schema -> POINT_COLUMNS, with error = 1 - default metric.
+
+    `compute` is total GMACs (`gmacs_total`, or `gmacs` x `samples_seen` when only those are given);
+    `error` is a fraction in (0, 1]. Rows that cannot be placed on a log-log plot are dropped and counted.
+    """
+    results = _require_frame(results, "results")
+    if results.empty:
+        problems.add("The results table is empty: no scaling plot, fits or predictions can be shown.")
+        return pd.DataFrame(columns=POINT_COLUMNS)
+    df = results.copy()
+    if "gmacs_total" not in df.columns and {"gmacs", "samples_seen"} <= set(df.columns):
+        df["gmacs_total"] = pd.to_numeric(df["gmacs"], errors="coerce") * pd.to_numeric(df["samples_seen"], errors="coerce")
+    missing = [c for c in ("downstream_dataset", "gmacs_total") if c not in df.columns]
+    if missing:
+        problems.add(f"The results table lacks the column(s) {', '.join(missing)} (found: "
+                     f"{', '.join(map(str, df.columns[:12]))}); it must follow clipscale.schema.RESULT_COLUMNS.")
+        return pd.DataFrame(columns=POINT_COLUMNS)
+    return _points_from(df, problems)
+
+
+def _points_from(df: pd.DataFrame, problems: Problems) -> pd.DataFrame:
+    out = pd.DataFrame({"downstream_dataset": df["downstream_dataset"].astype(str)})
+    out["metric"] = out["downstream_dataset"].map(default_metric)
+    values = pd.Series(np.nan, index=df.index, dtype=float)
+    for metric in out["metric"].unique():
+        rows = out["metric"] == metric
+        if metric in df.columns:
+            values[rows] = pd.to_numeric(df.loc[rows, metric], errors="coerce")
+        else:
+            problems.add(f"The results table has no {metric!r} column, needed for "
+                         f"{', '.join(sorted(out.loc[rows, 'downstream_dataset'].unique())[:5])}.")
+    out["error"] = 1.0 - values
+    out["compute"] = pd.to_numeric(df["gmacs_total"], errors="coerce")
+    data = df["upstream_dataset"].astype(str) if "upstream_dataset" in df.columns else pd.Series("unknown", index=df.index)
+    out["data"] = data
+    out["group"] = data.map(paper_group)
+    out["arch"] = df["arch"].astype(str) if "arch" in df.columns else "unknown"
+    seen = pd.to_numeric(df["samples_seen"], errors="coerce") if "samples_seen" in df.columns else pd.Series(np.nan, index=df.index)
+    out["samples_seen"] = seen
+    pretty = df["samples_seen_pretty"].astype(str) if "samples_seen_pretty" in df.columns else seen.map(
+        lambda v: pretty_samples(v) if np.isfinite(v) else "unknown")
+    out["samples_pretty"] = pretty
+    out["name"] = df["name"].astype(str) if "name" in df.columns else out["arch"] + " " + out["data"]
+    ok = (out["compute"] > 0) & (out["error"] > 0) & (out["error"] <= 1)
+    if (~ok).any():
+        problems.add(f"{int((~ok).sum())} of {len(out)} result rows were left out: their total GMACs is "
+                     f"missing or not positive, or their metric is missing or outside (0, 1).")
+    return out.loc[ok, list(POINT_COLUMNS)].reset_index(drop=True)
+
+
+def normalise_curves(curves: pd.DataFrame | None, results: pd.DataFrame | None, problems: Problems) -> pd.DataFrame:
+    """Learning curves in either layout -> CURVE_COLUMNS (error = 1 - top-1 accuracy, a fraction).
+
+    Paper layout (imagenet_zeroshot_learning_curves.csv): `imagenet-zeroshot-val-top1`, `name`,
+    `epoch`; arch, data and samples seen come from the checkpoint name, samples seen at an epoch is
+    epoch / last epoch x the run's samples seen (from `results` when it lists the run, else the
+    name's bucket), and step = samples seen / global batch size from the name (`bs-86k`).
+    clipscale layout: `name`, `arch`, `upstream_dataset` or `data`, `samples_seen`, `epoch`, `acc1`.
+    """
+    if curves is None:
+        return pd.DataFrame(columns=CURVE_COLUMNS)
+    curves = _require_frame(curves, "curves")
+    if curves.empty:
+        problems.add("The learning-curves table is empty: no learning curves can be shown.")
+        return pd.DataFrame(columns=CURVE_COLUMNS)
+    if _PAPER_CURVE_METRIC in curves.columns:
+        out = _paper_curves(curves, results)
+    elif "acc1" in curves.columns and "epoch" in curves.columns:
+        out = _clipscale_curves(curves)
+    else:
+        problems.add(f"The learning-curves table has neither the paper's layout ({_PAPER_CURVE_METRIC}, "
+                     f"name, epoch) nor clipscale's (name, arch, samples_seen, epoch, acc1); found: "
+                     f"{', '.join(map(str, curves.columns[:12]))}.")
+        return pd.DataFrame(columns=CURVE_COLUMNS)
+    ok = out["error"].between(0, 1) & out["epoch"].notna()
+    if (~ok).any():
+        problems.add(f"{int((~ok).sum())} learning-curve rows were left out (epoch or accuracy missing or out of range).")
+    return out.loc[ok, list(CURVE_COLUMNS)].sort_values(["name", "epoch"]).reset_index(drop=True)
+
+
+def _paper_curves(curves: pd.DataFrame, results: pd.DataFrame | None) -> pd.DataFrame:
+    out = pd.DataFrame({"name": curves["name"].astype(str),
+                        "epoch": pd.to_numeric(curves["epoch"], errors="coerce"),
+                        "error": 1.0 - pd.to_numeric(curves[_PAPER_CURVE_METRIC], errors="coerce")})
+    out["downstream_dataset"] = "imagenet1k"
+    parsed = out["name"].map(_parse_paper_name)
+    out["arch"] = parsed.map(lambda p: p["arch"])
+    # Every run in the paper's curves was trained on LAION ("Data-2B" is LAION-2B), and the results
+    # table calls the data LAION-2B: use the same label so styles and filters match.
+    out["data"] = parsed.map(lambda p: p["data"] if p["data"] == "unknown" else f"LAION-{p['data']}")
+    out["samples_pretty"] = parsed.map(lambda p: p["samples"])
+    total = parsed.map(lambda p: parse_count(p["samples"]))
+    exact = _exact_samples(results)
+    total = out["name"].map(exact).fillna(total) if exact else total
+    last_epoch = out.groupby("name")["epoch"].transform("max")
+    out["samples_seen"] = out["epoch"] / last_epoch * total
+    out["step"] = out["samples_seen"] / parsed.map(lambda p: p["batch"])
+    return out
+
+
+def _parse_paper_name(name: str) -> dict:
+    m = _PAPER_NAME.match(name)
+    if not m:
+        return {"arch": "unknown", "data": "unknown", "samples": "unknown", "batch": float("nan")}
+    batch = float(m["bs"]) * _SUFFIX[m["bs_unit"] or ""] if m["bs"] else float("nan")
+    return {"arch": f"ViT-{m['arch']}", "data": m["data"], "samples": m["samples"], "batch": batch}
+
+
+def _exact_samples(results: pd.DataFrame | None) -> dict:
+    if not isinstance(results, pd.DataFrame) or not {"name", "samples_seen"} <= set(results.columns):
+        return {}
+    seen = pd.to_numeric(results["samples_seen"], errors="coerce")
+    return dict(zip(results["name"].astype(str), seen))
+
+
+def _clipscale_curves(curves: pd.DataFrame) -> pd.DataFrame:
+    n = len(curves)
+    col = lambda name, default: curves[name] if name in curves.columns else pd.Series([default] * n, index=curves.index)
+    out = pd.DataFrame({"epoch": pd.to_numeric(curves["epoch"], errors="coerce"),
+                        "error": 1.0 - pd.to_numeric(curves["acc1"], errors="coerce")})
+    out["arch"] = col("arch", "unknown").astype(str)
+    data = curves["upstream_dataset"] if "upstream_dataset" in curves.columns else col("data", "unknown")
+    out["data"] = data.astype(str)
+    out["samples_seen"] = pd.to_numeric(col("samples_seen", np.nan), errors="coerce")
+    out["name"] = col("name", "").astype(str)
+    out.loc[out["name"] == "", "name"] = out["arch"] + " " + out["data"]
+    out["downstream_dataset"] = col("downstream_dataset", "imagenet1k").astype(str)
+    final = out.groupby("name")["samples_seen"].transform("max")
+    out["samples_pretty"] = final.map(lambda v: pretty_samples(v) if np.isfinite(v) else "unknown")
+    if "step" in curves.columns:
+        out["step"] = pd.to_numeric(curves["step"], errors="coerce")
+    elif "batch_size" in curves.columns:
+        out["step"] = out["samples_seen"] / pd.to_numeric(curves["batch_size"], errors="coerce")
+    else:
+        out["step"] = np.nan
+    return out

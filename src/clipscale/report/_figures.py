@@ -1,0 +1,95 @@
+"""Static PNG and PDF figures (matplotlib) for the report's chosen datasets and the learning curves.
+
+They repeat what the page shows interactively, for papers and slides: error in percent against
+total compute (GMACs) on log-log axes, one fitted law per group with its confidence band.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from clipscale._io import atomic_write_with
+
+_MARKERS = "osD^vP*X"
+_GROUP_COLOURS = {"openclip": "#111111", "openai": "#c0392b"}
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def slug(text: str) -> str:
+    """A file-name-safe form of a dataset name ('vtab/cifar10' -> 'vtab_cifar10')."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "dataset"
+
+
+def _save(fig, folder: Path, stem: str) -> list[Path]:
+    paths = []
+    for ext in ("png", "pdf"):
+        path = folder / f"{stem}.{ext}"
+        atomic_write_with(path, lambda tmp, ext=ext: fig.savefig(tmp, format=ext, dpi=110, bbox_inches="tight"))
+        paths.append(path)
+    return paths
+
+
+def scaling_figure(points: pd.DataFrame, laws: dict, dataset: str, method: str, folder: Path) -> list[Path]:
+    """Error (%) vs total GMACs for one dataset with `method`'s fitted laws; returns [png, pdf]."""
+    plt = _pyplot()
+    sub = points[points["downstream_dataset"] == dataset]
+    archs, datas = sorted(points["arch"].unique()), sorted(points["data"].unique())
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    for (arch, data), part in sub.groupby(["arch", "data"]):
+        ax.scatter(part["compute"], 100 * part["error"], s=28, color=f"C{archs.index(arch) % 10}",
+                   marker=_MARKERS[datas.index(data) % len(_MARKERS)], label=f"{arch}, {data}", zorder=3)
+    for group, law in sorted(laws.get(dataset, {}).get(method, {}).items()):
+        if "missing" in law:
+            continue
+        colour = _GROUP_COLOURS.get(group, "#555555")
+        x = law["x"]
+        ax.plot(x, [_pct(v) for v in law["y"]], color=colour, lw=1.6, label=f"{group}: {law['formula']}")
+        if "lo" in law:
+            ax.fill_between(x, [_pct(v) for v in law["lo"]], [_pct(v) for v in law["hi"]], color=colour, alpha=0.12, lw=0)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("total compute C (GMACs)")
+    ax.set_ylabel("error (%)")
+    ax.set_title(f"{dataset} ({method} fit)")
+    ax.grid(True, which="both", alpha=0.25)
+    ax.legend(fontsize=6.5, loc="lower left")
+    try:
+        return _save(fig, folder, f"scaling_{slug(dataset)}")
+    finally:
+        plt.close(fig)
+
+
+def curves_figure(curves: pd.DataFrame, folder: Path) -> list[Path]:
+    """Zero-shot top-1 error (%) vs samples seen for every run; returns [png, pdf]."""
+    plt = _pyplot()
+    archs = sorted(curves["arch"].unique())
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    for name, run in curves.groupby("name"):
+        x = run["samples_seen"] if run["samples_seen"].notna().any() else run["epoch"]
+        ax.plot(x, 100 * run["error"], lw=0.9, color=f"C{archs.index(run['arch'].iloc[0]) % 10}")
+    for i, arch in enumerate(archs):
+        ax.plot([], [], color=f"C{i % 10}", label=arch)
+    use_samples = curves["samples_seen"].notna().any()
+    ax.set_xscale("log" if use_samples else "linear")
+    ax.set_xlabel("samples seen" if use_samples else "epoch")
+    ax.set_ylabel("zero-shot top-1 error (%)")
+    ax.grid(True, which="both", alpha=0.25)
+    ax.legend(fontsize=7)
+    try:
+        return _save(fig, folder, "learning_curves")
+    finally:
+        plt.close(fig)
+
+
+def _pct(v) -> float:
+    return float("nan") if v is None else 100 * v

@@ -1,0 +1,121 @@
+"""Assemble the report page: the JSON the page script reads, and the single self-contained HTML file.
+
+Scripts, styles and data are written inline (no file is fetched at view time), and the page's
+Content-Security-Policy forbids any network request, so it opens the same from file:// or a server.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import json
+import math
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+
+from clipscale import __version__
+from clipscale.report._data import parse_count
+from clipscale.report._fits import BAND_LEVEL, FitSet
+
+# The x axes offered for learning curves: (key in the run record, label).
+CURVE_AXES = (("epoch", "epoch"), ("samples_seen", "samples seen"), ("step", "optimizer step"))
+COEFFICIENT_ORDER = ("downstream_dataset", "group", "method", "n_points", "alpha", "alpha_lo", "alpha_hi",
+                     "beta", "beta_lo", "beta_hi", "e_inf", "e_inf_lo", "e_inf_hi", "r2", "formula", "note")
+
+
+def clean(obj):
+    """NaN/inf -> None and numpy scalars -> Python, recursively (JSON has no NaN)."""
+    if isinstance(obj, dict):
+        return {str(k): clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [clean(v) for v in obj]
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    return obj
+
+
+def table_json(df: pd.DataFrame | None, order=()) -> dict | None:
+    """A DataFrame as {columns, rows} for the page's sortable tables."""
+    if df is None:
+        return None
+    cols = [c for c in order if c in df.columns] + [c for c in df.columns if c not in order]
+    return {"columns": [str(c) for c in cols], "rows": clean(df[cols].astype(object).values.tolist())}
+
+
+def _natural(values) -> list:
+    values = sorted({str(v) for v in values})
+    return sorted(values, key=lambda v: (math.isnan(parse_count(v)), parse_count(v) if not math.isnan(parse_count(v)) else 0, v))
+
+
+def payload(*, title, points, curves, fitset: FitSet, backtest, problems, files, curves_empty) -> dict:
+    """Everything the page script needs, JSON-ready (errors are fractions, compute total GMACs)."""
+    datasets = [{"name": d, "metric": str(sub["metric"].iloc[0]), "n_points": int(len(sub))}
+                for d, sub in points.groupby("downstream_dataset", sort=True)]
+    names = [d["name"] for d in datasets]
+    default = "imagenet1k" if "imagenet1k" in names else (max(datasets, key=lambda d: d["n_points"])["name"] if datasets else "")
+    return clean({
+        "title": title,
+        "problems": list(problems.items),
+        "datasets": datasets,
+        "default_dataset": default,
+        "methods": list(fitset.methods) if fitset.laws else [],
+        "default_method": fitset.methods[0] if fitset.methods else "",
+        "band_level_pct": round(100 * BAND_LEVEL),
+        "styles": {"archs": _natural(list(points["arch"]) + list(curves["arch"])),
+                   "data": _natural(list(points["data"]) + list(curves["data"])),
+                   "samples": _natural(list(points["samples_pretty"]))},
+        "points": {d: _point_records(sub) for d, sub in points.groupby("downstream_dataset", sort=True)},
+        "laws": fitset.laws,
+        "predictions": _prediction_lookup(fitset),
+        "coefficients": table_json(fitset.coefficient_frame(), COEFFICIENT_ORDER),
+        "curves": {"runs": _runs(curves), "empty": curves_empty,
+                   "axes": [{"key": k, "label": label, "available": bool(curves[k].notna().any()) if len(curves) else False}
+                            for k, label in CURVE_AXES]},
+        "backtest": table_json(backtest),
+        "files": files,
+    })
+
+
+def _point_records(sub: pd.DataFrame) -> list:
+    return [{"id": int(i), "arch": r.arch, "data": r.data, "samples": r.samples_pretty, "compute": r.compute,
+             "error": r.error, "group": r.group, "name": r.name} for i, r in zip(sub.index, sub.itertuples())]
+
+
+def _prediction_lookup(fitset: FitSet) -> dict:
+    out: dict = {}
+    for row in fitset.predictions:
+        out.setdefault(row["downstream_dataset"], {}).setdefault(row["method"], {})[row["point_id"]] = \
+            row["predicted_error_pct"] / 100
+    return out
+
+
+def _runs(curves: pd.DataFrame) -> list:
+    runs = []
+    for (name, dataset), run in curves.groupby(["name", "downstream_dataset"], sort=True):
+        first = run.iloc[0]
+        runs.append({"name": name, "dataset": dataset, "arch": first["arch"], "data": first["data"],
+                     "samples_pretty": first["samples_pretty"], "error": run["error"].tolist(),
+                     **{k: run[k].tolist() for k, _ in CURVE_AXES}})
+    return runs
+
+
+def render_html(data: dict, curves_note: str) -> str:
+    """The report page: template + inline CSS, JS and the JSON payload."""
+    assets = resources.files("clipscale.report") / "assets"
+    read = lambda name: (assets / name).read_text(encoding="utf-8")
+    script = read("plot.js") + "\n" + read("app.js")
+    # '<' escaped inside the JSON so no value can close the <script> element early.
+    blob = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).replace("<", "\\u003c")
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    meta = f"generated {stamp} by clipscale {__version__}"
+    page = read("template.html")
+    for key, value in (("__STYLE__", read("style.css")), ("__TITLE__", html.escape(data["title"])),
+                       ("__META__", html.escape(meta)), ("__CURVES_NOTE__", html.escape(curves_note)),
+                       ("__SCRIPT__", script), ("__DATA__", blob)):
+        page = page.replace(key, value)
+    return page

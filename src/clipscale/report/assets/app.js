@@ -1,0 +1,273 @@
+/* The clipscale report page: reads the JSON embedded in the page (no network) and draws the
+   scaling plot, learning curves and tables with plot.js. Errors are shown in percent. */
+"use strict";
+
+var DATA = JSON.parse(document.getElementById("report-data").textContent);
+var GROUP_STYLE = {openclip: {color: "#111111", dash: ""}, openai: {color: "#c0392b", dash: "7 4"}};
+var STATE = {dataset: DATA.default_dataset, method: DATA.default_method};
+
+function $(id) { return document.getElementById(id); }
+function h(tag, attrs, text) {
+  var node = document.createElement(tag);
+  for (var key in attrs || {}) node.setAttribute(key, attrs[key]);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+function uniq(values) { return values.filter(function (v, i) { return values.indexOf(v) === i; }); }
+function pct(v) { return v === null || v === undefined ? null : 100 * v; }
+function fmt(v, digits) {
+  if (v === null || v === undefined || v === "") return "";
+  if (typeof v !== "number") return String(v);
+  if (!isFinite(v)) return "";
+  var a = Math.abs(v);
+  if (a !== 0 && (a >= 1e5 || a < 1e-3)) return v.toExponential(2);
+  return String(+v.toFixed(digits === undefined ? 4 : digits));
+}
+
+/* ---- styles shared by legend and plot: stable across datasets ---- */
+function styleMaps() {
+  var archs = DATA.styles.archs, datas = DATA.styles.data, samples = DATA.styles.samples;
+  var color = {}, shape = {}, radius = {};
+  archs.forEach(function (a, i) { color[a] = PALETTE[i % PALETTE.length]; });
+  datas.forEach(function (d, i) { shape[d] = SHAPES[i % SHAPES.length]; });
+  samples.forEach(function (s, i) { radius[s] = 3.5 + 5 * (samples.length > 1 ? i / (samples.length - 1) : 0.5); });
+  return {color: color, shape: shape, radius: radius, dash: datas.reduce(function (m, d, i) { m[d] = DASHES[i % DASHES.length]; return m; }, {})};
+}
+var STYLE = styleMaps();
+
+function renderProblems() {
+  var box = $("problems");
+  box.textContent = "";
+  if (!DATA.problems.length) { box.hidden = true; return; }
+  box.appendChild(h("strong", {}, "What is missing or was left out:"));
+  var list = h("ul");
+  DATA.problems.forEach(function (p) { list.appendChild(h("li", {}, p)); });
+  box.appendChild(list);
+}
+
+/* ---- scaling plot ---- */
+function setupScalingControls() {
+  var select = $("dataset");
+  DATA.datasets.forEach(function (d) {
+    select.appendChild(h("option", {value: d.name}, d.name + " (" + d.n_points + " points)"));
+  });
+  select.value = STATE.dataset;
+  select.addEventListener("change", function () { STATE.dataset = select.value; renderScaling(); });
+  var methods = $("method");
+  DATA.methods.forEach(function (m) {
+    var label = h("label"), input = h("input", {type: "radio", name: "method", value: m});
+    if (m === STATE.method) input.checked = true;
+    input.addEventListener("change", function () { STATE.method = m; renderScaling(); });
+    label.appendChild(input); label.appendChild(document.createTextNode(" " + m));
+    methods.appendChild(label);
+  });
+  if (!DATA.methods.length) methods.appendChild(h("span", {"class": "missing"}, "no fit methods (no fits)"));
+}
+
+function currentLaws() { return ((DATA.laws[STATE.dataset] || {})[STATE.method]) || {}; }
+
+function renderScaling() {
+  var info = DATA.datasets.filter(function (d) { return d.name === STATE.dataset; })[0];
+  var points = DATA.points[STATE.dataset] || [], laws = currentLaws();
+  $("scaling-title").textContent = info ? info.name + ": error (1 − " + info.metric + ") vs total compute" : "no dataset";
+  var spec = {xlog: true, ylog: true, xlabel: "total compute C (GMACs)", ylabel: "error (%)",
+    empty: DATA.datasets.length ? "no points for this dataset" : "no results to plot (see the notes above)",
+    points: points.map(function (p) {
+      return {x: p.compute, y: 100 * p.error, color: STYLE.color[p.arch], shape: STYLE.shape[p.data],
+        r: STYLE.radius[p.samples], title: p.name + "\n" + p.arch + ", " + p.data + ", " + p.samples +
+        " samples seen\nC = " + fmt(p.compute) + " GMACs, error = " + fmt(100 * p.error, 2) + " %"};
+    }), lines: [], bands: []};
+  Object.keys(laws).sort().forEach(function (group) {
+    var law = laws[group], style = GROUP_STYLE[group] || {color: "#555", dash: "2 2"};
+    if (law.missing) return;
+    spec.lines.push({x: law.x, y: law.y.map(pct), color: style.color, dash: style.dash, width: 2,
+      cls: "fit-line", title: group + ": " + law.formula});
+    if (law.lo) spec.bands.push({x: law.x, lo: law.lo.map(pct), hi: law.hi.map(pct), color: style.color});
+  });
+  drawPlot($("scaling-plot"), spec);
+  renderFormulas(laws);
+  renderPredictions(points);
+}
+
+function renderFormulas(laws) {
+  var list = $("formulas");
+  list.textContent = "";
+  var groups = Object.keys(laws).sort();
+  if (!groups.length) list.appendChild(h("li", {"class": "missing"}, "No fitted law for this dataset and method."));
+  groups.forEach(function (group) {
+    var law = laws[group], style = GROUP_STYLE[group] || {color: "#555"};
+    var item = h("li", {"data-group": group});
+    item.appendChild(h("span", {"class": "swatch", style: "background:" + style.color}));
+    item.appendChild(h("b", {}, group + " (" + law.n + " points): "));
+    if (law.missing) {
+      item.appendChild(h("span", {"class": "missing"}, law.missing));
+    } else {
+      item.appendChild(h("code", {"class": "formula"}, law.formula));
+      var extra = law.r2 === null || law.r2 === undefined ? "" : "  R² = " + fmt(law.r2, 3);
+      item.appendChild(document.createTextNode(extra + (law.lo ? "  (band: " + DATA.band_level_pct + " % confidence interval of the law, bootstrap)" : "")));
+    }
+    list.appendChild(item);
+  });
+}
+
+function renderPredictions(points) {
+  var preds = (DATA.predictions[STATE.dataset] || {})[STATE.method] || {};
+  var rows = points.filter(function (p) { return preds[p.id] !== undefined; }).map(function (p) {
+    var pred = preds[p.id];
+    return [p.group, p.name, p.arch, p.data, p.samples, p.compute, 100 * p.error, 100 * pred, 100 * (pred - p.error)];
+  });
+  var cols = ["group", "name", "model", "data", "samples seen", "total GMACs", "actual error (%)",
+              "predicted error (%)", "predicted − actual (% points)"];
+  makeTable($("prediction-table"), cols, rows, "No predictions: no law was fitted for this dataset and method.");
+}
+
+function renderLegend() {
+  var box = $("scaling-legend");
+  box.textContent = "";
+  function part(title, items, draw) {
+    var div = h("div", {"class": "legend-part"});
+    div.appendChild(h("b", {}, title + ": "));
+    items.forEach(function (it) {
+      var span = h("span", {"class": "legend-item"});
+      var svg = el("svg", {width: 18, height: 18, viewBox: "0 0 18 18"});
+      draw(svg, it);
+      span.appendChild(svg); span.appendChild(document.createTextNode(it));
+      div.appendChild(span);
+    });
+    box.appendChild(div);
+  }
+  part("model (colour)", DATA.styles.archs, function (svg, a) { marker(svg, "circle", 9, 9, 5, {fill: STYLE.color[a]}); });
+  part("data (shape)", DATA.styles.data, function (svg, d) {
+    marker(svg, STYLE.shape[d], 9, 9, 5, {fill: STYLE.shape[d] === "cross" ? "none" : "#888", stroke: "#333", "stroke-width": STYLE.shape[d] === "cross" ? 2 : 0.6});
+  });
+  part("samples seen (size)", DATA.styles.samples, function (svg, s) { marker(svg, "circle", 9, 9, Math.min(8, STYLE.radius[s]), {fill: "#888"}); });
+  part("fitted law (line, band)", Object.keys(GROUP_STYLE), function (svg, g) {
+    el("line", {x1: 1, x2: 17, y1: 9, y2: 9, stroke: GROUP_STYLE[g].color, "stroke-width": 2, "stroke-dasharray": GROUP_STYLE[g].dash}, svg);
+  });
+}
+
+/* ---- learning curves ---- */
+var CURVE_FILTERS = [["arch", "curve-arch"], ["data", "curve-data"], ["samples_pretty", "curve-samples"]];
+
+function setupCurveControls() {
+  var runs = DATA.curves.runs;
+  if (!runs.length) {
+    $("curves-controls").hidden = true;
+    drawPlot($("curves-plot"), {empty: DATA.curves.empty});
+    return;
+  }
+  var dsSelect = $("curve-dataset");
+  uniq(runs.map(function (r) { return r.dataset; })).forEach(function (d) { dsSelect.appendChild(h("option", {value: d}, d)); });
+  dsSelect.addEventListener("change", renderCurves);
+  CURVE_FILTERS.forEach(function (f) {
+    var box = $(f[1]);
+    uniq(runs.map(function (r) { return r[f[0]]; })).sort(naturalCompare).forEach(function (v) {
+      var label = h("label"), input = h("input", {type: "checkbox", value: v});
+      input.checked = true;
+      input.addEventListener("change", renderCurves);
+      label.appendChild(input); label.appendChild(document.createTextNode(" " + v));
+      box.appendChild(label);
+    });
+  });
+  var axis = $("curve-x");
+  DATA.curves.axes.forEach(function (a) {
+    var opt = h("option", {value: a.key}, a.label);
+    if (!a.available) { opt.disabled = true; opt.textContent += " (not in the table)"; }
+    axis.appendChild(opt);
+  });
+  axis.addEventListener("change", renderCurves);
+  $("curve-logx").addEventListener("change", renderCurves);
+  renderCurves();
+}
+
+function checkedValues(id) {
+  return Array.prototype.filter.call($(id).querySelectorAll("input"), function (i) { return i.checked; })
+    .map(function (i) { return i.value; });
+}
+
+function renderCurves() {
+  var axis = $("curve-x").value, dataset = $("curve-dataset").value, logx = $("curve-logx").checked;
+  var allowed = {};
+  CURVE_FILTERS.forEach(function (f) { allowed[f[0]] = checkedValues(f[1]); });
+  var runs = DATA.curves.runs.filter(function (r) {
+    return r.dataset === dataset && CURVE_FILTERS.every(function (f) { return allowed[f[0]].indexOf(r[f[0]]) >= 0; });
+  });
+  var label = DATA.curves.axes.filter(function (a) { return a.key === axis; })[0].label;
+  drawPlot($("curves-plot"), {xlog: logx, ylog: false, xlabel: label, ylabel: "zero-shot top-1 error on " + dataset + " (%)",
+    empty: "no run matches the filters",
+    lines: runs.map(function (r) {
+      return {x: r[axis], y: r.error.map(pct), color: STYLE.color[r.arch] || "#555", dash: STYLE.dash[r.data] || "",
+        width: 1.6, cls: "curve", title: r.name + " (" + r.arch + ", " + r.data + ", " + r.samples_pretty + ")"};
+    })});
+  $("curve-count").textContent = runs.length + " of " + DATA.curves.runs.length + " runs shown";
+}
+
+function naturalCompare(a, b) {
+  var na = parseCount(a), nb = parseCount(b);
+  if (!isNaN(na) && !isNaN(nb) && na !== nb) return na - nb;
+  return String(a).localeCompare(String(b));
+}
+function parseCount(s) {
+  var m = /^([0-9.]+)([KMB]?)$/i.exec(String(s));
+  return m ? parseFloat(m[1]) * ({"": 1, k: 1e3, m: 1e6, b: 1e9})[m[2].toLowerCase()] : NaN;
+}
+
+/* ---- sortable tables ---- */
+function makeTable(container, columns, rows, emptyText) {
+  container.textContent = "";
+  if (!rows.length) { container.appendChild(h("p", {"class": "missing"}, emptyText)); return; }
+  var table = h("table", {"class": "sortable"}), head = h("tr"), body = h("tbody");
+  var order = {col: -1, dir: 1};
+  columns.forEach(function (c, i) {
+    var th = h("th", {scope: "col", "aria-sort": "none", title: "click to sort"}, c);
+    th.addEventListener("click", function () {
+      order.dir = order.col === i ? -order.dir : 1; order.col = i;
+      Array.prototype.forEach.call(head.children, function (t) { t.setAttribute("aria-sort", "none"); });
+      th.setAttribute("aria-sort", order.dir > 0 ? "ascending" : "descending");
+      rows.sort(function (a, b) { return order.dir * compareCells(a[i], b[i]); });
+      fill();
+    });
+    head.appendChild(th);
+  });
+  function fill() {
+    body.textContent = "";
+    rows.forEach(function (r) {
+      var tr = h("tr");
+      r.forEach(function (v) { tr.appendChild(h("td", typeof v === "number" ? {"class": "num"} : {}, fmt(v))); });
+      body.appendChild(tr);
+    });
+  }
+  table.appendChild(h("thead")).appendChild(head);
+  table.appendChild(body);
+  fill();
+  container.appendChild(table);
+}
+
+function compareCells(a, b) {
+  var an = typeof a === "number" && isFinite(a), bn = typeof b === "number" && isFinite(b);
+  if (an && bn) return a - b;
+  if (an !== bn) return an ? -1 : 1;
+  return String(a === null || a === undefined ? "" : a).localeCompare(String(b === null || b === undefined ? "" : b));
+}
+
+function renderTables() {
+  var coef = DATA.coefficients;
+  makeTable($("coef-table"), coef.columns, coef.rows.slice(), "No fitted coefficients (see the notes above).");
+  if (DATA.backtest) makeTable($("backtest-table"), DATA.backtest.columns, DATA.backtest.rows.slice(), "The backtest table is empty.");
+  else $("backtest-section").hidden = true;
+  var files = $("files");
+  DATA.files.forEach(function (f) {
+    var li = h("li"), a = h("a", {href: f.href}, f.label);
+    li.appendChild(a);
+    if (f.note) li.appendChild(document.createTextNode(" " + f.note));
+    files.appendChild(li);
+  });
+}
+
+renderProblems();
+setupScalingControls();
+renderLegend();
+renderScaling();
+setupCurveControls();
+renderTables();
+document.body.setAttribute("data-ready", "true");
