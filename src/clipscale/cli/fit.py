@@ -1,6 +1,109 @@
-"""`clipscale fit`: not implemented yet."""
+"""`clipscale fit RESULTS.csv`: fit a scaling law per group of any results table."""
 from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from clipscale.errors import FitError, UserInputError
 
 
 def register(sub) -> None:
-    """Add this stage's subcommands to the top-level parser."""
+    """Add `clipscale fit` to the top-level parser."""
+    from clipscale.laws.methods import METHODS
+
+    p = sub.add_parser(
+        "fit", help="fit scaling laws E = beta * C^alpha to a results table",
+        description="Fit a scaling law per group of a results CSV (the paper's long schema, or a wide "
+                    "table with one column per downstream dataset, which is reshaped). Error = 1 - metric "
+                    "(fractions); compute is the column's unit (default total GMACs).",
+        epilog="methods: " + "; ".join(f"{m.name}: {m.summary}" for m in METHODS.values()),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("results", help="results CSV")
+    p.add_argument("--compute-col", default="gmacs_total", help="compute column (default: gmacs_total)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--metric", help="metric column, a fraction; error = 1 - metric (default: the paper's "
+                                    "per-dataset metric, e.g. acc1, image_retrieval_recall@5 for retrieval)")
+    g.add_argument("--error-col", help="column that already holds the error as a fraction")
+    p.add_argument("--group-by", nargs="+", metavar="COL",
+                   help="group columns (default: downstream_dataset group, where present; 'group' is "
+                        "derived from upstream_dataset: openai for CLIP-WIT, else openclip)")
+    p.add_argument("--where", action="append", metavar="'COL==VALUE'",
+                   help="row filter, repeatable; operators == != < <= > >=")
+    p.add_argument("--method", default="paper", choices=sorted(METHODS), help="law-fitting method (default: paper)")
+    p.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE",
+                   help="method option, repeatable, e.g. --opt loss=huber --opt delta=0.05 (frontier), "
+                        "--opt form=shifted (saturating), --opt nbins=5 (paper)")
+    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the intervals (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    h = p.add_mutually_exclusive_group()
+    h.add_argument("--holdout-top-frac", type=float, metavar="F",
+                   help="backtest: hold out the fraction F of runs with the largest compute")
+    h.add_argument("--holdout-top", type=int, metavar="K", help="backtest: hold out the K largest-compute runs")
+    p.add_argument("--wide", action="store_true", default=None,
+                   help="the table is wide (one column per downstream dataset); detected when there is "
+                        "no downstream_dataset column")
+    p.add_argument("--value-cols", nargs="+", metavar="COL",
+                   help="wide tables: the per-dataset metric columns (default: numeric columns in [0, 1])")
+    p.add_argument("--json", action="store_true", help="print one JSON object per group (a JSON list)")
+    p.add_argument("--out", metavar="CSV", help="also write the table of fits to this CSV")
+    p.set_defaults(func=run)
+
+
+def parse_opts(items: list[str]) -> dict:
+    """'key=value' strings -> dict with ints, floats and booleans converted."""
+    out = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise UserInputError(f"--opt {item!r} is not KEY=VALUE; e.g. --opt loss=huber")
+        low = raw.lower()
+        if low in ("true", "false"):
+            out[key] = low == "true"
+            continue
+        for conv in (int, float):
+            try:
+                out[key] = conv(raw)
+                break
+            except ValueError:
+                continue
+        else:
+            out[key] = raw
+    return out
+
+
+def run(args) -> int:
+    import pandas as pd
+
+    from clipscale._io import atomic_write_with
+    from clipscale.laws import fit_table
+    from clipscale.laws.table import read_table
+
+    df = read_table(args.results)
+    fits = fit_table(df, compute_col=args.compute_col, metric=args.metric, error_col=args.error_col,
+                     group_by=args.group_by, where=args.where, method=args.method, n_boot=args.n_boot,
+                     seed=args.seed, holdout_top_frac=args.holdout_top_frac, holdout_top=args.holdout_top,
+                     wide=args.wide, value_cols=args.value_cols, **parse_opts(args.opt))
+    failed = fits[fits["status"] != "ok"]
+    for msg in failed["message"]:
+        print(f"clipscale: warning: {msg}", file=sys.stderr)
+    if len(failed) == len(fits):
+        raise FitError(f"no group could be fitted: {failed['message'].iloc[0]}")
+    if args.out:
+        atomic_write_with(args.out, lambda p: fits.to_csv(p, index=False))
+    if args.json:
+        records = json.loads(fits.to_json(orient="records"))
+        print(json.dumps(records, indent=2))
+    else:
+        print(_text(fits, pd))
+    return 0
+
+
+def _text(fits, pd) -> str:
+    cols = [c for c in fits.columns if c not in {"method", "status", "message", "formula", "c0", "e_inf_lo",
+                                                   "e_inf_hi", "beta_lo", "beta_hi", "n_fit_points"}]
+    ok = fits[fits["status"] == "ok"]
+    view = ok[cols].copy()
+    view.insert(len(view.columns), "formula", ok["formula"])
+    with pd.option_context("display.max_rows", None, "display.width", 200, "display.float_format", "{:.4g}".format):
+        return f"method: {fits['method'].iloc[0]}\n" + view.to_string(index=False)
