@@ -1,6 +1,103 @@
-"""`clipscale paper`: not implemented yet."""
+"""`clipscale paper fit|figures|report`: the paper's laws, figures and report from its public tables."""
 from __future__ import annotations
+
+import sys
+
+_RESULTS_HELP = ("the paper's zeroshot_results.csv (its companion tables are read from the same folder); "
+                 "default: downloaded once from github.com/LAION-AI/scaling-laws-openclip (commit 652b1e7) "
+                 "and cached (CLIPSCALE_CACHE_DIR; mirror: CLIPSCALE_PAPER_URL)")
 
 
 def register(sub) -> None:
-    """Add this stage's subcommands to the top-level parser."""
+    """Add `clipscale paper` and its subcommands to the top-level parser."""
+    p = sub.add_parser("paper", help="reproduce the paper's scaling laws, figures and report",
+                       description="Reproduce Cherti et al. (CVPR 2023) from its public tables.")
+    ps = p.add_subparsers(dest="paper_command", metavar="SUBCOMMAND")
+    p.set_defaults(func=lambda args: _missing(p))
+
+    f = ps.add_parser("fit", help="fit every downstream dataset x group (openclip, openai) -> CSV",
+                      description="The paper's laws (5 log-compute bins, min error per bin, least squares; "
+                                  "plain least squares for CLIP-WIT) for every dataset and group, plus the "
+                                  "corrected text-retrieval laws (variant column).")
+    f.add_argument("--results", help=_RESULTS_HELP)
+    f.add_argument("--out", required=True, help="output CSV of fits")
+    f.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    f.add_argument("--seed", type=int, default=0)
+    f.set_defaults(func=run_fit)
+
+    g = ps.add_parser("figures", help="scaling, prediction and learning-curve figures (PNG + PDF)",
+                      description="Writes the scaling figures, the prediction figures with DIR/predictions.csv "
+                                  "(and prints their MAE in error-percentage points) and the ImageNet learning "
+                                  "curves against epoch, samples seen and step.")
+    g.add_argument("--results", help=_RESULTS_HELP)
+    g.add_argument("--out", required=True, help="output folder")
+    g.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for prediction intervals")
+    g.add_argument("--seed", type=int, default=0)
+    g.set_defaults(func=run_figures)
+
+    r = ps.add_parser("report", help="the interactive HTML report of the paper's results",
+                      description="Builds DIR/index.html with clipscale.report from the paper's tables.")
+    r.add_argument("--results", help=_RESULTS_HELP)
+    r.add_argument("--out", required=True, help="output folder")
+    r.add_argument("--title", default="Reproducible scaling laws for contrastive language-image learning "
+                                      "(Cherti et al., CVPR 2023)")
+    r.set_defaults(func=run_report)
+
+
+def _missing(parser) -> int:
+    from clipscale.errors import UserInputError
+
+    raise UserInputError("missing subcommand; valid choices: fit, figures, report (e.g. clipscale paper fit --out fits.csv)")
+
+
+def run_fit(args) -> int:
+    from clipscale.paper import load
+    from clipscale.paper.fits import paper_fits
+    from clipscale.paper.pipeline import write_csv
+
+    tables = load(args.results)
+    fits = paper_fits(tables.results, n_boot=args.n_boot, seed=args.seed)
+    write_csv(fits, args.out)
+    ok = fits[fits["status"] == "ok"]
+    print(f"wrote {len(fits)} fits ({len(ok)} ok) to {args.out}")
+    for _, row in ok[(ok["downstream_dataset"] == "imagenet1k") & (ok["variant"] == "paper")].iterrows():
+        print(f"  imagenet1k {row['group']}: {row['formula']}")
+    for _, row in fits[fits["status"] != "ok"].iterrows():
+        print(f"clipscale: warning: {row['message']}", file=sys.stderr)
+    return 0
+
+
+def run_figures(args) -> int:
+    from tqdm import tqdm
+
+    from clipscale.paper import load
+    from clipscale.paper.pipeline import make_figures
+
+    tables = load(args.results)
+    with tqdm(desc="figures", unit="fig", file=sys.stderr) as bar:
+        figs = make_figures(tables, args.out, n_boot=args.n_boot, seed=args.seed,
+                            progress=lambda msg: (bar.set_postfix_str(msg), bar.update()))
+    for note in figs.notes:
+        print(f"clipscale: note: {note}", file=sys.stderr)
+    print(f"wrote {len(figs.files)} files to {args.out}")
+    for dataset, mae in figs.mae_pct.items():
+        n = int(figs.predictions.query("target == @dataset")["actual_err_pct"].notna().sum())
+        print(f"  prediction MAE {dataset}: {mae:.3f} error-% points over {n} held-out runs")
+    return 0
+
+
+def run_report(args) -> int:
+    from clipscale.paper import load
+    from clipscale.paper.curves import prepare_curves
+
+    try:
+        from clipscale.report import build_report
+    except ImportError as exc:  # the report stage is a separate package; say so in one line
+        from clipscale.errors import NotFoundError
+
+        raise NotFoundError(f"the report stage is not installed ({exc}); reinstall clipscale") from None
+    tables = load(args.results, need=("results", "curves", "runs"))
+    curves = prepare_curves(tables.curves, tables.runs) if tables.curves is not None else None
+    index = build_report(tables.results, args.out, curves=curves, title=args.title)
+    print(f"wrote {index}")
+    return 0
