@@ -1,0 +1,135 @@
+"""Loading a checkpoint into its architecture, with the facts a results row records about it."""
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from clipscale.errors import NotFoundError, UnsafeCheckpointError, UserInputError
+
+_EPOCH_FILE = re.compile(r"^epoch_(\d+)\.pt$")
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """What a results row says about the weights: path, sha256, epoch and samples seen (None if unknown)."""
+
+    path: str | None
+    sha256: str | None
+    epoch: int | None
+    samples_seen: float | None
+
+
+@lru_cache(maxsize=256)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def sha256_of(path: str | Path) -> str:
+    """Hex sha256 of a file (cached by path, size and modification time)."""
+    st = Path(path).stat()
+    return _sha256(str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+
+
+def epoch_files(run_dir: str | Path) -> list[tuple[int, Path]]:
+    """(epoch, path) of every checkpoints/epoch_N.pt of a run folder, by epoch."""
+    ckdir = Path(run_dir) / "checkpoints"
+    found = []
+    for p in ckdir.glob("epoch_*.pt") if ckdir.is_dir() else ():
+        m = _EPOCH_FILE.match(p.name)
+        if m:
+            found.append((int(m.group(1)), p))
+    if not found:
+        raise NotFoundError(f"no checkpoints/epoch_N.pt under {run_dir}; pass a training run folder "
+                            "(clipscale train writes RUN/checkpoints/epoch_N.pt)")
+    return sorted(found)
+
+
+def read_header(path: str | Path) -> dict:
+    """The non-tensor entries of an OpenCLIP checkpoint (epoch, samples_seen, name), read lazily."""
+    import torch
+
+    try:
+        ck = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
+    except pickle.UnpicklingError as exc:
+        raise UnsafeCheckpointError(f"{path} holds pickled objects beyond tensors, so loading it could run code; "
+                                    "re-save it as a plain state_dict (or safetensors)") from exc
+    except (RuntimeError, EOFError, OSError) as exc:
+        raise UserInputError(f"cannot read checkpoint {path} ({type(exc).__name__}: {exc}); "
+                             "is it a complete OpenCLIP .pt file?") from exc
+    if not isinstance(ck, dict):
+        return {}
+    return {k: v for k, v in ck.items() if k not in ("state_dict", "optimizer", "scaler")}
+
+
+def _summarise_mismatch(exc: Exception) -> str:
+    text = str(exc)
+    shapes = re.findall(r"size mismatch for ([\w.]+)", text)
+    missing = re.search(r"Missing key\(s\) in state_dict: (.*?)(?:\.\s|$)", text, re.S)
+    parts = []
+    if shapes:
+        parts.append(f"{len(shapes)} tensors of another shape (first: {shapes[0]})")
+    if missing:
+        parts.append(f"missing keys ({missing.group(1)[:80]}...)")
+    return "; ".join(parts) or text.splitlines()[0][:200]
+
+
+def load_model(arch: str, checkpoint: str | Path | None, *, device: str = "cpu"):
+    """(model, preprocess, tokenizer, CheckpointInfo) for an architecture and a local checkpoint.
+
+    `checkpoint` is a local OpenCLIP .pt/.safetensors path, an OpenCLIP pretrained tag of `arch`,
+    or None (random weights: the untrained baseline).
+    """
+    from open_clip.factory import load_checkpoint
+
+    from clipscale import models
+
+    path = Path(checkpoint) if checkpoint is not None else None
+    if path is not None and not path.exists():
+        if _is_pretrained_tag(arch, str(checkpoint)):
+            model, preprocess, tokenizer = models.create(arch, pretrained=str(checkpoint), device=device)
+            return model, preprocess, tokenizer, CheckpointInfo(str(checkpoint), None, None, None)
+        raise NotFoundError(f"checkpoint {checkpoint} not found; pass a path to an OpenCLIP .pt file "
+                            f"or a pretrained tag of {arch}")
+    model, preprocess, tokenizer = models.create(arch, pretrained=None, device=device)
+    if path is None:
+        return model, preprocess, tokenizer, CheckpointInfo(None, None, None, None)
+    header = read_header(path) if path.suffix != ".safetensors" else {}
+    try:
+        load_checkpoint(model, str(path), strict=True, weights_only=True, device=device)
+    except pickle.UnpicklingError as exc:
+        raise UnsafeCheckpointError(f"{path} holds pickled objects beyond tensors; re-save it as a state_dict") from exc
+    except (RuntimeError, KeyError, ValueError) as exc:
+        raise UserInputError(f"checkpoint {path} does not match architecture {arch!r}: {_summarise_mismatch(exc)}; "
+                             "pass the --arch it was trained with (its run's spec.json names it)") from exc
+    model.eval()
+    epoch = header.get("epoch")
+    samples = header.get("samples_seen")
+    info = CheckpointInfo(str(path), sha256_of(path), int(epoch) if epoch is not None else None,
+                          float(samples) if samples is not None else None)
+    return model, preprocess, tokenizer, info
+
+
+def _is_pretrained_tag(arch: str, tag: str) -> bool:
+    import open_clip
+
+    return tag in set(open_clip.list_pretrained_tags_by_model(arch))
+
+
+def run_spec(run_dir: str | Path) -> dict:
+    """A training run's spec.json as a dict (empty when absent)."""
+    p = Path(run_dir) / "spec.json"
+    if not p.exists():
+        return {}
+    try:
+        return json.loads(p.read_text())
+    except json.JSONDecodeError as exc:
+        raise UserInputError(f"{p} is not valid JSON ({exc}); the run folder is damaged") from exc

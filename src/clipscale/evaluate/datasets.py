@@ -1,0 +1,152 @@
+"""What each task evaluates on: image sources, class names, prompts and splits.
+
+`task_data(task, ...)` -> TaskData. Sources: the embedded suite (embedded.py), scikit-learn's
+handwritten digits, and the paper's benchmarks through clip_benchmark's dataset builder.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from clipscale.errors import DataError, UserInputError
+from clipscale.evaluate import compat, embedded
+from clipscale.evaluate.features import ImageSource
+from clipscale.evaluate.tasks import (LINEAR_PROBE, SOURCE_CLIP_BENCHMARK, SOURCE_DIGITS, SOURCE_EMBEDDED,
+                                      ZEROSHOT_RETRIEVAL, Task)
+
+DIGITS_TEMPLATES = ["a photo of the number {c}.", "a photo of the digit {c}.", "a scan of the handwritten number {c}."]
+DIGITS_SIZE = 32  # 8x8 scans upsampled (bilinear) to the ladder's resolution
+
+
+@dataclass
+class TaskData:
+    """Images and prompts of one task. `test`/`train`: (source, source indices or None = all)."""
+
+    test: tuple[ImageSource, np.ndarray | None]
+    classnames: list[str]
+    templates: Any = None  # list of '{c}' templates or dict class -> prompts
+    label: Callable[[Any], Any] = int  # target -> class index (or multi-hot row)
+    per_image_prompts: Callable | None = None  # target -> per-class prompt lists
+    train: tuple[ImageSource, np.ndarray | None] | None = None
+    multilabel: bool = False
+
+
+def _limited(idx: np.ndarray, limit: int | None) -> np.ndarray:
+    return idx if limit is None else idx[: int(limit)]
+
+
+# ---- scikit-learn digits -------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _digits():
+    from PIL import Image
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    d = load_digits()  # 1797 scans, 8x8, ink 0-16
+    ink = (255 - np.round(d.images / 16.0 * 255)).astype(np.uint8)  # dark ink on white paper
+    images = np.stack([np.asarray(Image.fromarray(a).resize((DIGITS_SIZE, DIGITS_SIZE), Image.BILINEAR)) for a in ink])
+    images = np.repeat(images[..., None], 3, axis=3)
+    train, test = train_test_split(np.arange(len(d.target)), test_size=0.5, random_state=0, stratify=d.target)
+    return images, d.target.astype(np.int64), np.asarray(train), np.asarray(test)
+
+
+def _digits_data(limit: int | None) -> TaskData:
+    images, labels, train, test = _digits()
+    src = ImageSource("digits/sklearn/v1", len(labels), lambda i: (images[i], int(labels[i])),
+                      lambda i: f"digits[{i}]")
+    return TaskData((src, _limited(test, limit)), [str(i) for i in range(10)], DIGITS_TEMPLATES,
+                    train=(src, _limited(train, limit)))
+
+
+# ---- the embedded suite --------------------------------------------------------------------
+
+def _embedded_data(task: Task, limit: int | None, need_train: bool) -> TaskData:
+    spec = embedded.embedded_tasks()[task.dataset]
+    n = embedded.family_size(spec.family)
+    n = n if limit is None else min(n, int(limit))
+    test = (embedded.source(spec.family, "test", n), None)
+    train = (embedded.source(spec.family, "train", n), None) if need_train else None
+    return TaskData(test, list(spec.classnames), spec.templates, spec.label, spec.per_image_prompts, train)
+
+
+# ---- clip_benchmark's builder -----------------------------------------------------------------
+
+def benchmark_root(dataset: str, data_root: str | os.PathLike | None) -> Path:
+    """Folder of a benchmark: DATA_ROOT/<name, '/' -> '-'>, or DATA_ROOT itself formatted with {dataset}."""
+    if data_root is None:
+        raise DataError(f"dataset {dataset!r} needs its files on disk; pass --data-root DIR "
+                        f"(DIR/{dataset.replace('/', '-')} in clip_benchmark's layout)")
+    text = str(data_root)
+    if "{dataset" in text:
+        return Path(text.format(dataset=dataset, dataset_cleaned=dataset.replace("/", "-")))
+    return Path(text) / dataset.replace("/", "-")
+
+
+def _build(builder, dataset: str, root: Path, split: str, kind: str):
+    if not root.is_dir():
+        raise DataError(f"dataset {dataset!r} not found at {root}; download it in clip_benchmark's layout "
+                        f"and pass its parent folder as --data-root")
+    try:
+        return builder.build_dataset(dataset, root=str(root), transform=None, split=split, download=False,
+                                     task="zeroshot_retrieval" if kind == ZEROSHOT_RETRIEVAL else "zeroshot_classification")
+    except (DataError, UserInputError):
+        raise
+    except ImportError as exc:
+        raise DataError(f"dataset {dataset!r} needs {exc.name or exc}; install it to read {root}") from exc
+    except (AssertionError, FileNotFoundError, RuntimeError, OSError, ValueError, KeyError, IndexError) as exc:
+        raise DataError(f"dataset {dataset!r} at {root} is not in the layout clip_benchmark expects "
+                        f"({type(exc).__name__}: {exc}); see docs/evaluate.md") from exc
+
+
+def _wrap(ds, dataset: str, split: str) -> ImageSource:
+    samples = getattr(ds, "samples", None) or getattr(ds, "imgs", None)
+
+    def name(i: int) -> str:
+        return str(samples[i][0]) if samples else f"{dataset}[{split}][{i}]"
+
+    return ImageSource(f"clip_benchmark/{dataset}/{split}/{id(ds)}", len(ds), lambda i: ds[i], name)
+
+
+def _check_labels(ds, dataset: str, root: Path) -> None:
+    targets = getattr(ds, "targets", None)
+    classes = getattr(ds, "classes", None)
+    if targets is not None and classes is not None and len(targets) and int(np.max(targets)) >= len(classes):
+        raise DataError(f"dataset {dataset!r} at {root} has {int(np.max(targets)) + 1} class folders but "
+                        f"clip_benchmark names {len(classes)} classes; check the folder layout")
+
+
+def _benchmark_data(task: Task, data_root, limit: int | None, need_train: bool) -> TaskData:
+    root = benchmark_root(task.dataset, data_root)
+    with compat.patched() as builder:
+        ds = _build(builder, task.dataset, root, "test", task.kind)
+        _check_labels(ds, task.dataset, root)
+        train = _build(builder, task.dataset, root, "train", task.kind) if need_train else None
+    n = len(ds)
+    test = (_wrap(ds, task.dataset, "test"), _limited(np.arange(n), limit) if limit else None)
+    classnames = list(getattr(ds, "classes", None) or [])
+    templates = getattr(ds, "templates", None)
+    if task.kind != ZEROSHOT_RETRIEVAL and (not classnames or not templates):
+        raise DataError(f"clip_benchmark gave no class names or templates for {task.dataset!r}")
+    multilabel = task.dataset.endswith("multilabel")
+    label = (lambda t: np.asarray(t, dtype=np.float32)) if multilabel else int
+    train_src = (_wrap(train, task.dataset, "train"), _limited(np.arange(len(train)), limit) if limit else None) \
+        if train is not None else None
+    return TaskData(test, classnames, templates, label, None, train_src, multilabel)
+
+
+def task_data(task: Task, *, data_root=None, limit: int | None = None) -> TaskData:
+    """Images, class names and prompts of a task; `limit` caps images per split (quick runs, tests)."""
+    need_train = task.kind == LINEAR_PROBE
+    if task.source == SOURCE_EMBEDDED:
+        return _embedded_data(task, limit, need_train)
+    if task.source == SOURCE_DIGITS:
+        return _digits_data(limit)
+    if task.source == SOURCE_CLIP_BENCHMARK:
+        return _benchmark_data(task, data_root, limit, need_train)
+    raise UserInputError(f"task {task.name!r} has an unknown source {task.source!r}")  # pragma: no cover

@@ -1,0 +1,135 @@
+"""The embedded task suite: zero-shot tasks on held-out procedural scenes of `clipscale.data`.
+
+Scenes are drawn from evaluation streams `default_rng([EVAL_SEED, family, split, i])`, independent
+of the training stream (`[seed, 0, i]`) and of the data module's held-out stream (`[seed, 1, i]`).
+Classes cycle with i, so every class has the same number of images. Images are rendered at 32 px,
+the dataset's native resolution (larger models upsample through their own preprocess).
+
+Families (tasks of one family share images, hence one feature pass per checkpoint):
+- single: one object of a chosen colour and shape -> tasks objects (colour x shape, 192 classes,
+  ImageNet's role), shape, colour, size, texture.
+- count: 1-5 identical objects -> count.
+- relation: two objects, A left of / right of / above / below B -> relation; the prompts name the
+  image's own two objects, so each image gets its own four-way classifier.
+- text: a rendered three-letter word -> words.
+- retrieval: the data module's held-out stream (all scene kinds), five captions per image.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Callable
+
+import numpy as np
+
+from clipscale.errors import UserInputError
+from clipscale.evaluate.features import ImageSource
+
+EVAL_SEED = 5_2023  # evaluation streams; never used by training
+IMAGE_SIZE = 32
+CAPTIONS_PER_IMAGE = 5  # as COCO and Flickr30k in the paper's retrieval benchmarks
+_FAMILIES = ("single", "count", "relation", "text", "retrieval")
+_SPLITS = {"test": 0, "train": 1}  # train: images for linear probes only
+
+
+@dataclass(frozen=True)
+class EmbeddedTask:
+    """How one embedded task labels a scene and prompts a model."""
+
+    family: str
+    classnames: tuple[str, ...]
+    templates: Any  # list of '{c}' templates, or dict class -> prompts
+    label: Callable  # scene -> class index
+    n_test: int  # images per split (a multiple of the class count keeps classes balanced)
+    per_image_prompts: Callable | None = None  # scene -> list (per class) of prompt lists
+
+
+def _data():
+    try:
+        import clipscale.data as data
+    except ImportError as exc:  # pragma: no cover - the data package ships with clipscale
+        raise UserInputError(f"the embedded tasks need clipscale.data ({exc}); reinstall clipscale") from exc
+    return data
+
+
+def _noun(o) -> str:
+    return f"{o.colour} {o.shape}"
+
+
+@lru_cache(maxsize=None)
+def embedded_tasks() -> dict[str, EmbeddedTask]:
+    """Every embedded task by its short name (the part after 'embedded/')."""
+    d = _data()
+    colours, shapes = tuple(d.COLOURS), tuple(d.SHAPES)
+    obj_templates = ["a photo of a {c}.", "an image of a {c}.", "a drawing of a {c}.", "a {c}."]
+    attr_templates = ["a photo of a {c} shape.", "an image of a {c} object.", "a {c} shape."]
+    numbers = ("one", "two", "three", "four", "five")
+    count_prompts = {w: [f"a photo of {w} {'shape' if w == 'one' else 'shapes'}.",
+                         f"{w} {'object' if w == 'one' else 'objects'}.",
+                         f"an image of {w} {'shape' if w == 'one' else 'shapes'}."] for w in numbers}
+    relations = tuple(d.RELATIONS)
+
+    def relation_prompts(scene):
+        a, b = scene.objects
+        return [[f"a photo of a {_noun(a)} {r} a {_noun(b)}.", f"a {_noun(a)} {r} a {_noun(b)}."] for r in relations]
+
+    return {
+        "objects": EmbeddedTask("single", tuple(f"{c} {s}" for c in colours for s in shapes), obj_templates,
+                                lambda s: colours.index(s.objects[0].colour) * len(shapes)
+                                + shapes.index(s.objects[0].shape), 10 * len(colours) * len(shapes)),
+        "shape": EmbeddedTask("single", shapes, obj_templates, lambda s: shapes.index(s.objects[0].shape), 0),
+        "colour": EmbeddedTask("single", colours, attr_templates, lambda s: colours.index(s.objects[0].colour), 0),
+        "size": EmbeddedTask("single", tuple(d.SIZES), attr_templates,
+                             lambda s: tuple(d.SIZES).index(s.objects[0].size), 0),
+        "texture": EmbeddedTask("single", tuple(d.TEXTURES), attr_templates,
+                                lambda s: tuple(d.TEXTURES).index(s.objects[0].texture), 0),
+        "count": EmbeddedTask("count", numbers, count_prompts, lambda s: len(s.objects) - 1, 100 * len(numbers)),
+        "relation": EmbeddedTask("relation", relations, None, lambda s: relations.index(s.relation),
+                                 100 * len(relations), per_image_prompts=relation_prompts),
+        "words": EmbeddedTask("text", tuple(d.WORDS), ['the word "{c}".', "a sign that says {c}.",
+                                                       'a photo of the word "{c}".'],
+                              lambda s: tuple(d.WORDS).index(s.text.text), 20 * len(d.WORDS)),
+        "retrieval": EmbeddedTask("retrieval", (), None, lambda s: 0, 1000),
+    }
+
+
+def family_size(family: str) -> int:
+    """Images per split of a family: the largest n_test of its tasks."""
+    return max(t.n_test for t in embedded_tasks().values() if t.family == family)
+
+
+def _scene(family: str, split: str, i: int):
+    d = _data()
+    rng = np.random.default_rng([EVAL_SEED, _FAMILIES.index(family), _SPLITS[split], i])
+    if family == "single":
+        colours, shapes = tuple(d.COLOURS), tuple(d.SHAPES)
+        cls = i % (len(colours) * len(shapes))
+        obj = d.sample_obj(rng, shape=shapes[cls % len(shapes)], colour=colours[cls // len(shapes)])
+        return d.scene_of(rng, "single", (obj,)), rng
+    if family == "count":
+        return d.sample_count(rng, count=1 + i % 5), rng
+    if family == "relation":
+        return d.sample_relation(rng, relation=tuple(d.RELATIONS)[i % len(d.RELATIONS)]), rng
+    if family == "text":
+        return d.sample_text(rng, text=tuple(d.WORDS)[i % len(d.WORDS)], image_size=IMAGE_SIZE), rng
+    return d.sample_scene(rng), rng  # retrieval: every kind, as the training mixture
+
+
+def source(family: str, split: str = "test", n: int | None = None) -> ImageSource:
+    """The images of a family: item i -> (uint8 32x32x3 image, target).
+
+    The target is the scene, or for retrieval the list of its captions.
+    """
+    d = _data()
+    n = family_size(family) if n is None else int(n)
+
+    def load(i: int):
+        scene, rng = _scene(family, split, i)
+        image = d.render(scene, IMAGE_SIZE)
+        if family == "retrieval":
+            return image, [d.caption(scene, np.random.default_rng([EVAL_SEED, 99, _SPLITS[split], i, j]))
+                           for j in range(CAPTIONS_PER_IMAGE)]
+        return image, scene
+
+    key = f"embedded/{family}/{split}/n={n}/v{d.GRAMMAR_VERSION}"
+    return ImageSource(key, n, load, lambda i: f"{key}[{i}]")

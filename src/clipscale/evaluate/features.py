@@ -1,0 +1,165 @@
+"""Image sources and frozen-feature extraction with caching.
+
+An `ImageSource` is a numbered set of (image, target) items under a key: two tasks whose sources
+have the same key see the same images, so a checkpoint's image features are computed once for both
+(`FeatureCache`). Images are PIL images or uint8 HxWx3 arrays. Arrays already at the model's
+resolution skip PIL and are normalised as one batch (bit-identical to OpenCLIP's preprocess; tested).
+A corrupt image is reported on stderr and skipped; the rest of the evaluation goes on.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, UnidentifiedImageError
+
+from clipscale.errors import DataError
+
+# What a broken image file raises when opened or decoded (PIL, torchvision loaders).
+_IMAGE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError)
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    """`n` items, `load(i) -> (image, target)`; `name(i)` names item i in messages (a file path)."""
+
+    key: str
+    n: int
+    load: Callable[[int], tuple[Any, Any]] = field(compare=False)
+    name: Callable[[int], str] = field(compare=False, default=lambda i: f"item {i}")
+
+
+@dataclass
+class Encoded:
+    """Unit-norm image features of the items that loaded, with their targets and source indices."""
+
+    features: torch.Tensor  # (n_kept, embed_dim), float32, L2-normalised
+    targets: list
+    indices: np.ndarray  # source index of each row
+    skipped: list[str]  # "name: reason" of each item that could not be read
+
+    def select(self, idx: np.ndarray | None) -> "Encoded":
+        """Rows whose source index is in `idx` (None = all), in the order of `idx`."""
+        if idx is None:
+            return self
+        pos = {int(s): r for r, s in enumerate(self.indices)}
+        rows = [pos[int(i)] for i in idx if int(i) in pos]
+        return Encoded(self.features[rows], [self.targets[r] for r in rows], self.indices[rows], self.skipped)
+
+
+def _fast_normaliser(preprocess) -> tuple[int, torch.Tensor, torch.Tensor] | None:
+    """(size, mean, std) when `preprocess` is OpenCLIP's eval transform (resize, crop, tensor, normalise)."""
+    from open_clip.transform import MaybeConvertMode
+    from torchvision import transforms as T
+
+    steps = getattr(preprocess, "transforms", None)
+    if not steps:
+        return None
+    size, norm = None, None
+    for t in steps:
+        if isinstance(t, (T.Resize, T.CenterCrop)):
+            s = t.size if isinstance(t.size, int) else (t.size[0] if len(set(t.size)) == 1 else None)
+            if s is None or (size is not None and s != size):
+                return None
+            size = s
+        elif isinstance(t, T.Normalize):
+            norm = t
+        elif not (isinstance(t, T.ToTensor) or (isinstance(t, MaybeConvertMode) and t.mode == "RGB")):
+            return None  # an unknown step: take the PIL path, which is always right
+    if size is None or norm is None:
+        return None
+    return size, torch.tensor(norm.mean).view(1, 3, 1, 1), torch.tensor(norm.std).view(1, 3, 1, 1)
+
+
+class Pixels:
+    """Turns loaded images into model input, in batches."""
+
+    def __init__(self, preprocess):
+        self.preprocess = preprocess
+        self.fast = _fast_normaliser(preprocess)
+
+    def __call__(self, images: list) -> torch.Tensor:
+        if self.fast is not None and all(isinstance(a, np.ndarray) for a in images):
+            size, mean, std = self.fast
+            if all(a.shape == (size, size, 3) and a.dtype == np.uint8 for a in images):
+                x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div(255)
+                return (x - mean) / std
+        return torch.stack([self.preprocess(_as_pil(a)) for a in images])
+
+
+def _as_pil(img) -> Image.Image:
+    return Image.fromarray(img) if isinstance(img, np.ndarray) else img
+
+
+def _load_batch(source: ImageSource, idx: range, skipped: list[str]):
+    images, targets, kept = [], [], []
+    for i in idx:
+        try:
+            img, target = source.load(i)
+            if isinstance(img, Image.Image):
+                img.load()  # decode now, so a truncated file fails here and not inside the batch
+        except _IMAGE_ERRORS as exc:
+            skipped.append(f"{source.name(i)}: {type(exc).__name__}: {exc}")
+            print(f"clipscale: warning: skipped unreadable image {source.name(i)} ({exc})", file=sys.stderr)
+            continue
+        images.append(img)
+        targets.append(target)
+        kept.append(i)
+    return images, targets, kept
+
+
+@torch.inference_mode()
+def encode_images(model, preprocess, source: ImageSource, *, batch_size: int = 256, device: str = "cpu",
+                  progress: bool = True) -> Encoded:
+    """Unit-norm image features of every readable item of `source` (fp32)."""
+    from tqdm import tqdm
+
+    to_pixels = Pixels(preprocess)
+    feats, targets, kept, skipped = [], [], [], []
+    bar = tqdm(total=source.n, desc=f"images {source.key}", unit="img", disable=not progress,
+               file=sys.stderr, leave=False)
+    for start in range(0, source.n, batch_size):
+        images, tgt, idx = _load_batch(source, range(start, min(start + batch_size, source.n)), skipped)
+        bar.update(min(batch_size, source.n - start))
+        if not images:
+            continue
+        x = to_pixels(images).to(device)
+        feats.append(F.normalize(model.encode_image(x).float(), dim=-1).cpu())
+        targets.extend(tgt)
+        kept.extend(idx)
+    bar.close()
+    if not feats:
+        raise DataError(f"no readable image in {source.key} ({len(skipped)} skipped, first: "
+                        f"{skipped[0] if skipped else 'none'}); check the dataset folder")
+    return Encoded(torch.cat(feats), targets, np.asarray(kept, dtype=np.int64), skipped)
+
+
+@torch.inference_mode()
+def encode_texts(model, tokenizer, texts: list[str], *, batch_size: int = 1024, device: str = "cpu") -> torch.Tensor:
+    """Unit-norm text features (fp32), in the order of `texts`."""
+    out = []
+    for start in range(0, len(texts), batch_size):
+        tokens = tokenizer(texts[start:start + batch_size]).to(device)
+        out.append(F.normalize(model.encode_text(tokens).float(), dim=-1).cpu())
+    return torch.cat(out) if out else torch.zeros(0, 0)
+
+
+class FeatureCache:
+    """Image features of one model, computed once per source key and shared by every task."""
+
+    def __init__(self, model, preprocess, *, batch_size: int = 256, device: str = "cpu", progress: bool = True):
+        self.model, self.preprocess = model, preprocess
+        self.batch_size, self.device, self.progress = batch_size, device, progress
+        self._store: dict[str, Encoded] = {}
+        self.passes = 0  # feature passes actually run (tests check the sharing)
+
+    def get(self, source: ImageSource) -> Encoded:
+        if source.key not in self._store:
+            self._store[source.key] = encode_images(self.model, self.preprocess, source, batch_size=self.batch_size,
+                                                    device=self.device, progress=self.progress)
+            self.passes += 1
+        return self._store[source.key]

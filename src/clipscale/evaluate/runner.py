@@ -1,0 +1,118 @@
+"""`evaluate` (one checkpoint, many tasks) and `evaluate_run` (every epoch of a run: learning curves)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from clipscale.errors import DataError
+from clipscale.evaluate import linear_probe, zeroshot
+from clipscale.evaluate.checkpoints import epoch_files, load_model, run_spec
+from clipscale.evaluate.datasets import TaskData, task_data
+from clipscale.evaluate.features import Encoded, FeatureCache, encode_texts
+from clipscale.evaluate.results import make_row, to_frame
+from clipscale.evaluate.tasks import LINEAR_PROBE, ZEROSHOT_RETRIEVAL, Task, resolve_tasks
+
+
+def _per_image_classify(enc: Encoded, data: TaskData, model, tokenizer, device: str) -> dict[str, float]:
+    """Zero-shot classification where each image has its own prompts per class (relation task)."""
+    from clipscale.evaluate import metrics
+
+    prompts = [data.per_image_prompts(t) for t in enc.targets]  # [image][class][prompt]
+    n_classes, n_prompts = len(prompts[0]), len(prompts[0][0])
+    flat = [p for per_image in prompts for per_class in per_image for p in per_class]
+    feats = encode_texts(model, tokenizer, flat, device=device).view(len(prompts), n_classes, n_prompts, -1)
+    weights = torch.nn.functional.normalize(feats.mean(dim=2), dim=-1)  # (N, C, D)
+    logits = 100.0 * torch.einsum("nd,ncd->nc", enc.features, weights)
+    target = torch.as_tensor([int(data.label(t)) for t in enc.targets])
+    return metrics.classification_metrics(logits, target)
+
+
+def run_task(task: Task, data: TaskData, cache: FeatureCache, model, tokenizer, device: str = "cpu"):
+    """(metrics, n_images, n_skipped) of one task, image features taken from (or put in) `cache`."""
+    source, idx = data.test
+    enc = cache.get(source).select(idx)
+    n_skipped = len(enc.skipped)
+    if task.kind == ZEROSHOT_RETRIEVAL:
+        return zeroshot.retrieve(enc, model, tokenizer, device=device), len(enc.targets), n_skipped
+    labelled = Encoded(enc.features, [data.label(t) for t in enc.targets], enc.indices, enc.skipped)
+    if task.kind == LINEAR_PROBE:
+        if data.train is None:
+            raise DataError(f"task {task.name!r} has no training split for a linear probe")
+        tr_source, tr_idx = data.train
+        tr = cache.get(tr_source).select(tr_idx)
+        out = linear_probe.probe(tr.features, [data.label(t) for t in tr.targets], labelled.features,
+                                 labelled.targets, len(data.classnames), fewshot_k=task.fewshot_k)
+        return out, len(enc.targets), n_skipped + len(tr.skipped)
+    if data.per_image_prompts is not None:
+        return _per_image_classify(enc, data, model, tokenizer, device), len(enc.targets), n_skipped
+    weights = zeroshot.classifier_weights(model, tokenizer, data.classnames, data.templates, device=device)
+    return zeroshot.classify(labelled, weights, multilabel=data.multilabel), len(enc.targets), n_skipped
+
+
+def evaluate(arch: str, checkpoint=None, tasks=None, *, data_root=None, device: str = "cpu",
+             batch_size: int = 256, meta: dict | None = None, limit: int | None = None,
+             progress: bool = True) -> pd.DataFrame:
+    """Evaluate one checkpoint on tasks; one row per task in the results schema (metrics as fractions).
+
+    arch: OpenCLIP or ladder name. checkpoint: local .pt path, OpenCLIP pretrained tag, or None
+    (random weights). tasks: names, patterns ('embedded/*') or Task objects; None = DEFAULT_EMBEDDED_TASKS.
+    meta: overrides/extra facts for the rows (upstream_dataset, samples_seen, name, gmacs, epoch).
+    limit: at most this many images per split and task (quick runs). Image features are computed once
+    per image set and shared by the tasks that use it.
+    """
+    task_list = resolve_tasks(tasks)
+    datas = [(t, task_data(t, data_root=data_root, limit=limit)) for t in task_list]  # fail fast on data
+    model, preprocess, tokenizer, info = load_model(arch, checkpoint, device=device)
+    cache = FeatureCache(model, preprocess, batch_size=batch_size, device=device, progress=progress)
+    return _evaluate_loaded(arch, model, tokenizer, info, datas, cache, meta or {}, device)
+
+
+def _evaluate_loaded(arch, model, tokenizer, info, datas, cache, meta, device) -> pd.DataFrame:
+    rows = []
+    for task, data in datas:
+        metrics, n_images, n_skipped = run_task(task, data, cache, model, tokenizer, device)
+        rows.append(make_row(task, metrics, arch=arch, info=info, meta=meta, n_images=n_images, n_skipped=n_skipped))
+        if n_skipped:
+            print(f"clipscale: warning: {task.name}: {n_skipped} unreadable image(s) skipped", file=sys.stderr)
+    return to_frame(rows)
+
+
+def _meta_from_spec(spec: dict, run_dir: Path) -> dict:
+    """Row facts from a training run's spec.json (upstream data, run name)."""
+    data = spec.get("data") or spec.get("dataset") or "embedded"
+    size = spec.get("data_size")
+    upstream = f"{data}-{int(size)}" if isinstance(size, (int, float)) else str(data)
+    return {"upstream_dataset": upstream, "name": spec.get("name") or run_dir.name}
+
+
+def evaluate_run(run_dir, tasks=None, *, arch: str | None = None, data_root=None, device: str = "cpu",
+                 batch_size: int = 256, meta: dict | None = None, limit: int | None = None,
+                 progress: bool = True) -> pd.DataFrame:
+    """Evaluate every checkpoints/epoch_N.pt of a run folder: one table (learning curves), by epoch.
+
+    The architecture comes from the run's spec.json (`model`) unless `arch` is given; samples seen
+    and epoch come from each checkpoint (spec's samples per epoch x epoch when a checkpoint lacks it).
+    """
+    run_dir = Path(run_dir)
+    spec = run_spec(run_dir)
+    arch = arch or spec.get("model") or spec.get("arch")
+    if not arch:
+        raise DataError(f"{run_dir}/spec.json names no model; pass --arch")
+    files = epoch_files(run_dir)
+    task_list = resolve_tasks(tasks)
+    datas = [(t, task_data(t, data_root=data_root, limit=limit)) for t in task_list]
+    base = {**_meta_from_spec(spec, run_dir), **(meta or {})}
+    frames = []
+    for epoch, path in files:
+        model, preprocess, tokenizer, info = load_model(arch, path, device=device)
+        row_meta = dict(base, epoch=epoch)
+        if info.samples_seen is None and spec.get("samples_seen") and spec.get("epochs"):
+            row_meta.setdefault("samples_seen", float(spec["samples_seen"]) * epoch / float(spec["epochs"]))
+        cache = FeatureCache(model, preprocess, batch_size=batch_size, device=device, progress=progress)
+        frames.append(_evaluate_loaded(arch, model, tokenizer, info, datas, cache, row_meta, device))
+    out = pd.concat(frames, ignore_index=True)
+    return out.sort_values(["eval_task", "epoch"], kind="stable").reset_index(drop=True)
+
