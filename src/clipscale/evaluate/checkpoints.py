@@ -53,43 +53,61 @@ def epoch_files(run_dir: str | Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-def read_header(path: str | Path) -> dict:
-    """The non-tensor entries of an OpenCLIP checkpoint (epoch, samples_seen, name), read lazily."""
+def read_checkpoint(path: str | Path) -> tuple[dict, dict]:
+    """(state_dict, header) of an OpenCLIP .pt or .safetensors file, read without running code.
+
+    header: the non-tensor entries (epoch, samples_seen, name). torch.load(weights_only=True) only;
+    never a full unpickle (open_clip's loader falls back to one on TypeError).
+    """
     import torch
 
-    try:
-        ck = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
-    except pickle.UnpicklingError as exc:
-        raise UnsafeCheckpointError(f"{path} holds pickled objects beyond tensors, so loading it could run code; "
-                                    "re-save it as a plain state_dict (or safetensors)") from exc
-    except (RuntimeError, EOFError, OSError) as exc:
-        raise UserInputError(f"cannot read checkpoint {path} ({type(exc).__name__}: {exc}); "
-                             "is it a complete OpenCLIP .pt file?") from exc
-    if not isinstance(ck, dict):
-        return {}
-    return {k: v for k, v in ck.items() if k not in ("state_dict", "optimizer", "scaler")}
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        try:
+            obj = load_file(str(path), device="cpu")
+        except Exception as exc:  # noqa: BLE001 - safetensors raises untyped errors
+            raise UserInputError(f"cannot read checkpoint {path} ({exc}); is it a complete safetensors file?") from exc
+    else:
+        try:
+            obj = torch.load(str(path), map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as exc:
+            raise UnsafeCheckpointError(f"{path} holds pickled objects beyond tensors, so loading it could run "
+                                        "code; re-save it as a plain state_dict (or safetensors)") from exc
+        except (RuntimeError, EOFError, OSError, ValueError) as exc:
+            raise UserInputError(f"cannot read checkpoint {path} ({type(exc).__name__}: {str(exc)[:120]}); "
+                                 "is it a complete OpenCLIP .pt file?") from exc
+    if not isinstance(obj, dict):
+        raise UserInputError(f"{path} holds a {type(obj).__name__}, not a state dict; expected an OpenCLIP checkpoint")
+    state = obj.get("state_dict", obj)
+    header = {k: v for k, v in obj.items() if k not in ("state_dict", "optimizer", "scaler")} if "state_dict" in obj else {}
+    if state and all(isinstance(k, str) and k.startswith("module.") for k in state):
+        state = {k[len("module."):]: v for k, v in state.items()}
+    return state, header
 
 
 def _summarise_mismatch(exc: Exception) -> str:
     text = str(exc)
     shapes = re.findall(r"size mismatch for ([\w.]+)", text)
-    missing = re.search(r"Missing key\(s\) in state_dict: (.*?)(?:\.\s|$)", text, re.S)
+    missing = re.search(r"Missing key\(s\) in state_dict: ([^\n]*)", text)
+    unexpected = re.search(r"Unexpected key\(s\) in state_dict: ([^\n]*)", text)
     parts = []
     if shapes:
-        parts.append(f"{len(shapes)} tensors of another shape (first: {shapes[0]})")
+        parts.append(f"{len(shapes)} tensor(s) of another shape (first: {shapes[0]})")
     if missing:
-        parts.append(f"missing keys ({missing.group(1)[:80]}...)")
+        parts.append(f"missing keys {missing.group(1)[:80]}")
+    if unexpected:
+        parts.append(f"unexpected keys {unexpected.group(1)[:80]}")
     return "; ".join(parts) or text.splitlines()[0][:200]
 
 
 def load_model(arch: str, checkpoint: str | Path | None, *, device: str = "cpu"):
-    """(model, preprocess, tokenizer, CheckpointInfo) for an architecture and a local checkpoint.
+    """(model, preprocess, tokenizer, CheckpointInfo) for an architecture and its weights.
 
     `checkpoint` is a local OpenCLIP .pt/.safetensors path, an OpenCLIP pretrained tag of `arch`,
     or None (random weights: the untrained baseline).
     """
-    from open_clip.factory import load_checkpoint
-
     from clipscale import models
 
     path = Path(checkpoint) if checkpoint is not None else None
@@ -99,20 +117,19 @@ def load_model(arch: str, checkpoint: str | Path | None, *, device: str = "cpu")
             return model, preprocess, tokenizer, CheckpointInfo(str(checkpoint), None, None, None)
         raise NotFoundError(f"checkpoint {checkpoint} not found; pass a path to an OpenCLIP .pt file "
                             f"or a pretrained tag of {arch}")
-    model, preprocess, tokenizer = models.create(arch, pretrained=None, device=device)
+    model, preprocess, tokenizer = models.create(arch, pretrained=None, device="cpu")
     if path is None:
-        return model, preprocess, tokenizer, CheckpointInfo(None, None, None, None)
-    header = read_header(path) if path.suffix != ".safetensors" else {}
+        return model.to(device), preprocess, tokenizer, CheckpointInfo(None, None, None, None)
+    state, header = read_checkpoint(path)
+    if "logit_scale" in state and state["logit_scale"].ndim != model.logit_scale.ndim:
+        state["logit_scale"] = state["logit_scale"].reshape(model.logit_scale.shape)
     try:
-        load_checkpoint(model, str(path), strict=True, weights_only=True, device=device)
-    except pickle.UnpicklingError as exc:
-        raise UnsafeCheckpointError(f"{path} holds pickled objects beyond tensors; re-save it as a state_dict") from exc
-    except (RuntimeError, KeyError, ValueError) as exc:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
         raise UserInputError(f"checkpoint {path} does not match architecture {arch!r}: {_summarise_mismatch(exc)}; "
-                             "pass the --arch it was trained with (its run's spec.json names it)") from exc
-    model.eval()
-    epoch = header.get("epoch")
-    samples = header.get("samples_seen")
+                             "pass the --arch it was trained with (its run's spec.json names it)") from None
+    model.to(device).eval()
+    epoch, samples = header.get("epoch"), header.get("samples_seen")
     info = CheckpointInfo(str(path), sha256_of(path), int(epoch) if epoch is not None else None,
                           float(samples) if samples is not None else None)
     return model, preprocess, tokenizer, info

@@ -81,10 +81,11 @@ def _evaluate_loaded(arch, model, tokenizer, info, datas, cache, meta, device) -
 
 
 def _meta_from_spec(spec: dict, run_dir: Path) -> dict:
-    """Row facts from a training run's spec.json (upstream data, run name)."""
-    data = spec.get("data") or spec.get("dataset") or "embedded"
-    size = spec.get("data_size")
-    upstream = f"{data}-{int(size)}" if isinstance(size, (int, float)) else str(data)
+    """Row facts from a training run's spec.json: upstream data (as clipscale.study names it), run name."""
+    from clipscale.schema import pretty_samples
+
+    upstream = spec.get("train_data") or (f"embedded-{pretty_samples(spec['data_size'])}"
+                                          if spec.get("data_size") else "embedded")
     return {"upstream_dataset": upstream, "name": spec.get("name") or run_dir.name}
 
 
