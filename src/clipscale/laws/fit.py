@@ -61,7 +61,7 @@ def _validate(compute, error, where: str) -> tuple[np.ndarray, np.ndarray]:
     for name, v in (("compute", c), ("error", e)):
         bad = np.flatnonzero(~np.isfinite(v) | (v <= 0))
         if bad.size:
-            shown = ", ".join(f"#{i}={v[i]!r}" for i in bad[:5])
+            shown = ", ".join(f"#{i}={float(v[i])!r}" for i in bad[:5])
             raise DataError(f"{name} must be finite and > 0 (log-log fit){where}; bad value(s) at position "
                             f"{shown}{' ...' if bad.size > 5 else ''}; drop or fix those rows")
     return c, e

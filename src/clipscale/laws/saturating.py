@@ -13,6 +13,7 @@ import os
 
 import numpy as np
 from scipy.optimize import least_squares
+from scipy.stats import f as f_dist
 
 from clipscale.laws import _linear
 
@@ -93,12 +94,14 @@ def _unidentified(res, e_inf, emin, sse, sse_plain, n, k) -> str:
         se = math.sqrt(max(cov[2, 2], 0.0))
     except np.linalg.LinAlgError:
         se = math.inf
-    if not math.isfinite(se) or se >= e_inf:
-        return f"its standard error ({se:.3g}) is as large as the estimate ({e_inf:.3g})"
-    aic = n * math.log(max(sse, 1e-300) / n) + 2 * k
-    aic_plain = n * math.log(max(sse_plain, 1e-300) / n) + 4
-    if aic >= aic_plain:
-        return "the saturating term does not improve the fit over the plain law (AIC)"
+    if not math.isfinite(se) or 2 * se >= e_inf:
+        return f"its standard error ({se:.3g}) is more than half the estimate ({e_inf:.3g})"
+    # Extra-sum-of-squares F test of the saturating law against the plain one (nested, 2 vs k params).
+    extra = k - 2
+    f_stat = ((sse_plain - sse) / extra) / (sse / dof) if sse > 0 else math.inf
+    p_value = float(f_dist.sf(f_stat, extra, dof)) if math.isfinite(f_stat) else 0.0
+    if p_value >= 0.05:
+        return f"the saturating term does not improve the fit over the plain law (F test p = {p_value:.2f})"
     return ""
 
 

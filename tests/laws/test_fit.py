@@ -1,0 +1,178 @@
+"""Law fits on synthetic data with known parameters, intervals, bad input and the result object."""
+import json
+
+import numpy as np
+import pytest
+from scipy.optimize import least_squares
+
+from clipscale.errors import DataError, FitError, NotFoundError, UserInputError
+from clipscale.laws import METHODS, FitResult, backtest, compare_methods, fit
+from clipscale.laws import _linear
+
+C = np.logspace(9, 13, 25)
+
+
+def power(c, beta=5.0, alpha=-0.12, e_inf=0.0):
+    return beta * c ** alpha + e_inf
+
+
+def test_paper_method_on_a_noiseless_law_is_close():
+    # Bin centres are not data points, so the paper's binned fit is close but not exact here.
+    res = fit(C, power(C), "paper", n_boot=0)
+    assert res.alpha == pytest.approx(-0.12, abs=0.005) and res.n_fit_points == 5
+
+
+@pytest.mark.parametrize("method", ["ls", "frontier"])
+def test_noiseless_power_law_is_recovered_exactly(method):
+    res = fit(C, power(C), method, n_boot=100)
+    assert res.alpha == pytest.approx(-0.12, abs=1e-9)
+    assert res.beta == pytest.approx(5.0, rel=1e-8)
+    assert res.r2 == pytest.approx(1.0)
+    assert np.abs(res.residuals).max() < 1e-9
+    assert res.e_inf is None
+
+
+def test_noisy_exponent_lies_in_its_interval():
+    rng = np.random.default_rng(1)
+    e = power(C) * 10 ** rng.normal(0, 0.02, C.size)
+    res = fit(C, e, "ls", n_boot=1000, seed=0)
+    lo, hi = res.ci["alpha"]
+    assert lo < -0.12 < hi and hi - lo < 0.05
+    lo_b, hi_b = res.ci["beta"]
+    assert lo_b < 5.0 < hi_b
+
+
+def test_bootstrap_interval_coverage_is_near_nominal():
+    # 300 synthetic studies; the 90% percentile interval of alpha should cover the truth ~90% of the time.
+    rng = np.random.default_rng(7)
+    covered = 0
+    reps = 300
+    for _ in range(reps):
+        e = power(C) * 10 ** rng.normal(0, 0.05, C.size)
+        lo, hi = fit(C, e, "ls", n_boot=300, seed=int(rng.integers(1 << 30)), ci_level=0.9).ci["alpha"]
+        covered += lo <= -0.12 <= hi
+    assert 0.84 <= covered / reps <= 0.96
+
+
+def test_bootstrap_is_deterministic_given_seed():
+    e = power(C) * 10 ** np.random.default_rng(2).normal(0, 0.03, C.size)
+    a, b = fit(C, e, "paper", seed=5), fit(C, e, "paper", seed=5)
+    assert a.ci == b.ci
+    assert fit(C, e, "paper", seed=6).ci != a.ci
+
+
+def test_huber_irls_matches_scipy_least_squares():
+    rng = np.random.default_rng(4)
+    x = np.linspace(9, 13, 30)
+    y = -0.1 * x + 0.8 + rng.normal(0, 0.01, 30)
+    y[[3, 17]] += 0.3  # outliers
+    slope, icpt = _linear.huber_line(x, y, np.ones_like(x), delta=0.02)
+    ref = least_squares(lambda p: y - (p[0] + p[1] * x), [0.0, 0.0], loss="huber", f_scale=0.02).x
+    assert slope == pytest.approx(ref[1], abs=1e-6) and icpt == pytest.approx(ref[0], abs=1e-5)
+    plain, _ = _linear.weighted_line(x, y, np.ones_like(x))
+    assert abs(slope + 0.1) < abs(plain + 0.1)  # the outliers pull least squares more
+
+
+def test_frontier_keeps_only_points_no_cheaper_point_beats():
+    x = np.array([1.0, 2.0, 2.0, 3.0, 4.0])
+    y = np.array([5.0, 6.0, 4.0, 4.5, 3.0])
+    assert _linear.frontier_mask(x, y).tolist() == [True, False, True, False, True]
+
+
+def test_saturating_recovers_the_floor():
+    c = np.logspace(8, 14, 40)
+    e = power(c, beta=3.0, alpha=-0.2, e_inf=0.1) * 10 ** np.random.default_rng(0).normal(0, 0.003, 40)
+    res = fit(c, e, "saturating", n_boot=100)
+    assert res.e_inf == pytest.approx(0.1, abs=0.01)
+    assert res.alpha == pytest.approx(-0.2, abs=0.03)
+    lo, hi = res.ci["e_inf"]
+    assert lo <= res.e_inf <= hi
+    assert "E = " in res.formula() and res.formula().endswith(f"+ {res.e_inf:.2f}")
+
+
+def test_saturating_falls_back_when_the_floor_is_not_identifiable():
+    # Pure power laws with noise: the floor test (t >= 2 and F test at 5%) should reject e_inf in most.
+    fell_back = 0
+    for seed in range(30):
+        res = fit(C, power(C) * 10 ** np.random.default_rng(seed).normal(0, 0.01, C.size), "saturating", n_boot=0)
+        if res.e_inf is None:
+            assert any("not identifiable" in n for n in res.notes)
+            fell_back += 1
+    assert fell_back >= 26
+    few = fit(C[:4], power(C[:4]), "saturating", n_boot=0)
+    assert few.e_inf is None and "too few" in few.notes[0]
+
+
+def test_shifted_form_reports_c0():
+    c = np.logspace(8, 14, 40)
+    e = 3.0 * (c + 1e9) ** -0.2 + 0.1
+    res = fit(c, e, "saturating", form="shifted", n_boot=0)
+    assert res.c0 is not None and res.e_inf == pytest.approx(0.1, abs=0.02)
+    assert "(C + " in res.formula()
+
+
+@pytest.mark.parametrize("compute,error,match", [
+    ([1e9, np.nan, 1e11], [0.5, 0.4, 0.3], "compute must be finite"),
+    ([1e9, 0.0, 1e11], [0.5, 0.4, 0.3], "position #1=0.0"),
+    ([1e9, 1e10, 1e11], [0.5, -0.1, 0.3], "error must be finite and > 0"),
+    ([1e9, 1e10, 1e11], [0.5, 0.0, 0.3], "error must be finite and > 0"),
+    ([1e9, 1e10], [0.5, 0.4, 0.3], "pass one error per run"),
+])
+def test_bad_values_are_named(compute, error, match):
+    with pytest.raises(DataError, match=match):
+        fit(compute, error)
+
+
+def test_too_few_points_and_no_spread():
+    with pytest.raises(FitError, match=r"1 point\(s\) in group \(g\) are too few for method 'paper'"):
+        fit([1e9], [0.5], label="(g)")
+    with pytest.raises(FitError, match="no spread in compute"):
+        fit([1e9, 1e9, 1e9], [0.5, 0.4, 0.3], "ls")
+
+
+def test_unknown_method_and_option_list_the_choices():
+    with pytest.raises(NotFoundError, match="valid choices: frontier, ls, paper, saturating"):
+        fit(C, power(C), "chinchilla")
+    with pytest.raises(UserInputError, match="valid options: delta, loss"):
+        fit(C, power(C), "frontier", huber=True)
+    with pytest.raises(UserInputError, match="valid choices: ls, huber"):
+        fit(C, power(C), "frontier", loss="l1")
+    assert set(METHODS) == {"paper", "ls", "frontier", "saturating"}
+
+
+def test_predict_interval_and_json_round_trip(tmp_path):
+    e = power(C) * 10 ** np.random.default_rng(9).normal(0, 0.02, C.size)
+    res = fit(C, e, "ls", n_boot=200)
+    target = np.array([1e14, 1e15])
+    lo, hi = res.predict_interval(target)
+    mid = res.predict(target)
+    assert np.all(lo < mid) and np.all(mid < hi)
+    clo, chi = res.predict_interval(target, kind="confidence")
+    assert np.all(chi - clo < hi - lo)  # the law is surer than a new run's point
+    res.save(tmp_path / "fit.json")
+    data = json.loads((tmp_path / "fit.json").read_text())
+    assert data["e_inf"] is None and data["method"] == "ls" and len(data["residuals"]) == C.size
+    back = FitResult.load(tmp_path / "fit.json")
+    np.testing.assert_allclose(back.predict(target), mid)
+    np.testing.assert_allclose(back.predict_interval(target)[0], lo)
+    assert back.ci == res.ci and back.formula() == res.formula()
+    with pytest.raises(DataError, match="not a clipscale fit"):
+        FitResult.from_dict({"schema": "other"})
+
+
+def test_backtest_and_method_comparison():
+    e = power(C)
+    bt = backtest(C, e, "ls", holdout_top=3)
+    assert bt.n_heldout == 3 and bt.mae_pct < 1e-6
+    assert set(bt.compute) == set(C[-3:])
+    bt2 = backtest(C, e, "paper", holdout_top_frac=0.2)
+    assert bt2.n_heldout == 5
+    cut = backtest(C, e, "ls", cutoff=1e12)
+    assert (cut.compute > 1e12).all() and cut.n_heldout == int((C > 1e12).sum())
+    table = compare_methods(C, e * 10 ** np.random.default_rng(0).normal(0, 0.01, C.size), holdout_top=5)
+    assert list(table["method"]) == ["paper", "ls", "frontier", "saturating"]
+    assert (table["n_heldout"] == 5).all() and (table["mae_pct"] >= 0).all()
+    with pytest.raises(DataError, match="exactly one split"):
+        backtest(C, e, holdout_top=2, cutoff=1e11)
+    with pytest.raises(DataError, match="leaves none to fit"):
+        backtest(C, e, holdout_top=25)
