@@ -19,7 +19,7 @@ from typing import Sequence
 import pandas as pd
 
 from clipscale._io import atomic_write_bytes, atomic_write_text, atomic_write_with
-from clipscale.errors import NotFoundError, UserInputError
+from clipscale.errors import NotFoundError, unknown
 from clipscale.report._data import Problems, normalise_curves, normalise_results
 from clipscale.report._fits import DEFAULT_METHODS, FitSet, compute_fits, fits_from_table
 from clipscale.report._page import payload, render_html
@@ -35,7 +35,7 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
                  fits: pd.DataFrame | None = None, title: str = "clipscale report",
                  backtest: pd.DataFrame | None = None, methods: Sequence[str] = DEFAULT_METHODS,
                  n_boot: int = 200, seed: int = 0, figure_datasets: Sequence[str] | None = None,
-                 figures: Sequence[str | os.PathLike] = ()) -> Path:
+                 figures: Sequence[str | os.PathLike] = (), notes: Sequence[str] = ()) -> Path:
     """Write the report into `out_dir` and return the path of its index.html.
 
     results: rows in clipscale.schema.RESULT_COLUMNS (metrics as fractions; error = 1 - default metric).
@@ -43,11 +43,13 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
     show instead of fitting here (else every dataset x group x method in `methods` is fitted with
     `n_boot` bootstrap resamples for the band). backtest: any table of predicted vs actual, shown as is.
     figure_datasets: datasets to draw as PNG/PDF (default: the one shown first); figures: the caller's
-    own figure files, copied into out_dir/figures and linked.
+    own figure files, copied into out_dir/figures and linked. notes: sentences to show at the top
+    (e.g. the CLI's "the results file could not be read").
     """
     out = Path(out_dir)
-    problems = Problems()
+    problems = Problems(list(notes))
     points = normalise_results(results, problems)
+    _check_figure_inputs(points, figure_datasets, figures)
     curve_rows = normalise_curves(curves, results if isinstance(results, pd.DataFrame) else None, problems)
     if isinstance(fits, pd.DataFrame):
         fitset = fits_from_table(fits, points, problems)
@@ -72,6 +74,17 @@ def _note_unfitted(fitset: FitSet, problems: Problems) -> None:
         more = f" and {len(missing) - 8} more" if len(missing) > 8 else ""
         problems.add(f"Some dataset / group pairs could not be fitted by every method (too few points or no "
                      f"spread): {shown}{more}. The formula list under the plot gives the reason.")
+
+
+def _check_figure_inputs(points: pd.DataFrame, figure_datasets, figures) -> None:
+    """Fail before writing anything when a figure dataset or file the caller named does not exist."""
+    known = set(points["downstream_dataset"])
+    unknown_ds = [d for d in (figure_datasets or ()) if d not in known]
+    if unknown_ds:
+        raise unknown("figure dataset", unknown_ds[0], known, "choose a downstream_dataset of the results table")
+    for given in figures:
+        if not Path(given).is_file():
+            raise NotFoundError(f"figure file {given} does not exist; pass existing PNG/PDF/SVG files")
 
 
 def _write_csv(path: Path, df: pd.DataFrame) -> None:
@@ -100,12 +113,7 @@ def _write_figures(out: Path, points, curve_rows, fitset: FitSet, default_datase
     from clipscale.report import _figures
 
     folder = out / "figures"
-    known = set(points["downstream_dataset"])
     chosen = list(figure_datasets) if figure_datasets is not None else ([default_dataset] if default_dataset else [])
-    unknown = [d for d in chosen if d not in known]
-    if unknown:
-        raise NotFoundError(f"no results for figure dataset(s) {', '.join(unknown)}; "
-                            f"valid choices: {', '.join(sorted(known)[:20])}")
     paths = []
     method = fitset.methods[0] if fitset.methods else ""
     for dataset in chosen:
@@ -113,8 +121,5 @@ def _write_figures(out: Path, points, curve_rows, fitset: FitSet, default_datase
     if len(curve_rows):
         paths += _figures.curves_figure(curve_rows, folder)
     for given in figures:
-        src = Path(given)
-        if not src.is_file():
-            raise UserInputError(f"figure file {src} does not exist; pass existing PNG/PDF/SVG files")
-        paths.append(atomic_write_bytes(folder / src.name, src.read_bytes()))
+        paths.append(atomic_write_bytes(folder / Path(given).name, Path(given).read_bytes()))
     return [{"label": f"figures/{p.name}", "href": f"figures/{p.name}", "note": ""} for p in paths]

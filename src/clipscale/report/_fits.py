@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from clipscale.errors import DataError, FitError
+from clipscale.errors import DataError, FitError, unknown
 from clipscale.report._data import Problems
 from clipscale.schema import GROUP_OPENAI
 
@@ -49,6 +49,9 @@ def compute_fits(points: pd.DataFrame, problems: Problems, *, methods=DEFAULT_ME
     except ImportError as exc:
         problems.add(f"No laws were fitted: clipscale.laws cannot be imported ({exc}).")
         return fitset
+    for method in fitset.methods:  # an unknown method is the caller's mistake: fail before any work
+        if method not in laws.METHODS:
+            raise unknown("fit method", method, laws.METHODS, "choose from them (--methods a,b)")
     for (dataset, group), sub in points.groupby(["downstream_dataset", "group"], sort=True):
         compute, error = sub["compute"].to_numpy(float), sub["error"].to_numpy(float)
         for method in fitset.methods:

@@ -121,21 +121,23 @@ function renderPredictions(points) {
   makeTable($("prediction-table"), cols, rows, "No predictions: no law was fitted for this dataset and method.");
 }
 
+function legendPart(box, title, items, draw) {
+  var div = h("div", {"class": "legend-part"});
+  div.appendChild(h("b", {}, title + ": "));
+  items.forEach(function (it) {
+    var span = h("span", {"class": "legend-item"});
+    var svg = el("svg", {width: 18, height: 18, viewBox: "0 0 18 18"});
+    draw(svg, it);
+    span.appendChild(svg); span.appendChild(document.createTextNode(it));
+    div.appendChild(span);
+  });
+  box.appendChild(div);
+}
+
 function renderLegend() {
   var box = $("scaling-legend");
   box.textContent = "";
-  function part(title, items, draw) {
-    var div = h("div", {"class": "legend-part"});
-    div.appendChild(h("b", {}, title + ": "));
-    items.forEach(function (it) {
-      var span = h("span", {"class": "legend-item"});
-      var svg = el("svg", {width: 18, height: 18, viewBox: "0 0 18 18"});
-      draw(svg, it);
-      span.appendChild(svg); span.appendChild(document.createTextNode(it));
-      div.appendChild(span);
-    });
-    box.appendChild(div);
-  }
+  var part = legendPart.bind(null, box);
   part("model (colour)", DATA.styles.archs, function (svg, a) { marker(svg, "circle", 9, 9, 5, {fill: STYLE.color[a]}); });
   part("data (shape)", DATA.styles.data, function (svg, d) {
     marker(svg, STYLE.shape[d], 9, 9, 5, {fill: STYLE.shape[d] === "cross" ? "none" : "#888", stroke: "#333", "stroke-width": STYLE.shape[d] === "cross" ? 2 : 0.6});
@@ -176,6 +178,13 @@ function setupCurveControls() {
     axis.appendChild(opt);
   });
   axis.addEventListener("change", renderCurves);
+  var legend = $("curves-legend"), line = function (svg, color, dash) {
+    el("line", {x1: 1, x2: 17, y1: 9, y2: 9, stroke: color, "stroke-width": 2, "stroke-dasharray": dash}, svg);
+  };
+  legendPart(legend, "model (colour)", uniq(runs.map(function (r) { return r.arch; })).sort(naturalCompare),
+    function (svg, a) { line(svg, STYLE.color[a] || "#555", ""); });
+  legendPart(legend, "data (dash)", uniq(runs.map(function (r) { return r.data; })).sort(naturalCompare),
+    function (svg, d) { line(svg, "#444", STYLE.dash[d] || ""); });
   $("curve-logx").addEventListener("change", renderCurves);
   renderCurves();
 }

@@ -1,0 +1,138 @@
+"""build_report and `clipscale report` without a browser: files written, fits, bad input, errors."""
+import json
+import re
+
+import pandas as pd
+import pytest
+
+from clipscale.cli import main
+from clipscale.errors import NotFoundError
+from clipscale.report import build_report
+
+FAST = {"n_boot": 40, "figure_datasets": []}
+
+
+def embedded(index) -> dict:
+    """The JSON the page script reads."""
+    text = index.read_text(encoding="utf-8")
+    blob = re.search(r'<script id="report-data" type="application/json">(.*?)</script>', text, re.S).group(1)
+    return json.loads(blob)
+
+
+@pytest.fixture(scope="module")
+def synthetic_report(tmp_path_factory, synthetic_results, synthetic_curves):
+    out = tmp_path_factory.mktemp("synthetic")
+    index = build_report(synthetic_results, out, curves=synthetic_curves, title="synthetic <test>",
+                         n_boot=40, figure_datasets=["alpha_set"])
+    return index
+
+
+def test_outputs_are_written(synthetic_report):
+    out = synthetic_report.parent
+    assert synthetic_report.name == "index.html"
+    for name in ("results.csv", "points.csv", "fits.csv", "predictions.csv", "curves.csv"):
+        assert len(pd.read_csv(out / name)) > 0, name
+    for name in ("scaling_alpha_set", "learning_curves"):
+        assert (out / "figures" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+        assert (out / "figures" / f"{name}.pdf").read_bytes()[:4] == b"%PDF"
+    hrefs = {f["href"] for f in embedded(synthetic_report)["files"]}
+    assert {"fits.csv", "figures/scaling_alpha_set.png", "figures/learning_curves.pdf"} <= hrefs
+
+
+def test_page_is_self_contained(synthetic_report):
+    text = synthetic_report.read_text(encoding="utf-8")
+    assert "Content-Security-Policy" in text and "default-src 'none'" in text
+    assert not re.search(r"<(link|img|iframe)\b|\ssrc=", text)
+    assert "synthetic &lt;test&gt;" in text  # the title is escaped
+
+
+def test_every_dataset_group_and_method_is_in_the_coefficient_table(synthetic_report):
+    fits = pd.read_csv(synthetic_report.parent / "fits.csv")
+    keys = set(zip(fits["downstream_dataset"], fits["group"], fits["method"]))
+    for dataset in ("alpha_set", "beta_set", "tiny"):
+        for method in ("paper", "frontier", "saturating"):
+            assert (dataset, "openclip", method) in keys
+    ok = fits[(fits["downstream_dataset"] == "beta_set") & (fits["group"] == "openclip") & (fits["method"] == "paper")]
+    assert ok["alpha"].iloc[0] == pytest.approx(-0.25, abs=0.03)  # the synthetic law's exponent
+    tiny = fits[fits["downstream_dataset"] == "tiny"]
+    assert tiny["alpha"].isna().all() and tiny["note"].str.contains("too few").all()
+
+
+def test_predictions_compare_predicted_and_actual(synthetic_report):
+    pred = pd.read_csv(synthetic_report.parent / "predictions.csv")
+    assert {"actual_error_pct", "predicted_error_pct", "residual_pct_points"} <= set(pred.columns)
+    assert (pred["predicted_error_pct"] - pred["actual_error_pct"]).sub(pred["residual_pct_points"]).abs().max() < 1e-9
+    paper = pred[(pred["method"] == "paper") & (pred["downstream_dataset"] == "alpha_set")]
+    # two CLIP-WIT points: the least-squares line goes through both
+    assert paper.loc[paper["group"] == "openai", "residual_pct_points"].abs().max() < 1e-6
+    # the paper's law follows the best run per compute bin: it lies on or under the points
+    assert paper.loc[paper["group"] == "openclip", "residual_pct_points"].between(-10, 1).all()
+
+
+def test_too_few_points_are_named_in_the_notes(synthetic_report):
+    data = embedded(synthetic_report)
+    assert any("tiny / openclip" in p for p in data["problems"])
+    law = data["laws"]["tiny"]["paper"]["openclip"]
+    assert "too few" in law["missing"]
+    assert data["laws"]["alpha_set"]["paper"]["openclip"]["lo"]  # a band comes with each fitted law
+
+
+def test_caller_fits_are_shown_instead_of_refitting(tmp_path, synthetic_results):
+    from clipscale.laws import fit_table
+
+    fits = fit_table(synthetic_results[synthetic_results["downstream_dataset"] != "tiny"], n_boot=20)
+    index = build_report(synthetic_results, tmp_path, fits=fits, **FAST)
+    data = embedded(index)
+    assert data["methods"] == ["paper"]
+    law = data["laws"]["beta_set"]["paper"]["openclip"]
+    given = fits[(fits["downstream_dataset"] == "beta_set") & (fits["group"] == "openclip")]
+    assert law["formula"] == given["formula"].iloc[0]
+    assert law["alpha"] == pytest.approx(given["alpha"].iloc[0])
+
+
+def test_backtest_table_is_shown(tmp_path, synthetic_results):
+    bt = pd.DataFrame({"downstream_dataset": ["alpha_set"], "predicted_error_pct": [40.0], "actual_error_pct": [41.5]})
+    index = build_report(synthetic_results, tmp_path, backtest=bt, methods=("paper",), **FAST)
+    assert embedded(index)["backtest"]["rows"] == [["alpha_set", 40.0, 41.5]]
+    assert len(pd.read_csv(tmp_path / "backtest.csv")) == 1
+
+
+def test_empty_results_still_give_a_page(tmp_path):
+    index = build_report(pd.DataFrame(), tmp_path, **FAST)
+    data = embedded(index)
+    assert data["datasets"] == [] and data["coefficients"]["rows"] == []
+    assert "empty" in data["problems"][0]
+
+
+def test_unknown_figure_dataset_fails_before_writing(tmp_path, synthetic_results):
+    with pytest.raises(NotFoundError, match="valid choices: alpha_set, beta_set, tiny"):
+        build_report(synthetic_results, tmp_path / "out", figure_datasets=["imagenet1k"])
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_report(tmp_path, synthetic_results, synthetic_curves, capsys):
+    synthetic_results.to_csv(tmp_path / "results.csv", index=False)
+    synthetic_curves.to_csv(tmp_path / "curves.csv", index=False)
+    rc = main(["report", str(tmp_path / "results.csv"), "--curves", str(tmp_path / "curves.csv"),
+               "--out", str(tmp_path / "out"), "--methods", "paper,frontier", "--n-boot", "20"])
+    assert rc == 0
+    assert capsys.readouterr().out.strip().endswith("index.html")
+    data = embedded(tmp_path / "out" / "index.html")
+    assert data["methods"] == ["paper", "frontier"] and len(data["curves"]["runs"]) == 4
+
+
+def test_cli_empty_and_unparsable_files_still_give_a_page(tmp_path):
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "bad.csv").write_text('a,b\n1,"unterminated\n')
+    assert main(["report", str(tmp_path / "empty.csv"), "--out", str(tmp_path / "o1"), "--n-boot", "0"]) == 0
+    assert "is empty" in embedded(tmp_path / "o1" / "index.html")["problems"][0]
+    assert main(["report", str(tmp_path / "bad.csv"), "--out", str(tmp_path / "o2"), "--n-boot", "0"]) == 0
+    assert "could not be read as CSV" in embedded(tmp_path / "o2" / "index.html")["problems"][0]
+
+
+def test_cli_user_errors_exit_2(tmp_path, synthetic_results, capsys):
+    assert main(["report", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "o")]) == 2
+    assert "not found" in capsys.readouterr().err
+    synthetic_results.to_csv(tmp_path / "r.csv", index=False)
+    assert main(["report", str(tmp_path / "r.csv"), "--out", str(tmp_path / "o"), "--methods", "bogus"]) == 2
+    assert "unknown fit method 'bogus'" in capsys.readouterr().err
