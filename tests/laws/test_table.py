@@ -103,7 +103,7 @@ def test_wide_tables_are_reshaped():
     fits = fit_table(wide_table(), compute_col="FLOPs (B)", method="ls", n_boot=20)
     by = fits.set_index("downstream_dataset")
     assert by.loc["ImageNet 1k", "alpha"] == pytest.approx(-0.2) and by.loc["MSCOCO", "beta"] == pytest.approx(0.8)
-    with pytest.raises(DataError, match=r"fractions in \[0, 1\]; got 30282.63 at row 3"):
+    with pytest.raises(DataError, match=r"fractions in \[0, 1\]; got 30282.63 at row 11 \(ViT-3, Average perf.\)"):
         fit_table(wide_table(), compute_col="FLOPs (B)", value_cols=["ImageNet 1k", "Average perf."], n_boot=0)
 
 

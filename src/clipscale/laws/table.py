@@ -154,7 +154,7 @@ def _check_fraction(df: pd.DataFrame, values: pd.Series) -> None:
     out = (values < 0) | (values > 1)
     if out.any():
         hint = " (it looks like a percentage: divide by 100)" if values.max() <= 100 else ""
-        raise DataError(f"metric values must be fractions in [0, 1]; got {values[out].iloc[0]!r} at "
+        raise DataError(f"metric values must be fractions in [0, 1]; got {float(values[out].iloc[0])!r} at "
                         f"{_rows(df, out)}{hint}")
 
 
@@ -162,7 +162,7 @@ def _check_positive(df: pd.DataFrame, col: str, name: str) -> None:
     bad = df[col].isna() | ~np.isfinite(df[col]) | (df[col] <= 0)
     if bad.any():
         raise DataError(f"{name} must be a finite number > 0 for a log-log fit; bad at {_rows(df, bad)} "
-                        f"(value {df[col][bad].iloc[0]!r}); drop those rows with --where or fix the table")
+                        f"(value {df[col][bad].iloc[0]}); drop those rows with --where or fix the table")
 
 
 def resolve_group_by(df: pd.DataFrame, group_by) -> list[str]:
