@@ -233,7 +233,10 @@ function makeTable(container, columns, rows, emptyText) {
       order.dir = order.col === i ? -order.dir : 1; order.col = i;
       Array.prototype.forEach.call(head.children, function (t) { t.setAttribute("aria-sort", "none"); });
       th.setAttribute("aria-sort", order.dir > 0 ? "ascending" : "descending");
-      rows.sort(function (a, b) { return order.dir * compareCells(a[i], b[i]); });
+      rows.sort(function (a, b) {  // empty cells stay last in both directions
+        var ea = isEmpty(a[i]), eb = isEmpty(b[i]);
+        return ea || eb ? ea - eb : order.dir * compareCells(a[i], b[i]);
+      });
       fill();
     });
     head.appendChild(th);
@@ -251,6 +254,8 @@ function makeTable(container, columns, rows, emptyText) {
   fill();
   container.appendChild(table);
 }
+
+function isEmpty(v) { return v === null || v === undefined || v === "" || (typeof v === "number" && !isFinite(v)); }
 
 function compareCells(a, b) {
   var an = typeof a === "number" && isFinite(a), bn = typeof b === "number" && isFinite(b);
