@@ -87,6 +87,10 @@ def run(args) -> int:
     failed = fits[fits["status"] != "ok"]
     for msg in failed["message"]:
         print(f"clipscale: warning: {msg}", file=sys.stderr)
+    keys = [c for c in fits.columns[:fits.columns.get_loc("metric")]]
+    for _, row in fits[(fits["status"] == "ok") & (fits["message"].astype(str) != "")].iterrows():
+        group = ", ".join(str(row[k]) for k in keys) or "all rows"
+        print(f"clipscale: note: ({group}): {row['message']}", file=sys.stderr)
     if len(failed) == len(fits):
         raise FitError(f"no group could be fitted: {failed['message'].iloc[0]}")
     if args.out:

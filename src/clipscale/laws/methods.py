@@ -90,6 +90,9 @@ def _frontier_fit(x, y, w, loss, delta):
 
 def _frontier_point(x, y, loss, delta):
     keep = _linear.frontier_mask(x, y)
+    if keep.sum() < 2:
+        raise FitError(f"the Pareto frontier has {int(keep.sum())} point (no costlier run beats a cheaper "
+                       "one); a line needs two; use method 'ls' or 'paper' for these runs")
     s, i = _frontier_fit(x, y, keep.astype(float), loss, delta)
     return _line_result(s, i, x[keep], y[keep])
 
