@@ -25,7 +25,7 @@ def paper_report(tmp_path_factory, paper_dir):
 def synthetic_report(tmp_path_factory, synthetic_results, synthetic_curves):
     out = tmp_path_factory.mktemp("synthetic-report")
     return build_report(synthetic_results, out, curves=synthetic_curves, methods=("paper", "saturating"),
-                        n_boot=40, figure_datasets=[])
+                        n_boot=40, figure_datasets=[], holdout=2)
 
 
 def _plot_markup(page, box):
@@ -78,8 +78,11 @@ def test_learning_curve_filters_and_axis(watch, paper_report):
     assert _plot_markup(page, "curves-plot") != before
     page.uncheck("#curve-data input[value='LAION-80M']")
     assert page.locator("#curves-plot .curve").count() == 20 - 6       # ViT-B-16 and ViT-L-14 on 80M, 3 sizes each
-    page.select_option("#curve-x", "samples_seen")
-    assert page.text_content("#curves-plot .axis-label >> nth=0") == "samples seen"
+    assert page.text_content("#curves-plot .axis-label >> nth=0") == "samples seen"  # the default axis
+    before = _plot_markup(page, "curves-plot")
+    page.select_option("#curve-x", "epoch")
+    assert page.text_content("#curves-plot .axis-label >> nth=0") == "epoch"
+    assert _plot_markup(page, "curves-plot") != before
     assert watch.errors == []
 
 
@@ -120,6 +123,18 @@ def test_too_few_points_are_shown_on_the_page(watch, synthetic_report):
     assert page.locator("#scaling-plot .fit-line").count() == 2
     page.select_option("#curve-x", "step")
     assert page.text_content("#curves-plot .axis-label >> nth=0") == "optimizer step"
+
+
+def test_backtest_table_follows_the_dataset(watch, synthetic_report):
+    page = watch.open(synthetic_report)
+    page.select_option("#dataset", "alpha_set")
+    cells = page.locator("#backtest-table tbody tr td:first-child").all_inner_texts()
+    assert set(cells) == {"alpha_set"} and len(cells) == 2 * 2       # 2 held-out runs x 2 methods (openclip)
+    page.select_option("#dataset", "tiny")
+    assert "No backtest rows for tiny" in page.inner_text("#backtest-table")
+    page.check("#backtest-all")
+    assert page.locator("#backtest-table tbody tr").count() == 2 * 2 * 2  # and beta_set's
+    assert watch.errors == []
 
 
 @pytest.mark.parametrize("table, says", [

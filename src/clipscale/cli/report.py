@@ -22,6 +22,9 @@ def register(sub) -> None:
                    help="comma-separated fit methods to fit and toggle (default: paper,frontier,saturating)")
     p.add_argument("--n-boot", type=int, default=200, help="bootstrap resamples per fit, for the band (default 200)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--holdout", type=int, default=0, metavar="N",
+                   help="backtest: refit each dataset, group and method without its N most expensive runs and "
+                        "predict them (default 0: no backtest unless --backtest is given)")
     p.add_argument("--figure-dataset", action="append", dest="figure_datasets", metavar="DATASET",
                    help="draw PNG/PDF figures for this downstream dataset (repeatable; default: the one shown first)")
     p.add_argument("--figure", action="append", dest="figures", default=[], type=Path, metavar="FILE",
@@ -52,8 +55,8 @@ def _report(args: argparse.Namespace) -> int:
     from clipscale.errors import UserInputError
     from clipscale.report import DEFAULT_METHODS, build_report
 
-    if args.n_boot < 0:
-        raise UserInputError(f"--n-boot must be >= 0, got {args.n_boot}")
+    if args.n_boot < 0 or args.holdout < 0:
+        raise UserInputError(f"--n-boot and --holdout must be >= 0, got {args.n_boot} and {args.holdout}")
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip()) if args.methods else DEFAULT_METHODS
     notes: list[str] = []
     results = _read(args.results, "results", notes)
@@ -62,6 +65,7 @@ def _report(args: argparse.Namespace) -> int:
     backtest = _read(args.backtest, "backtest", notes)
     index = build_report(results, args.out, curves=curves, fits=fits if fits is not None and len(fits) else None,
                          title=args.title, backtest=backtest, methods=methods, n_boot=args.n_boot,
-                         seed=args.seed, figure_datasets=args.figure_datasets, figures=args.figures, notes=notes)
+                         seed=args.seed, figure_datasets=args.figure_datasets, figures=args.figures, notes=notes,
+                         holdout=args.holdout)
     print(index)
     return 0

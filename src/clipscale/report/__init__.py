@@ -20,8 +20,8 @@ import pandas as pd
 
 from clipscale._io import atomic_write_bytes, atomic_write_text, atomic_write_with
 from clipscale.errors import NotFoundError, unknown
-from clipscale.report._data import Problems, normalise_curves, normalise_results
-from clipscale.report._fits import DEFAULT_METHODS, FitSet, compute_fits, fits_from_table
+from clipscale.report._data import PAPER_CURVE_METRIC, Problems, normalise_curves, normalise_results
+from clipscale.report._fits import DEFAULT_METHODS, FitSet, compute_fits, fits_from_table, holdout_backtest
 from clipscale.report._page import payload, render_html
 
 __all__ = ["build_report", "DEFAULT_METHODS"]
@@ -35,7 +35,7 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
                  fits: pd.DataFrame | None = None, title: str = "clipscale report",
                  backtest: pd.DataFrame | None = None, methods: Sequence[str] = DEFAULT_METHODS,
                  n_boot: int = 200, seed: int = 0, figure_datasets: Sequence[str] | None = None,
-                 figures: Sequence[str | os.PathLike] = (), notes: Sequence[str] = ()) -> Path:
+                 figures: Sequence[str | os.PathLike] = (), notes: Sequence[str] = (), holdout: int = 0) -> Path:
     """Write the report into `out_dir` and return the path of its index.html.
 
     results: rows in clipscale.schema.RESULT_COLUMNS (metrics as fractions; error = 1 - default metric).
@@ -44,7 +44,9 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
     `n_boot` bootstrap resamples for the band). backtest: any table of predicted vs actual, shown as is.
     figure_datasets: datasets to draw as PNG/PDF (default: the one shown first); figures: the caller's
     own figure files, copied into out_dir/figures and linked. notes: sentences to show at the top
-    (e.g. the CLI's "the results file could not be read").
+    (e.g. the CLI's "the results file could not be read"). holdout: when no `backtest` is given and
+    holdout > 0, backtest each dataset x group x method by refitting without its `holdout` most
+    expensive runs and predicting them.
     """
     out = Path(out_dir)
     problems = Problems(list(notes))
@@ -56,6 +58,8 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
     else:
         fitset = compute_fits(points, problems, methods=methods, n_boot=n_boot, seed=seed)
     _note_unfitted(fitset, problems)
+    if backtest is None and holdout > 0 and fits is None and len(points):
+        backtest = holdout_backtest(points, problems, methods=fitset.methods, holdout=holdout)
     files = _write_tables(out, results, points, curve_rows, fitset, backtest)
     data = payload(title=title, points=points, curves=curve_rows, fitset=fitset, backtest=backtest,
                    problems=problems, files=files,
@@ -63,7 +67,8 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
                    else "The learning-curves table has no usable rows (see the notes above).")
     files += _write_figures(out, points, curve_rows, fitset, data["default_dataset"], figure_datasets, figures)
     data["files"] = files
-    return atomic_write_text(out / "index.html", render_html(data, _CURVES_NOTE))
+    paper_layout = isinstance(curves, pd.DataFrame) and PAPER_CURVE_METRIC in curves.columns
+    return atomic_write_text(out / "index.html", render_html(data, _CURVES_NOTE if paper_layout else ""))
 
 
 def _note_unfitted(fitset: FitSet, problems: Problems) -> None:

@@ -26,7 +26,7 @@ CURVE_COLUMNS = ("name", "arch", "data", "samples_pretty", "downstream_dataset",
 # (imagenet_zeroshot_learning_curves.csv, trained_models_info.csv).
 _PAPER_NAME = re.compile(r"Model-(?P<arch>[^_]+)_Data-(?P<data>[^_]+)_Samples-(?P<samples>[^_]+)"
                          r"(?:_.*?bs-(?P<bs>[0-9.]+)(?P<bs_unit>[kKmM]?))?")
-_PAPER_CURVE_METRIC = "imagenet-zeroshot-val-top1"
+PAPER_CURVE_METRIC = "imagenet-zeroshot-val-top1"
 _SUFFIX = {"": 1.0, "k": 1e3, "K": 1e3, "m": 1e6, "M": 1e6, "B": 1e9, "b": 1e9}
 
 
@@ -120,12 +120,12 @@ def normalise_curves(curves: pd.DataFrame | None, results: pd.DataFrame | None, 
     if curves.empty:
         problems.add("The learning-curves table is empty: no learning curves can be shown.")
         return pd.DataFrame(columns=CURVE_COLUMNS)
-    if _PAPER_CURVE_METRIC in curves.columns:
+    if PAPER_CURVE_METRIC in curves.columns:
         out = _paper_curves(curves, results)
     elif "acc1" in curves.columns and "epoch" in curves.columns:
         out = _clipscale_curves(curves)
     else:
-        problems.add(f"The learning-curves table has neither the paper's layout ({_PAPER_CURVE_METRIC}, "
+        problems.add(f"The learning-curves table has neither the paper's layout ({PAPER_CURVE_METRIC}, "
                      f"name, epoch) nor clipscale's (name, arch, samples_seen, epoch, acc1); found: "
                      f"{', '.join(map(str, curves.columns[:12]))}.")
         return pd.DataFrame(columns=CURVE_COLUMNS)
@@ -138,7 +138,7 @@ def normalise_curves(curves: pd.DataFrame | None, results: pd.DataFrame | None, 
 def _paper_curves(curves: pd.DataFrame, results: pd.DataFrame | None) -> pd.DataFrame:
     out = pd.DataFrame({"name": curves["name"].astype(str),
                         "epoch": pd.to_numeric(curves["epoch"], errors="coerce"),
-                        "error": 1.0 - pd.to_numeric(curves[_PAPER_CURVE_METRIC], errors="coerce")})
+                        "error": 1.0 - pd.to_numeric(curves[PAPER_CURVE_METRIC], errors="coerce")})
     out["downstream_dataset"] = "imagenet1k"
     parsed = out["name"].map(_parse_paper_name)
     out["arch"] = parsed.map(lambda p: p["arch"])

@@ -207,3 +207,35 @@ def _num(value):
 
 def _finite(values) -> list:
     return [v if math.isfinite(v) else None for v in np.asarray(values, float).tolist()]
+
+
+def holdout_backtest(points: pd.DataFrame, problems: Problems, *, methods=DEFAULT_METHODS,
+                     holdout: int = 1) -> pd.DataFrame:
+    """Fit each dataset x group x method without its `holdout` most expensive runs, predict them.
+
+    One row per held-out run: actual and predicted error in percent and the miss in error-percentage
+    points (clipscale.laws.backtest, no bootstrap). Groups too small to leave a fit are skipped and counted.
+    """
+    from clipscale import laws
+
+    rows, skipped = [], 0
+    for (dataset, group), sub in points.groupby(["downstream_dataset", "group"], sort=True):
+        compute, error = sub["compute"].to_numpy(float), sub["error"].to_numpy(float)
+        for method in methods:
+            opts = {"binned": False} if method == "paper" and group == GROUP_OPENAI else {}
+            try:
+                bt = laws.backtest(compute, error, method, holdout_top=holdout, label=f"({dataset}, {group})", **opts)
+            except (FitError, DataError):
+                skipped += 1
+                continue
+            held = sub[~bt.train]
+            for (_, run), predicted in zip(held.iterrows(), bt.predicted):
+                rows.append({"downstream_dataset": dataset, "group": group, "method": method, "name": run["name"],
+                             "arch": run["arch"], "data": run["data"], "samples_seen": run["samples_pretty"],
+                             "gmacs_total": run["compute"], "n_train": int(bt.train.sum()),
+                             "actual_error_pct": 100 * run["error"], "predicted_error_pct": 100 * predicted,
+                             "abs_miss_pct_points": abs(100 * (predicted - run["error"]))})
+    if skipped:
+        problems.add(f"Backtest: {skipped} dataset / group / method combinations have too few runs to fit "
+                     f"after holding out the {holdout} most expensive, and are not in the backtest table.")
+    return pd.DataFrame(rows)

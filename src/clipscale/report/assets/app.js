@@ -31,7 +31,7 @@ function styleMaps() {
   archs.forEach(function (a, i) { color[a] = PALETTE[i % PALETTE.length]; });
   datas.forEach(function (d, i) { shape[d] = SHAPES[i % SHAPES.length]; });
   samples.forEach(function (s, i) { radius[s] = 3.5 + 5 * (samples.length > 1 ? i / (samples.length - 1) : 0.5); });
-  return {color: color, shape: shape, radius: radius, dash: datas.reduce(function (m, d, i) { m[d] = DASHES[i % DASHES.length]; return m; }, {})};
+  return {color: color, shape: shape, radius: radius};
 }
 var STYLE = styleMaps();
 
@@ -87,6 +87,18 @@ function renderScaling() {
   drawPlot($("scaling-plot"), spec);
   renderFormulas(laws);
   renderPredictions(points);
+  renderBacktest();
+}
+
+/* The backtest table follows the dataset selector when it has a downstream_dataset column. */
+function renderBacktest() {
+  var bt = DATA.backtest;
+  if (!bt) return;
+  var col = bt.columns.indexOf("downstream_dataset"), all = $("backtest-all");
+  all.parentNode.hidden = col < 0;
+  var rows = bt.rows.filter(function (r) { return col < 0 || all.checked || r[col] === STATE.dataset; });
+  makeTable($("backtest-table"), bt.columns, rows,
+    col < 0 || all.checked ? "The backtest table is empty." : "No backtest rows for " + STATE.dataset + ".");
 }
 
 function renderFormulas(laws) {
@@ -122,6 +134,7 @@ function renderPredictions(points) {
 }
 
 function legendPart(box, title, items, draw) {
+  if (!items.length) return;
   var div = h("div", {"class": "legend-part"});
   div.appendChild(h("b", {}, title + ": "));
   items.forEach(function (it) {
@@ -143,12 +156,14 @@ function renderLegend() {
     marker(svg, STYLE.shape[d], 9, 9, 5, {fill: STYLE.shape[d] === "cross" ? "none" : "#888", stroke: "#333", "stroke-width": STYLE.shape[d] === "cross" ? 2 : 0.6});
   });
   part("samples seen (size)", DATA.styles.samples, function (svg, s) { marker(svg, "circle", 9, 9, Math.min(8, STYLE.radius[s]), {fill: "#888"}); });
+  if (!DATA.methods.length) return;
   part("fitted law (line, band)", Object.keys(GROUP_STYLE), function (svg, g) {
     el("line", {x1: 1, x2: 17, y1: 9, y2: 9, stroke: GROUP_STYLE[g].color, "stroke-width": 2, "stroke-dasharray": GROUP_STYLE[g].dash}, svg);
   });
 }
 
 /* ---- learning curves ---- */
+var CURVE_DASH = {};
 var CURVE_FILTERS = [["arch", "curve-arch"], ["data", "curve-data"], ["samples_pretty", "curve-samples"]];
 
 function setupCurveControls() {
@@ -158,6 +173,10 @@ function setupCurveControls() {
     drawPlot($("curves-plot"), {empty: DATA.curves.empty});
     return;
   }
+  // Dashes tell the curves' data sets apart: assign them over those alone (solid for the first).
+  uniq(runs.map(function (r) { return r.data; })).sort(naturalCompare).forEach(function (d, i) {
+    CURVE_DASH[d] = DASHES[i % DASHES.length];
+  });
   var dsSelect = $("curve-dataset");
   uniq(runs.map(function (r) { return r.dataset; })).forEach(function (d) { dsSelect.appendChild(h("option", {value: d}, d)); });
   dsSelect.addEventListener("change", renderCurves);
@@ -177,6 +196,8 @@ function setupCurveControls() {
     if (!a.available) { opt.disabled = true; opt.textContent += " (not in the table)"; }
     axis.appendChild(opt);
   });
+  var samples = DATA.curves.axes.filter(function (a) { return a.key === "samples_seen" && a.available; });
+  if (samples.length) axis.value = "samples_seen";  // runs of different lengths compare best by samples seen
   axis.addEventListener("change", renderCurves);
   var legend = $("curves-legend"), line = function (svg, color, dash) {
     el("line", {x1: 1, x2: 17, y1: 9, y2: 9, stroke: color, "stroke-width": 2, "stroke-dasharray": dash}, svg);
@@ -184,7 +205,7 @@ function setupCurveControls() {
   legendPart(legend, "model (colour)", uniq(runs.map(function (r) { return r.arch; })).sort(naturalCompare),
     function (svg, a) { line(svg, STYLE.color[a] || "#555", ""); });
   legendPart(legend, "data (dash)", uniq(runs.map(function (r) { return r.data; })).sort(naturalCompare),
-    function (svg, d) { line(svg, "#444", STYLE.dash[d] || ""); });
+    function (svg, d) { line(svg, "#444", CURVE_DASH[d] || ""); });
   $("curve-logx").addEventListener("change", renderCurves);
   renderCurves();
 }
@@ -205,7 +226,7 @@ function renderCurves() {
   drawPlot($("curves-plot"), {xlog: logx, ylog: false, xlabel: label, ylabel: "zero-shot top-1 error on " + dataset + " (%)",
     empty: "no run matches the filters",
     lines: runs.map(function (r) {
-      return {x: r[axis], y: r.error.map(pct), color: STYLE.color[r.arch] || "#555", dash: STYLE.dash[r.data] || "",
+      return {x: r[axis], y: r.error.map(pct), color: STYLE.color[r.arch] || "#555", dash: CURVE_DASH[r.data] || "",
         width: 1.6, cls: "curve", title: r.name + " (" + r.arch + ", " + r.data + ", " + r.samples_pretty + ")"};
     })});
   $("curve-count").textContent = runs.length + " of " + DATA.curves.runs.length + " runs shown";
@@ -267,8 +288,7 @@ function compareCells(a, b) {
 function renderTables() {
   var coef = DATA.coefficients;
   makeTable($("coef-table"), coef.columns, coef.rows.slice(), "No fitted coefficients (see the notes above).");
-  if (DATA.backtest) makeTable($("backtest-table"), DATA.backtest.columns, DATA.backtest.rows.slice(), "The backtest table is empty.");
-  else $("backtest-section").hidden = true;
+  if (!DATA.backtest) $("backtest-section").hidden = true;
   var files = $("files");
   DATA.files.forEach(function (f) {
     var li = h("li"), a = h("a", {href: f.href}, f.label);
@@ -278,6 +298,7 @@ function renderTables() {
   });
 }
 
+$("backtest-all").addEventListener("change", renderBacktest);
 renderProblems();
 setupScalingControls();
 renderLegend();
