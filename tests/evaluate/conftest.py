@@ -16,10 +16,16 @@ def xs():
     return models.create("ladder-xs")
 
 
-def save_checkpoint(path, model, *, epoch: int, samples_seen: int) -> None:
+def _save_checkpoint(path, model, *, epoch: int, samples_seen: int) -> None:
     """An OpenCLIP-format training checkpoint, as clipscale.train writes it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"epoch": epoch, "name": "test", "state_dict": model.state_dict(), "samples_seen": samples_seen}, path)
+
+
+@pytest.fixture(scope="session")
+def save_checkpoint():
+    """save_checkpoint(path, model, epoch=..., samples_seen=...)."""
+    return _save_checkpoint
 
 
 @pytest.fixture(scope="session")
@@ -33,5 +39,5 @@ def run_dir(tmp_path_factory):
     for epoch in (1, 2):
         torch.manual_seed(epoch)
         model, _, _ = models.create("ladder-xs")
-        save_checkpoint(root / "checkpoints" / f"epoch_{epoch}.pt", model, epoch=epoch, samples_seen=2048 * epoch)
+        _save_checkpoint(root / "checkpoints" / f"epoch_{epoch}.pt", model, epoch=epoch, samples_seen=2048 * epoch)
     return root
