@@ -1,0 +1,118 @@
+"""The native engine: run folder, OpenCLIP-loadable checkpoints, recipe, determinism and resume."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from clipscale.train import train
+from clipscale.train.native import LOGIT_SCALE_MAX, build_model, build_optimizer, train_step
+from tests.train.conftest import assert_bit_identical, state_dict, tiny_spec
+
+
+def test_run_folder_contract(tiny_run):
+    out = tiny_run.out_dir
+    assert {p.name for p in out.iterdir()} >= {"spec.json", "meta.json", "metrics.jsonl", "done.json", "checkpoints"}
+    assert [p.name for p in tiny_run.checkpoints] == ["epoch_1.pt", "epoch_2.pt"]
+    assert (tiny_run.steps, tiny_run.samples_seen) == (8, 256)
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == list(range(1, 9))
+    assert all(math.isfinite(r["loss"]) and r["samples_per_s"] > 0 for r in rows)
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["spec"] == tiny_spec().to_dict() and meta["versions"]["torch"]
+    ckpt = torch.load(tiny_run.final_checkpoint, weights_only=True)  # no pickled objects
+    assert (ckpt["epoch"], ckpt["step"], ckpt["samples_seen"]) == (2, 8, 256)
+    assert {"state_dict", "optimizer"} <= set(ckpt)
+
+
+def test_checkpoint_loads_in_open_clip(tiny_run):
+    import open_clip
+
+    model, _, _ = open_clip.create_model_and_transforms("ladder-xs", pretrained=str(tiny_run.final_checkpoint))
+    assert_bit_identical(model.state_dict(), state_dict(tiny_run.final_checkpoint))
+
+
+def test_finished_folder_returns_at_once(tiny_run):
+    t = time.perf_counter()
+    again = train(tiny_spec(), tiny_run.out_dir, progress=False)
+    assert time.perf_counter() - t < 1.0
+    assert again.to_dict() == tiny_run.to_dict()
+
+
+def test_same_spec_same_bits(tiny_run, tmp_path):
+    other = train(tiny_spec(), tmp_path / "again", progress=False)
+    assert_bit_identical(state_dict(other.final_checkpoint), state_dict(tiny_run.final_checkpoint))
+    reseeded = train(tiny_spec(seed=1), tmp_path / "seed1", progress=False)
+    a, b = state_dict(reseeded.final_checkpoint), state_dict(tiny_run.final_checkpoint)
+    assert not torch.equal(a["visual.proj"], b["visual.proj"])
+
+
+def test_resume_from_intermediate_checkpoint_is_bit_identical(tiny_run, tmp_path):
+    part = tmp_path / "part"
+    (part / "checkpoints").mkdir(parents=True)
+    shutil.copy(tiny_run.out_dir / "spec.json", part / "spec.json")
+    shutil.copy(tiny_run.checkpoints[0], part / "checkpoints" / "epoch_1.pt")
+    resumed = train(tiny_spec(), part, progress=False)
+    assert resumed.steps == 8
+    assert_bit_identical(state_dict(resumed.final_checkpoint), state_dict(tiny_run.final_checkpoint))
+    ckpt, ref = (torch.load(p, weights_only=True)["optimizer"] for p in (resumed.final_checkpoint, tiny_run.final_checkpoint))
+    assert all(torch.equal(ckpt["state"][k]["exp_avg_sq"], ref["state"][k]["exp_avg_sq"]) for k in ref["state"])
+
+
+@pytest.mark.slow
+def test_killed_subprocess_resumes_bit_identical(tmp_path):
+    spec = tiny_spec(data_size=256, samples_seen=2560, epochs=10)  # 80 steps: time to kill it mid-run
+    ref = train(spec, tmp_path / "ref", progress=False)
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "clipscale", "train", "--model", "ladder-xs", "--data-size", "256",
+           "--samples-seen", "2560", "--batch-size", "32", "--epochs", "10", "--threads", "1",
+           "--no-progress", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (out / "checkpoints" / "epoch_2.pt").exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (out / "done.json").exists(), "the run finished before it could be killed"
+    assert len(list((out / "checkpoints").glob("epoch_*.pt"))) < 10
+    resumed = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert_bit_identical(state_dict(out / "checkpoints" / "epoch_10.pt"), state_dict(ref.final_checkpoint))
+    assert json.loads(resumed.stdout)["steps"] == 80
+
+
+def test_recipe_decay_groups_and_logit_clamp():
+    spec = tiny_spec()
+    model, _, tokenizer = build_model(spec, torch.device("cpu"))
+    opt = build_optimizer(model, spec, torch.device("cpu"))
+    names = {id(p): n for n, p in model.named_parameters()}
+    no_decay, decay = ({names[id(p)] for p in g["params"]} for g in opt.param_groups)
+    assert {"logit_scale", "visual.conv1.weight", "ln_final.weight"} <= no_decay | decay
+    assert "logit_scale" in no_decay and "ln_final.weight" in no_decay and "ln_final.bias" in no_decay
+    assert "visual.conv1.weight" in decay and "text_projection" in decay
+    assert [g["weight_decay"] for g in opt.param_groups] == [0.0, 0.2]
+    assert opt.defaults["betas"] == (0.9, 0.98) and opt.defaults["eps"] == 1e-6
+    with torch.no_grad():
+        model.logit_scale.fill_(10.0)
+    from open_clip.loss import ClipLoss
+
+    images = torch.randn(4, 3, 32, 32)
+    train_step(model, ClipLoss(), opt, images, tokenizer(["a"] * 4), 0.0, torch.autocast("cpu", enabled=False))
+    assert model.logit_scale.item() == pytest.approx(LOGIT_SCALE_MAX)
+
+
+def test_bf16_autocast_runs_and_differs(tiny_run, tmp_path):
+    bf16 = train(tiny_spec(precision="bf16", epochs=1), tmp_path / "bf16", progress=False)
+    rows = [json.loads(line) for line in (bf16.out_dir / "metrics.jsonl").read_text().splitlines()]
+    assert all(math.isfinite(r["loss"]) for r in rows)
+    a, b = state_dict(bf16.final_checkpoint), state_dict(tiny_run.final_checkpoint)
+    assert a["visual.proj"].dtype == torch.float32  # autocast: fp32 master weights
+    assert not torch.equal(a["visual.proj"], b["visual.proj"])
