@@ -24,6 +24,8 @@ _KINDS = tuple(KIND_WEIGHTS)
 _KIND_CDF = np.cumsum(list(KIND_WEIGHTS.values()))
 _TEXTURE_CDF = np.cumsum([0.4, 0.2, 0.2, 0.2])  # solid is as common as all textures together
 _MIN_CONTRAST = 90.0  # min RGB distance (0-255 units) between background and every ink colour
+_TINT = 30  # max abs. tint of the grey background per channel (0-255 units)
+_MAX_NOISE_STD = 8.0  # pixel noise std, 0-255 units, drawn uniformly per scene
 _CELL_JITTER = 0.07  # fraction of the image side an object moves around its cell centre
 
 
@@ -106,9 +108,14 @@ def sample_obj(rng: np.random.Generator, shape: str | None = None, colour: str |
 
 
 def _background(rng: np.random.Generator, inks: list[tuple[int, int, int]]) -> tuple[int, int, int]:
-    """A uniform random colour at least _MIN_CONTRAST from every ink (64 tries, then the last)."""
+    """A muted colour (grey level plus a tint of +-_TINT) at least _MIN_CONTRAST from every ink.
+
+    Muted backgrounds keep the objects the most salient thing in the image, as in a photo
+    whose caption describes its subject. 64 tries, then the last one.
+    """
     for _ in range(64):
-        bg = tuple(rng.integers(0, 256, size=3).tolist())
+        grey, *tint = rng.integers(0, 256, size=4).tolist()
+        bg = tuple(min(255, max(0, grey + (t * 2 * _TINT) // 255 - _TINT)) for t in tint)
         if all(sum((a - b) ** 2 for a, b in zip(ink, bg)) >= _MIN_CONTRAST ** 2 for ink in inks):
             break
     return bg
@@ -119,7 +126,7 @@ def scene_of(rng: np.random.Generator, kind: str, objects: tuple[Obj, ...] = (),
     """Complete a scene around chosen content: background far from every ink colour, and noise."""
     inks = [o.rgb for o in objects] + ([text.rgb] if text else [])
     bg = _background(rng, inks)
-    return Scene(kind, tuple(objects), bg, int(rng.integers(_r._NOISE_BANK)), float(rng.uniform(0, 14)),
+    return Scene(kind, tuple(objects), bg, int(rng.integers(_r._NOISE_BANK)), float(rng.uniform(0, _MAX_NOISE_STD)),
                  relation, text)
 
 
