@@ -15,7 +15,7 @@ import torch
 
 from clipscale.train import train
 from clipscale.train.native import LOGIT_SCALE_MAX, build_model, build_optimizer, train_step
-from tests.train.conftest import assert_bit_identical, state_dict, tiny_spec
+from .helpers import assert_bit_identical, state_dict, tiny_spec
 
 
 def test_run_folder_contract(tiny_run):
