@@ -166,8 +166,9 @@ def _check_positive(df: pd.DataFrame, col: str, name: str) -> None:
 
 
 def resolve_group_by(df: pd.DataFrame, group_by) -> list[str]:
-    """Explicit group columns must exist; the default keeps those of (downstream_dataset, group) present."""
-    if group_by is None:
+    """Explicit group columns must exist; the default (None or DEFAULT_GROUP_BY) keeps those of
+    (downstream_dataset, group) present in the table (a wide table without groups is one group)."""
+    if group_by is None or tuple([group_by] if isinstance(group_by, str) else group_by) == DEFAULT_GROUP_BY:
         return [c for c in DEFAULT_GROUP_BY if c in df.columns]
     cols = [group_by] if isinstance(group_by, str) else list(group_by)
     for c in cols:
@@ -176,55 +177,62 @@ def resolve_group_by(df: pd.DataFrame, group_by) -> list[str]:
 
 
 def fit_table(df, *, compute_col: str = "gmacs_total", metric: str | None = None, error_col: str | None = None,
-              group_by=None, where=None, method: str = "paper", n_boot: int = 1000, seed: int = 0,
+              group_by=DEFAULT_GROUP_BY, where=None, method: str = "paper", n_boot: int = 1000, seed: int = 0,
               holdout_top_frac: float | None = None, holdout_top: int | None = None, errors: str = "row",
               wide: bool | None = None, value_cols: Sequence[str] | None = None, **opts) -> pd.DataFrame:
     """One law per group of a results table (path or DataFrame); see `prepare_table` for the inputs.
 
-    group_by None = (downstream_dataset, group) where present. For method 'paper', groups whose
-    `group` is 'openai' (CLIP-WIT) use plain least squares, as the paper does. A group that cannot be
-    fitted gives a row with status 'failed' and the reason in `message` (errors='raise' raises
-    instead). With holdout_top_frac/holdout_top, adds backtest_mae_pct (error-percentage points).
+    group_by: the default (downstream_dataset, group) uses the columns present; explicit columns must
+    exist. For method 'paper', groups whose `group` is 'openai' (CLIP-WIT) use plain least squares, as
+    the paper does. A group that cannot be fitted gives a row with status 'failed' and the reason in
+    `message` (errors='raise' raises instead). With holdout_top_frac or holdout_top, the row also has
+    backtest_mae_pct (error-percentage points) and backtest_n_heldout.
     """
-    from clipscale.laws.fit import fit
-    from clipscale.laws.backtest import backtest, check_split
+    from clipscale.laws.backtest import check_split
     from clipscale.laws.methods import get
 
     get(method).resolve(opts)  # unknown method or option: fail before any work
     if errors not in ("row", "raise"):
         raise DataError(f"errors={errors!r}; valid choices: raise, row")
-    do_backtest = holdout_top_frac is not None or holdout_top is not None
-    if do_backtest:
+    split = None
+    if holdout_top_frac is not None or holdout_top is not None:
         check_split(holdout_top_frac, holdout_top, None)
+        split = {"holdout_top_frac": holdout_top_frac, "holdout_top": holdout_top}
     data = prepare_table(df, compute_col=compute_col, metric=metric, error_col=error_col, where=where,
                          wide=wide, value_cols=value_cols)
     keys = resolve_group_by(data, group_by)
     rows = []
-    groups = data.groupby(keys, sort=True, dropna=False) if keys else [((), data)]
-    for key, sub in groups:
+    for key, sub in (data.groupby(keys, sort=True, dropna=False) if keys else [((), data)]):
         key = key if isinstance(key, tuple) else (key,)
-        row = dict(zip(keys, key))
         label = "(" + ", ".join(map(str, key)) + ")" if keys else "(all rows)"
         metrics = sub[METRIC].unique()
+        row = dict(zip(keys, key))
         row.update(metric=metrics[0] if len(metrics) == 1 else "mixed", method=method, n_points=len(sub))
         o = dict(opts)
         if method == "paper" and "binned" not in o and "group" in sub.columns and (sub["group"] == GROUP_OPENAI).all():
             o["binned"] = False
         try:
-            res = fit(sub[COMPUTE].to_numpy(), sub[ERROR].to_numpy(), method, n_boot=n_boot, seed=seed,
-                      label=label, **o)
-            row.update(_summary(res))
-            if do_backtest:
-                bt = backtest(sub[COMPUTE].to_numpy(), sub[ERROR].to_numpy(), method, label=label,
-                              holdout_top_frac=holdout_top_frac, holdout_top=holdout_top, **o)
-                row.update(backtest_mae_pct=bt.mae_pct, backtest_n_heldout=bt.n_heldout)
-            row.update(status="ok", message="; ".join(res.notes))
+            row.update(_fit_group(sub, method, label, n_boot, seed, split, o))
         except ClipscaleError as exc:
             if errors == "raise":
                 raise
             row.update(status="failed", message=str(exc))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _fit_group(sub: pd.DataFrame, method, label, n_boot, seed, split, opts) -> dict[str, Any]:
+    from clipscale.laws.backtest import backtest
+    from clipscale.laws.fit import fit
+
+    c, e = sub[COMPUTE].to_numpy(), sub[ERROR].to_numpy()
+    res = fit(c, e, method, n_boot=n_boot, seed=seed, label=label, **opts)
+    out = _summary(res)
+    if split:
+        bt = backtest(c, e, method, label=label, **split, **opts)
+        out.update(backtest_mae_pct=bt.mae_pct, backtest_n_heldout=bt.n_heldout)
+    out.update(status="ok", message="; ".join(res.notes))
+    return out
 
 
 def _summary(res) -> dict[str, Any]:
