@@ -173,7 +173,9 @@ class _hub_errors(_disk_errors):
         from huggingface_hub import errors as hf
 
         where = f"{self.hub_file.repo_id}/{self.hub_file.filename}"
-        if isinstance(exc, (hf.OfflineModeIsEnabled, hf.LocalEntryNotFoundError)):
+        # A forced download that cannot reach the server raises ValueError from the connection error.
+        unreachable = isinstance(exc, ValueError) and isinstance(exc.__cause__, (ConnectionError, *_transport_errors()))
+        if unreachable or isinstance(exc, (hf.OfflineModeIsEnabled, hf.LocalEntryNotFoundError)):
             raise OfflineError(f"cannot reach {self.endpoint} and {where} is not in the cache; connect (or set "
                                f"HF_ENDPOINT to a mirror, or unset HF_HUB_OFFLINE) and rerun") from None
         if isinstance(exc, hf.RevisionNotFoundError):
