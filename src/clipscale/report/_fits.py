@@ -149,7 +149,7 @@ def _add_law(fitset: FitSet, dataset, group, method, sub: pd.DataFrame, result, 
     fitset.laws.setdefault(dataset, {}).setdefault(method, {})[group] = law
     fitset.coefficients.append({"downstream_dataset": dataset, "group": group, "method": method,
                                 "n_points": int(len(sub)), **_scalars(result), **_ci(result),
-                                "formula": law["formula"], "note": ""})
+                                "formula": law["formula"], "note": "; ".join(getattr(result, "notes", ()))})
     predicted = np.asarray(result.predict(sub["compute"].to_numpy(float)), float)
     for (point_id, row), pred in zip(sub.iterrows(), predicted):
         fitset.predictions.append({
