@@ -133,7 +133,7 @@ def run(spec: TrainSpec, out_dir: str | Path, *, resume: bool = True, progress: 
     if spec.num_threads:
         torch.set_num_threads(spec.num_threads)
     folder = RunFolder(out_dir)
-    done = folder.finished()
+    done = folder.finished(spec)
     if done is not None:
         return done
     error = None

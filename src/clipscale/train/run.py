@@ -69,19 +69,17 @@ class RunFolder:
         found = [(int(m.group(1)), p) for p in self.checkpoint_dir.iterdir() if (m := _EPOCH_RE.match(p.name))]
         return [p for _, p in sorted(found)]
 
-    def finished(self) -> TrainResult | None:
+    def finished(self, spec: TrainSpec) -> TrainResult | None:
+        """The result of a finished run of `spec` in this folder; None if unfinished."""
         if not self.done_path.exists():
             return None
+        self.check_spec(spec)
         return TrainResult.from_dict(json.loads(self.done_path.read_text()), self.root)
 
     def claim(self, spec: TrainSpec, resume: bool) -> None:
         """Write spec.json and meta.json, or check that the folder holds this same spec."""
         if self.spec_path.exists():
-            old = json.loads(self.spec_path.read_text())
-            if old != spec.to_dict():
-                diff = sorted(k for k in set(old) | set(spec.to_dict()) if old.get(k) != spec.to_dict().get(k))
-                raise UserInputError(f"{self.root} holds a run of a different spec (differs in {diff}); "
-                                     f"choose a new --out or remove that folder")
+            self.check_spec(spec)
             if not resume and self.checkpoints():
                 raise UserInputError(f"{self.root} already holds checkpoints of this run; pass --resume to "
                                      f"continue it or choose a new --out")
@@ -89,6 +87,13 @@ class RunFolder:
         self.root.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self.spec_path, spec.to_dict())
         atomic_write_json(self.root / "meta.json", run_metadata(spec.to_dict()))
+
+    def check_spec(self, spec: TrainSpec) -> None:
+        old, new = json.loads(self.spec_path.read_text()), spec.to_dict()
+        if old != new:
+            diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+            raise UserInputError(f"{self.root} holds a run of a different spec (differs in {diff}); "
+                                 f"choose a new --out or remove that folder")
 
     def read_metrics(self, up_to_step: int) -> list[dict]:
         """Rows logged up to a step (a resumed run drops rows logged after its checkpoint)."""
