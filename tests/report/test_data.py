@@ -90,3 +90,17 @@ def test_unknown_curve_layout_is_reported():
     curves = normalise_curves(pd.DataFrame({"x": [1], "y": [2]}), None, problems)
     assert curves.empty
     assert "neither the paper's layout" in problems.items[0]
+
+
+def test_curves_prepared_by_clipscale_paper_keep_their_exact_samples(paper_dir):
+    from clipscale.paper.curves import prepare_curves
+
+    raw = pd.read_csv(paper_dir / "imagenet_zeroshot_learning_curves.csv")
+    prepared = prepare_curves(raw, pd.read_csv(paper_dir / "trained_models_info.csv"))
+    curves = normalise_curves(prepared, None, Problems())
+    assert len(curves) == len(raw)
+    merged = curves.merge(prepared, on=["name", "epoch"], suffixes=("", "_given"))
+    assert np.allclose(merged["samples_seen"], merged["samples_seen_given"])
+    assert np.allclose(merged["step"], merged["step_given"])
+    assert set(curves["data"]) == {"LAION-80M", "LAION-400M", "LAION-2B"}
+    assert set(curves["samples_pretty"]) == {"3B", "13B", "34B"}

@@ -20,7 +20,7 @@ import pandas as pd
 
 from clipscale._io import atomic_write_bytes, atomic_write_text, atomic_write_with
 from clipscale.errors import NotFoundError, unknown
-from clipscale.report._data import PAPER_CURVE_METRIC, Problems, normalise_curves, normalise_results
+from clipscale.report._data import Problems, curve_layout, normalise_curves, normalise_results
 from clipscale.report._fits import DEFAULT_METHODS, FitSet, compute_fits, fits_from_table, holdout_backtest
 from clipscale.report._page import payload, render_html
 
@@ -67,8 +67,8 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
                    else "The learning-curves table has no usable rows (see the notes above).")
     files += _write_figures(out, points, curve_rows, fitset, data["default_dataset"], figure_datasets, figures)
     data["files"] = files
-    paper_layout = isinstance(curves, pd.DataFrame) and PAPER_CURVE_METRIC in curves.columns
-    return atomic_write_text(out / "index.html", render_html(data, _CURVES_NOTE if paper_layout else ""))
+    note = _CURVES_NOTE if curve_layout(curves) == "paper" else ""
+    return atomic_write_text(out / "index.html", render_html(data, note))
 
 
 def _note_unfitted(fitset: FitSet, problems: Problems) -> None:

@@ -120,10 +120,11 @@ def normalise_curves(curves: pd.DataFrame | None, results: pd.DataFrame | None, 
     if curves.empty:
         problems.add("The learning-curves table is empty: no learning curves can be shown.")
         return pd.DataFrame(columns=CURVE_COLUMNS)
-    if PAPER_CURVE_METRIC in curves.columns:
-        out = _paper_curves(curves, results)
-    elif "acc1" in curves.columns and "epoch" in curves.columns:
+    layout = curve_layout(curves)
+    if layout == "clipscale":
         out = _clipscale_curves(curves)
+    elif layout == "paper":
+        out = _paper_curves(curves, results)
     else:
         problems.add(f"The learning-curves table has neither the paper's layout ({PAPER_CURVE_METRIC}, "
                      f"name, epoch) nor clipscale's (name, arch, samples_seen, epoch, acc1); found: "
@@ -133,6 +134,16 @@ def normalise_curves(curves: pd.DataFrame | None, results: pd.DataFrame | None, 
     if (~ok).any():
         problems.add(f"{int((~ok).sum())} learning-curve rows were left out (epoch or accuracy missing or out of range).")
     return out.loc[ok, list(CURVE_COLUMNS)].sort_values(["name", "epoch"]).reset_index(drop=True)
+
+
+def curve_layout(curves) -> str | None:
+    """'clipscale' (acc1 and epoch: also clipscale.paper.curves.prepare_curves' output, which has exact
+    samples seen and steps), 'paper' (the paper's raw CSV) or None."""
+    if not isinstance(curves, pd.DataFrame):
+        return None
+    if {"acc1", "epoch"} <= set(curves.columns):
+        return "clipscale"
+    return "paper" if {PAPER_CURVE_METRIC, "name", "epoch"} <= set(curves.columns) else None
 
 
 def _paper_curves(curves: pd.DataFrame, results: pd.DataFrame | None) -> pd.DataFrame:
@@ -182,8 +193,11 @@ def _clipscale_curves(curves: pd.DataFrame) -> pd.DataFrame:
     out["name"] = col("name", "").astype(str)
     out.loc[out["name"] == "", "name"] = out["arch"] + " " + out["data"]
     out["downstream_dataset"] = col("downstream_dataset", "imagenet1k").astype(str)
-    final = out.groupby("name")["samples_seen"].transform("max")
-    out["samples_pretty"] = final.map(lambda v: pretty_samples(v) if np.isfinite(v) else "unknown")
+    if "samples_seen_pretty" in curves.columns:
+        out["samples_pretty"] = curves["samples_seen_pretty"].astype(str)
+    else:
+        final = out.groupby("name")["samples_seen"].transform("max")
+        out["samples_pretty"] = final.map(lambda v: pretty_samples(v) if np.isfinite(v) else "unknown")
     if "step" in curves.columns:
         out["step"] = pd.to_numeric(curves["step"], errors="coerce")
     elif "batch_size" in curves.columns:
