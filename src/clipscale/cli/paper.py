@@ -47,7 +47,8 @@ def register(sub) -> None:
 def _missing(parser) -> int:
     from clipscale.errors import UserInputError
 
-    raise UserInputError("missing subcommand; valid choices: fit, figures, report (e.g. clipscale paper fit --out fits.csv)")
+    raise UserInputError("missing subcommand; valid choices: fit, figures, report "
+                         "(e.g. clipscale paper fit --out fits.csv)")
 
 
 def run_fit(args) -> int:

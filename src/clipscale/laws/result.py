@@ -76,7 +76,8 @@ class FitResult:
         c = _positive(compute)
         return 10.0 ** law_log10(self.params, c)
 
-    def predict_interval(self, compute, level: float = 0.95, kind: str = "prediction") -> tuple[np.ndarray, np.ndarray]:
+    def predict_interval(self, compute, level: float = 0.95,
+                         kind: str = "prediction") -> tuple[np.ndarray, np.ndarray]:
         """(lo, hi) error fractions at `compute` from the bootstrap.
 
         kind="confidence": interval of the fitted law itself; kind="prediction" (default): also
@@ -90,19 +91,17 @@ class FitResult:
         if not self.boot or len(self.boot.get("alpha", ())) == 0:
             raise FitError("this fit has no bootstrap samples; refit with n_boot > 0 to get intervals")
         c = _positive(compute)
-        logs = np.stack([law_log10(p, c) for p in self._boot_params()])  # (B, m)
+        b = self.boot
+        c0 = b["c0"][:, None] if b.get("c0") is not None else 0.0
+        logs = np.log10(b["beta"])[:, None] + b["alpha"][:, None] * np.log10(c[None, :] + c0)  # (B, m)
+        if b.get("e_inf") is not None:
+            logs = np.log10(10.0 ** logs + b["e_inf"][:, None])
         if kind == "prediction" and self.resid_std > 0:
             rng = np.random.default_rng(self.seed + 1)
             logs = logs + rng.normal(0.0, self.resid_std, size=logs.shape)
         tail = (1 - level) / 2
         lo, hi = np.quantile(logs, [tail, 1 - tail], axis=0)
         return 10.0 ** lo, 10.0 ** hi
-
-    def _boot_params(self):
-        n = len(self.boot["alpha"])
-        for i in range(n):
-            yield {k: (float(v[i]) if v is not None else None) for k, v in
-                   ((name, self.boot.get(name)) for name in PARAM_NAMES)}
 
     # -- serialisation ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -20,8 +20,8 @@ def prepare_curves(curves: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
     for table, cols, what in ((curves, CURVE_COLUMNS, "learning curves"), (runs, RUN_COLUMNS, "runs info")):
         missing = [c for c in cols if c not in table.columns]
         if missing:
-            raise DataError(f"the {what} table lacks column(s) {missing}; pass the paper's "
-                            f"{'imagenet_zeroshot_learning_curves' if what == 'learning curves' else 'trained_models_info'}.csv")
+            fname = "imagenet_zeroshot_learning_curves" if what == "learning curves" else "trained_models_info"
+            raise DataError(f"the {what} table lacks column(s) {missing}; pass the paper's {fname}.csv")
     unknown = sorted(set(curves["name"]) - set(runs["name"]))
     if unknown:
         raise DataError(f"{len(unknown)} run(s) in the learning curves are not in the runs info, e.g. "

@@ -60,7 +60,8 @@ def download(name: str, timeout: float = 30.0) -> Path:
         with urllib.request.urlopen(url, timeout=timeout) as resp:
             data = resp.read()
     except urllib.error.HTTPError as exc:
-        raise DownloadError(f"downloading {url} failed: HTTP {exc.code}; check {URL_ENV} or pass --results PATH") from None
+        raise DownloadError(f"downloading {url} failed: HTTP {exc.code}; "
+                            f"check {URL_ENV} or pass --results PATH") from None
     except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise OfflineError(f"cannot download the paper's {fname} from {url} ({reason}); offline? pass "
