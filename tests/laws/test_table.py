@@ -143,3 +143,16 @@ def test_cli_errors_are_one_line_and_exit_2(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "clipscale", "fit", str(tmp_path / "missing.csv")],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "not found" in proc.stderr
+
+
+def test_cli_compares_methods_on_one_split(tmp_path, capsys):
+    path = tmp_path / "r.csv"
+    long_table().to_csv(path, index=False)
+    assert main(["fit", str(path), "--where", "group==openclip", "--holdout-top", "3", "--compare", "ls", "paper",
+                 "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["downstream_dataset"], r["method"]) for r in rows] == [
+        ("cars", "ls"), ("cars", "paper"), ("imagenet1k", "ls"), ("imagenet1k", "paper")]
+    assert all(r["n_heldout"] == 3 and r["n_train"] == 9 and r["mae_pct"] < 2 for r in rows)
+    assert main(["fit", str(path), "--compare"]) == 2
+    assert "--compare needs a split" in capsys.readouterr().err

@@ -45,6 +45,9 @@ def register(sub) -> None:
                         "no downstream_dataset column")
     p.add_argument("--value-cols", nargs="+", metavar="COL",
                    help="wide tables: the per-dataset metric columns (default: numeric columns in [0, 1])")
+    p.add_argument("--compare", nargs="*", metavar="METHOD",
+                   help="with --holdout-top(-frac): backtest these methods (default: all) on the same split "
+                        "and print one row per group x method (mae_pct in error-percentage points)")
     p.add_argument("--json", action="store_true", help="print one JSON object per group (a JSON list)")
     p.add_argument("--out", metavar="CSV", help="also write the table of fits to this CSV")
     p.set_defaults(func=run)
@@ -80,6 +83,8 @@ def run(args) -> int:
     from clipscale.laws.table import read_table
 
     df = read_table(args.results)
+    if args.compare is not None:
+        return run_compare(args, df)
     fits = fit_table(df, compute_col=args.compute_col, metric=args.metric, error_col=args.error_col,
                      group_by=args.group_by, where=args.where, method=args.method, n_boot=args.n_boot,
                      seed=args.seed, holdout_top_frac=args.holdout_top_frac, holdout_top=args.holdout_top,
@@ -100,6 +105,37 @@ def run(args) -> int:
         print(json.dumps(records, indent=2))
     else:
         print(_text(fits, pd))
+    return 0
+
+
+def run_compare(args, df) -> int:
+    import pandas as pd
+
+    from clipscale.laws import compare_table
+    from clipscale.laws.methods import METHODS
+
+    if args.holdout_top_frac is None and args.holdout_top is None:
+        raise UserInputError("--compare needs a split: add --holdout-top K or --holdout-top-frac F")
+    methods = args.compare or list(METHODS)
+    for name in methods:
+        if name not in METHODS:
+            from clipscale.errors import unknown
+
+            raise unknown("law method", name, METHODS, "pass --compare with some of them")
+    table = compare_table(df, methods, holdout_top_frac=args.holdout_top_frac, holdout_top=args.holdout_top,
+                          group_by=args.group_by, compute_col=args.compute_col, metric=args.metric,
+                          error_col=args.error_col, where=args.where, wide=args.wide, value_cols=args.value_cols)
+    if args.out:
+        from clipscale._io import atomic_write_with
+
+        atomic_write_with(args.out, lambda p: table.to_csv(p, index=False))
+    if args.json:
+        print(json.dumps(json.loads(table.to_json(orient="records")), indent=2))
+    else:
+        cols = [c for c in table.columns if c not in ("message", "formula", "e_inf", "alpha", "beta")]
+        with pd.option_context("display.max_rows", None, "display.width", 200,
+                               "display.float_format", "{:.3f}".format):
+            print(table[cols].to_string(index=False))
     return 0
 
 
