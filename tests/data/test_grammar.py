@@ -71,3 +71,13 @@ def test_unknown_attribute_names_raise_with_choices():
 
 def test_vocabularies_are_rich():
     assert len(SHAPES) >= 16 and len(COLOURS) >= 12 and len(POSITIONS) == 9 and len(TEXTURES) == 4
+
+
+def test_count_of_one_serves_counting_tasks_and_bad_counts_raise():
+    from clipscale.data import sample_count
+    from clipscale.errors import UserInputError
+
+    assert len(sample_count(np.random.default_rng(5), count=1).objects) == 1
+    assert len(sample_count(np.random.default_rng(5), count=5).objects) == 5
+    with pytest.raises(UserInputError, match="count"):
+        sample_count(np.random.default_rng(5), count=6)

@@ -15,7 +15,7 @@ import numpy as np
 from clipscale.data import render as _r
 from clipscale.data.vocab import (COLOUR_JITTER, COLOURS, COUNTS, KIND_WEIGHTS, NUMBERS, POSITIONS,
                                   RELATIONS, SHAPES, SIZE_JITTER, SIZES, TEXTURES, WORDS)
-from clipscale.errors import unknown
+from clipscale.errors import UserInputError, unknown
 
 _COLOUR_NAMES = tuple(COLOURS)
 _SIZE_NAMES = tuple(SIZES)
@@ -135,8 +135,13 @@ def _cells(rng: np.random.Generator, k: int) -> list[str]:
 
 
 def sample_count(rng: np.random.Generator, count: int | None = None, **fixed) -> Scene:
-    """2-5 identical small objects (same shape, colour, texture) in distinct cells."""
+    """Identical small objects (same shape, colour, texture) in distinct cells.
+
+    count: 1-5 (training draws 2-5; a count of 1 serves counting tasks).
+    """
     n = int(count) if count is not None else int(rng.integers(2, COUNTS[-1] + 1))
+    if n not in COUNTS:
+        raise UserInputError(f"count must be one of {list(COUNTS)}, got {count}; 3x3 cells hold at most 5 small objects")
     first = sample_obj(rng, size="small", **fixed)
     objs = [first] + [sample_obj(rng, first.shape, first.colour, "small", first.texture, p)
                       for p in _cells(rng, 9)[:n] if p != first.position][:n - 1]
