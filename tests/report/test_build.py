@@ -136,3 +136,28 @@ def test_cli_user_errors_exit_2(tmp_path, synthetic_results, capsys):
     synthetic_results.to_csv(tmp_path / "r.csv", index=False)
     assert main(["report", str(tmp_path / "r.csv"), "--out", str(tmp_path / "o"), "--methods", "bogus"]) == 2
     assert "unknown fit method 'bogus'" in capsys.readouterr().err
+
+
+def test_a_study_shaped_input(tmp_path, synthetic_results, synthetic_curves):
+    """As clipscale.study passes them: fits per dataset only (no group), a headline dataset, curves
+    whose rows name checkpoints and carry a `run` column, retrieval tasks scored by recall@5."""
+    from clipscale.laws import fit_table
+
+    results = synthetic_results[synthetic_results["upstream_dataset"] != "CLIP-WIT"]
+    fits = fit_table(results, group_by=["downstream_dataset"], n_boot=0)
+    fits["headline"] = fits["downstream_dataset"] == "beta_set"
+    curves = synthetic_curves.assign(run=synthetic_curves["name"], name="epoch_x.pt",
+                                     samples_seen_pretty=synthetic_curves["epoch"].astype(str) + "M")
+    retrieval = curves.assign(downstream_dataset="mscoco_captions", acc1=float("nan"),
+                              **{"image_retrieval_recall@5": 0.5})
+    index = build_report(results, tmp_path, fits=fits, curves=pd.concat([curves, retrieval]), **FAST)
+    data = embedded(index)
+    assert data["default_dataset"] == "beta_set"
+    assert data["laws"]["beta_set"]["paper"]["openclip"]["formula"].startswith("E = ")
+    assert [r[0] for r in data["coefficients"]["rows"]] == list(fits["downstream_dataset"])
+    runs = data["curves"]["runs"]
+    assert len(runs) == 8 and {r["name"] for r in runs} == set(synthetic_curves["name"])
+    assert {r["samples_pretty"] for r in runs} == {"6M"}            # the run's, not each checkpoint's
+    coco = [r for r in runs if r["dataset"] == "mscoco_captions"][0]
+    assert coco["error"] == [0.5] * 6
+    assert len(data["problems"]) == 1 and "tiny / openclip" in data["problems"][0]  # 1 point: no fit

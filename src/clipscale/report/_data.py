@@ -184,20 +184,17 @@ def _exact_samples(results: pd.DataFrame | None) -> dict:
 def _clipscale_curves(curves: pd.DataFrame) -> pd.DataFrame:
     n = len(curves)
     col = lambda name, default: curves[name] if name in curves.columns else pd.Series([default] * n, index=curves.index)
-    out = pd.DataFrame({"epoch": pd.to_numeric(curves["epoch"], errors="coerce"),
-                        "error": 1.0 - pd.to_numeric(curves["acc1"], errors="coerce")})
+    out = pd.DataFrame({"epoch": pd.to_numeric(curves["epoch"], errors="coerce")})
+    out["downstream_dataset"] = col("downstream_dataset", "imagenet1k").astype(str)
+    out["error"] = 1.0 - _curve_metric(curves, out["downstream_dataset"])
     out["arch"] = col("arch", "unknown").astype(str)
     data = curves["upstream_dataset"] if "upstream_dataset" in curves.columns else col("data", "unknown")
     out["data"] = data.astype(str)
     out["samples_seen"] = pd.to_numeric(col("samples_seen", np.nan), errors="coerce")
-    out["name"] = col("name", "").astype(str)
+    # A study names each checkpoint; its `run` column names the run a curve belongs to.
+    out["name"] = col("run" if "run" in curves.columns else "name", "").astype(str)
     out.loc[out["name"] == "", "name"] = out["arch"] + " " + out["data"]
-    out["downstream_dataset"] = col("downstream_dataset", "imagenet1k").astype(str)
-    if "samples_seen_pretty" in curves.columns:
-        out["samples_pretty"] = curves["samples_seen_pretty"].astype(str)
-    else:
-        final = out.groupby("name")["samples_seen"].transform("max")
-        out["samples_pretty"] = final.map(lambda v: pretty_samples(v) if np.isfinite(v) else "unknown")
+    out["samples_pretty"] = _run_samples(out, col("samples_seen_pretty", "").astype(str))
     if "step" in curves.columns:
         out["step"] = pd.to_numeric(curves["step"], errors="coerce")
     elif "batch_size" in curves.columns:
@@ -205,3 +202,23 @@ def _clipscale_curves(curves: pd.DataFrame) -> pd.DataFrame:
     else:
         out["step"] = np.nan
     return out
+
+
+def _curve_metric(curves: pd.DataFrame, datasets: pd.Series) -> pd.Series:
+    """Each row's default metric (clipscale.schema.default_metric), acc1 where that column is absent."""
+    values = pd.Series(np.nan, index=curves.index, dtype=float)
+    for dataset in datasets.unique():
+        metric = default_metric(dataset)
+        metric = metric if metric in curves.columns else "acc1"
+        rows = datasets == dataset
+        values[rows] = pd.to_numeric(curves.loc[rows, metric], errors="coerce")
+    return values
+
+
+def _run_samples(out: pd.DataFrame, given: pd.Series) -> pd.Series:
+    """The run's samples-seen label: the given one when it is one per run (the paper's buckets),
+    else its final samples seen (a study labels every checkpoint with its own)."""
+    if (given != "").all() and given.groupby(out["name"]).nunique().max() == 1:
+        return given
+    final = out.groupby("name")["samples_seen"].transform("max")
+    return final.map(lambda v: pretty_samples(v) if np.isfinite(v) else "unknown")

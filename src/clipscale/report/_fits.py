@@ -73,8 +73,9 @@ def fits_from_table(fits: pd.DataFrame, points: pd.DataFrame, problems: Problems
 
     A row is turned back into a FitResult with `FitResult.from_dict` when clipscale.laws offers it
     (then the band is drawn); otherwise the law E = beta * C^alpha + e_inf is drawn without a band.
+    A table fitted per dataset only (no `group` column, as a study does) applies to all its points.
     """
-    missing = [c for c in ("downstream_dataset", "group", "alpha", "beta") if c not in fits.columns]
+    missing = [c for c in ("downstream_dataset", "alpha", "beta") if c not in fits.columns]
     if missing:
         problems.add(f"The fit table lacks the column(s) {', '.join(missing)}; no fitted laws are drawn.")
         return FitSet()
@@ -82,14 +83,21 @@ def fits_from_table(fits: pd.DataFrame, points: pd.DataFrame, problems: Problems
     methods = tuple(dict.fromkeys(str(r.get("method", "given")) for r in rows))
     fitset = FitSet(methods=methods)
     for row in rows:
-        dataset, group, method = str(row["downstream_dataset"]), str(row["group"]), str(row.get("method", "given"))
-        sub = points[(points["downstream_dataset"] == dataset) & (points["group"] == group)]
+        dataset, method = str(row["downstream_dataset"]), str(row.get("method", "given"))
+        sub = points[points["downstream_dataset"] == dataset]
+        if "group" in row:
+            group = str(row["group"])
+            sub = sub[sub["group"] == group]
+        else:
+            groups = sub["group"].unique()
+            group = str(groups[0]) if len(groups) == 1 else "all"
         result = _result_from_row(row)
         if result is None:
             reason = row.get("message") if row.get("status") == "failed" else "coefficients missing in the fit table"
             _add_missing(fitset, dataset, group, method, len(sub), f"no fit: {reason}")
             continue
         _add_law(fitset, dataset, group, method, sub, result, points)
+    fitset.coefficients = rows  # the caller's table, shown as given
     return fitset
 
 

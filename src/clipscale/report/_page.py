@@ -56,8 +56,7 @@ def payload(*, title, points, curves, fitset: FitSet, backtest, problems, files,
     """Everything the page script needs, JSON-ready (errors are fractions, compute total GMACs)."""
     datasets = [{"name": d, "metric": str(sub["metric"].iloc[0]), "n_points": int(len(sub))}
                 for d, sub in points.groupby("downstream_dataset", sort=True)]
-    names = [d["name"] for d in datasets]
-    default = "imagenet1k" if "imagenet1k" in names else (max(datasets, key=lambda d: d["n_points"])["name"] if datasets else "")
+    default = _default_dataset(datasets, fitset)
     return clean({
         "title": title,
         "problems": list(problems.items),
@@ -79,6 +78,17 @@ def payload(*, title, points, curves, fitset: FitSet, backtest, problems, files,
         "backtest": table_json(backtest),
         "files": files,
     })
+
+
+def _default_dataset(datasets: list, fitset: FitSet) -> str:
+    """imagenet1k when present, else the fit table's headline dataset (a study's), else the largest."""
+    names = [d["name"] for d in datasets]
+    if "imagenet1k" in names:
+        return "imagenet1k"
+    headline = [r["downstream_dataset"] for r in fitset.coefficients if str(r.get("headline")).lower() == "true"]
+    if headline and headline[0] in names:
+        return headline[0]
+    return max(datasets, key=lambda d: d["n_points"])["name"] if datasets else ""
 
 
 def _point_records(sub: pd.DataFrame) -> list:

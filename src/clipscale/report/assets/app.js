@@ -178,7 +178,9 @@ function setupCurveControls() {
     CURVE_DASH[d] = DASHES[i % DASHES.length];
   });
   var dsSelect = $("curve-dataset");
-  uniq(runs.map(function (r) { return r.dataset; })).forEach(function (d) { dsSelect.appendChild(h("option", {value: d}, d)); });
+  var curveSets = uniq(runs.map(function (r) { return r.dataset; }));
+  curveSets.forEach(function (d) { dsSelect.appendChild(h("option", {value: d}, d)); });
+  if (curveSets.indexOf(DATA.default_dataset) >= 0) dsSelect.value = DATA.default_dataset;
   dsSelect.addEventListener("change", renderCurves);
   CURVE_FILTERS.forEach(function (f) {
     var box = $(f[1]);
@@ -223,7 +225,7 @@ function renderCurves() {
     return r.dataset === dataset && CURVE_FILTERS.every(function (f) { return allowed[f[0]].indexOf(r[f[0]]) >= 0; });
   });
   var label = DATA.curves.axes.filter(function (a) { return a.key === axis; })[0].label;
-  drawPlot($("curves-plot"), {xlog: logx, ylog: false, xlabel: label, ylabel: "zero-shot top-1 error on " + dataset + " (%)",
+  drawPlot($("curves-plot"), {xlog: logx, ylog: false, xlabel: label, ylabel: "error on " + dataset + " (%)",
     empty: "no run matches the filters",
     lines: runs.map(function (r) {
       return {x: r[axis], y: r.error.map(pct), color: STYLE.color[r.arch] || "#555", dash: CURVE_DASH[r.data] || "",

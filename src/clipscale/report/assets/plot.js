@@ -60,6 +60,7 @@ function formatTick(v, log) {
     var e = Math.floor(Math.log10(a) + 1e-9), m = v / Math.pow(10, e);
     return (Math.abs(m - 1) < 1e-9 ? "" : +m.toPrecision(2) + "×") + "1e" + e;
   }
+  if (a >= 1e9) return +(v / 1e9).toPrecision(3) + "B";
   if (a >= 1e6) return +(v / 1e6).toPrecision(3) + "M";
   if (a >= 1e4) return +(v / 1e3).toPrecision(3) + "k";
   return String(+v.toPrecision(3));
