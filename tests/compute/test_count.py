@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
 import torch
 
+from clipscale import models as clipscale_models
 from clipscale.compute import Compute, count
 from clipscale.compute.counter import _macs
 from clipscale.errors import NotFoundError, UserInputError
@@ -92,11 +91,17 @@ def test_errors():
         count({"vision_cfg": {}})
 
 
-def test_cli_json():
-    out = subprocess.run([sys.executable, "-m", "clipscale", "compute", "ladder-xs", "--json"],
-                         capture_output=True, text=True, check=True)
-    data = json.loads(out.stdout)
+def test_cli_json(capsys, tmp_path):
+    from clipscale.cli import main
+
+    assert main(["compute", "ladder-xs", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
     assert {"params_m", "image_gmacs", "text_gmacs", "gmacs"} <= set(data)
     assert data["gmacs"] == pytest.approx(count("ladder-xs").gmacs)
-    bad = subprocess.run([sys.executable, "-m", "clipscale", "compute", "nope"], capture_output=True, text=True)
-    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"model_cfg": clipscale_models.model_config("ladder-xs")}))
+    assert main(["compute", str(cfg), "ladder-xs", "--json"]) == 0
+    both = json.loads(capsys.readouterr().out)
+    assert both[0]["gmacs"] == pytest.approx(both[1]["gmacs"])
+    assert main(["compute", "nope"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1

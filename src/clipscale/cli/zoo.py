@@ -10,7 +10,7 @@ _LIST_COLUMNS = ("name", "arch", "data", "samples_seen", "samples_seen_bucket", 
                  "global_batch_size", "gmacs", "filename")
 
 
-def add_filter_options(p, required: bool = False) -> None:
+def add_filter_options(p) -> None:
     """--model/--data/--samples-seen, each taking one value or several (shared with `classify`)."""
     p.add_argument("--model", nargs="+", metavar="ARCH", help="architecture(s): ViT-B-32 ViT-B-16 ViT-L-14 ViT-H-14 ViT-g-14")
     p.add_argument("--data", nargs="+", metavar="DATA", help="LAION subset(s): 80M 400M 2B")

@@ -6,8 +6,9 @@
 """
 from clipscale.zoo.catalog import (CATALOG, PAPER_CHECKPOINTS, Catalog, Checkpoint, HubFile, get,
                                    list_checkpoints)
+from clipscale.zoo.classify import Prediction, classify, read_labels
 from clipscale.zoo.hub import download, download_file, sha256_of
 from clipscale.zoo.loading import load, load_state_dict
 
 __all__ = ["CATALOG", "PAPER_CHECKPOINTS", "Catalog", "Checkpoint", "HubFile", "get", "list_checkpoints",
-           "download", "download_file", "sha256_of", "load", "load_state_dict"]
+           "download", "download_file", "sha256_of", "load", "load_state_dict", "Prediction", "classify", "read_labels"]

@@ -49,9 +49,12 @@ def _torch_load_weights_only(path: Path) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()
-        detail = next((line for line in first if "GLOBAL" in line or "Unsupported" in line), first[0] if first else "")
-        raise UnsafeCheckpointError(f"refused to load {path}: it needs more than tensors to unpickle ({detail.strip()}); "
+        lines = str(exc).strip().splitlines()
+        detail = next((line.strip() for line in lines if "GLOBAL" in line), "")
+        if not detail:  # not a forbidden object: a damaged or foreign file
+            raise DataError(f"{path} is not a readable PyTorch checkpoint ({lines[-1].strip() if lines else exc!r}); "
+                            f"download it again") from None
+        raise UnsafeCheckpointError(f"refused to load {path}: it needs more than tensors to unpickle ({detail}); "
                                     f"only load it unsafely if you trust its source") from None
     except (RuntimeError, EOFError, OSError, ValueError, TypeError) as exc:
         raise DataError(f"{path} is not a readable PyTorch checkpoint ({type(exc).__name__}: "
