@@ -56,7 +56,7 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
     if isinstance(fits, pd.DataFrame):
         fitset = fits_from_table(fits, points, problems)
     else:
-        fitset = compute_fits(points, problems, methods=methods, n_boot=n_boot, seed=seed)
+        fitset = compute_fits(points, methods=methods, n_boot=n_boot, seed=seed)
     _note_unfitted(fitset, problems)
     if backtest is None and holdout > 0 and fits is None and len(points):
         backtest = holdout_backtest(points, problems, methods=fitset.methods, holdout=holdout)

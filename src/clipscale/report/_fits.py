@@ -40,15 +40,11 @@ class FitSet:
         return pd.DataFrame(self.predictions)
 
 
-def compute_fits(points: pd.DataFrame, problems: Problems, *, methods=DEFAULT_METHODS,
-                 n_boot: int = 200, seed: int = 0) -> FitSet:
+def compute_fits(points: pd.DataFrame, *, methods=DEFAULT_METHODS, n_boot: int = 200, seed: int = 0) -> FitSet:
     """Fit every dataset x group x method with clipscale.laws.fit (bootstrap `n_boot` for the band)."""
+    from clipscale import laws
+
     fitset = FitSet(methods=tuple(methods))
-    try:
-        from clipscale import laws
-    except ImportError as exc:
-        problems.add(f"No laws were fitted: clipscale.laws cannot be imported ({exc}).")
-        return fitset
     for method in fitset.methods:  # an unknown method is the caller's mistake: fail before any work
         if method not in laws.METHODS:
             raise unknown("fit method", method, laws.METHODS, "choose from them (--methods a,b)")

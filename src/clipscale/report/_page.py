@@ -30,7 +30,9 @@ def clean(obj):
         return {str(k): clean(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [clean(v) for v in obj]
-    if isinstance(obj, (np.integer,)):
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, np.integer):
         return int(obj)
     if isinstance(obj, (float, np.floating)):
         return float(obj) if math.isfinite(obj) else None
@@ -47,9 +49,13 @@ def table_json(df: pd.DataFrame | None, order=()) -> dict | None:
     return {"columns": [str(c) for c in cols], "rows": clean(df[cols].astype(object).values.tolist())}
 
 
-def _natural(values) -> list:
-    values = sorted({str(v) for v in values})
-    return sorted(values, key=lambda v: (math.isnan(parse_count(v)), parse_count(v) if not math.isnan(parse_count(v)) else 0, v))
+def _sorted_labels(values) -> list:
+    """Distinct labels, counts in numeric order ('3B' < '13B' < '34B'), then the rest alphabetically."""
+    def key(label):
+        n = parse_count(label)
+        return (math.isnan(n), 0.0 if math.isnan(n) else n, label)
+
+    return sorted({str(v) for v in values}, key=key)
 
 
 def payload(*, title, points, curves, fitset: FitSet, backtest, problems, files, curves_empty) -> dict:
@@ -65,9 +71,9 @@ def payload(*, title, points, curves, fitset: FitSet, backtest, problems, files,
         "methods": list(fitset.methods) if fitset.laws else [],
         "default_method": fitset.methods[0] if fitset.methods else "",
         "band_level_pct": round(100 * BAND_LEVEL),
-        "styles": {"archs": _natural(list(points["arch"]) + list(curves["arch"])),
-                   "data": _natural(list(points["data"]) + list(curves["data"])),
-                   "samples": _natural(list(points["samples_pretty"]))},
+        "styles": {"archs": _sorted_labels(list(points["arch"]) + list(curves["arch"])),
+                   "data": _sorted_labels(list(points["data"]) + list(curves["data"])),
+                   "samples": _sorted_labels(list(points["samples_pretty"]))},
         "points": {d: _point_records(sub) for d, sub in points.groupby("downstream_dataset", sort=True)},
         "laws": fitset.laws,
         "predictions": _prediction_lookup(fitset),
