@@ -90,7 +90,8 @@ def _points_from(df: pd.DataFrame, problems: Problems) -> pd.DataFrame:
     out["compute"] = pd.to_numeric(df["gmacs_total"], errors="coerce")
     data = df["upstream_dataset"].astype(str) if "upstream_dataset" in df.columns else pd.Series("unknown", index=df.index)
     out["data"] = data
-    out["group"] = data.map(paper_group)
+    # A `group` column of the caller's wins, as in clipscale.laws.prepare_table.
+    out["group"] = df["group"].astype(str) if "group" in df.columns else data.map(paper_group)
     out["arch"] = df["arch"].astype(str) if "arch" in df.columns else "unknown"
     seen = pd.to_numeric(df["samples_seen"], errors="coerce") if "samples_seen" in df.columns else pd.Series(np.nan, index=df.index)
     out["samples_seen"] = seen

@@ -74,6 +74,8 @@ def payload(*, title, points, curves, fitset: FitSet, backtest, problems, files,
         "styles": {"archs": _sorted_labels(list(points["arch"]) + list(curves["arch"])),
                    "data": _sorted_labels(list(points["data"]) + list(curves["data"])),
                    "samples": _sorted_labels(list(points["samples_pretty"]))},
+        "groups": sorted(set(points["group"]) | {g for by_method in fitset.laws.values()
+                                                  for laws in by_method.values() for g in laws}),
         "points": {d: _point_records(sub) for d, sub in points.groupby("downstream_dataset", sort=True)},
         "laws": fitset.laws,
         "predictions": _prediction_lookup(fitset),

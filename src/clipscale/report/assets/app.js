@@ -4,6 +4,7 @@
 
 var DATA = JSON.parse(document.getElementById("report-data").textContent);
 var GROUP_STYLE = {openclip: {color: "#111111", dash: ""}, openai: {color: "#c0392b", dash: "7 4"}};
+function groupStyle(group) { return GROUP_STYLE[group] || {color: "#555555", dash: "2 2"}; }
 var STATE = {dataset: DATA.default_dataset, method: DATA.default_method};
 
 function $(id) { return document.getElementById(id); }
@@ -78,7 +79,7 @@ function renderScaling() {
         " samples seen\nC = " + fmt(p.compute) + " GMACs, error = " + fmt(100 * p.error, 2) + " %"};
     }), lines: [], bands: []};
   Object.keys(laws).sort().forEach(function (group) {
-    var law = laws[group], style = GROUP_STYLE[group] || {color: "#555", dash: "2 2"};
+    var law = laws[group], style = groupStyle(group);
     if (law.missing) return;
     spec.lines.push({x: law.x, y: law.y.map(pct), color: style.color, dash: style.dash, width: 2,
       cls: "fit-line", title: group + ": " + law.formula});
@@ -107,7 +108,7 @@ function renderFormulas(laws) {
   var groups = Object.keys(laws).sort();
   if (!groups.length) list.appendChild(h("li", {"class": "missing"}, "No fitted law for this dataset and method."));
   groups.forEach(function (group) {
-    var law = laws[group], style = GROUP_STYLE[group] || {color: "#555"};
+    var law = laws[group], style = groupStyle(group);
     var item = h("li", {"data-group": group});
     item.appendChild(h("span", {"class": "swatch", style: "background:" + style.color}));
     item.appendChild(h("b", {}, group + " (" + law.n + " points): "));
@@ -157,8 +158,9 @@ function renderLegend() {
   });
   part("samples seen (size)", DATA.styles.samples, function (svg, s) { marker(svg, "circle", 9, 9, Math.min(8, STYLE.radius[s]), {fill: "#888"}); });
   if (!DATA.methods.length) return;
-  part("fitted law (line, band)", Object.keys(GROUP_STYLE), function (svg, g) {
-    el("line", {x1: 1, x2: 17, y1: 9, y2: 9, stroke: GROUP_STYLE[g].color, "stroke-width": 2, "stroke-dasharray": GROUP_STYLE[g].dash}, svg);
+  part("fitted law (line, band)", DATA.groups, function (svg, g) {
+    var style = groupStyle(g);
+    el("line", {x1: 1, x2: 17, y1: 9, y2: 9, stroke: style.color, "stroke-width": 2, "stroke-dasharray": style.dash}, svg);
   });
 }
 
