@@ -40,3 +40,23 @@ def test_list_tasks(capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [ln.split()[0] for ln in lines] == ["linear_probe/digits", "linear_probe_1shot/digits",
                                                "linear_probe_10shot/digits"]
+
+
+def test_zoo_filters_select_checkpoints_with_their_samples_seen(monkeypatch, tmp_path):
+    import argparse
+
+    import clipscale.zoo
+    from clipscale.cli import eval as cli_eval
+
+    fetched = []
+    monkeypatch.setattr(clipscale.zoo, "download", lambda entry, epoch=None: fetched.append(epoch) or tmp_path / "x.pt")
+    args = argparse.Namespace(arch=None, pretrained=None, model=["ViT-B-32"], data=["2B"], samples_seen=["34B"],
+                              epoch=None, all_epochs=False, upstream_dataset=None, name=None)
+    [(arch, path, meta)] = cli_eval._targets(args)
+    entry = clipscale.zoo.CATALOG.get(model="ViT-B-32", data="2B", samples_seen="34B")
+    assert arch == "ViT-B-32" and path == tmp_path / "x.pt" and fetched == [None]
+    assert meta["upstream_dataset"] == "LAION-2B" and meta["samples_seen"] == entry.samples_seen
+    args.all_epochs = True
+    targets = cli_eval._targets(args)
+    assert len(targets) == entry.epochs
+    assert targets[1][2]["epoch"] == 2 and targets[1][2]["samples_seen"] == 2 * entry.samples_per_epoch

@@ -51,3 +51,8 @@ def test_appending_to_a_file_that_is_not_a_results_table_is_refused(tmp_path):
     with pytest.raises(DataError, match="lacks the results columns"):
         append_results(_rows("a"), path)
     assert path.read_text() == "a,b\n1,2\n"
+
+
+def test_columns_start_with_the_papers(paper_dir):
+    header = (paper_dir / "zeroshot_results.csv").read_text().splitlines()[0].split(",")
+    assert list(COLUMNS[: len(header)]) == header
