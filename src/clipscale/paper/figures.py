@@ -125,27 +125,35 @@ def scaling_figure(results: pd.DataFrame, dataset: str, metric: str, ylabel: str
 
 
 def prediction_figure(results: pd.DataFrame, table: pd.DataFrame, law, dataset: str, base: Path) -> list[Path]:
-    """Observed runs, the law (fitted without the targets) and the predicted points with intervals."""
+    """Observed OpenCLIP runs, the law through the predicted grid (dashed beyond the data) and the
+    notebook's highlighted extrapolations with their 95% prediction intervals."""
+    from clipscale.paper.predictions import HIGHLIGHT
+
     plt = _plt()
     d = results[(results["downstream_dataset"] == dataset)
                 & (results["upstream_dataset"].map(paper_group) == GROUP_OPENCLIP)]
     err_pct = (1.0 - d[default_metric(dataset)]) * 100
-    fig, ax = plt.subplots(figsize=(7, 5))
+    fig, ax = plt.subplots(figsize=(7, 6))
     _scatter(ax, d, err_pct)
-    xs = np.logspace(np.log10(d["gmacs_total"].min()), np.log10(table["gmacs_total"].max() * 1.2), 60)
-    ax.plot(xs, law.predict(xs) * 100, "--", color="tab:orange", label=f"law without targets: {law.formula()}")
-    yerr = np.vstack([table["pred_err_pct"] - table["pred_lo_pct"], table["pred_hi_pct"] - table["pred_err_pct"]])
-    ax.errorbar(table["gmacs_total"], table["pred_err_pct"], yerr=np.nan_to_num(yerr), fmt="D", color="red",
-                ms=6, capsize=3, label="predicted (95% prediction interval)", zorder=4)
-    has = table["actual_err_pct"].notna()
-    ax.scatter(table.loc[has, "gmacs_total"], table.loc[has, "actual_err_pct"], marker="x", c="black", s=60,
-               zorder=5, label="actual (held out)")
-    for _, r in table.iterrows():
-        ax.annotate(r["label"], (r["gmacs_total"], r["pred_err_pct"]), fontsize=7, xytext=(4, 4),
+    grid = table.sort_values("gmacs_total")
+    inside = grid["gmacs_total"].between(d["gmacs_total"].min(), d["gmacs_total"].max())
+    ax.plot(grid["gmacs_total"][inside], grid["pred_err_pct"][inside], color="tab:orange",
+            label=f"OpenCLIP law: {law.formula()}")
+    ax.plot(grid["gmacs_total"], grid["pred_err_pct"], color="tab:orange", ls=(0, (2, 4)))
+    out = table[table["label"].isin(HIGHLIGHT)]
+    yerr = np.vstack([out["pred_err_pct"] - out["pred_lo_pct"], out["pred_hi_pct"] - out["pred_err_pct"]])
+    ax.errorbar(out["gmacs_total"], out["pred_err_pct"], yerr=np.nan_to_num(yerr), fmt="o", color="tab:orange",
+                capsize=3, label="predicted (95% prediction interval)", zorder=4)
+    for _, r in out.iterrows():
+        ax.annotate(r["label"], (r["gmacs_total"], r["pred_err_pct"]), fontsize=8, xytext=(4, 4),
                     textcoords="offset points")
+    has = table["actual_err_pct"].notna()
+    ax.scatter(table.loc[has, "gmacs_total"], table.loc[has, "actual_err_pct"], marker="x", c="black", s=40,
+               zorder=5, label="best actual run at that model and budget")
     _log_axes(ax)
-    ax.set_xlabel("Total compute (GMACs)")
-    ax.set_ylabel(f"{dataset} error (%)")
+    ax.set_xlabel("Total compute (GMACs per sample x samples seen)")
+    what = "zero-shot error" if default_metric(dataset) == "acc1" else "image retrieval: 100 - Recall@5"
+    ax.set_ylabel(f"{dataset} {what} (%)")
     ax.legend(fontsize=8, loc="upper right")
     return save(fig, base)
 

@@ -1,15 +1,14 @@
-"""Zero-shot predictions for larger models and budgets from the paper's OpenCLIP laws.
+"""Zero-shot predictions for larger models and budgets, as the paper's figure notebook makes them.
 
-The law is fitted (the paper's method) on the OpenCLIP runs without the held-out targets, so every
-target that has a run in the table is a genuine out-of-sample check: the mean absolute error over
-those rows is reported in error-percentage points. Targets without a run are extrapolations.
-
-Note: the paper's figure notebook reports MAE 0.874 (ImageNet) and 0.588 (MS-COCO) over its own set
-of predicted points; this module's target set is its own (DEFAULT_TARGETS), so its MAE differs.
+figures.ipynb (LAION-AI/scaling-laws-openclip, prediction cell): fit the paper's law on every
+OpenCLIP (LAION) run of the target dataset; predict the error of each architecture in ARCHS at each
+budget in BUDGETS (total GMACs = per-sample GMACs from arch_info.csv x samples seen); where runs of
+that architecture and samples-seen bucket exist, the actual value is the lowest error among them
+(any LAION dataset). The mean absolute error over those rows is 0.874 (ImageNet) and 0.588
+(MS-COCO image retrieval) error-percentage points. The law is fitted on the same runs it is compared
+with, so this MAE measures the fit at known scales; use clipscale.laws.backtest for held-out checks.
 """
 from __future__ import annotations
-
-import dataclasses
 
 import numpy as np
 import pandas as pd
@@ -18,68 +17,49 @@ from clipscale.errors import DataError
 from clipscale.laws import fit
 from clipscale.schema import GROUP_OPENCLIP, default_metric, paper_group
 
-
-@dataclasses.dataclass(frozen=True)
-class Target:
-    """A model (OpenCLIP architecture name) trained on `samples` samples (a bucket like '34B')."""
-
-    arch: str
-    samples: str
-    upstream: str = "LAION-2B"
-
-    @property
-    def label(self) -> str:
-        name = self.arch.replace("ViT-", "ViT-", 1)
-        return f"{'/'.join(name.rsplit('-', 1))} {self.samples}"
-
-
-# Larger models and budgets than most of the grid; the first three have LAION-2B runs in the table
-# (held out of the fit), the others are extrapolations (68B = twice the paper's largest budget).
-DEFAULT_TARGETS = (
-    Target("ViT-L-14", "34B"), Target("ViT-H-14", "34B"), Target("ViT-g-14", "13B"),
-    Target("ViT-g-14", "34B"), Target("ViT-G-14", "34B"),
-    Target("ViT-H-14", "68B"), Target("ViT-g-14", "68B"), Target("ViT-G-14", "68B"),
+# figures.ipynb: 3B = 80,000,415 x 32 epochs, 13B = 407,332,084 x 32, 34B = 407,332,084 x 84, 68B = 2 x 34B.
+BUDGETS: tuple[tuple[str, float], ...] = (
+    ("1B", 1e9), ("3B", 80_000_415 * 32), ("13B", 407_332_084 * 32), ("34B", 407_332_084 * 84),
+    ("68B", 407_332_084 * 84 * 2),
 )
+ARCHS = ("ViT-B-32", "ViT-B-16", "ViT-L-14", "ViT-H-14", "ViT-g-14", "ViT-G-14")
 PREDICTION_DATASETS = ("imagenet1k", "mscoco_captions")
+# The extrapolated points the notebook labels in its figure.
+HIGHLIGHT = ("g/14 (34B)", "H/14 (68B)", "G/14 (34B)", "G/14 (68B)")
 
 
-def _samples(bucket: str) -> float:
-    units = {"K": 1e3, "M": 1e6, "B": 1e9}
-    try:
-        return float(bucket[:-1]) * units[bucket[-1].upper()]
-    except (KeyError, ValueError, IndexError):
-        raise DataError(f"samples bucket {bucket!r} is not like '34B' (units K, M, B)") from None
+def label(arch: str, bucket: str) -> str:
+    """'ViT-g-14', '34B' -> 'g/14 (34B)' (the notebook's labels)."""
+    return f"{arch.replace('ViT-', '').replace('-', '/')} ({bucket})"
 
 
-def predict_targets(results: pd.DataFrame, archs: pd.DataFrame, dataset: str,
-                    targets=DEFAULT_TARGETS, level: float = 0.95, n_boot: int = 1000, seed: int = 0):
-    """(DataFrame with columns target, label, gmacs_total, pred_err_pct, actual_err_pct, pred_lo_pct,
-    pred_hi_pct; the FitResult). Errors in percent; actual only where the table has that run."""
-    d = results[results["downstream_dataset"] == dataset]
-    if d.empty:
-        raise DataError(f"no rows for downstream_dataset {dataset!r} in the results table")
+def predict_targets(results: pd.DataFrame, archs: pd.DataFrame, dataset: str, *, level: float = 0.95,
+                    n_boot: int = 1000, seed: int = 0):
+    """(table, law): table has target, label, gmacs_total, pred_err_pct, actual_err_pct (NaN when no
+    run), pred_lo_pct, pred_hi_pct (prediction interval at `level`); errors in percent."""
+    if archs is None:
+        raise DataError("the prediction figures need arch_info.csv (per-sample GMACs); put the paper's "
+                        "arch_info.csv beside --results or run online")
+    d = results[(results["downstream_dataset"] == dataset) & results["arch"].isin(ARCHS)]
     d = d[d["upstream_dataset"].map(paper_group) == GROUP_OPENCLIP]
+    if d.empty:
+        raise DataError(f"no OpenCLIP rows for downstream_dataset {dataset!r}; check the results table")
     err = 1.0 - d[default_metric(dataset)]
-    gmacs = archs.set_index("model")["gmacs"] if archs is not None else pd.Series(dtype=float)
-    rows, held = [], np.zeros(len(d), bool)
-    for t in targets:
-        match = ((d["arch"] == t.arch) & (d["samples_seen_pretty"] == t.samples)
-                 & (d["upstream_dataset"] == t.upstream)).to_numpy()
-        if match.any():
-            held |= match
-            i = np.flatnonzero(match)[0]
-            rows.append((t, float(d["gmacs_total"].iloc[i]), float(err.iloc[i]) * 100))
-        elif t.arch in gmacs.index:
-            rows.append((t, float(gmacs[t.arch]) * _samples(t.samples), np.nan))
-        else:
-            raise DataError(f"architecture {t.arch!r} is neither in the results nor in arch_info.csv; "
-                            "pass the paper's arch_info.csv beside --results")
-    law = fit(d["gmacs_total"].to_numpy()[~held], err.to_numpy()[~held], "paper", n_boot=n_boot, seed=seed,
-              label=f"({dataset}, openclip, without the prediction targets)")
+    law = fit(d["gmacs_total"], err, "paper", n_boot=n_boot, seed=seed, label=f"({dataset}, openclip)")
+    gmacs = archs.set_index("model")["gmacs"]
+    missing = [a for a in ARCHS if a not in gmacs.index]
+    if missing:
+        raise DataError(f"arch_info.csv lacks {missing}; pass the paper's arch_info.csv")
+    rows = []
+    for arch in ARCHS:
+        for bucket, samples in BUDGETS:
+            runs = err[(d["arch"] == arch) & (d["samples_seen_pretty"] == bucket)]
+            rows.append((label(arch, bucket), float(gmacs[arch]) * samples,
+                         float(runs.min()) * 100 if len(runs) else np.nan))
     c = np.array([r[1] for r in rows])
     lo, hi = law.predict_interval(c, level=level) if n_boot else (np.full(len(c), np.nan),) * 2
     table = pd.DataFrame({
-        "target": dataset, "label": [r[0].label for r in rows], "gmacs_total": c,
+        "target": dataset, "label": [r[0] for r in rows], "gmacs_total": c,
         "pred_err_pct": law.predict(c) * 100, "actual_err_pct": [r[2] for r in rows],
         "pred_lo_pct": np.asarray(lo) * 100, "pred_hi_pct": np.asarray(hi) * 100,
     })
