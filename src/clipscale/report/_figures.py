@@ -13,7 +13,9 @@ import pandas as pd
 from clipscale._io import atomic_write_with
 
 _MARKERS = "osD^vP*X"
+# The page's group styles (assets/app.js GROUP_STYLE).
 _GROUP_COLOURS = {"openclip": "#111111", "openai": "#c0392b"}
+_GROUP_LINES = {"openclip": "-", "openai": "--"}
 
 
 def _pyplot():
@@ -44,7 +46,7 @@ def scaling_figure(points: pd.DataFrame, laws: dict, dataset: str, method: str, 
     plt = _pyplot()
     sub = points[points["downstream_dataset"] == dataset]
     archs, datas = sorted(points["arch"].unique()), sorted(points["data"].unique())
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))  # the legend goes to the right of the axes
     for (arch, data), part in sub.groupby(["arch", "data"]):
         ax.scatter(part["compute"], 100 * part["error"], s=28, color=f"C{archs.index(arch) % 10}",
                    marker=_MARKERS[datas.index(data) % len(_MARKERS)], label=f"{arch}, {data}", zorder=3)
@@ -53,16 +55,18 @@ def scaling_figure(points: pd.DataFrame, laws: dict, dataset: str, method: str, 
             continue
         colour = _GROUP_COLOURS.get(group, "#555555")
         x = law["x"]
-        ax.plot(x, [_pct(v) for v in law["y"]], color=colour, lw=1.6, label=f"{group}: {law['formula']}")
+        ax.plot(x, [_pct(v) for v in law["y"]], color=colour, lw=1.6, ls=_GROUP_LINES.get(group, ":"),
+                label=f"{group}: {law['formula']}")
         if "lo" in law:
             ax.fill_between(x, [_pct(v) for v in law["lo"]], [_pct(v) for v in law["hi"]], color=colour, alpha=0.12, lw=0)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    _plain_percent_ticks(ax.yaxis)
     ax.set_xlabel("total compute C (GMACs)")
     ax.set_ylabel("error (%)")
     ax.set_title(f"{dataset} ({method} fit)")
     ax.grid(True, which="both", alpha=0.25)
-    ax.legend(fontsize=6.5, loc="lower left")
+    ax.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     try:
         return _save(fig, folder, f"scaling_{slug(dataset)}")
     finally:
@@ -89,6 +93,15 @@ def curves_figure(curves: pd.DataFrame, folder: Path) -> list[Path]:
         return _save(fig, folder, "learning_curves")
     finally:
         plt.close(fig)
+
+
+def _plain_percent_ticks(axis) -> None:
+    """Label a log axis of percentages 10, 20, 30, 50 rather than 1e1, 2e1 (and no minor labels)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 3.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def _pct(v) -> float:
