@@ -177,3 +177,20 @@ def test_paper_report_command(paper_dir, tmp_path, capsys):
     assert str(index) in capsys.readouterr().out
     html = index.read_text()
     assert "Cherti et al., CVPR 2023" in html and "imagenet1k" in html
+
+
+def test_figures_without_companion_tables_skip_those_parts(paper_dir, tmp_path, monkeypatch):
+    # Only zeroshot_results.csv, offline: scaling figures still come; predictions and curves are skipped.
+    from clipscale.paper.pipeline import make_figures
+
+    monkeypatch.setenv(data.URL_ENV, f"http://127.0.0.1:{_closed_port()}")
+    monkeypatch.setenv(data.CACHE_ENV, str(tmp_path / "cache"))
+    folder = tmp_path / "only"
+    folder.mkdir()
+    results = pd.read_csv(paper_dir / "zeroshot_results.csv")
+    results[results["downstream_dataset"] == "imagenet1k"].to_csv(folder / "zeroshot_results.csv", index=False)
+    figs = make_figures(load(folder / "zeroshot_results.csv"), tmp_path / "out", n_boot=0)
+    names = {p.name for p in figs.files}
+    assert "scaling_imagenet1k.png" in names and "predictions.csv" not in names
+    assert not any(n.startswith("learning_curves") for n in names)
+    assert any("arch_info.csv" in n for n in figs.notes)

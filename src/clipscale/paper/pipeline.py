@@ -39,7 +39,7 @@ def make_figures(tables: PaperTables, out_dir, *, n_boot: int = 1000, seed: int 
         say(stem)
         files += F.scaling_figure(tables.results, dataset, metric, ylabel, out / stem)
     preds, maes = [], {}
-    for dataset in PREDICTION_DATASETS:
+    for dataset in PREDICTION_DATASETS if tables.archs is not None else ():
         if dataset not in set(tables.results["downstream_dataset"]):
             notes.append(f"predictions for {dataset}: no rows; skipped")
             continue
@@ -48,6 +48,8 @@ def make_figures(tables: PaperTables, out_dir, *, n_boot: int = 1000, seed: int 
         maes[dataset] = mae_pct(table)
         files += F.prediction_figure(tables.results, table, law, dataset, out / f"predictions_{dataset}")
         preds.append(table)
+    if tables.archs is None:
+        notes.append("prediction figures skipped: they need arch_info.csv (per-sample GMACs)")
     predictions = pd.concat(preds, ignore_index=True) if preds else pd.DataFrame()
     if preds:
         files.append(write_csv(predictions, out / "predictions.csv"))
