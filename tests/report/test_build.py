@@ -161,3 +161,21 @@ def test_a_study_shaped_input(tmp_path, synthetic_results, synthetic_curves):
     coco = [r for r in runs if r["dataset"] == "mscoco_captions"][0]
     assert coco["error"] == [0.5] * 6
     assert len(data["problems"]) == 1 and "tiny / openclip" in data["problems"][0]  # 1 point: no fit
+
+
+def test_cli_holdout_and_own_figures(tmp_path, synthetic_results):
+    synthetic_results.to_csv(tmp_path / "r.csv", index=False)
+    own = tmp_path / "my law #1.png"
+    own.write_bytes(b"\x89PNG fake")
+    rc = main(["report", str(tmp_path / "r.csv"), "--out", str(tmp_path / "out"), "--methods", "paper",
+               "--n-boot", "0", "--holdout", "3", "--figure", str(own), "--figure-dataset", "beta_set"])
+    assert rc == 0
+    backtest = pd.read_csv(tmp_path / "out" / "backtest.csv")
+    assert set(backtest["downstream_dataset"]) == {"alpha_set", "beta_set"}   # tiny and CLIP-WIT too small
+    assert (backtest.groupby("downstream_dataset").size() == 3).all()
+    assert backtest["abs_miss_pct_points"].max() < 15
+    assert (tmp_path / "out" / "figures" / "my law #1.png").read_bytes() == own.read_bytes()
+    hrefs = [f["href"] for f in embedded(tmp_path / "out" / "index.html")["files"]]
+    assert "figures/my%20law%20%231.png" in hrefs and "figures/scaling_beta_set.pdf" in hrefs
+    bands = embedded(tmp_path / "out" / "index.html")["laws"]["beta_set"]["paper"]["openclip"]
+    assert "lo" not in bands                                               # --n-boot 0: no band

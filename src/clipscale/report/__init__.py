@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Sequence
+from urllib.parse import quote
 
 import pandas as pd
 
@@ -127,4 +128,4 @@ def _write_figures(out: Path, points, curve_rows, fitset: FitSet, default_datase
         paths += _figures.curves_figure(curve_rows, folder)
     for given in figures:
         paths.append(atomic_write_bytes(folder / Path(given).name, Path(given).read_bytes()))
-    return [{"label": f"figures/{p.name}", "href": f"figures/{p.name}", "note": ""} for p in paths]
+    return [{"label": f"figures/{p.name}", "href": "figures/" + quote(p.name), "note": ""} for p in paths]
