@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 
 from clipscale.errors import FitError, UserInputError
 
@@ -17,7 +18,8 @@ def register(sub) -> None:
         description="Fit a scaling law per group of a results CSV (the paper's long schema, or a wide "
                     "table with one column per downstream dataset, which is reshaped). Error = 1 - metric "
                     "(fractions); compute is the column's unit (default total GMACs).",
-        epilog="methods: " + "; ".join(f"{m.name}: {m.summary}" for m in METHODS.values()),
+        epilog="methods:\n" + "\n".join(f"  {m.name}: {textwrap.fill(m.summary, 90, subsequent_indent='    ')}"
+                                          for m in METHODS.values()),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("results", help="results CSV")
     p.add_argument("--compute-col", default="gmacs_total", help="compute column (default: gmacs_total)")
