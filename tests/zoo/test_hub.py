@@ -95,8 +95,10 @@ def test_dest_copy_and_unwritable_dest(hub, b32, tmp_path, tiny_bytes):
     assert placed == dest / b32.hub_file(2).filename and placed.read_bytes().endswith(b"epoch-2")
     a_file = tmp_path / "a-file"
     a_file.write_text("not a folder")
-    with pytest.raises(UserInputError, match="cannot create destination"):
+    with pytest.raises(UserInputError, match="cannot create .*a-file/sub: Not a directory; choose a writable --dest"):
         download(b32, cache_dir=tmp_path / "cache", dest=a_file / "sub", endpoint=hub.url)
+    with pytest.raises(UserInputError, match="choose a writable --cache-dir"):
+        download(b32, cache_dir=a_file / "cache", endpoint=hub.url)
 
 
 def _cli(args, hub, tmp_path, prelude=""):

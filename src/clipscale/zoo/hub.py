@@ -44,6 +44,8 @@ def download_file(hub_file: HubFile, *, revision: str | None = None, cache_dir: 
     """Download one hub file into the cache, verify it (fetching it once more if corrupted), return its path."""
     if dest is not None:
         _check_writable(Path(dest))
+    if cache_dir is not None:
+        _check_folder(Path(cache_dir), "--cache-dir")
     path = _fetch(hub_file, revision, cache_dir, endpoint, force=False)
     expected = _expected_checksum(path, hub_file, revision, endpoint)
     if not _matches(path, expected):
@@ -127,11 +129,15 @@ def _place(source: Path, final: Path) -> Path:
     return final
 
 
-def _check_writable(folder: Path) -> None:
+def _check_folder(folder: Path, option: str) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UserInputError(f"cannot create destination {folder}: {exc.strerror}; choose a writable --dest") from exc
+        raise UserInputError(f"cannot create {folder}: {exc.strerror}; choose a writable {option}") from exc
+
+
+def _check_writable(folder: Path) -> None:
+    _check_folder(folder, "--dest")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise UserInputError(f"destination {folder} is not writable; choose a writable --dest")
 

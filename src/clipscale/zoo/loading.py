@@ -8,6 +8,7 @@ unpickle (open_clip/factory.py, load_state_dict).
 """
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 from pathlib import Path
@@ -66,7 +67,12 @@ def load_pretrained(arch: str, checkpoint: str | os.PathLike, device: str = "cpu
     from clipscale import models
 
     state = load_state_dict(checkpoint)
-    model, preprocess, tokenizer = models.create(arch, pretrained=None, device="cpu")
+    root = logging.getLogger()
+    level, _ = root.level, root.setLevel(logging.ERROR)  # not "No pretrained weights loaded": they are, below
+    try:
+        model, preprocess, tokenizer = models.create(arch, pretrained=None, device="cpu")
+    finally:
+        root.setLevel(level)
     if "logit_scale" in state and state["logit_scale"].ndim != model.logit_scale.ndim:
         state["logit_scale"] = state["logit_scale"].reshape(model.logit_scale.shape)
     try:
