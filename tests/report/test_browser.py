@@ -25,7 +25,7 @@ def paper_report(tmp_path_factory, paper_dir):
 def synthetic_report(tmp_path_factory, synthetic_results, synthetic_curves):
     out = tmp_path_factory.mktemp("synthetic-report")
     return build_report(synthetic_results, out, curves=synthetic_curves, methods=("paper", "saturating"),
-                        n_boot=40, figure_datasets=[], holdout=2)
+                        n_boot=40, figure_datasets=["beta_set"], holdout=2)
 
 
 def _plot_markup(page, box):
@@ -119,8 +119,10 @@ def test_too_few_points_are_shown_on_the_page(watch, synthetic_report):
     assert page.locator("#scaling-plot .fit-line").count() == 0
     assert "too few" in page.inner_text("#formulas .missing")
     assert "No predictions" in page.inner_text("#prediction-table")
+    assert page.locator("#scaling-figures a").count() == 0
     page.select_option("#dataset", "beta_set")
     assert page.locator("#scaling-plot .fit-line").count() == 2
+    assert page.get_attribute("#scaling-figures a >> nth=0", "href") == "figures/scaling_beta_set.png"
     page.select_option("#curve-x", "step")
     assert page.text_content("#curves-plot .axis-label >> nth=0") == "optimizer step"
 

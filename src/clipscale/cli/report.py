@@ -26,7 +26,8 @@ def register(sub) -> None:
                    help="backtest: refit each dataset, group and method without its N most expensive runs and "
                         "predict them (default 0: no backtest unless --backtest is given)")
     p.add_argument("--figure-dataset", action="append", dest="figure_datasets", metavar="DATASET",
-                   help="draw PNG/PDF figures for this downstream dataset (repeatable; default: the one shown first)")
+                   help="draw PNG/PDF figures for this downstream dataset (repeatable; 'all' for every one; "
+                        "default: the one shown first)")
     p.add_argument("--figure", action="append", dest="figures", default=[], type=Path, metavar="FILE",
                    help="an existing figure file to copy into the report and link (repeatable)")
     p.set_defaults(func=_report)

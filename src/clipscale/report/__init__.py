@@ -27,6 +27,7 @@ from clipscale.report._page import payload, render_html
 
 __all__ = ["build_report", "DEFAULT_METHODS"]
 
+ALL = "all"  # figure_datasets=["all"]: a figure for every downstream dataset
 _CURVES_NOTE = ("Paper runs: arch, data and samples seen come from the checkpoint name; samples seen at an "
                 "epoch = epoch / last epoch × the run's samples seen, and step = samples seen / the global "
                 "batch size in the name (bs-86k), so both are approximate.")
@@ -43,7 +44,8 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
     curves: learning curves, the paper's layout or clipscale's. fits: a clipscale.laws.fit_table frame to
     show instead of fitting here (else every dataset x group x method in `methods` is fitted with
     `n_boot` bootstrap resamples for the band). backtest: any table of predicted vs actual, shown as is.
-    figure_datasets: datasets to draw as PNG/PDF (default: the one shown first); figures: the caller's
+    figure_datasets: datasets to draw as PNG/PDF (default: the one shown first; ["all"]: every one,
+    about a second each); figures: the caller's
     own figure files, copied into out_dir/figures and linked. notes: sentences to show at the top
     (e.g. the CLI's "the results file could not be read"). holdout: when no `backtest` is given and
     holdout > 0, backtest each dataset x group x method by refitting without its `holdout` most
@@ -66,8 +68,9 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
                    problems=problems, files=files,
                    curves_empty="No learning curves were given (pass --curves CURVES.csv)." if curves is None
                    else "The learning-curves table has no usable rows (see the notes above).")
-    files += _write_figures(out, points, curve_rows, fitset, data["default_dataset"], figure_datasets, figures)
-    data["files"] = files
+    links, data["figures"] = _write_figures(out, points, curve_rows, fitset, data["default_dataset"],
+                                            figure_datasets, figures)
+    data["files"] = files + links
     note = _CURVES_NOTE if curve_layout(curves) == "paper" else ""
     return atomic_write_text(out / "index.html", render_html(data, note))
 
@@ -85,7 +88,7 @@ def _note_unfitted(fitset: FitSet, problems: Problems) -> None:
 def _check_figure_inputs(points: pd.DataFrame, figure_datasets, figures) -> None:
     """Fail before writing anything when a figure dataset or file the caller named does not exist."""
     known = set(points["downstream_dataset"])
-    unknown_ds = [d for d in (figure_datasets or ()) if d not in known]
+    unknown_ds = [d for d in (figure_datasets or ()) if d not in known and list(figure_datasets) != [ALL]]
     if unknown_ds:
         raise unknown("figure dataset", unknown_ds[0], known, "choose a downstream_dataset of the results table")
     for given in figures:
@@ -115,17 +118,24 @@ def _write_tables(out: Path, results, points, curve_rows, fitset: FitSet, backte
 
 
 def _write_figures(out: Path, points, curve_rows, fitset: FitSet, default_dataset: str,
-                   figure_datasets, figures) -> list[dict]:
+                   figure_datasets, figures) -> tuple[list[dict], dict]:
+    """PNG/PDF figures into out/figures: (links for the Files list, {dataset: {png, pdf}} for the plot)."""
     from clipscale.report import _figures
 
     folder = out / "figures"
-    chosen = list(figure_datasets) if figure_datasets is not None else ([default_dataset] if default_dataset else [])
-    paths = []
+    href = lambda p: "figures/" + quote(p.name)
+    if figure_datasets is None:
+        chosen = [default_dataset] if default_dataset else []
+    else:
+        chosen = sorted(set(points["downstream_dataset"])) if list(figure_datasets) == [ALL] else list(figure_datasets)
+    paths, per_dataset = [], {}
     method = fitset.methods[0] if fitset.methods else ""
     for dataset in chosen:
-        paths += _figures.scaling_figure(points, fitset.laws, dataset, method, folder)
+        pair = _figures.scaling_figure(points, fitset.laws, dataset, method, folder)
+        per_dataset[dataset] = {p.suffix[1:]: href(p) for p in pair}
+        paths += pair
     if len(curve_rows):
         paths += _figures.curves_figure(curve_rows, folder)
     for given in figures:
         paths.append(atomic_write_bytes(folder / Path(given).name, Path(given).read_bytes()))
-    return [{"label": f"figures/{p.name}", "href": "figures/" + quote(p.name), "note": ""} for p in paths]
+    return [{"label": f"figures/{p.name}", "href": href(p), "note": ""} for p in paths], per_dataset

@@ -86,6 +86,7 @@ function renderScaling() {
     if (law.lo) spec.bands.push({x: law.x, lo: law.lo.map(pct), hi: law.hi.map(pct), color: style.color});
   });
   drawPlot($("scaling-plot"), spec);
+  renderFigureLinks();
   renderFormulas(laws);
   renderPredictions(points);
   renderBacktest();
@@ -100,6 +101,19 @@ function renderBacktest() {
   var rows = bt.rows.filter(function (r) { return col < 0 || all.checked || r[col] === STATE.dataset; });
   makeTable($("backtest-table"), bt.columns, rows,
     col < 0 || all.checked ? "The backtest table is empty." : "No backtest rows for " + STATE.dataset + ".");
+}
+
+function renderFigureLinks() {
+  var box = $("scaling-figures"), fig = (DATA.figures || {})[STATE.dataset];
+  box.textContent = "";
+  if (!fig) return;
+  var fit = DATA.methods.length ? DATA.methods[0] + " fit" : "no fit";
+  box.appendChild(document.createTextNode("This dataset as a static figure (" + fit + "): "));
+  ["png", "pdf"].forEach(function (ext, i) {
+    if (!fig[ext]) return;
+    if (i) box.appendChild(document.createTextNode(" · "));
+    box.appendChild(h("a", {href: fig[ext]}, ext.toUpperCase()));
+  });
 }
 
 function renderFormulas(laws) {
