@@ -1,0 +1,103 @@
+"""The open_clip_train engine: spec -> argv, its defects handled, and a tiny CPU run on shards."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from clipscale.errors import TrainingError
+from clipscale.train import openclip_engine as oce
+from clipscale.train import train
+from clipscale.train.run import RunFolder
+
+from .helpers import tiny_spec
+
+
+def _parsed(spec, tmp_path, **kw):
+    from open_clip_train.params import parse_args
+
+    return parse_args(oce.to_argv(spec, tmp_path / "run", train_data="s/{0..1}.tar", **kw))
+
+
+def test_argv_carries_the_recipe(tmp_path):
+    spec = tiny_spec(samples_seen=640, batch_size=32, epochs=2, lr=1e-3, warmup=0.25, weight_decay=0.1, seed=3)
+    a = _parsed(spec, tmp_path, world_size=2)
+    assert (a.model, a.dataset_type, a.train_data) == ("ladder-xs", "webdataset", "s/{0..1}.tar")
+    assert (a.batch_size, a.epochs, a.train_num_samples) == (16, 2, 320)  # per rank; per epoch
+    assert (a.lr, a.wd, a.warmup, a.seed) == (1e-3, 0.1, 5, 3)  # warmup: 25% of 20 steps
+    assert (a.beta1, a.beta2, a.eps, a.precision) == (0.9, 0.98, 1e-6, "fp32")
+    assert a.gather_with_grad and not a.local_loss
+    assert a.aug_cfg == {"scale": (1.0, 1.0)}
+    assert (a.logs, a.name) == (str(tmp_path), "run")  # checkpoints land in run/checkpoints
+    assert a.resume is None and a.dataset_resampled  # 320 samples per epoch > 256 pairs
+
+
+def test_argv_precision_resume_and_resampling(tmp_path):
+    from open_clip_train.params import parse_args
+
+    assert parse_args(["--model", "x"]).precision == "amp"  # the default this engine must override
+    assert _parsed(tiny_spec(precision="bf16"), tmp_path).precision == "amp_bf16"
+    assert _parsed(tiny_spec(), tmp_path, resume=True).resume == "latest"
+    assert not _parsed(tiny_spec(), tmp_path).dataset_resampled  # 128 per epoch <= 256 pairs
+
+
+def test_expected_steps_round_batches_up():
+    assert oce.expected_steps(tiny_spec(samples_seen=256, batch_size=32, epochs=2)) == 8
+    assert oce.expected_steps(tiny_spec(samples_seen=300, batch_size=32, epochs=2)) == 10  # ceil(150/32)=5
+
+
+def test_exit_status_is_not_trusted(tmp_path):
+    """open_clip_train refuses a folder with a log and *returns* -1: the artifacts decide."""
+    spec = tiny_spec()
+    folder = RunFolder(tmp_path / "run")
+    folder.root.mkdir()
+    (folder.root / "out.log").write_text("an earlier run\n")
+    returned = oce._call_main(oce.to_argv(spec, folder.root, train_data="none/{0..1}.tar"))
+    assert returned == -1  # no exception, no exit status: the defect
+    with pytest.raises(TrainingError, match=r"returned -1 but did not write \['epoch_1.pt', 'epoch_2.pt'\]"):
+        oce._judge(folder, spec, returned, folder.root / "out.log")
+
+
+def test_end_of_shard_marker_is_handled(tmp_path):
+    from open_clip_train import data as oc_data
+
+    from clipscale.data import EmbeddedDataset, write_shards
+
+    write_shards(EmbeddedDataset(4), str(tmp_path / "%06d.tar"), samples_per_shard=4)
+    urls = [{"url": str(tmp_path / "000000.tar")}]
+    with pytest.raises(KeyError, match="fname"):  # open_clip_train 3.x with webdataset >= 1.0
+        list(oc_data.tarfile_to_samples_nothrow(urls))
+    with oce._patched():
+        samples = list(oc_data.tarfile_to_samples_nothrow(urls))
+    assert len(samples) == 4 and all("txt" in s for s in samples)
+
+
+def test_cpu_ddp_device_ids_are_dropped(tmp_path):
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'pg'}", rank=0, world_size=1)
+    try:
+        model = torch.nn.Linear(2, 2)
+        with pytest.raises(ValueError, match="device_ids"):  # what open_clip_train does on CPU
+            torch.nn.parallel.DistributedDataParallel(model, device_ids=[torch.device("cpu")])
+        with oce._patched():
+            ddp = torch.nn.parallel.DistributedDataParallel(model, device_ids=[torch.device("cpu")])
+        assert ddp.device_ids is None
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_tiny_cpu_run_through_open_clip_train(tmp_path):
+    import open_clip
+
+    result = train(tiny_spec(engine="open_clip"), tmp_path / "oc", progress=False)
+    assert [p.name for p in result.checkpoints] == ["epoch_1.pt", "epoch_2.pt"]
+    assert (result.steps, result.samples_seen, result.engine) == (8, 256, "open_clip")
+    rows = [json.loads(r) for r in (result.out_dir / "metrics.jsonl").read_text().splitlines()]
+    assert len(rows) == 8 and rows[-1]["samples_seen"] == 256 and result.samples_per_s > 0
+    assert json.loads((result.out_dir / "shards" / "shards.json").read_text())["data_size"] == 256
+    model, _, _ = open_clip.create_model_and_transforms("ladder-xs", pretrained=str(result.final_checkpoint))
+    assert torch.isfinite(model.visual.proj).all()
+    assert train(tiny_spec(engine="open_clip"), result.out_dir, progress=False).to_dict() == result.to_dict()
