@@ -177,6 +177,7 @@ def test_paper_report_command(paper_dir, tmp_path, capsys):
     assert str(index) in capsys.readouterr().out
     html = index.read_text()
     assert "Cherti et al., CVPR 2023" in html and "imagenet1k" in html
+    assert "G/14 (68B)" in html  # the notebook's predictions, shown as predicted vs actual
 
 
 def test_figures_without_companion_tables_skip_those_parts(paper_dir, tmp_path, monkeypatch):

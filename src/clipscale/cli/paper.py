@@ -101,8 +101,18 @@ def run_report(args) -> int:
         from clipscale.errors import NotFoundError
 
         raise NotFoundError(f"the report stage is not installed ({exc}); reinstall clipscale") from None
+    import pandas as pd
+
+    from clipscale.paper.predictions import PREDICTION_DATASETS, predict_targets
+
     tables = load(args.results, need=("results", "curves", "runs"))
     curves = prepare_curves(tables.curves, tables.runs) if tables.curves is not None else None
-    index = build_report(tables.results, args.out, curves=curves, title=args.title)
+    predictions = None
+    present = set(tables.results["downstream_dataset"])
+    if tables.archs is not None and present & set(PREDICTION_DATASETS):
+        predictions = pd.concat([predict_targets(tables.results, tables.archs, d, n_boot=0)[0]
+                                 for d in PREDICTION_DATASETS if d in present], ignore_index=True)
+        predictions = predictions.drop(columns=["pred_lo_pct", "pred_hi_pct"])
+    index = build_report(tables.results, args.out, curves=curves, title=args.title, backtest=predictions)
     print(f"wrote {index}")
     return 0
