@@ -89,7 +89,7 @@ def expand_shards(pattern: str) -> list[str]:
     """'dir/{000000..000009}.tar' -> the shard paths ('::' separates several patterns)."""
     import braceexpand
 
-    urls = [u for part in pattern.split("::") for u in braceexpand.braceexpand(part)]
+    urls = [u for part in pattern.split("::") if part.strip() for u in braceexpand.braceexpand(part)]
     if not urls:
         raise UserInputError(f"--train-data {pattern!r} names no shards; use a brace pattern like 'shards/{{000000..000009}}.tar'")
     return urls
