@@ -101,3 +101,17 @@ def test_missing_checkpoint_and_run_folder(tmp_path):
         ev.evaluate("ladder-xs", tmp_path / "none.pt", ["digits"])
     with pytest.raises(NotFoundError, match="epoch_N.pt"):
         ev.evaluate_run(tmp_path, ["digits"], arch="ladder-xs")
+
+
+def test_images_are_decoded_once_across_checkpoints(xs):
+    from clipscale.evaluate import embedded
+    from clipscale.evaluate.features import DecodedImages, FeatureCache, ImageSource
+
+    model, preprocess, _ = xs
+    base, calls = embedded.source("count", "test", 30), []
+    counted = ImageSource(base.key, base.n, lambda i: calls.append(i) or base.load(i))
+    decoded = DecodedImages()
+    first = FeatureCache(model, preprocess, decoded=decoded, progress=False).get(counted)
+    second = FeatureCache(model, preprocess, decoded=decoded, progress=False).get(counted)
+    assert len(calls) == 30  # the second checkpoint re-uses the rendered images
+    assert torch.equal(first.features, second.features) and first.targets == second.targets

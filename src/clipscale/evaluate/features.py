@@ -112,9 +112,53 @@ def _load_batch(source: ImageSource, idx: range, skipped: list[str]):
     return images, targets, kept
 
 
+class DecodedImages:
+    """Decoded uint8-array images of sources, kept across checkpoints (learning curves re-use them).
+
+    Only sources whose images are all uint8 arrays are kept (the embedded suite, digits), up to
+    `max_bytes` in all; file-backed benchmarks are read again for each checkpoint.
+    """
+
+    def __init__(self, max_bytes: int = 1 << 30):
+        self.max_bytes, self.bytes = max_bytes, 0
+        self._store: dict[str, tuple[list, list, list, list]] = {}
+
+    def get(self, key: str):
+        return self._store.get(key)
+
+    def offer(self, key: str, images: list, targets: list, kept: list, skipped: list) -> None:
+        size = sum(a.nbytes if isinstance(a, np.ndarray) else self.max_bytes + 1 for a in images)
+        if self.bytes + size <= self.max_bytes:
+            self._store[key] = (images, targets, kept, skipped)
+            self.bytes += size
+
+
+def _batches(source: ImageSource, batch_size: int, skipped: list, decoded: DecodedImages | None, bar):
+    """(images, targets, source indices) per batch, from `decoded` when it holds the source."""
+    hit = decoded.get(source.key) if decoded is not None else None
+    if hit is not None:
+        images, targets, kept, old_skipped = hit
+        skipped.extend(old_skipped)
+        for s in range(0, len(images), batch_size):
+            bar.update(len(images[s:s + batch_size]))
+            yield images[s:s + batch_size], targets[s:s + batch_size], kept[s:s + batch_size]
+        return
+    all_images, all_targets, all_kept = [], [], []
+    for start in range(0, source.n, batch_size):
+        images, tgt, idx = _load_batch(source, range(start, min(start + batch_size, source.n)), skipped)
+        bar.update(min(batch_size, source.n - start))
+        if decoded is not None:
+            all_images += images
+            all_targets += tgt
+            all_kept += idx
+        yield images, tgt, idx
+    if decoded is not None:
+        decoded.offer(source.key, all_images, all_targets, all_kept, list(skipped))
+
+
 @torch.inference_mode()
 def encode_images(model, preprocess, source: ImageSource, *, batch_size: int = 256, device: str = "cpu",
-                  progress: bool = True) -> Encoded:
+                  progress: bool = True, decoded: DecodedImages | None = None) -> Encoded:
     """Unit-norm image features of every readable item of `source` (fp32)."""
     from tqdm import tqdm
 
@@ -122,9 +166,7 @@ def encode_images(model, preprocess, source: ImageSource, *, batch_size: int = 2
     feats, targets, kept, skipped = [], [], [], []
     bar = tqdm(total=source.n, desc=f"images {source.key}", unit="img", disable=not progress,
                file=sys.stderr, leave=False)
-    for start in range(0, source.n, batch_size):
-        images, tgt, idx = _load_batch(source, range(start, min(start + batch_size, source.n)), skipped)
-        bar.update(min(batch_size, source.n - start))
+    for images, tgt, idx in _batches(source, batch_size, skipped, decoded, bar):
         if not images:
             continue
         x = to_pixels(images).to(device)
@@ -151,8 +193,9 @@ def encode_texts(model, tokenizer, texts: list[str], *, batch_size: int = 1024, 
 class FeatureCache:
     """Image features of one model, computed once per source key and shared by every task."""
 
-    def __init__(self, model, preprocess, *, batch_size: int = 256, device: str = "cpu", progress: bool = True):
-        self.model, self.preprocess = model, preprocess
+    def __init__(self, model, preprocess, *, batch_size: int = 256, device: str = "cpu", progress: bool = True,
+                 decoded: DecodedImages | None = None):
+        self.model, self.preprocess, self.decoded = model, preprocess, decoded
         self.batch_size, self.device, self.progress = batch_size, device, progress
         self._store: dict[str, Encoded] = {}
         self.passes = 0  # feature passes actually run (tests check the sharing)
@@ -160,6 +203,7 @@ class FeatureCache:
     def get(self, source: ImageSource) -> Encoded:
         if source.key not in self._store:
             self._store[source.key] = encode_images(self.model, self.preprocess, source, batch_size=self.batch_size,
-                                                    device=self.device, progress=self.progress)
+                                                    device=self.device, progress=self.progress,
+                                                    decoded=self.decoded)
             self.passes += 1
         return self._store[source.key]

@@ -11,7 +11,7 @@ from clipscale.errors import DataError
 from clipscale.evaluate import linear_probe, zeroshot
 from clipscale.evaluate.checkpoints import epoch_files, load_model, run_spec
 from clipscale.evaluate.datasets import TaskData, task_data
-from clipscale.evaluate.features import Encoded, FeatureCache, encode_texts
+from clipscale.evaluate.features import DecodedImages, Encoded, FeatureCache, encode_texts
 from clipscale.evaluate.results import make_row, to_frame
 from clipscale.evaluate.tasks import LINEAR_PROBE, ZEROSHOT_RETRIEVAL, Task, resolve_tasks
 
@@ -106,13 +106,14 @@ def evaluate_run(run_dir, tasks=None, *, arch: str | None = None, data_root=None
     task_list = resolve_tasks(tasks)
     datas = [(t, task_data(t, data_root=data_root, limit=limit)) for t in task_list]
     base = {**_meta_from_spec(spec, run_dir), **(meta or {})}
-    frames = []
+    frames, decoded = [], DecodedImages()  # images are decoded (rendered) once for all epochs
     for epoch, path in files:
         model, preprocess, tokenizer, info = load_model(arch, path, device=device)
         row_meta = dict(base, epoch=epoch)
         if info.samples_seen is None and spec.get("samples_seen") and spec.get("epochs"):
             row_meta.setdefault("samples_seen", float(spec["samples_seen"]) * epoch / float(spec["epochs"]))
-        cache = FeatureCache(model, preprocess, batch_size=batch_size, device=device, progress=progress)
+        cache = FeatureCache(model, preprocess, batch_size=batch_size, device=device, progress=progress,
+                             decoded=decoded)
         frames.append(_evaluate_loaded(arch, model, tokenizer, info, datas, cache, row_meta, device))
     out = pd.concat(frames, ignore_index=True)
     return out.sort_values(["eval_task", "epoch"], kind="stable").reset_index(drop=True)
