@@ -52,6 +52,9 @@ def test_where_filters_and_backtest_columns():
     assert set(fits["downstream_dataset"]) == {"imagenet1k"}
     assert (fits["n_points"] == (np.logspace(9, 13, 12) >= 1e10).sum()).all()
     assert (fits["backtest_n_heldout"] == 2).all() and (fits["backtest_mae_pct"] < 2).all()
+    above = fit_table(long_table(), where="downstream_dataset==imagenet1k", method="ls", n_boot=0,
+                      holdout_above=1e12)
+    assert (above["backtest_n_heldout"] == (np.logspace(9, 13, 12) > 1e12).sum()).all()
 
 
 def test_too_small_group_gets_a_row_saying_why():

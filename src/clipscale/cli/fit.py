@@ -42,6 +42,8 @@ def register(sub) -> None:
     h.add_argument("--holdout-top-frac", type=float, metavar="F",
                    help="backtest: hold out the fraction F of runs with the largest compute")
     h.add_argument("--holdout-top", type=int, metavar="K", help="backtest: hold out the K largest-compute runs")
+    h.add_argument("--holdout-above", type=float, metavar="C",
+                   help="backtest: fit on the runs with compute <= C, hold out the rest (compute column's unit)")
     p.add_argument("--wide", action="store_true", default=None,
                    help="the table is wide (one column per downstream dataset); detected when there is "
                         "no downstream_dataset column")
@@ -90,6 +92,7 @@ def run(args) -> int:
     fits = fit_table(df, compute_col=args.compute_col, metric=args.metric, error_col=args.error_col,
                      group_by=args.group_by, where=args.where, method=args.method, n_boot=args.n_boot,
                      seed=args.seed, holdout_top_frac=args.holdout_top_frac, holdout_top=args.holdout_top,
+                     holdout_above=args.holdout_above,
                      wide=args.wide, value_cols=args.value_cols, **parse_opts(args.opt))
     failed = fits[fits["status"] != "ok"]
     for msg in failed["message"]:
@@ -116,8 +119,8 @@ def run_compare(args, df) -> int:
     from clipscale.laws import compare_table
     from clipscale.laws.methods import METHODS
 
-    if args.holdout_top_frac is None and args.holdout_top is None:
-        raise UserInputError("--compare needs a split: add --holdout-top K or --holdout-top-frac F")
+    if args.holdout_top_frac is None and args.holdout_top is None and args.holdout_above is None:
+        raise UserInputError("--compare needs a split: add --holdout-top K, --holdout-top-frac F or --holdout-above C")
     methods = args.compare or list(METHODS)
     for name in methods:
         if name not in METHODS:
@@ -125,6 +128,7 @@ def run_compare(args, df) -> int:
 
             raise unknown("law method", name, METHODS, "pass --compare with some of them")
     table = compare_table(df, methods, holdout_top_frac=args.holdout_top_frac, holdout_top=args.holdout_top,
+                          cutoff=args.holdout_above,
                           group_by=args.group_by, compute_col=args.compute_col, metric=args.metric,
                           error_col=args.error_col, where=args.where, wide=args.wide, value_cols=args.value_cols)
     if args.out:

@@ -178,15 +178,17 @@ def resolve_group_by(df: pd.DataFrame, group_by) -> list[str]:
 
 def fit_table(df, *, compute_col: str = "gmacs_total", metric: str | None = None, error_col: str | None = None,
               group_by=DEFAULT_GROUP_BY, where=None, method: str = "paper", n_boot: int = 1000, seed: int = 0,
-              holdout_top_frac: float | None = None, holdout_top: int | None = None, errors: str = "row",
-              wide: bool | None = None, value_cols: Sequence[str] | None = None, **opts) -> pd.DataFrame:
+              holdout_top_frac: float | None = None, holdout_top: int | None = None,
+              holdout_above: float | None = None, errors: str = "row", wide: bool | None = None,
+              value_cols: Sequence[str] | None = None, **opts) -> pd.DataFrame:
     """One law per group of a results table (path or DataFrame); see `prepare_table` for the inputs.
 
     group_by: the default (downstream_dataset, group) uses the columns present; explicit columns must
     exist. For method 'paper', groups whose `group` is 'openai' (CLIP-WIT) use plain least squares, as
     the paper does. A group that cannot be fitted gives a row with status 'failed' and the reason in
-    `message` (errors='raise' raises instead). With holdout_top_frac or holdout_top, the row also has
-    backtest_mae_pct (error-percentage points) and backtest_n_heldout.
+    `message` (errors='raise' raises instead). With holdout_top_frac, holdout_top or holdout_above (a
+    compute cutoff: runs above it are held out), the row also has backtest_mae_pct (error-percentage
+    points) and backtest_n_heldout.
     """
     from clipscale.laws.backtest import check_split
     from clipscale.laws.methods import get
@@ -195,9 +197,9 @@ def fit_table(df, *, compute_col: str = "gmacs_total", metric: str | None = None
     if errors not in ("row", "raise"):
         raise DataError(f"errors={errors!r}; valid choices: raise, row")
     split = None
-    if holdout_top_frac is not None or holdout_top is not None:
-        check_split(holdout_top_frac, holdout_top, None)
-        split = {"holdout_top_frac": holdout_top_frac, "holdout_top": holdout_top}
+    if any(v is not None for v in (holdout_top_frac, holdout_top, holdout_above)):
+        check_split(holdout_top_frac, holdout_top, holdout_above)
+        split = {"holdout_top_frac": holdout_top_frac, "holdout_top": holdout_top, "cutoff": holdout_above}
     data = prepare_table(df, compute_col=compute_col, metric=metric, error_col=error_col, where=where,
                          wide=wide, value_cols=value_cols)
     keys = resolve_group_by(data, group_by)
