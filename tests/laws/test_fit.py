@@ -104,12 +104,13 @@ def test_saturating_falls_back_when_the_floor_is_not_identifiable():
     assert few.e_inf is None and "too few" in few.notes[0]
 
 
-def test_shifted_form_reports_c0():
+def test_shifted_form_recovers_c0():
     c = np.logspace(8, 14, 40)
-    e = 3.0 * (c + 1e9) ** -0.2 + 0.1
-    res = fit(c, e, "saturating", form="shifted", n_boot=0)
-    assert res.c0 is not None and res.e_inf == pytest.approx(0.1, abs=0.02)
-    assert "(C + " in res.formula()
+    res = fit(c, 3.0 * (c + 1e10) ** -0.2 + 0.1, "saturating", form="shifted", n_boot=0)
+    assert res.c0 == pytest.approx(1e10, rel=0.01) and res.e_inf == pytest.approx(0.1, abs=0.001)
+    assert "(C + " in res.formula() and len(res.notes) == 1
+    plain = fit(c, 3.0 * c ** -0.2 + 0.1, "saturating", form="shifted", n_boot=0)
+    assert any("no measurable shift" in n for n in plain.notes)
 
 
 @pytest.mark.parametrize("compute,error,match", [

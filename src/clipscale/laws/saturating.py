@@ -78,8 +78,12 @@ def point(x, y, form="plain"):
     if reason:
         return _plain_fallback(x, y, reason)
     c0 = float(10.0 ** best.x[3]) if shifted else None
+    notes = [f"saturating form: {form}"]
+    if shifted and best.x[3] <= x.min() - 6.0 + 1e-3:
+        notes.append("c0 sits at its lower bound (1e-6 x the smallest compute): no measurable shift; "
+                     "form='plain' describes these points as well")
     return {"alpha": float(alpha), "beta": float(10.0 ** lb), "e_inf": float(e_inf), "c0": c0,
-            "x_fit": x, "y_fit": y, "theta": best.x, "notes": [f"saturating form: {form}"]}
+            "x_fit": x, "y_fit": y, "theta": best.x, "notes": notes}
 
 
 def _unidentified(res, e_inf, emin, sse, sse_plain, n, k) -> str:
