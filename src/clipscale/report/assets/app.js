@@ -14,6 +14,7 @@ function h(tag, attrs, text) {
   if (text !== undefined) node.textContent = text;
   return node;
 }
+function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
 function uniq(values) { return values.filter(function (v, i) { return values.indexOf(v) === i; }); }
 function pct(v) { return v === null || v === undefined ? null : 100 * v; }
 function fmt(v, digits) {
@@ -50,7 +51,7 @@ function renderProblems() {
 function setupScalingControls() {
   var select = $("dataset");
   DATA.datasets.forEach(function (d) {
-    select.appendChild(h("option", {value: d.name}, d.name + " (" + d.n_points + " points)"));
+    select.appendChild(h("option", {value: d.name}, d.name + " (" + plural(d.n_points, "point") + ")"));
   });
   select.value = STATE.dataset;
   select.addEventListener("change", function () { STATE.dataset = select.value; renderScaling(); });
@@ -125,7 +126,7 @@ function renderFormulas(laws) {
     var law = laws[group], style = groupStyle(group);
     var item = h("li", {"data-group": group});
     item.appendChild(h("span", {"class": "swatch", style: "background:" + style.color}));
-    item.appendChild(h("b", {}, group + " (" + law.n + " points): "));
+    item.appendChild(h("b", {}, group + " (" + plural(law.n, "point") + "): "));
     if (law.missing) {
       item.appendChild(h("span", {"class": "missing"}, law.missing));
     } else {

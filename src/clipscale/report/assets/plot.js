@@ -44,13 +44,19 @@ function linearTicks(domain) {
 
 function logTicks(domain) {
   var lo = Math.floor(Math.log10(domain[0])), hi = Math.ceil(Math.log10(domain[1]));
-  var mults = hi - lo <= 2 ? [1, 2, 3, 5] : hi - lo <= 4 ? [1, 2, 5] : [1];
-  var every = Math.max(1, Math.ceil((hi - lo) / 8)), ticks = [];
-  for (var e = lo; e <= hi; e += 1) {
-    if (mults.length === 1 && (e - lo) % every) continue;
-    mults.forEach(function (m) { var t = m * Math.pow(10, e); if (t >= domain[0] && t <= domain[1]) ticks.push(t); });
+  var every = Math.max(1, Math.ceil((hi - lo) / 8));
+  function at(mults) {
+    var ticks = [];
+    for (var e = lo; e <= hi; e += 1) {
+      if (mults.length === 1 && (e - lo) % every) continue;
+      mults.forEach(function (m) { var t = m * Math.pow(10, e); if (t >= domain[0] && t <= domain[1]) ticks.push(t); });
+    }
+    return ticks;
   }
-  return ticks;
+  // Fewer decades, more ticks per decade; a narrow range (e.g. 35-90 %) gets every integer multiple.
+  var ticks = at(hi - lo <= 2 ? [1, 2, 3, 5] : hi - lo <= 4 ? [1, 2, 5] : [1]);
+  if (ticks.length < 3) ticks = at([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  return ticks.length >= 2 ? ticks : linearTicks(domain);
 }
 
 function formatTick(v, log) {
