@@ -42,7 +42,7 @@ def register(sub) -> None:
 
     w = ss.add_parser("worker", help=argparse.SUPPRESS)  # internal: one run, started by the launchers
     w.add_argument("study_dir")
-    w.add_argument("--run", required=True)
+    w.add_argument("--run", help="this run only; without it, claim runs until none is left")
     w.add_argument("--threads", type=int, default=1)
     w.set_defaults(func=_worker)
 
@@ -110,8 +110,14 @@ def _report(args) -> int:
 
 
 def _worker(args) -> int:
-    from clipscale.study.runner import execute, find_run, load_study
+    import torch
 
+    from clipscale.study.runner import execute, find_run, load_study, work
+
+    torch.set_num_threads(args.threads)
     spec = load_study(args.study_dir)
-    execute(spec, find_run(spec, args.run), threads=args.threads)
+    if args.run:
+        execute(spec, find_run(spec, args.run), threads=args.threads)
+    else:
+        work(spec, threads=args.threads)
     return 0

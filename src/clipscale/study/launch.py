@@ -32,53 +32,106 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
         pass
 
 
-def worker_command(spec: StudySpec, run: Run, threads: int, torchrun: bool) -> list[str]:
-    cmd = [sys.executable, "-m", "clipscale", "study", "worker", str(spec.out_dir), "--run", run.name,
-           "--threads", str(threads)]
+def worker_command(spec: StudySpec, threads: int, run: Run | None = None, torchrun: bool = False) -> list[str]:
+    """`clipscale study worker DIR`: one named run, or (no run) claim runs until none is left."""
+    cmd = [sys.executable, "-m", "clipscale", "study", "worker", str(spec.out_dir), "--threads", str(threads)]
+    if run is not None:
+        cmd += ["--run", run.name]
     if torchrun:
         cmd[1:3] = ["-m", "torch.distributed.run", "--standalone",
                     f"--nproc_per_node={spec.launch.nproc_per_node}", "-m", "clipscale"]
     return cmd
 
 
-def run_processes(spec: StudySpec, runs: list[Run], jobs: int, threads: int, progress: Progress,
-                  torchrun: bool = False) -> None:
-    """Run `runs` as worker processes, `jobs` at a time, longest first; wait for all of them."""
+def _spawn(store: Store, cmd: list[str], threads: int, log_name: str) -> subprocess.Popen:
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    log = store.root / "logs" / f"{log_name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as fh:
+        return subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent)
+
+
+def run_local(spec: StudySpec, runs: list[Run], jobs: int, threads: int, progress: Progress) -> None:
+    """`jobs` long-lived worker processes claim runs (longest first) until none is left.
+
+    A worker keeps its caches (evaluation images) across runs. A worker that dies has its run
+    recorded as failed, and a fresh worker takes over the remaining runs.
+    """
+    store = Store(spec.out)
+    workers: dict[int, subprocess.Popen] = {}
+    logs: dict[int, str] = {}
+    spawned = 0
+
+    def start() -> None:
+        nonlocal spawned
+        spawned += 1
+        proc = _spawn(store, worker_command(spec, threads), threads, f"worker-{spawned}")
+        workers[proc.pid], logs[proc.pid] = proc, f"worker-{spawned}"
+
+    for _ in range(min(jobs, len(runs))):
+        start()
+    try:
+        while workers:
+            for pid, proc in list(workers.items()):
+                if proc.poll() is None:
+                    continue
+                del workers[pid]
+                if proc.returncode != 0:
+                    _fail_orphans(store, runs, pid, proc.returncode, logs[pid])
+                    claimable = [r for r in runs if store.state(r.name)[0] in ("pending", "interrupted")]
+                    if claimable and spawned < jobs + len(runs):
+                        start()
+            progress.poll()
+            time.sleep(POLL_S)
+        progress.poll()
+    finally:
+        _stop(workers.values())
+
+
+def run_per_process(spec: StudySpec, runs: list[Run], jobs: int, threads: int, progress: Progress,
+                    torchrun: bool = True) -> None:
+    """One process (a torchrun job: DDP over nproc_per_node) per run, `jobs` at a time, longest first."""
     store = Store(spec.out)
     pending = sorted(runs, key=progress.cost, reverse=True)
-    active: dict[str, tuple[subprocess.Popen, Run]] = {}
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    active: dict[int, tuple[subprocess.Popen, Run]] = {}
     try:
         while pending or active:
             while pending and len(active) < jobs:
                 run = pending.pop(0)
-                log = store.root / "logs" / f"{run.name}.log"
-                log.parent.mkdir(parents=True, exist_ok=True)
-                with open(log, "ab") as fh:
-                    proc = subprocess.Popen(worker_command(spec, run, threads, torchrun), stdout=fh,
-                                            stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent)
-                active[run.name] = (proc, run)
-                progress.started(run)
-            for name, (proc, run) in list(active.items()):
+                proc = _spawn(store, worker_command(spec, threads, run, torchrun), threads, run.name)
+                active[proc.pid] = (proc, run)
+            for pid, (proc, run) in list(active.items()):
                 if proc.poll() is not None:
-                    del active[name]
-                    _record_exit(store, run, proc.returncode)
-                    progress.finished(run, store.state(run.name))
-            progress.tick()
+                    del active[pid]
+                    if proc.returncode != 0 and store.state(run.name)[0] not in ("failed", "done"):
+                        store.mark(run.name, "failed", reason=_exit_reason(store, proc.returncode, run.name))
+            progress.poll()
             time.sleep(POLL_S)
+        progress.poll()
     finally:
-        for proc, _ in active.values():  # Ctrl-C: stop the workers; their checkpoints stay
+        _stop(p for p, _ in active.values())
+
+
+def _stop(procs) -> None:
+    """Ctrl-C or an error in the study process: stop the workers; their checkpoints stay."""
+    for proc in procs:
+        if proc.poll() is None:
             proc.terminate()
 
 
-def _record_exit(store: Store, run: Run, code: int) -> None:
-    """A worker killed from outside (signal, OOM) writes no reason itself: record one for it."""
-    state, _ = store.state(run.name)
-    if code != 0 and state not in ("failed", "done"):
-        log = store.root / "logs" / f"{run.name}.log"
-        tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
-        how = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
-        store.mark(run.name, "failed", reason=f"worker {how}; " + (tail[0][:300] if tail else f"see {log}"))
+def _fail_orphans(store: Store, runs: list[Run], pid: int, code: int, log_name: str) -> None:
+    """Runs a dead worker was training: record why, since the worker could not."""
+    for run in runs:
+        record = store.read_status(run.name) or {}
+        if record.get("state") == "running" and record.get("pid") == pid:
+            store.mark(run.name, "failed", reason=_exit_reason(store, code, log_name))
+
+
+def _exit_reason(store: Store, code: int, log_name: str) -> str:
+    log = store.root / "logs" / f"{log_name}.log"
+    tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
+    how = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
+    return f"worker {how}; " + (tail[0][:300] if tail else f"see {log}")
 
 
 # ---------------------------------------------------------------- SLURM through submitit
@@ -123,8 +176,6 @@ def run_slurm(spec: StudySpec, runs: list[Run], jobs: int, threads: int, progres
         batch = ordered[i:i + wave]
         submitted = executor.map_array(slurm_entry, [str(store.root)] * len(batch),
                                        [r.name for r in batch], [threads] * len(batch))
-        for run in batch:
-            progress.started(run)
         _wait_jobs(store, list(zip(submitted, batch)), progress)
 
 
@@ -139,15 +190,9 @@ def _wait_jobs(store: Store, pairs, progress: Progress) -> None:
                 except Exception as exc:  # noqa: BLE001 - recorded, and the other runs go on
                     if store.state(run.name)[0] != "failed":
                         store.mark(run.name, "failed", reason=f"slurm job {job.job_id}: {str(exc)[-300:]}")
-                progress.finished(run, store.state(run.name))
-        progress.tick()
+        progress.poll()
         time.sleep(POLL_S)
 
 
-LAUNCHERS: dict[str, Callable] = {
-    "local": lambda spec, runs, jobs, threads, progress: run_processes(spec, runs, jobs, threads, progress),
-    "torchrun": lambda spec, runs, jobs, threads, progress: run_processes(spec, runs, jobs, threads, progress,
-                                                                          torchrun=True),
-    "slurm": run_slurm,
-}
+LAUNCHERS: dict[str, Callable] = {"local": run_local, "torchrun": run_per_process, "slurm": run_slurm}
 

@@ -70,15 +70,22 @@ class Progress:
         elapsed = time.time() - self.start
         return None if frac <= 0.02 or elapsed < 1 else elapsed * (1 - frac) / frac
 
-    def started(self, run: Run) -> None:
-        self.running[run.name] = run
-        self._line(f"start  {run.name}", force=True)
-
-    def finished(self, run: Run, state: tuple[str, str]) -> None:
-        self.running.pop(run.name, None)
-        self.finished_runs[run.name] = state[0]
-        why = f" ({state[1]})" if state[1] and state[0] != "done" else ""
-        self._line(f"{state[0]:<6} {run.name}{why}", force=True)
+    def poll(self) -> None:
+        """Read every run's state from the store; print starts and ends, then the summary line."""
+        for run in self.runs:
+            if run.name in self.finished_runs:
+                continue
+            state, why = self.store.state(run.name)
+            if state == "running" and run.name not in self.running:
+                self.running[run.name] = run
+                self._line(f"start  {run.name}", force=True)
+            elif state in ("done", "failed"):
+                self.running.pop(run.name, None)
+                self.finished_runs[run.name] = state
+                self._line(f"{state:<6} {run.name}" + (f" ({why})" if why and state != "done" else ""), force=True)
+            elif state != "running":
+                self.running.pop(run.name, None)
+        self.tick()
 
     def tick(self) -> None:
         if time.time() - self.last_print >= (1.0 if self.tty else self.every_s):

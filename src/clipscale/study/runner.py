@@ -76,6 +76,31 @@ def execute(spec: StudySpec, run: Run, threads: int = 1) -> Path:
         return path
 
 
+def work(spec: StudySpec, threads: int = 1) -> int:
+    """Claim and execute runs of `spec` (longest first) until none is left; returns how many ran.
+
+    Several workers may call this at once: a run's lock decides who trains it. Runs that failed
+    during this study invocation are not retried here (the next `study run` retries them).
+    """
+    store = Store(spec.out)
+    runs = sorted(spec.runs(), key=lambda r: gmacs_per_sample(r.model) * r.samples_seen, reverse=True)
+    n = 0
+    while True:
+        for run in runs:
+            if store.state(run.name)[0] not in ("pending", "interrupted"):
+                continue
+            try:
+                execute(spec, run, threads)
+            except RunBusy:
+                continue
+            except Exception:  # noqa: BLE001 - recorded in status/<run>.json by execute; go on
+                pass
+            n += 1
+            break
+        else:
+            return n
+
+
 def _train(run: Run, out_dir: Path, threads: int) -> None:
     import torch
 
@@ -90,13 +115,15 @@ def evaluate_checkpoints(spec: StudySpec, run: Run, run_dir: Path):
     from clipscale import evaluate as ev
 
     tasks = list(spec.eval.tasks) or list(ev.DEFAULT_EMBEDDED_TASKS)
+    limit = spec.eval.limit or None
     if spec.eval.every_checkpoint:
-        rows = ev.evaluate_run(run_dir, tasks)
+        rows = ev.evaluate_run(run_dir, tasks, limit=limit, progress=False)
     else:
         import pandas as pd
 
         ckpts = sorted((run_dir / "checkpoints").glob("epoch_*.pt"), key=lambda p: int(p.stem.split("_")[1]))
-        rows = pd.concat([ev.evaluate(run.model, c, tasks) for c in ckpts], ignore_index=True)
+        rows = pd.concat([ev.evaluate(run.model, c, tasks, limit=limit, progress=False) for c in ckpts],
+                         ignore_index=True)
     return annotate(rows, run)
 
 

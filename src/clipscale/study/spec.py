@@ -57,6 +57,7 @@ class TrainSettings:
 class EvalSettings:
     tasks: tuple[str, ...] = ()          # () = clipscale.evaluate.DEFAULT_EMBEDDED_TASKS
     every_checkpoint: bool = True        # evaluate intermediate checkpoints too (learning curves)
+    limit: int = 0                       # at most this many test images per task; 0 = all
 
 
 @dataclass(frozen=True)

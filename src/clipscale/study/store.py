@@ -67,7 +67,7 @@ class Store:
         record = self.read_status(name) or {}
         if record.get("state") == "failed":
             return "failed", record.get("reason", "")
-        if self.is_locked(name):
+        if self.is_running(name, record):
             return "running", ""
         if (self.run_dir(name) / "checkpoints").is_dir() or record.get("state") == "running":
             return "interrupted", "resumes from its last checkpoint on the next `study run`"
@@ -94,17 +94,25 @@ class Store:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def is_locked(self, name: str) -> bool:
-        path = self.root / "locks" / f"{name}.lock"
-        if not path.exists():
+    def is_running(self, name: str, record: dict[str, Any] | None = None) -> bool:
+        """Whether the process named in the run's 'running' record is alive.
+
+        Read-only on purpose: probing the flock would take it for a moment and could make a worker
+        that claims the run at that instant skip it. On another host (SLURM) a 'running' record is
+        trusted.
+        """
+        record = record if record is not None else (self.read_status(name) or {})
+        if record.get("state") != "running":
             return False
-        with open(path, "a") as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-            fcntl.flock(fh, fcntl.LOCK_UN)
+        if record.get("host") != platform.node():
+            return True
+        try:
+            os.kill(int(record["pid"]), 0)
+        except ProcessLookupError:
             return False
+        except (PermissionError, KeyError, ValueError):
+            return True
+        return not _is_zombie(int(record["pid"]))
 
     # ---------------------------------------------------------------- results
 
@@ -145,3 +153,12 @@ class Store:
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _is_zombie(pid: int) -> bool:
+    """A child that exited but was not reaped yet still answers kill(pid, 0)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return False

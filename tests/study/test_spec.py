@@ -1,0 +1,94 @@
+"""Study spec: validation, expansion into named and hashed runs, the template."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from clipscale.cli import main
+from clipscale.errors import NotFoundError, UserInputError
+from clipscale.study import load_spec, spec_from_dict
+from clipscale.study.demo import PRESET_DIR, PRESETS
+
+BASE = {"name": "t", "out": "o",
+        "axes": {"model": ["ladder-xs", "ladder-s"], "data_size": [1000, 4000], "samples_seen": [2000, 6000]}}
+
+
+def _spec(**sections):
+    raw = {**BASE, **{k: {**BASE.get(k, {}), **v} for k, v in sections.items()}}
+    return spec_from_dict(raw)
+
+
+def test_expansion_is_the_product_of_axes_with_stable_unique_names():
+    runs = _spec().runs()
+    assert len(runs) == 2 * 2 * 2
+    assert len({r.name for r in runs}) == 8 and len({r.hash for r in runs}) == 8
+    assert [r.name for r in runs] == [r.name for r in _spec().runs()]  # stable across expansions
+    assert runs[0].model == "ladder-xs" and runs[0].samples_seen == 2000
+
+
+def test_hash_follows_every_training_setting():
+    a = _spec().runs()[0]
+    b = _spec(train={"weight_decay": 0.1}).runs()[0]
+    c = _spec(launch={"jobs": 1, "threads": 2}).runs()[0]  # how it is launched is not the run
+    assert a.hash != b.hash and a.hash == c.hash
+
+
+def test_levels_from_checkpoints_makes_one_run_per_model_and_data_with_a_checkpoint_per_level():
+    runs = _spec(train={"levels_from": "checkpoints", "checkpoints": 2}).runs()
+    assert len(runs) == 4
+    assert runs[0].levels == (2000, 6000) and runs[0].samples_seen == 6000
+    assert runs[0].epochs == 3  # chunks of gcd(2000, 6000) = 2000 samples: one checkpoint per level
+
+
+@pytest.mark.parametrize("raw, match", [
+    ({**BASE, "axis": {}}, "unknown key 'axis'"),
+    ({**BASE, "axes": {**BASE["axes"], "modle": ["x"]}}, "unknown key 'modle'"),
+    ({**BASE, "train": {"precision": "fp8"}}, "'fp8' is not allowed; valid choices: bf16, fp32"),
+    ({**BASE, "axes": {**BASE["axes"], "data_size": [0]}}, "must be > 0"),
+    ({**BASE, "axes": {**BASE["axes"], "samples_seen": ["many"]}}, "expected int"),
+    ({**BASE, "axes": {**BASE["axes"], "batch_size": [4096]}}, "batch"),
+    ({"name": "t", "axes": {"model": ["ladder-xs"]}}, "missing key 'data_size'"),
+    ({"name": "t"}, "missing \\[axes\\]"),
+])
+def test_bad_specs_name_the_key_and_the_fix(raw, match):
+    with pytest.raises(UserInputError, match=match):
+        spec_from_dict(raw)
+
+
+def test_unknown_model_lists_choices():
+    with pytest.raises(NotFoundError, match="ladder-xs"):
+        spec_from_dict({**BASE, "axes": {**BASE["axes"], "model": ["ladder-xxl"]}})
+
+
+def test_init_writes_a_template_that_loads(tmp_path, capsys):
+    path = tmp_path / "s.toml"
+    assert main(["study", "init", str(path)]) == 0
+    spec = load_spec(path)
+    assert spec.out_dir == tmp_path / "my-study-out"  # relative to the spec file
+    assert len(spec.runs()) == 18
+    assert main(["study", "init", str(path)]) == 2  # exists: refused without --force
+    assert "--force" in capsys.readouterr().err
+
+
+def test_presets_are_valid_and_meet_the_grid_requirement(tmp_path):
+    from clipscale.study.runner import gmacs_per_sample
+
+    for name, preset in PRESETS.items():
+        assert preset.path.parent == PRESET_DIR
+        spec = load_spec(preset.path, out=tmp_path)
+        a = spec.axes
+        assert len(a.model) >= 3 and len(a.data_size) >= 2 and len(a.samples_seen) >= 3, name
+        if name == "default":
+            costs = [gmacs_per_sample(m) * s for m in a.model for s in a.samples_seen]
+            assert max(costs) / min(costs) >= 100, "default preset must span two decades of compute"
+
+
+def test_cli_bad_spec_is_one_line_exit_2(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text('name = "x"\n[axes]\nmodel = ["ladder-xs"]\ndata_size = [10]\nsamples_seen = [100]\nfoo = 1\n')
+    proc = subprocess.run([sys.executable, "-m", "clipscale", "study", "status", str(path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "unknown key 'foo'" in proc.stderr and "Traceback" not in proc.stderr
