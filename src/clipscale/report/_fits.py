@@ -145,7 +145,7 @@ def _add_law(fitset: FitSet, dataset, group, method, sub: pd.DataFrame, result, 
     span = every if len(every) else sub["compute"]
     grid = np.geomspace(span.min() * _GRID_LOW, span.max() * _GRID_HIGH, _GRID_POINTS)
     law = {"formula": _formula(result), "n": int(len(sub)), "x": grid.tolist(),
-           "y": _finite(result.predict(grid))}
+           "y": _finite(result.predict(grid)), "notes": list(getattr(result, "notes", ()))}
     band = _band(result, grid)
     if band is not None:
         law["lo"], law["hi"] = band
@@ -153,7 +153,7 @@ def _add_law(fitset: FitSet, dataset, group, method, sub: pd.DataFrame, result, 
     fitset.laws.setdefault(dataset, {}).setdefault(method, {})[group] = law
     fitset.coefficients.append({"downstream_dataset": dataset, "group": group, "method": method,
                                 "n_points": int(len(sub)), **_scalars(result), **_ci(result),
-                                "formula": law["formula"], "note": "; ".join(getattr(result, "notes", ()))})
+                                "formula": law["formula"], "note": "; ".join(law["notes"])})
     predicted = np.asarray(result.predict(sub["compute"].to_numpy(float)), float)
     for (point_id, row), pred in zip(sub.iterrows(), predicted):
         fitset.predictions.append({

@@ -133,6 +133,7 @@ function renderFormulas(laws) {
       item.appendChild(h("code", {"class": "formula"}, law.formula));
       var extra = law.r2 === null || law.r2 === undefined ? "" : "  R² = " + fmt(law.r2, 3);
       item.appendChild(document.createTextNode(extra + (law.lo ? "  (band: " + DATA.band_level_pct + " % confidence interval of the law, bootstrap)" : "")));
+      if (law.notes && law.notes.length) item.appendChild(h("div", {"class": "fit-notes"}, law.notes.join("; ")));
     }
     list.appendChild(item);
   });
