@@ -58,10 +58,15 @@ def test_corrupted_cache_file_is_detected_and_fetched_again(hub, b32, tmp_path, 
     path = download(b32, cache_dir=tmp_path, endpoint=hub.url)
     blob = Path(os.path.realpath(path))
     blob.chmod(0o644)
-    blob.write_bytes(b"bit rot" + tiny_bytes[7:])
+    blob.write_bytes(tiny_bytes[:-100])  # truncated
     path = download(b32, cache_dir=tmp_path, endpoint=hub.url)
     assert path.read_bytes() == tiny_bytes
     assert len(hub.gets(b32.filename)) == 2
+    Path(os.path.realpath(path)).write_bytes(b"bit rot" + tiny_bytes[7:])  # same size, other bytes
+    out = _cli(["zoo", "download", "--model", "ViT-B-32", "--data", "80M", "--samples-seen", "3B",
+                "--cache-dir", str(tmp_path)], hub, tmp_path)  # a new process: nothing remembered
+    assert out.returncode == 0, out.stderr
+    assert Path(out.stdout.strip()).read_bytes() == tiny_bytes and len(hub.gets(b32.filename)) == 3
 
 
 def test_corrupt_transfer_fetched_again_then_refused(hub, b32, tmp_path, tiny_bytes):

@@ -78,13 +78,26 @@ def _git_blob_sha1(path: Path) -> str:
     return digest.hexdigest()
 
 
+# Files already verified in this process, keyed by (real path, size, mtime in ns): a changed file is hashed again.
+_VERIFIED: dict[tuple[str, int, int], str] = {}
+
+
 def _matches(path: Path, expected: str) -> bool:
+    real = os.path.realpath(path)
+    stat = os.stat(real)
+    key = (real, stat.st_size, stat.st_mtime_ns)
+    if _VERIFIED.get(key) == expected:
+        return True
     if _SHA256.fullmatch(expected):
-        return sha256_of(path) == expected
-    if _GIT_SHA1.fullmatch(expected):
-        return _git_blob_sha1(path) == expected
-    raise DownloadError(f"the hub gave no checksum for {path.name} (etag {expected!r}), so it cannot be verified; "
+        ok = sha256_of(real) == expected
+    elif _GIT_SHA1.fullmatch(expected):
+        ok = _git_blob_sha1(Path(real)) == expected
+    else:
+        raise DownloadError(f"the hub gave no checksum for {path.name} (etag {expected!r}), so it cannot be verified; "
                         f"check HF_ENDPOINT points to a Hugging Face Hub")
+    if ok:
+        _VERIFIED[key] = expected
+    return ok
 
 
 def _expected_checksum(path: Path, hub_file: HubFile, revision: str | None, endpoint: str | None) -> str:
