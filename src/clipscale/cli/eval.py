@@ -97,6 +97,7 @@ def _eval(args) -> int:
     import torch
 
     from clipscale import evaluate as ev
+    from clipscale.evaluate.features import DecodedImages
 
     ev.resolve_tasks(args.tasks)  # unknown task names fail before any model is built
     if args.device == "cpu" and torch.get_num_threads() > 4:
@@ -107,8 +108,9 @@ def _eval(args) -> int:
         meta = {k: v for k, v in (("upstream_dataset", args.upstream_dataset), ("name", args.name)) if v}
         df = ev.evaluate_run(args.run, args.tasks, arch=args.arch, meta=meta, **common)
     else:
-        df = pd.concat([ev.evaluate(arch, ck, args.tasks, meta=meta, **common) for arch, ck, meta in _targets(args)],
-                       ignore_index=True)
+        decoded = DecodedImages()  # several checkpoints: images rendered or read once
+        df = pd.concat([ev.evaluate(arch, ck, args.tasks, meta=meta, decoded=decoded, **common)
+                        for arch, ck, meta in _targets(args)], ignore_index=True)
     _print(df)
     if args.out:
         ev.append_results(df, args.out)

@@ -7,6 +7,7 @@ retrieval and linear probes, on the embedded suite, scikit-learn's digits and th
 - `list_tasks(pattern)`, `get_task(name)`, `DEFAULT_EMBEDDED_TASKS`, `IMAGENET_ROLE_TASK`.
 - `append_results(df, path)`: atomic, lock-serialised append to a results CSV.
 """
+from clipscale.evaluate.features import DecodedImages
 from clipscale.evaluate.results import COLUMNS, append_results, read_results
 from clipscale.evaluate.runner import evaluate, evaluate_run
 from clipscale.evaluate.tasks import (DEFAULT_EMBEDDED_TASKS, IMAGENET_ROLE_TASK, PAPER_BENCHMARKS, Task,
@@ -15,5 +16,5 @@ from clipscale.evaluate.tasks import (DEFAULT_EMBEDDED_TASKS, IMAGENET_ROLE_TASK
 __all__ = [
     "evaluate", "evaluate_run", "append_results", "read_results", "COLUMNS",
     "Task", "list_tasks", "get_task", "resolve_tasks", "DEFAULT_EMBEDDED_TASKS", "IMAGENET_ROLE_TASK",
-    "PAPER_BENCHMARKS",
+    "PAPER_BENCHMARKS", "DecodedImages",
 ]

@@ -54,19 +54,21 @@ def run_task(task: Task, data: TaskData, cache: FeatureCache, model, tokenizer, 
 
 def evaluate(arch: str, checkpoint=None, tasks=None, *, data_root=None, device: str = "cpu",
              batch_size: int = 256, meta: dict | None = None, limit: int | None = None,
-             progress: bool = True) -> pd.DataFrame:
+             progress: bool = True, decoded: DecodedImages | None = None) -> pd.DataFrame:
     """Evaluate one checkpoint on tasks; one row per task in the results schema (metrics as fractions).
 
     arch: OpenCLIP or ladder name. checkpoint: local .pt path, OpenCLIP pretrained tag, or None
     (random weights). tasks: names, patterns ('embedded/*') or Task objects; None = DEFAULT_EMBEDDED_TASKS.
     meta: overrides/extra facts for the rows (upstream_dataset, samples_seen, name, gmacs, epoch).
     limit: at most this many images per split and task (quick runs). Image features are computed once
-    per image set and shared by the tasks that use it.
+    per image set and shared by the tasks that use it. decoded: a DecodedImages shared by the calls of
+    several checkpoints, so that their images are rendered or read once.
     """
     task_list = resolve_tasks(tasks)
     datas = [(t, task_data(t, data_root=data_root, limit=limit)) for t in task_list]  # fail fast on data
     model, preprocess, tokenizer, info = load_model(arch, checkpoint, device=device)
-    cache = FeatureCache(model, preprocess, batch_size=batch_size, device=device, progress=progress)
+    cache = FeatureCache(model, preprocess, batch_size=batch_size, device=device, progress=progress,
+                         decoded=decoded)
     return _evaluate_loaded(arch, model, tokenizer, info, datas, cache, meta or {}, device)
 
 
@@ -116,5 +118,7 @@ def evaluate_run(run_dir, tasks=None, *, arch: str | None = None, data_root=None
                              decoded=decoded)
         frames.append(_evaluate_loaded(arch, model, tokenizer, info, datas, cache, row_meta, device))
     out = pd.concat(frames, ignore_index=True)
-    return out.sort_values(["eval_task", "epoch"], kind="stable").reset_index(drop=True)
+    order = {t.name: i for i, t in enumerate(task_list)}  # tasks in the order asked, then by epoch
+    return out.sort_values(["eval_task", "epoch"], key=lambda c: c.map(order) if c.name == "eval_task" else c,
+                           kind="stable").reset_index(drop=True)
 

@@ -89,10 +89,13 @@ FEWSHOT_KS: tuple[int, ...] = (1, 10)
 
 
 def _build_registry() -> dict[str, Task]:
+    from clipscale.data.vocab import GRAMMAR_VERSION  # images change with the grammar: part of the version
+
     tasks: list[Task] = []
     for name, desc in _EMBEDDED:
         kind = ZEROSHOT_RETRIEVAL if name == "retrieval" else ZEROSHOT_CLASSIFICATION
-        tasks.append(Task(f"embedded/{name}", kind, SOURCE_EMBEDDED, name, description=desc))
+        tasks.append(Task(f"embedded/{name}", kind, SOURCE_EMBEDDED, name, version=f"1.g{GRAMMAR_VERSION}",
+                          description=desc))
     tasks.append(Task("digits", ZEROSHOT_CLASSIFICATION, SOURCE_DIGITS, "digits",
                       description="scikit-learn's handwritten digits (real scans), 'a photo of the number {c}.'"))
     for name in PAPER_BENCHMARKS:
