@@ -53,3 +53,12 @@ def test_schema_defaults():
     assert schema.default_metric("voc2007_multilabel") == "mean_average_precision"
     assert schema.paper_group("CLIP-WIT") == "openai" and schema.paper_group("LAION-2B") == "openclip"
     assert schema.pretty_samples(13e9) == "13B" and schema.pretty_samples(2e5) == "200K"
+
+
+def test_atomic_write_follows_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        path = _io.atomic_write_text(tmp_path / "r.csv", "a\n")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644
