@@ -20,15 +20,16 @@ N_IMAGES = 200
 class _Listed(torch.utils.data.Dataset):
     """(preprocess(PIL image), target) of an ImageSource, the way clip_benchmark's datasets serve them."""
 
-    def __init__(self, source, idx, preprocess, classes=None):
+    def __init__(self, source, idx, preprocess, classes=None, label=None):
         self.source, self.idx, self.preprocess, self.classes = source, list(idx), preprocess, classes
+        self.label = label or (lambda t: t)
 
     def __len__(self):
         return len(self.idx)
 
     def __getitem__(self, i):
         img, target = self.source.load(int(self.idx[i]))
-        return self.preprocess(Image.fromarray(img)), target
+        return self.preprocess(Image.fromarray(img)), self.label(target)
 
 
 def test_zeroshot_classification_equals_clip_benchmark(xs):
@@ -64,6 +65,26 @@ def test_zeroshot_retrieval_equals_clip_benchmark(xs):
         for side in ("image", "text"):
             key = f"{side}_retrieval_recall@{k}"
             assert ours[key] == pytest.approx(ref[key], abs=1e-6), key
+
+
+def test_multilabel_mean_average_precision_equals_clip_benchmark(xs):
+    from clipscale.evaluate.features import Encoded
+
+    model, preprocess, tokenizer = xs
+    data = datasets.task_data(get_task("embedded/multilabel"), limit=80)
+    source, _ = data.test
+    enc = FeatureCache(model, preprocess, batch_size=64, progress=False).get(source)
+    labelled = Encoded(enc.features, [data.label(t) for t in enc.targets], enc.indices, enc.skipped)
+    weights = zeroshot.classifier_weights(model, tokenizer, data.classnames, data.templates)
+    ours = zeroshot.classify(labelled, weights, multilabel=True)
+
+    loader = torch.utils.data.DataLoader(_Listed(source, range(source.n), preprocess, data.classnames, data.label),
+                                         batch_size=64)
+    with compat.patched():
+        from clip_benchmark.metrics import zeroshot_classification as cb
+
+        ref = cb.evaluate(model, loader, tokenizer, data.classnames, data.templates, "cpu", amp=False)
+    assert ours["mean_average_precision"] == pytest.approx(ref["mean_average_precision"], abs=1e-6)
 
 
 def test_metric_functions_equal_clip_benchmark_on_random_scores():

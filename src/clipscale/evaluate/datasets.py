@@ -72,7 +72,8 @@ def _embedded_data(task: Task, limit: int | None, need_train: bool) -> TaskData:
     n = n if limit is None else min(n, int(limit))
     test = (embedded.source(spec.family, "test", n), None)
     train = (embedded.source(spec.family, "train", n), None) if need_train else None
-    return TaskData(test, list(spec.classnames), spec.templates, spec.label, spec.per_image_prompts, train)
+    return TaskData(test, list(spec.classnames), spec.templates, spec.label, spec.per_image_prompts, train,
+                    spec.multilabel)
 
 
 # ---- clip_benchmark's builder -----------------------------------------------------------------

@@ -9,8 +9,9 @@ Families (tasks of one family share images, hence one feature pass per checkpoin
 - single: one object of a chosen colour and shape -> tasks objects (colour x shape, 192 classes,
   ImageNet's role), shape, colour, size, texture.
 - count: 1-5 identical objects -> count.
-- relation: two objects, A left of / right of / above / below B -> relation; the prompts name the
-  image's own two objects, so each image gets its own four-way classifier.
+- relation: two objects, A left of / right of / above / below B -> relation (the prompts name the
+  image's own two objects, so each image gets its own four-way classifier), and multilabel (which of
+  the 16 shapes appear: mean average precision).
 - text: a rendered three-letter word -> words.
 - retrieval: the data module's held-out stream (all scene kinds), five captions per image.
 """
@@ -42,6 +43,7 @@ class EmbeddedTask:
     label: Callable  # scene -> class index
     n_test: int  # images per split (a multiple of the class count keeps classes balanced)
     per_image_prompts: Callable | None = None  # scene -> list (per class) of prompt lists
+    multilabel: bool = False  # label is a 0/1 row over classes; metric: mean average precision
 
 
 def _data():
@@ -86,11 +88,20 @@ def embedded_tasks() -> dict[str, EmbeddedTask]:
         "count": EmbeddedTask("count", numbers, count_prompts, lambda s: len(s.objects) - 1, 100 * len(numbers)),
         "relation": EmbeddedTask("relation", relations, None, lambda s: relations.index(s.relation),
                                  100 * len(relations), per_image_prompts=relation_prompts),
+        "multilabel": EmbeddedTask("relation", shapes, obj_templates, lambda s: _shapes_present(s, shapes), 0,
+                                   multilabel=True),
         "words": EmbeddedTask("text", tuple(d.WORDS), ['the word "{c}".', "a sign that says {c}.",
                                                        'a photo of the word "{c}".'],
                               lambda s: tuple(d.WORDS).index(s.text.text), 20 * len(d.WORDS)),
         "retrieval": EmbeddedTask("retrieval", (), None, lambda s: 0, 1000),
     }
+
+
+def _shapes_present(scene, shapes: tuple[str, ...]) -> np.ndarray:
+    row = np.zeros(len(shapes), dtype=np.float32)
+    for o in scene.objects:
+        row[shapes.index(o.shape)] = 1.0
+    return row
 
 
 def family_size(family: str) -> int:

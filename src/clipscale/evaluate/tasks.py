@@ -67,9 +67,11 @@ _EMBEDDED = (
     ("count", "how many objects the scene holds (counting)"),
     ("relation", "where the first object lies relative to the second (relation)"),
     ("words", "which three-letter word is written in the image"),
+    ("multilabel", "which of the 16 shapes appear in a two-object scene (multi-label: mean average precision)"),
     ("retrieval", "image and text retrieval on held-out scenes, several captions per image"),
 )
-DEFAULT_EMBEDDED_TASKS: tuple[str, ...] = tuple(f"embedded/{n}" for n, _ in _EMBEDDED) + ("digits",)
+# embedded/multilabel is left out of the defaults: the laws fit acc1 unless a dataset is a known multi-label set.
+DEFAULT_EMBEDDED_TASKS: tuple[str, ...] = tuple(f"embedded/{n}" for n, _ in _EMBEDDED if n != "multilabel") + ("digits",)
 
 # The paper's downstream datasets (Cherti et al. 2023, zeroshot_results.csv), clip_benchmark names.
 # Aggregates of the paper (imagenet_robustness, vtab, vtab+) are averages of these, not datasets.
@@ -104,7 +106,7 @@ def _build_registry() -> dict[str, Task]:
                           description=f"clip_benchmark dataset {name!r} (needs --data-root)"))
     probes = []
     for t in tasks:
-        if t.kind != ZEROSHOT_CLASSIFICATION or t.dataset == "voc2007_multilabel":
+        if t.kind != ZEROSHOT_CLASSIFICATION or t.dataset.endswith("multilabel"):
             continue
         probes.append(replace(t, name=f"{LINEAR_PROBE}/{t.name}", kind=LINEAR_PROBE,
                               description=f"linear probe, full training split: {t.description}"))
