@@ -156,6 +156,15 @@ def test_cli_offline_error(hub, tmp_path):
     assert out.stderr.startswith("clipscale: error: cannot reach") and out.stderr.count("\n") == 1, out.stderr
 
 
+def test_cli_all_epochs_skips_unpublished_ones(hub, b32, tmp_path):
+    dest = tmp_path / "d"
+    out = _cli(["zoo", "download", "--model", "ViT-B-32", "--data", "80M", "--samples-seen", "3B", "--all-epochs",
+                "--cache-dir", str(tmp_path / "c"), "--dest", str(dest)], hub, tmp_path)
+    assert out.returncode == 1  # 31 of its 32 epochs are not on this hub
+    assert out.stdout.splitlines() == [str(dest / b32.hub_file(2).filename)]
+    assert "31 checkpoint(s) are not published" in out.stderr and f"{b32.name} epoch 1," in out.stderr
+
+
 def test_cli_download_needs_a_selection(tmp_path, hub):
     out = _cli(["zoo", "download"], hub, tmp_path)
     assert out.returncode == 2 and "no checkpoint selected" in out.stderr

@@ -48,6 +48,11 @@ def test_load_from_hub_then_classify(colour_bytes, colour_images, tmp_path):
         server.shutdown()
         server.server_close()
     names = list(colour_images)
+    with pytest.raises(UserInputError, match="does not exist"):
+        classify(model, preprocess, tokenizer, [tmp_path / "none.png"], ["red", "green"])
+    (tmp_path / "junk.png").write_bytes(b"not an image")
+    with pytest.raises(DataError, match="not a readable image"):
+        classify(model, preprocess, tokenizer, [tmp_path / "junk.png"], ["red", "green"])
     preds = classify(model, preprocess, tokenizer, [colour_images[n] for n in names], ["red", "green", "blue"], top=3)
     assert [p.labels[0] for p in preds] == names
     for p in preds:
