@@ -16,7 +16,7 @@ def register(sub) -> None:
                     "checkpoint with --model/--data/--samples-seen [--epoch], or give --arch and --pretrained.",
     )
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
-    add_filter_options(p)
+    add_filter_options(p, several=False)
     p.add_argument("--epoch", type=int, default=None, help="use the zoo run's checkpoint after epoch N")
     p.add_argument("--arch", default=None, help="OpenCLIP architecture of a local checkpoint (with --pretrained)")
     p.add_argument("--pretrained", default=None, help="local checkpoint file (.pt or .safetensors)")
@@ -32,6 +32,13 @@ def register(sub) -> None:
 def _run(args) -> int:
     from clipscale.zoo.classify import classify, read_labels
 
+    from pathlib import Path
+
+    from clipscale.errors import UserInputError
+
+    missing = [i for i in args.images if not Path(i).is_file()]
+    if missing:  # before any download
+        raise UserInputError(f"image(s) not found: {', '.join(missing[:5])}; give paths of image files")
     labels = read_labels(args.labels)
     model, preprocess, tokenizer = _model(args)
     predictions = classify(model, preprocess, tokenizer, args.images, labels, template_set=args.templates, top=args.top)

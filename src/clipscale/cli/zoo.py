@@ -10,11 +10,12 @@ _LIST_COLUMNS = ("name", "arch", "data", "samples_seen", "samples_seen_bucket", 
                  "global_batch_size", "gmacs", "filename")
 
 
-def add_filter_options(p) -> None:
-    """--model/--data/--samples-seen, each taking one value or several (shared with `classify`)."""
-    p.add_argument("--model", nargs="+", metavar="ARCH", help="architecture(s): ViT-B-32 ViT-B-16 ViT-L-14 ViT-H-14 ViT-g-14")
-    p.add_argument("--data", nargs="+", metavar="DATA", help="LAION subset(s): 80M 400M 2B")
-    p.add_argument("--samples-seen", nargs="+", metavar="N", help="samples seen bucket(s): 3B 13B 34B")
+def add_filter_options(p, several: bool = True) -> None:
+    """--model/--data/--samples-seen; with `several`, each takes one value or more (any of them)."""
+    nargs = "+" if several else None
+    p.add_argument("--model", nargs=nargs, metavar="ARCH", help="architecture: ViT-B-32 ViT-B-16 ViT-L-14 ViT-H-14 ViT-g-14")
+    p.add_argument("--data", nargs=nargs, metavar="DATA", help="LAION subset: 80M 400M 2B")
+    p.add_argument("--samples-seen", nargs=nargs, metavar="N", help="samples seen bucket: 3B 13B 34B")
 
 
 def add_hub_options(p) -> None:
