@@ -59,3 +59,14 @@ def test_data_root_template_and_cleaned_names(tmp_path):
 
     assert benchmark_root("vtab/cifar10", tmp_path) == tmp_path / "vtab-cifar10"
     assert benchmark_root("imagenet-r", f"{tmp_path}/{{dataset}}/test") == tmp_path / "imagenet-r" / "test"
+
+
+def test_zero_shot_and_probe_share_images_and_limit_spreads_over_classes(tmp_path):
+    from clipscale.evaluate.datasets import task_data
+
+    _fer2013(tmp_path, corrupt=False)
+    zs = task_data(ev.get_task("fer2013"), data_root=tmp_path, limit=7)
+    lp = task_data(ev.get_task("linear_probe/fer2013"), data_root=tmp_path, limit=7)
+    assert zs.test.key == lp.test.key and lp.train is not None and lp.train.key != lp.test.key
+    labels = sorted(zs.test.load(j)[1] for j in range(zs.test.n))
+    assert zs.test.n == 7 and labels == list(range(7))  # one image of each class, not 7 of the first

@@ -25,19 +25,22 @@ DIGITS_SIZE = 32  # 8x8 scans upsampled (bilinear) to the ladder's resolution
 
 @dataclass
 class TaskData:
-    """Images and prompts of one task. `test`/`train`: (source, source indices or None = all)."""
+    """Images and prompts of one task; `train` holds the images of a linear probe's training split."""
 
-    test: tuple[ImageSource, np.ndarray | None]
+    test: ImageSource
     classnames: list[str]
     templates: Any = None  # list of '{c}' templates or dict class -> prompts
     label: Callable[[Any], Any] = int  # target -> class index (or multi-hot row)
     per_image_prompts: Callable | None = None  # target -> per-class prompt lists
-    train: tuple[ImageSource, np.ndarray | None] | None = None
+    train: ImageSource | None = None
     multilabel: bool = False
 
 
-def _limited(idx: np.ndarray, limit: int | None) -> np.ndarray:
-    return idx if limit is None else idx[: int(limit)]
+def _spread(n: int, limit: int | None) -> np.ndarray:
+    """Indices of at most `limit` of n items, evenly spread (folders sorted by class stay mixed)."""
+    if limit is None or limit >= n:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, int(limit)).round().astype(np.int64))
 
 
 # ---- scikit-learn digits -------------------------------------------------------------------
@@ -58,10 +61,14 @@ def _digits():
 
 def _digits_data(limit: int | None) -> TaskData:
     images, labels, train, test = _digits()
-    src = ImageSource("digits/sklearn/v1", len(labels), lambda i: (images[i], int(labels[i])),
-                      lambda i: f"digits[{i}]")
-    return TaskData((src, _limited(test, limit)), [str(i) for i in range(10)], DIGITS_TEMPLATES,
-                    train=(src, _limited(train, limit)))
+
+    def split(name: str, rows: np.ndarray) -> ImageSource:
+        rows = rows if limit is None else rows[: int(limit)]  # rows are already in shuffled order
+        src = ImageSource(f"digits/sklearn/v1/{name}/n={len(rows)}", len(rows),
+                          lambda j: (images[rows[j]], int(labels[rows[j]])), lambda j: f"digits[{rows[j]}]")
+        return src
+
+    return TaskData(split("test", test), [str(i) for i in range(10)], DIGITS_TEMPLATES, train=split("train", train))
 
 
 # ---- the embedded suite --------------------------------------------------------------------
@@ -70,8 +77,8 @@ def _embedded_data(task: Task, limit: int | None, need_train: bool) -> TaskData:
     spec = embedded.embedded_tasks()[task.dataset]
     n = embedded.family_size(spec.family)
     n = n if limit is None else min(n, int(limit))
-    test = (embedded.source(spec.family, "test", n), None)
-    train = (embedded.source(spec.family, "train", n), None) if need_train else None
+    test = embedded.source(spec.family, "test", n)
+    train = embedded.source(spec.family, "train", n) if need_train else None
     return TaskData(test, list(spec.classnames), spec.templates, spec.label, spec.per_image_prompts, train,
                     spec.multilabel)
 
@@ -105,13 +112,16 @@ def _build(builder, dataset: str, root: Path, split: str, kind: str):
                         f"({type(exc).__name__}: {exc}); see docs/evaluate.md") from exc
 
 
-def _wrap(ds, dataset: str, split: str) -> ImageSource:
+def _wrap(ds, dataset: str, split: str, root: Path, limit: int | None) -> ImageSource:
+    """The dataset's items (at most `limit`, evenly spread) as a source; same files, same key."""
+    rows = _spread(len(ds), limit)
     samples = getattr(ds, "samples", None) or getattr(ds, "imgs", None)
 
-    def name(i: int) -> str:
-        return str(samples[i][0]) if samples else f"{dataset}[{split}][{i}]"
+    def name(j: int) -> str:
+        return str(samples[rows[j]][0]) if samples else f"{dataset}[{split}][{rows[j]}]"
 
-    return ImageSource(f"clip_benchmark/{dataset}/{split}/{id(ds)}", len(ds), lambda i: ds[i], name)
+    key = f"clip_benchmark/{dataset}/{split}/{root.resolve()}/n={len(rows)}"
+    return ImageSource(key, len(rows), lambda j: ds[int(rows[j])], name)
 
 
 def _check_labels(ds, dataset: str, root: Path) -> None:
@@ -128,16 +138,14 @@ def _benchmark_data(task: Task, data_root, limit: int | None, need_train: bool) 
         ds = _build(builder, task.dataset, root, "test", task.kind)
         _check_labels(ds, task.dataset, root)
         train = _build(builder, task.dataset, root, "train", task.kind) if need_train else None
-    n = len(ds)
-    test = (_wrap(ds, task.dataset, "test"), _limited(np.arange(n), limit) if limit else None)
+    test = _wrap(ds, task.dataset, "test", root, limit)
     classnames = list(getattr(ds, "classes", None) or [])
     templates = getattr(ds, "templates", None)
     if task.kind != ZEROSHOT_RETRIEVAL and (not classnames or not templates):
         raise DataError(f"clip_benchmark gave no class names or templates for {task.dataset!r}")
     multilabel = task.dataset.endswith("multilabel")
     label = (lambda t: np.asarray(t, dtype=np.float32)) if multilabel else int
-    train_src = (_wrap(train, task.dataset, "train"), _limited(np.arange(len(train)), limit) if limit else None) \
-        if train is not None else None
+    train_src = _wrap(train, task.dataset, "train", root, limit) if train is not None else None
     return TaskData(test, classnames, templates, label, None, train_src, multilabel)
 
 

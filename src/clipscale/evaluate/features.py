@@ -42,14 +42,6 @@ class Encoded:
     indices: np.ndarray  # source index of each row
     skipped: list[str]  # "name: reason" of each item that could not be read
 
-    def select(self, idx: np.ndarray | None) -> "Encoded":
-        """Rows whose source index is in `idx` (None = all), in the order of `idx`."""
-        if idx is None:
-            return self
-        pos = {int(s): r for r, s in enumerate(self.indices)}
-        rows = [pos[int(i)] for i in idx if int(i) in pos]
-        return Encoded(self.features[rows], [self.targets[r] for r in rows], self.indices[rows], self.skipped)
-
 
 def _fast_normaliser(preprocess) -> tuple[int, torch.Tensor, torch.Tensor] | None:
     """(size, mean, std) when `preprocess` is OpenCLIP's eval transform (resize, crop, tensor, normalise)."""

@@ -32,8 +32,7 @@ def _per_image_classify(enc: Encoded, data: TaskData, model, tokenizer, device: 
 
 def run_task(task: Task, data: TaskData, cache: FeatureCache, model, tokenizer, device: str = "cpu"):
     """(metrics, n_images, n_skipped) of one task, image features taken from (or put in) `cache`."""
-    source, idx = data.test
-    enc = cache.get(source).select(idx)
+    enc = cache.get(data.test)
     n_skipped = len(enc.skipped)
     if task.kind == ZEROSHOT_RETRIEVAL:
         return zeroshot.retrieve(enc, model, tokenizer, device=device), len(enc.targets), n_skipped
@@ -41,8 +40,7 @@ def run_task(task: Task, data: TaskData, cache: FeatureCache, model, tokenizer, 
     if task.kind == LINEAR_PROBE:
         if data.train is None:
             raise DataError(f"task {task.name!r} has no training split for a linear probe")
-        tr_source, tr_idx = data.train
-        tr = cache.get(tr_source).select(tr_idx)
+        tr = cache.get(data.train)
         out = linear_probe.probe(tr.features, [data.label(t) for t in tr.targets], labelled.features,
                                  labelled.targets, len(data.classnames), fewshot_k=task.fewshot_k)
         return out, len(enc.targets), n_skipped + len(tr.skipped)
