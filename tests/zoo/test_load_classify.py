@@ -103,9 +103,13 @@ def test_state_dict_formats(tiny_bytes, tmp_path):
     assert again.keys() == state.keys() and all(torch.equal(again[k], state[k]) for k in state)
     with pytest.raises(DataError, match="does not fit architecture ladder-s"):
         load_pretrained("ladder-s", pt)
-    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(DataError, match="not a readable PyTorch checkpoint"):
-        load_state_dict(tmp_path / "junk.pt")
+    for junk in (b"not a checkpoint", b"\x80\x02junk", tiny_bytes[: len(tiny_bytes) // 2]):
+        (tmp_path / "junk.pt").write_bytes(junk)
+        with pytest.raises(DataError, match="not a readable PyTorch checkpoint"):
+            load_state_dict(tmp_path / "junk.pt")
+    legacy = tmp_path / "legacy.pt"  # the pre-1.6 format, which cannot be memory-mapped
+    torch.save({"state_dict": state}, legacy, _use_new_zipfile_serialization=False)
+    assert load_state_dict(legacy).keys() == state.keys()
 
 
 def test_labels(tmp_path):

@@ -204,12 +204,14 @@ class _hub_errors(_disk_errors):
             raise NotFoundError(f"repository {self.hub_file.repo_id} not found on {self.endpoint}; "
                                 f"check HF_ENDPOINT") from None
         if isinstance(exc, hf.RemoteEntryNotFoundError):
-            hint = (f"epoch {self.hub_file.epoch} was not published; see {self.hub_file.url.rsplit('/', 1)[0]}"
+            folder = self.hub_file.url.replace("/resolve/", "/tree/").rsplit("/", 1)[0]
+            hint = (f"epoch {self.hub_file.epoch} was not published; see {folder}"
                     if self.hub_file.epoch else "check the revision")
             raise NotFoundError(f"{where} is not on the hub at revision {self.revision!r}; {hint}") from None
         if isinstance(exc, hf.HfHubHTTPError):
             raise DownloadError(f"the hub refused {where}: {str(exc).splitlines()[0]}; retry later") from None
         super().__exit__(kind, exc, tb)
+        # huggingface_hub reports a short transfer only as OSError("Consistency check failed: ...").
         if isinstance(exc, _transport_errors()) or (isinstance(exc, OSError) and "Consistency check" in str(exc)):
             raise DownloadError(f"the transfer of {where} was interrupted ({type(exc).__name__}) and did not "
                                 f"resume; nothing was kept under the final name, rerun to try again") from None

@@ -48,7 +48,12 @@ def _torch_load_weights_only(path: Path) -> Any:
     import torch
 
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        try:  # memory-mapped: an intermediate checkpoint's optimizer state is never read into memory
+            return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError as exc:
+            if "mmap" not in str(exc):  # only the legacy (non-zip) format cannot be mapped
+                raise
+            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         lines = str(exc).strip().splitlines()
         detail = next((line.strip() for line in lines if "GLOBAL" in line), "")
@@ -57,7 +62,7 @@ def _torch_load_weights_only(path: Path) -> Any:
                             f"download it again") from None
         raise UnsafeCheckpointError(f"refused to load {path}: it needs more than tensors to unpickle ({detail}); "
                                     f"only load it unsafely if you trust its source") from None
-    except (RuntimeError, EOFError, OSError, ValueError, TypeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - a damaged file raises RuntimeError, EOFError, struct.error, ...
         raise DataError(f"{path} is not a readable PyTorch checkpoint ({type(exc).__name__}: "
                         f"{str(exc).splitlines()[0] if str(exc) else ''}); download it again") from None
 
