@@ -19,7 +19,9 @@ _INVERSE = {"left of": "right of", "right of": "left of", "above": "below", "bel
 
 
 def _one(rng: np.random.Generator, options: tuple[str, ...]) -> str:
-    return options[int(rng.integers(len(options)))]
+    """The first (canonical) option half of the time, else any option: synonyms without drowning the name."""
+    k = int(rng.integers(2 * len(options)))
+    return options[0] if k < len(options) else options[k - len(options)]
 
 
 def _article(phrase: str) -> str:

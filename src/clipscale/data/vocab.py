@@ -7,7 +7,7 @@ Changing any value changes every rendered image: bump `GRAMMAR_VERSION` when you
 """
 from __future__ import annotations
 
-GRAMMAR_VERSION = 1
+GRAMMAR_VERSION = 2
 
 # Shapes, in the order class indices use. Several are confusable at 8-15 px (pentagon, hexagon,
 # circle; square, rectangle, trapezoid): that is what makes the shape axis fine-grained.
@@ -35,7 +35,7 @@ COLOURS: dict[str, tuple[int, int, int]] = {
 COLOUR_JITTER = 18  # max abs. change per RGB channel (0-255 units)
 
 # Object diameter as a fraction of the image side; each object jitters it by +-SIZE_JITTER.
-SIZES: dict[str, float] = {"small": 0.26, "large": 0.44}
+SIZES: dict[str, float] = {"small": 0.30, "large": 0.50}
 SIZE_JITTER = 0.08  # relative
 
 # Positions: the cells of a 3x3 grid, row-major; name -> (column, row).
@@ -61,7 +61,7 @@ WORDS: tuple[str, ...] = (
 NUMBERS: tuple[str, ...] = tuple(str(n) for n in range(100))
 
 # Scene kinds and how often the training stream draws each (fractions, sum 1).
-KIND_WEIGHTS: dict[str, float] = {"single": 0.4, "count": 0.2, "relation": 0.25, "text": 0.15}
+KIND_WEIGHTS: dict[str, float] = {"single": 0.45, "count": 0.15, "relation": 0.25, "text": 0.15}
 
 # Caption synonyms: canonical name -> phrases a caption may use instead.
 SHAPE_SYNONYMS: dict[str, tuple[str, ...]] = {
