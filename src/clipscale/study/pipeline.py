@@ -85,12 +85,14 @@ def finish_study(spec: StudySpec, *, report: bool = True, wall_s: float = 0.0) -
 
 
 def fit_task(spec: StudySpec) -> str:
-    """The downstream task whose error the headline law is fitted on (ImageNet's role by default)."""
+    """The downstream task of the headline law: [fit] task, else ImageNet's role when evaluated,
+    else the first task of [eval] tasks."""
     if spec.fit.task:
         return spec.fit.task
     from clipscale import evaluate as ev
 
-    return ev.IMAGENET_ROLE_TASK
+    tasks = list(spec.eval.tasks) or list(ev.DEFAULT_EMBEDDED_TASKS)
+    return ev.IMAGENET_ROLE_TASK if ev.IMAGENET_ROLE_TASK in tasks else tasks[0]
 
 
 def fit_study(spec: StudySpec, results):
@@ -111,13 +113,13 @@ def fit_study(spec: StudySpec, results):
     sub = results[results["downstream_dataset"] == task]
     backtest = None
     note = ""
-    if holdout and len(sub) > holdout + 2:
+    if holdout and len(sub) > holdout:
         try:
             backtest = backtest_rows(sub, spec.fit.method, holdout)
         except ClipscaleError as exc:
             note = f"backtest on {task} not possible: {exc}"
     elif holdout:
-        note = f"backtest on {task} needs more than {holdout + 2} points, got {len(sub)}"
+        note = f"backtest on {task} needs more than {holdout} points, got {len(sub)}"
     fits["headline"] = fits["downstream_dataset"] == task
     return pd.DataFrame(fits), backtest, note
 

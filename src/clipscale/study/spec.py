@@ -287,6 +287,9 @@ def validate(spec: StudySpec, where: str = "spec") -> None:
                        ("threads", spec.launch.threads), ("nproc_per_node", spec.launch.nproc_per_node)):
         if value < 1:
             raise UserInputError(f"{where}: {key} must be >= 1, got {value}")
+    if spec.fit.task and spec.eval.tasks and spec.fit.task not in spec.eval.tasks:
+        raise UserInputError(f"{where} [fit] task {spec.fit.task!r} is not evaluated; "
+                             f"{choices_hint(spec.eval.tasks)} (the [eval] tasks)")
     if spec.fit.holdout_top < 0:
         raise UserInputError(f"{where} [fit] holdout_top: must be >= 0, got {spec.fit.holdout_top}")
     from clipscale.train import TrainSpec
