@@ -60,3 +60,14 @@ def test_zoo_filters_select_checkpoints_with_their_samples_seen(monkeypatch, tmp
     targets = cli_eval._targets(args)
     assert len(targets) == entry.epochs
     assert targets[1][2]["epoch"] == 2 and targets[1][2]["samples_seen"] == 2 * entry.samples_per_epoch
+
+
+def test_unavailable_device_is_a_user_error(capsys):
+    import torch
+
+    device = "cuda:99" if torch.cuda.is_available() else "cuda"
+    assert main(["eval", "--arch", "ladder-xs", "--tasks", "digits", "--device", device]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and ("--device cpu" in err or "cuda:0" in err)
+    assert main(["eval", "--arch", "ladder-xs", "--tasks", "digits", "--device", "toaster"]) == 2
+    assert "unknown device 'toaster'" in capsys.readouterr().err

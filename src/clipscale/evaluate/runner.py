@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from clipscale.errors import DataError
+from clipscale.errors import DataError, UserInputError
 from clipscale.evaluate import linear_probe, zeroshot
 from clipscale.evaluate.checkpoints import epoch_files, load_model, run_spec
 from clipscale.evaluate.datasets import TaskData, task_data
@@ -50,6 +50,19 @@ def run_task(task: Task, data: TaskData, cache: FeatureCache, model, tokenizer, 
     return zeroshot.classify(labelled, weights, multilabel=data.multilabel), len(enc.targets), n_skipped
 
 
+def check_device(device: str) -> None:
+    """UserInputError for a device this machine does not have (instead of torch's traceback)."""
+    try:
+        dev = torch.device(device)
+    except RuntimeError as exc:
+        raise UserInputError(f"unknown device {device!r} ({exc}); use cpu, cuda or cuda:N") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise UserInputError(f"device {device!r} asked for but no CUDA GPU is available; use --device cpu")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise UserInputError(f"device {device!r}: only {torch.cuda.device_count()} GPU(s); use cuda:0 ... "
+                             f"cuda:{torch.cuda.device_count() - 1}")
+
+
 def evaluate(arch: str, checkpoint=None, tasks=None, *, data_root=None, device: str = "cpu",
              batch_size: int = 256, meta: dict | None = None, limit: int | None = None,
              progress: bool = True, decoded: DecodedImages | None = None) -> pd.DataFrame:
@@ -62,6 +75,7 @@ def evaluate(arch: str, checkpoint=None, tasks=None, *, data_root=None, device: 
     per image set and shared by the tasks that use it. decoded: a DecodedImages shared by the calls of
     several checkpoints, so that their images are rendered or read once.
     """
+    check_device(device)
     task_list = resolve_tasks(tasks)
     datas = [(t, task_data(t, data_root=data_root, limit=limit)) for t in task_list]  # fail fast on data
     model, preprocess, tokenizer, info = load_model(arch, checkpoint, device=device)
@@ -97,6 +111,7 @@ def evaluate_run(run_dir, tasks=None, *, arch: str | None = None, data_root=None
     The architecture comes from the run's spec.json (`model`) unless `arch` is given; samples seen
     and epoch come from each checkpoint (spec's samples per epoch x epoch when a checkpoint lacks it).
     """
+    check_device(device)
     run_dir = Path(run_dir)
     spec = run_spec(run_dir)
     arch = arch or spec.get("model") or spec.get("arch")
