@@ -104,6 +104,9 @@ def _eval(args) -> int:
         torch.set_num_threads(4)  # tiny models: more threads only contend
     common = dict(data_root=args.data_root, device=args.device, batch_size=args.batch_size, limit=args.limit,
                   progress=not args.quiet)
+    if args.run and (args.pretrained or args.model or args.data or args.samples_seen):
+        raise UserInputError("--run evaluates a run folder's own checkpoints; drop --pretrained and the zoo filters "
+                             "(or drop --run)")
     if args.run:
         meta = {k: v for k, v in (("upstream_dataset", args.upstream_dataset), ("name", args.name)) if v}
         df = ev.evaluate_run(args.run, args.tasks, arch=args.arch, meta=meta, **common)
