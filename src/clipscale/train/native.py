@@ -189,7 +189,8 @@ class _Loop:
         spec, device, lr = self.spec, self.dist.device, schedule(self.spec)
         bar = tqdm(total=spec.total_steps * spec.batch_size, initial=self.step * spec.batch_size, unit="sample",
                    unit_scale=True, desc=spec.model, disable=not self.progress, dynamic_ncols=True)
-        start_step, t_start = self.step, time.perf_counter()
+        start_step = self.step
+        t_start = self.t_start = time.perf_counter()
         while self.step < spec.total_steps:
             images, tokens = batches.batch(self.step)
             images, tokens = images.to(device, non_blocking=True), tokens.to(device, non_blocking=True)
@@ -213,7 +214,8 @@ class _Loop:
     def _log(self, loss: float, lr: float, model, bar) -> None:
         row = {"step": self.step, "epoch": self.spec.epoch_of_step(self.step - 1),
                "samples_seen": self.step * self.spec.batch_size, "loss": loss, "lr": lr,
-               "logit_scale": model.logit_scale.detach().exp().item(), "samples_per_s": round(self.samples_per_s, 1)}
+               "logit_scale": model.logit_scale.detach().exp().item(), "samples_per_s": round(self.samples_per_s, 1),
+               "elapsed_s": round(time.perf_counter() - self.t_start, 4)}
         self.rows.append(row)
         bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
 

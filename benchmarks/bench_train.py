@@ -1,0 +1,113 @@
+"""Training throughput and MFU: the native engine vs open_clip_train on the same spec and data.
+
+    .venv/bin/python benchmarks/bench_train.py                 # ladder-xs and ladder-m, fp32 and bf16
+    .venv/bin/python benchmarks/bench_train.py --models ladder-s --precisions fp32 --steps 20
+
+Samples/s is steady state: the first step (allocation, lazy init) is left out, for both engines
+(native: from metrics.jsonl elapsed times; open_clip: from its per-step log lines).
+MFU = model FLOPs x 3 (forward + backward) x samples/s / peak, with model FLOPs = 2 x GMACs per
+sample (clipscale.compute) and the peak the best of several square matmuls measured here, in the
+same precision and thread count. Targets (issue 4): native >= 1.5x open_clip_train samples/s;
+native >= 50% MFU in fp32 for the mid-size model (ladder-m). Prints figures; not a test.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def matmul_peak_gflops(dtype, threads: int, sizes=(512, 1024, 2048), reps: int = 5) -> float:
+    """Best dense matmul rate (GFLOP/s, 2 n^3 FLOPs per product) over a few sizes."""
+    import torch
+
+    torch.set_num_threads(threads)
+    best = 0.0
+    for n in sizes:
+        a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+        for _ in range(2):
+            a @ b
+        t = time.perf_counter()
+        for _ in range(reps):
+            a @ b
+        best = max(best, 2 * n ** 3 * reps / (time.perf_counter() - t) / 1e9)
+    return best
+
+
+def steady_native(out: Path, batch: int) -> float:
+    rows = [json.loads(r) for r in (out / "metrics.jsonl").read_text().splitlines()]
+    first, last = rows[0], rows[-1]
+    return (last["step"] - first["step"]) * batch / (last["elapsed_s"] - first["elapsed_s"])
+
+
+def steady_open_clip(out: Path, batch: int) -> float:
+    rows = [json.loads(r) for r in (out / "metrics.jsonl").read_text().splitlines()][1:]
+    return len(rows) * batch / sum(r["batch_s"] for r in rows)
+
+
+def bench_one(model: str, precision: str, engine: str, args, root: Path) -> dict:
+    from clipscale.train import TrainSpec, train
+
+    spec = TrainSpec(model, data_size=args.data_size, samples_seen=args.steps * args.batch_size,
+                     batch_size=args.batch_size, precision=precision, num_threads=args.threads, engine=engine,
+                     warmup=0.1)
+    out = root / f"{model}-{precision}-{engine}"
+    result = train(spec, out, progress=False)
+    steady = (steady_native if engine == "native" else steady_open_clip)(out, args.batch_size)
+    return {"model": model, "precision": precision, "engine": engine, "samples_per_s": steady,
+            "wall_s": result.wall_s}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", nargs="+", default=["ladder-xs", "ladder-m"])
+    p.add_argument("--precisions", nargs="+", default=["fp32", "bf16"])
+    p.add_argument("--engines", nargs="+", default=["native", "open_clip"])
+    p.add_argument("--steps", type=int, default=30, help="optimizer steps per run (default 30)")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--data-size", type=int, default=4096)
+    p.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: all cores)")
+    p.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
+    args = p.parse_args(argv)
+
+    import torch
+
+    from clipscale.compute import count
+
+    peaks = {"fp32": matmul_peak_gflops(torch.float32, args.threads),
+             "bf16": matmul_peak_gflops(torch.bfloat16, args.threads)}
+    print(f"matmul peak, {args.threads} threads: fp32 {peaks['fp32']:.1f} GFLOP/s, bf16 {peaks['bf16']:.1f} GFLOP/s",
+          flush=True)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench_train-") as tmp:
+        for model in args.models:
+            train_gflop = 2 * 3 * count(model).gmacs  # GFLOP per training sample
+            for precision in args.precisions:
+                for engine in args.engines:
+                    row = bench_one(model, precision, engine, args, Path(tmp))
+                    row["mfu"] = train_gflop * row["samples_per_s"] / peaks[precision]
+                    rows.append(row)
+                    print(f"{model:<10} {precision:<5} {engine:<10} {row['samples_per_s']:>8.0f} samples/s  "
+                          f"MFU {100 * row['mfu']:5.1f}%", file=sys.stderr, flush=True)
+    print(f"\n{'model':<10} {'prec':<5} {'native/s':>9} {'open_clip/s':>12} {'speedup':>8} {'MFU native':>11} {'MFU oc':>7}")
+    for model in args.models:
+        for precision in args.precisions:
+            by = {r["engine"]: r for r in rows if r["model"] == model and r["precision"] == precision}
+            nat, oc = by.get("native"), by.get("open_clip")
+            speed = f"{nat['samples_per_s'] / oc['samples_per_s']:.2f}x" if nat and oc else "-"
+            print(f"{model:<10} {precision:<5} {nat['samples_per_s'] if nat else 0:>9.0f} "
+                  f"{oc['samples_per_s'] if oc else 0:>12.0f} {speed:>8} "
+                  f"{100 * nat['mfu'] if nat else 0:>10.1f}% {100 * oc['mfu'] if oc else 0:>6.1f}%")
+    if args.json:
+        from clipscale._io import atomic_write_json
+
+        atomic_write_json(args.json, {"peaks_gflops": peaks, "threads": args.threads, "rows": rows})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
