@@ -132,6 +132,8 @@ def run(spec: TrainSpec, out_dir: str | Path, *, resume: bool = True, progress: 
     dist = distributed.setup()
     if spec.num_threads:
         torch.set_num_threads(spec.num_threads)
+    if dist.device.type == "cuda":
+        _deterministic_cuda()
     folder = RunFolder(out_dir)
     done = folder.finished(spec)
     if done is not None:
@@ -169,6 +171,17 @@ def run(spec: TrainSpec, out_dir: str | Path, *, resume: bool = True, progress: 
         folder.finish(result)
     distributed.barrier(dist)
     return result
+
+
+def _deterministic_cuda() -> None:
+    """Reproducible CUDA kernels, and fp32 meaning fp32 (no TF32 matmuls)."""
+    import os
+
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # required by deterministic cuBLAS
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
 
 
 class _Loop:
