@@ -11,7 +11,10 @@ Prints one line per engine and the ratio (target >= 1.0x).
 from __future__ import annotations
 
 import argparse
+import os
 import time
+
+os.environ.setdefault("TQDM_DISABLE", "1")  # clip_benchmark's own progress bars (read when tqdm is imported)
 
 import numpy as np
 import torch
@@ -80,9 +83,6 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    import os
-
-    os.environ.setdefault("TQDM_DISABLE", "1")  # clip_benchmark's own bars
     from clipscale import models
 
     torch.manual_seed(0)
