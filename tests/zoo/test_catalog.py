@@ -91,6 +91,7 @@ def test_cli_list_csv_and_json():
     g14 = next(r for r in rows if r["arch"] == "ViT-g-14")
     assert int(g14["samples_seen"]) == 90 * 135646078
     assert float(g14["gmacs"]) == pytest.approx(290.74, rel=0.01)  # arch_info.csv of the paper
+    assert float(g14["gmacs_total"]) == pytest.approx(290.74 * 90 * 135646078, rel=0.01)
     data = json.loads(_cli("zoo", "list", "--data", "80M", "--samples-seen", "3B", "--format", "json").stdout)
     assert sorted(r["arch"] for r in data) == ["ViT-B-16", "ViT-B-32", "ViT-L-14"]
 

@@ -7,7 +7,7 @@ import json
 import sys
 
 _LIST_COLUMNS = ("name", "arch", "data", "samples_seen", "samples_seen_bucket", "epochs", "lr", "warmup_steps",
-                 "global_batch_size", "gmacs", "filename")
+                 "global_batch_size", "gmacs", "gmacs_total", "filename")
 
 
 def add_filter_options(p, several: bool = True) -> None:
@@ -81,7 +81,6 @@ def _list(args) -> int:
 
 def _list_row(entry) -> dict:
     row = entry.row()
-    row["gmacs"] = round(entry.gmacs, 4)
     return {k: row[k] for k in _LIST_COLUMNS}
 
 

@@ -91,12 +91,14 @@ class Checkpoint:
         return HubFile(self.epochs_repo_id, filename, self.epochs_repo_type, epoch, epoch * per_epoch)
 
     def row(self) -> dict:
-        """A flat record for tables: the fields plus the derived samples seen and batch size."""
+        """A flat record for tables: the fields plus derived samples seen, batch size and GMACs
+        (`gmacs` per sample, `gmacs_total` = gmacs x samples_seen, as in the results table)."""
         return {"name": self.name, "arch": self.arch, "data": self.data, "samples_seen": self.samples_seen,
                 "samples_seen_bucket": self.samples_seen_bucket, "epochs": self.epochs,
                 "samples_per_epoch": self.samples_per_epoch, "lr": self.lr, "warmup_steps": self.warmup_steps,
                 "global_batch_size": self.global_batch_size, "gpus": self.gpus,
-                "local_batch_size": self.local_batch_size, "filename": self.filename, "repo_id": self.repo_id,
+                "local_batch_size": self.local_batch_size, "gmacs": self.gmacs,
+                "gmacs_total": self.gmacs * self.samples_seen, "filename": self.filename, "repo_id": self.repo_id,
                 "released_as": self.released_as}
 
 
