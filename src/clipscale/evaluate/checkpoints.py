@@ -1,8 +1,10 @@
 """Loading a checkpoint into its architecture, with the facts a results row records about it."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import pickle
 import re
 from dataclasses import dataclass
@@ -117,7 +119,8 @@ def load_model(arch: str, checkpoint: str | Path | None, *, device: str = "cpu")
             return model, preprocess, tokenizer, CheckpointInfo(str(checkpoint), None, None, None)
         raise NotFoundError(f"checkpoint {checkpoint} not found; pass a path to an OpenCLIP .pt file "
                             f"or a pretrained tag of {arch}")
-    model, preprocess, tokenizer = models.create(arch, pretrained=None, device="cpu")
+    with _quiet_root_warnings():  # open_clip warns "no pretrained weights": ours are loaded just below
+        model, preprocess, tokenizer = models.create(arch, pretrained=None, device="cpu")
     if path is None:
         return model.to(device), preprocess, tokenizer, CheckpointInfo(None, None, None, None)
     state, header = read_checkpoint(path)
@@ -133,6 +136,16 @@ def load_model(arch: str, checkpoint: str | Path | None, *, device: str = "cpu")
     info = CheckpointInfo(str(path), sha256_of(path), int(epoch) if epoch is not None else None,
                           float(samples) if samples is not None else None)
     return model, preprocess, tokenizer, info
+
+
+@contextlib.contextmanager
+def _quiet_root_warnings():
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.disable(previous)
 
 
 def _is_pretrained_tag(arch: str, tag: str) -> bool:
