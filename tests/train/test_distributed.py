@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 
-from clipscale.train import train
+from clipscale.train.native import build_model
 
 from .helpers import state_dict, tiny_spec
 
@@ -26,10 +26,13 @@ def test_two_processes_equal_one_process(tiny_run, tmp_path):
     summary = json.loads(proc.stdout.strip().splitlines()[-1])  # one summary line: rank 0 only
     assert summary["extra"]["world_size"] == 2 and summary["samples_seen"] == 256
     two, one = state_dict(out / "checkpoints" / "epoch_2.pt"), state_dict(tiny_run.final_checkpoint)
-    for k in one:
-        # Same math, different summation order (all-reduce, gathered logits): fp32 round-off only.
-        torch.testing.assert_close(_without_key_bias(k, two[k]), _without_key_bias(k, one[k]),
-                                   rtol=1e-3, atol=2e-5, msg=lambda m: f"{k}: {m}")
+    init, _, _ = build_model(tiny_spec(), torch.device("cpu"))
+    for k, w0 in init.state_dict().items():
+        # Same math, different summation order (all-reduce, gathered logits): fp32 round-off, which
+        # Adam can blow up to an lr-sized step in single elements whose gradient is ~0. So compare
+        # each tensor's whole update: they agree to 0.1%.
+        d1, d2 = _without_key_bias(k, one[k] - w0), _without_key_bias(k, two[k] - w0)
+        assert (d2 - d1).norm() <= 1e-3 * d1.norm() + 1e-7, k
     # Adam hides a wrong gradient scale in the weights; the first moments show it (a missing
     # gather-with-gradient would scale them by 1/2).
     m2, m1 = (torch.load(p, weights_only=True)["optimizer"]["state"]
