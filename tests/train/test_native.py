@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import signal
 import subprocess
@@ -15,6 +14,7 @@ import torch
 
 from clipscale.train import train
 from clipscale.train.native import LOGIT_SCALE_MAX, build_model, build_optimizer, train_step
+
 from .helpers import assert_bit_identical, state_dict, tiny_spec
 
 
