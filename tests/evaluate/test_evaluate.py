@@ -1,7 +1,6 @@
 """evaluate / evaluate_run: rows in the paper's schema, learning curves, feature sharing, bad input."""
 from __future__ import annotations
 
-import pickle
 
 import numpy as np
 import pytest

@@ -42,7 +42,7 @@ def classify(enc: Encoded, weights: torch.Tensor, *, multilabel: bool = False) -
     """Metrics (fractions) of zero-shot classification of encoded images with a classifier."""
     logits = 100.0 * enc.features @ weights  # CLIP's logit scale; metrics do not depend on it
     if multilabel:
-        return metrics.multilabel_metrics(logits, torch.as_tensor(torch.stack([metrics.as_tensor(t) for t in enc.targets])))
+        return metrics.multilabel_metrics(logits, torch.stack([metrics.as_tensor(t).float() for t in enc.targets]))
     target = torch.as_tensor([int(t) for t in enc.targets])
     return metrics.classification_metrics(logits, target)
 
