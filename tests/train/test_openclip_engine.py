@@ -101,3 +101,21 @@ def test_tiny_cpu_run_through_open_clip_train(tmp_path):
     model, _, _ = open_clip.create_model_and_transforms("ladder-xs", pretrained=str(result.final_checkpoint))
     assert torch.isfinite(model.visual.proj).all()
     assert train(tiny_spec(engine="open_clip"), result.out_dir, progress=False).to_dict() == result.to_dict()
+
+
+@pytest.mark.slow
+def test_torchrun_on_cpu_through_open_clip_train(tmp_path):
+    """Two CPU processes: open_clip_train's DDP(device_ids=[cpu]) would fail without the workaround."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "ocd"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "clipscale", "train", "--engine", "open_clip", "--model", "ladder-xs", "--data-size", "256",
+           "--samples-seen", "256", "--batch-size", "32", "--epochs", "2", "--no-progress", "--out", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=os.environ | {"OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert summary["extra"]["world_size"] == 2 and summary["checkpoints"] == ["checkpoints/epoch_1.pt", "checkpoints/epoch_2.pt"]
+    assert "--batch-size" in summary["extra"]["argv"] and summary["extra"]["argv"][summary["extra"]["argv"].index("--batch-size") + 1] == "16"
