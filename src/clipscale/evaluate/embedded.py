@@ -133,14 +133,30 @@ def source(family: str, split: str = "test", n: int | None = None) -> ImageSourc
     """
     d = _data()
     n = family_size(family) if n is None else int(n)
+    rendered = _rendered(family, split)
 
     def load(i: int):
-        scene, rng = _scene(family, split, i)
-        image = d.render(scene, IMAGE_SIZE)
-        if family == "retrieval":
-            return image, [d.caption(scene, np.random.default_rng([EVAL_SEED, 99, _SPLITS[split], i, j]))
-                           for j in range(CAPTIONS_PER_IMAGE)]
-        return image, scene
+        if i not in rendered:
+            rendered[i] = _render_item(family, split, i)
+        return rendered[i]
 
     key = f"embedded/{family}/{split}/n={n}/v{d.GRAMMAR_VERSION}"
     return ImageSource(key, n, load, lambda i: f"{key}[{i}]")
+
+
+@lru_cache(maxsize=None)
+def _rendered(family: str, split: str) -> dict:
+    """Item i -> (image, target), filled as items are first loaded: a process renders each scene once
+    (a study evaluates many checkpoints; item i does not depend on n, so every n shares the store)."""
+    return {}
+
+
+def _render_item(family: str, split: str, i: int):
+    d = _data()
+    scene, _ = _scene(family, split, i)
+    image = d.render(scene, IMAGE_SIZE)
+    image.setflags(write=False)  # shared between evaluations: nobody may change it
+    if family == "retrieval":
+        return image, [d.caption(scene, np.random.default_rng([EVAL_SEED, 99, _SPLITS[split], i, j]))
+                       for j in range(CAPTIONS_PER_IMAGE)]
+    return image, scene
