@@ -1,5 +1,6 @@
 """The embedded task suite: zero-shot tasks on held-out procedural scenes of `clipscale.data`.
 
+Prompts follow the captions' wording (articles, prefixes such as 'a photo of', canonical names).
 Scenes are drawn from evaluation streams `default_rng([EVAL_SEED, family, split, i])`, independent
 of the training stream (`[seed, 0, i]`) and of the data module's held-out stream (`[seed, 1, i]`).
 Classes cycle with i, so every class has the same number of images. Images are rendered at 32 px,
@@ -7,8 +8,9 @@ the dataset's native resolution (larger models upsample through their own prepro
 
 Families (tasks of one family share images, hence one feature pass per checkpoint):
 - single: one object of a chosen colour and shape -> tasks objects (colour x shape, 192 classes,
-  ImageNet's role), shape, colour, size, texture.
-- count: 1-5 identical objects -> count.
+  ImageNet's role) and shape, each with one classifier for all images; colour, size and texture,
+  whose prompts keep the image's own shape and vary the attribute ('a striped star', 'a dotted star').
+- count: 1-5 identical objects -> count ('two red stars' ... with the image's own colour and shape).
 - relation: two objects, A left of / right of / above / below B -> relation (the prompts name the
   image's own two objects, so each image gets its own four-way classifier), and multilabel (which of
   the 16 shapes appear: mean average precision).
@@ -54,45 +56,75 @@ def _data():
     return data
 
 
-def _noun(o) -> str:
-    return f"{o.colour} {o.shape}"
+def _a(phrase: str) -> str:
+    """'a red star', 'an orange star': the article the captions use."""
+    return ("an " if phrase[:1] in "aeiou" else "a ") + phrase
+
+
+def _prompts(phrase: str) -> list[str]:
+    """Prompts in the captions' own styles (prefixes of clipscale.data.vocab.PREFIXES)."""
+    return [f"a photo of {_a(phrase)}.", f"an image of {_a(phrase)}.", f"{_a(phrase)}."]
+
+
+def _by_class(phrases) -> dict[str, list[str]]:
+    return {p: _prompts(p) for p in phrases}
+
+
+def _attribute_prompts(values: tuple[str, ...]) -> Callable:
+    """Per image: the object's own shape with each value of one attribute ('a striped star', ...)."""
+    return lambda scene: [_prompts(f"{v} {scene.objects[0].shape}") for v in values]
+
+
+def _count_prompts(scene) -> list[list[str]]:
+    """Per image: 'one red star' ... 'five red stars' (the objects' own colour and shape)."""
+    from clipscale.data.vocab import NUMBER_WORDS, SHAPE_PLURALS
+
+    o = scene.objects[0]
+    plural = SHAPE_PLURALS.get(o.shape, o.shape + "s")
+    return [[f"a photo of {w} {o.colour} {o.shape if n == 1 else plural}.", f"{w} {o.colour} {o.shape if n == 1 else plural}."]
+            for n, w in sorted(NUMBER_WORDS.items())]
+
+
+def _relation_prompts(relations: tuple[str, ...]) -> Callable:
+    """Per image: 'a red star left of a blue ring', for each relation (the image's own objects)."""
+    def prompts(scene):
+        a, b = (f"{o.colour} {o.shape}" for o in scene.objects)
+        return [[f"a photo of {_a(a)} {r} {_a(b)}.", f"{_a(a)} {r} {_a(b)}."] for r in relations]
+    return prompts
 
 
 @lru_cache(maxsize=None)
 def embedded_tasks() -> dict[str, EmbeddedTask]:
     """Every embedded task by its short name (the part after 'embedded/')."""
     d = _data()
-    colours, shapes = tuple(d.COLOURS), tuple(d.SHAPES)
-    obj_templates = ["a photo of a {c}.", "an image of a {c}.", "a drawing of a {c}.", "a {c}."]
-    attr_templates = ["a photo of a {c} shape.", "an image of a {c} object.", "a {c} shape."]
-    numbers = ("one", "two", "three", "four", "five")
-    count_prompts = {w: [f"a photo of {w} {'shape' if w == 'one' else 'shapes'}.",
-                         f"{w} {'object' if w == 'one' else 'objects'}.",
-                         f"an image of {w} {'shape' if w == 'one' else 'shapes'}."] for w in numbers}
-    relations = tuple(d.RELATIONS)
+    from clipscale.data.vocab import NUMBER_WORDS
 
-    def relation_prompts(scene):
-        a, b = scene.objects
-        return [[f"a photo of a {_noun(a)} {r} a {_noun(b)}.", f"a {_noun(a)} {r} a {_noun(b)}."] for r in relations]
+    colours, shapes, sizes, textures = tuple(d.COLOURS), tuple(d.SHAPES), tuple(d.SIZES), tuple(d.TEXTURES)
+    relations, words, numbers = tuple(d.RELATIONS), tuple(d.WORDS), tuple(NUMBER_WORDS.values())
 
+    def first(scene):  # the object of a single-object scene
+        return scene.objects[0]
+
+    objects = tuple(f"{c} {s}" for c in colours for s in shapes)
     return {
-        "objects": EmbeddedTask("single", tuple(f"{c} {s}" for c in colours for s in shapes), obj_templates,
-                                lambda s: colours.index(s.objects[0].colour) * len(shapes)
-                                + shapes.index(s.objects[0].shape), 10 * len(colours) * len(shapes)),
-        "shape": EmbeddedTask("single", shapes, obj_templates, lambda s: shapes.index(s.objects[0].shape), 0),
-        "colour": EmbeddedTask("single", colours, attr_templates, lambda s: colours.index(s.objects[0].colour), 0),
-        "size": EmbeddedTask("single", tuple(d.SIZES), attr_templates,
-                             lambda s: tuple(d.SIZES).index(s.objects[0].size), 0),
-        "texture": EmbeddedTask("single", tuple(d.TEXTURES), attr_templates,
-                                lambda s: tuple(d.TEXTURES).index(s.objects[0].texture), 0),
-        "count": EmbeddedTask("count", numbers, count_prompts, lambda s: len(s.objects) - 1, 100 * len(numbers)),
+        "objects": EmbeddedTask("single", objects, _by_class(objects),
+                                lambda s: colours.index(first(s).colour) * len(shapes) + shapes.index(first(s).shape),
+                                10 * len(objects)),
+        "shape": EmbeddedTask("single", shapes, _by_class(shapes), lambda s: shapes.index(first(s).shape), 0),
+        "colour": EmbeddedTask("single", colours, None, lambda s: colours.index(first(s).colour), 0,
+                               per_image_prompts=_attribute_prompts(colours)),
+        "size": EmbeddedTask("single", sizes, None, lambda s: sizes.index(first(s).size), 0,
+                             per_image_prompts=_attribute_prompts(sizes)),
+        "texture": EmbeddedTask("single", textures, None, lambda s: textures.index(first(s).texture), 0,
+                                per_image_prompts=_attribute_prompts(textures)),
+        "count": EmbeddedTask("count", numbers, None, lambda s: len(s.objects) - 1, 100 * len(numbers),
+                              per_image_prompts=_count_prompts),
         "relation": EmbeddedTask("relation", relations, None, lambda s: relations.index(s.relation),
-                                 100 * len(relations), per_image_prompts=relation_prompts),
-        "multilabel": EmbeddedTask("relation", shapes, obj_templates, lambda s: _shapes_present(s, shapes), 0,
+                                 100 * len(relations), per_image_prompts=_relation_prompts(relations)),
+        "multilabel": EmbeddedTask("relation", shapes, _by_class(shapes), lambda s: _shapes_present(s, shapes), 0,
                                    multilabel=True),
-        "words": EmbeddedTask("text", tuple(d.WORDS), ['the word "{c}".', "a sign that says {c}.",
-                                                       'a photo of the word "{c}".'],
-                              lambda s: tuple(d.WORDS).index(s.text.text), 20 * len(d.WORDS)),
+        "words": EmbeddedTask("text", words, ["the word {c}.", "a sign that says {c}.", "a photo of the word {c}."],
+                              lambda s: words.index(s.text.text), 20 * len(words)),
         "retrieval": EmbeddedTask("retrieval", (), None, lambda s: 0, 1000),
     }
 

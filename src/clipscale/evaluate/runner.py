@@ -17,13 +17,18 @@ from clipscale.evaluate.tasks import LINEAR_PROBE, ZEROSHOT_RETRIEVAL, Task, res
 
 
 def _per_image_classify(enc: Encoded, data: TaskData, model, tokenizer, device: str) -> dict[str, float]:
-    """Zero-shot classification where each image has its own prompts per class (relation task)."""
+    """Zero-shot classification where each image has its own prompts per class (attributes, count, relation).
+
+    Each class's prompt features are averaged and renormalised, as for a shared classifier.
+    """
     from clipscale.evaluate import metrics
 
     prompts = [data.per_image_prompts(t) for t in enc.targets]  # [image][class][prompt]
     n_classes, n_prompts = len(prompts[0]), len(prompts[0][0])
     flat = [p for per_image in prompts for per_class in per_image for p in per_class]
-    feats = encode_texts(model, tokenizer, flat, device=device).view(len(prompts), n_classes, n_prompts, -1)
+    unique = {p: i for i, p in enumerate(dict.fromkeys(flat))}  # images share most prompts: encode each once
+    feats = encode_texts(model, tokenizer, list(unique), device=device)
+    feats = feats[torch.tensor([unique[p] for p in flat])].view(len(prompts), n_classes, n_prompts, -1)
     weights = torch.nn.functional.normalize(feats.mean(dim=2), dim=-1)  # (N, C, D)
     logits = 100.0 * torch.einsum("nd,ncd->nc", enc.features, weights)
     target = torch.as_tensor([int(data.label(t)) for t in enc.targets])
