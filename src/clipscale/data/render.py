@@ -10,7 +10,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from clipscale.data.vocab import FONT_3X5, SHAPES
+from clipscale.data.vocab import FONT_3X5
 
 _SUPERSAMPLE = 4
 _NOISE_BANK = 64  # distinct noise patterns per image size
@@ -154,7 +154,3 @@ def blend(img: np.ndarray, alpha: np.ndarray, colour: np.ndarray, cx: float, cy:
     win = img[ya:yb, xa:xb]
     win += a * (c - win)
 
-
-def check_shape(shape: str) -> None:
-    if shape not in SHAPES:
-        raise KeyError(shape)
