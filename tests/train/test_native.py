@@ -69,15 +69,15 @@ def test_resume_from_intermediate_checkpoint_is_bit_identical(tiny_run, tmp_path
 
 @pytest.mark.slow
 def test_killed_subprocess_resumes_bit_identical(tmp_path):
-    spec = tiny_spec(data_size=256, samples_seen=2560, epochs=10)  # 80 steps: time to kill it mid-run
+    spec = tiny_spec(data_size=256, samples_seen=5120, epochs=10)  # 160 steps: time to kill it mid-run
     ref = train(spec, tmp_path / "ref", progress=False)
     out = tmp_path / "killed"
     cmd = [sys.executable, "-m", "clipscale", "train", "--model", "ladder-xs", "--data-size", "256",
-           "--samples-seen", "2560", "--batch-size", "32", "--epochs", "10", "--threads", "1",
+           "--samples-seen", "5120", "--batch-size", "32", "--epochs", "10", "--threads", "1",
            "--no-progress", "--out", str(out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    while not (out / "checkpoints" / "epoch_2.pt").exists() and proc.poll() is None and time.time() < deadline:
+    while not (out / "checkpoints" / "epoch_1.pt").exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -86,7 +86,7 @@ def test_killed_subprocess_resumes_bit_identical(tmp_path):
     resumed = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert_bit_identical(state_dict(out / "checkpoints" / "epoch_10.pt"), state_dict(ref.final_checkpoint))
-    assert json.loads(resumed.stdout)["steps"] == 80
+    assert json.loads(resumed.stdout)["steps"] == 160
 
 
 def test_recipe_decay_groups_and_logit_clamp():
