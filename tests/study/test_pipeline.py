@@ -119,3 +119,15 @@ def test_smoke_demo_writes_results_fits_and_report(tmp_path):
     assert "backtest" in html.lower()
     assert "R^2" in proc.stdout and "backtest" in proc.stdout
     print(f"smoke demo wall time {wall:.1f} s")
+
+
+@pytest.mark.slow
+def test_torchrun_launcher_trains_a_run_with_two_processes(tiny):
+    path = tiny(samples=(512,), extra="")
+    spec = load_spec(path).replace(launch={"nproc_per_node": 2})
+    outcome = run_study(spec, launcher="torchrun", jobs=1, progress=False, report=False)
+    assert not outcome.missing, outcome.missing
+    run_dir = outcome.out_dir / "runs" / spec.runs()[0].name
+    done = json.loads((run_dir / "done.json").read_text())
+    assert done["extra"]["world_size"] == 2  # really trained by two DDP processes
+    assert len(outcome.results) == 1

@@ -42,7 +42,8 @@ def register(sub) -> None:
 
     w = ss.add_parser("worker", help=argparse.SUPPRESS)  # internal: one run, started by the launchers
     w.add_argument("study_dir")
-    w.add_argument("--run", help="this run only; without it, claim runs until none is left")
+    # RUN is positional: torchrun's own parser would take `--run` for its `--run-path`.
+    w.add_argument("run", nargs="?", help="this run only; without it, claim runs until none is left")
     w.add_argument("--threads", type=int, default=1)
     w.set_defaults(func=_worker)
 

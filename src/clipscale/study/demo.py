@@ -43,7 +43,9 @@ def headline(outcome) -> list[str]:
     s = outcome.summary
     lines = [f"study folder: {outcome.out_dir}"]
     law = s.get("law")
-    if law and law.get("alpha") is not None:
+    if law and law.get("status") == "failed":
+        lines.append(f"no law fitted on {s['fit_task']}: {law.get('message')}")
+    elif law and law.get("alpha") is not None:
         e_inf = f" + {100 * law['e_inf']:.1f}%" if law.get("e_inf") else ""
         lines.append(f"law ({law['method']}, {s['fit_task']}): error = {law['beta']:.3g} * C^{law['alpha']:.3f}{e_inf}"
                      f"  (C = total GMACs), R^2 = {law['r2']:.3f} on {law['n_points']} points")

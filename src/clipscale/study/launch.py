@@ -36,7 +36,7 @@ def worker_command(spec: StudySpec, threads: int, run: Run | None = None, torchr
     """`clipscale study worker DIR`: one named run, or (no run) claim runs until none is left."""
     cmd = [sys.executable, "-m", "clipscale", "study", "worker", str(spec.out_dir), "--threads", str(threads)]
     if run is not None:
-        cmd += ["--run", run.name]
+        cmd.insert(6, run.name)
     if torchrun:
         cmd[1:3] = ["-m", "torch.distributed.run", "--standalone",
                     f"--nproc_per_node={spec.launch.nproc_per_node}", "-m", "clipscale"]
