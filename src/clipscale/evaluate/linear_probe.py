@@ -3,7 +3,7 @@
 clip_benchmark's probe trains a torch layer with AdamW and only runs on CUDA (it asserts so); this one
 uses scikit-learn's L-BFGS logistic regression, which is exact, deterministic and fast at the
 feature sizes of this project. The inverse regularisation C is chosen by stratified 3-fold
-cross-validation on the training split over a log grid (as clip_benchmark searches weight decay on a
+cross-validation on the training split (a subsample of CV_MAX_ROWS when larger) over a log grid (as clip_benchmark searches weight decay on a
 validation split), then the probe is refitted on the whole training split.
 Few-shot: k images per class drawn with a fixed seed (fewer when a class has fewer).
 """
@@ -19,6 +19,7 @@ from clipscale.evaluate import metrics
 
 C_GRID: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0, 1000.0)
 DEFAULT_C = 10.0  # used when a class has too few images to cross-validate (1-shot)
+CV_MAX_ROWS = 5000  # C is chosen on a seeded stratified subsample of at most this many training images
 
 
 def fewshot_indices(labels: np.ndarray, k: int | None, seed: int = 0) -> np.ndarray:
@@ -40,6 +41,13 @@ def choose_c(x: np.ndarray, y: np.ndarray, grid=C_GRID) -> float:
     """C with the best mean 3-fold accuracy (ties: the smaller C); DEFAULT_C when folds are impossible."""
     from sklearn.model_selection import StratifiedKFold, cross_val_score
 
+    if len(y) > CV_MAX_ROWS:  # the search is 15 fits: keep it affordable on large training splits
+        from sklearn.model_selection import train_test_split
+
+        try:
+            x, _, y, _ = train_test_split(x, y, train_size=CV_MAX_ROWS, random_state=0, stratify=y)
+        except ValueError:  # a class with a single image cannot be stratified
+            x, _, y, _ = train_test_split(x, y, train_size=CV_MAX_ROWS, random_state=0)
     counts = np.bincount(y)
     folds = int(min(3, counts[counts > 0].min()))
     if folds < 2 or len(np.unique(y)) < 2:
