@@ -88,3 +88,22 @@ def test_bad_shard_patterns(ladder_xs, tmp_path):
     assert expand_shards("a/{0..2}.tar::b.tar") == ["a/0.tar", "a/1.tar", "a/2.tar", "b.tar"]
     with pytest.raises(UserInputError):
         expand_shards("")
+
+
+def test_prerendering_is_reused_as_a_prefix(ladder_xs, monkeypatch):
+    from clipscale.train import batches
+
+    _, tok = ladder_xs
+    monkeypatch.setattr(batches, "_RENDERED", None)
+    big = EmbeddedBatches(40, 8, 0, tok, 32, tokenizer_key="bpe-24")
+    rendered = []
+    real = EmbeddedBatches._render
+    monkeypatch.setattr(EmbeddedBatches, "_render", lambda self, idx: rendered.append(len(idx)) or real(self, idx))
+    small = EmbeddedBatches(16, 8, 0, tok, 32, tokenizer_key="bpe-24")
+    bigger = EmbeddedBatches(48, 8, 0, tok, 32, tokenizer_key="bpe-24")
+    other = EmbeddedBatches(16, 8, 0, tok, 32, tokenizer_key="another")
+    assert rendered == [8, 16]  # the 8 missing pairs of 48, then all 16 for another tokenizer
+    fresh = EmbeddedBatches(48, 8, 0, tok, 32)
+    assert torch.equal(small.images, fresh.images[:16]) and torch.equal(bigger.images, fresh.images)
+    assert torch.equal(bigger.tokens, fresh.tokens) and torch.equal(big.tokens, fresh.tokens[:40])
+    assert len(other.images) == 16

@@ -25,6 +25,7 @@ from clipscale.errors import DataError, UserInputError
 
 # Pre-render the embedded data only if it fits this budget (3 KiB per pair at 32 px).
 CACHE_BYTES = 2 << 30
+_RENDERED = None  # (key, (images, tokens)): the last full rendering in this process
 SHUFFLE_BUFFER = 2000  # samples; webdataset's usual order of magnitude for shard streams
 _IMAGE_EXTS = ("jpg", "jpeg", "png", "webp")
 
@@ -38,7 +39,9 @@ class EmbeddedBatches:
     """Batches of clipscale.data.EmbeddedDataset(data_size) in a seeded per-pass order."""
 
     def __init__(self, data_size: int, batch_size: int, seed: int, tokenize: Callable, image_size: int,
-                 rank: int = 0, world_size: int = 1, prerender: bool = True):
+                 rank: int = 0, world_size: int = 1, prerender: bool = True, tokenizer_key=None):
+        """tokenizer_key: a hashable that identifies `tokenize` (e.g. its OpenCLIP text config), so a
+        later run in this process may reuse the rendering; None renders afresh."""
         from clipscale import data
 
         self.n, self.batch_size, self.seed = data_size, batch_size, seed
@@ -49,8 +52,24 @@ class EmbeddedBatches:
         self.images: torch.Tensor | None = None
         self.tokens: torch.Tensor | None = None
         if prerender and data_size * 3 * image_size ** 2 <= CACHE_BYTES:
-            self.images, self.tokens = self._render(np.arange(data_size))
+            self.images, self.tokens = self._prerendered(tokenizer_key)
         self._perms: dict[int, np.ndarray] = {}
+
+    def _prerendered(self, key) -> tuple[torch.Tensor, torch.Tensor]:
+        """All pairs, rendered and tokenized. A dataset of N pairs is a prefix of a larger one, so
+        the last rendering in this process (a study worker trains many runs) serves every smaller
+        size and only the missing tail is rendered."""
+        global _RENDERED
+        key = (self.dataset.image_size, key)
+        have = _RENDERED[1] if _RENDERED is not None and _RENDERED[0] == key and key[1] is not None else None
+        done = 0 if have is None else len(have[0])
+        if done < self.n:
+            images, tokens = self._render(np.arange(done, self.n))
+            if have is not None:
+                images, tokens = torch.cat([have[0], images]), torch.cat([have[1], tokens])
+            have = (images, tokens)
+            _RENDERED = (key, have)
+        return have[0][:self.n], have[1][:self.n]
 
     def _render(self, indices: np.ndarray, chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
         images, tokens = [], []

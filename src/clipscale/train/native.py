@@ -14,6 +14,7 @@ last checkpoint gives the same bits as an uninterrupted one (same device and thr
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import time
 from pathlib import Path
@@ -98,8 +99,15 @@ def make_batches(spec: TrainSpec, dist: distributed.Dist, tokenizer, preprocess,
     if spec.train_data:
         return ShardBatches(spec.train_data, spec.batch_size, spec.seed, tokenizer, preprocess,
                             dist.rank, dist.world_size)
+    import open_clip
+
+    text_cfg = open_clip.get_model_config(spec.model).get("text_cfg", {})
+    # What decides OpenCLIP's get_tokenizer: runs whose text configs agree tokenize alike.
+    key = json.dumps({k: text_cfg.get(k) for k in ("hf_tokenizer_name", "tokenizer_kwargs", "context_length",
+                                                   "vocab_size")}, sort_keys=True, default=str)
     return EmbeddedBatches(spec.data_size, spec.batch_size, spec.seed, tokenizer, image_size,
-                           dist.rank, dist.world_size, prerender=spec.samples_seen >= spec.data_size)
+                           dist.rank, dist.world_size, prerender=spec.samples_seen >= spec.data_size,
+                           tokenizer_key=key)
 
 
 def _resume_state(folder: RunFolder, model, optimizer, resume: bool) -> dict:
