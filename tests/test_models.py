@@ -46,3 +46,10 @@ def test_checkpoint_round_trips_through_open_clip(tmp_path):
 def test_unknown_architecture_lists_choices():
     with pytest.raises(NotFoundError, match="ladder-xs"):
         model_config("ladder-xxxl")
+
+
+def test_unknown_precision_is_an_error_not_a_silent_fp32():
+    from clipscale.errors import UserInputError
+
+    with pytest.raises(UserInputError, match="fp32"):
+        create("ladder-xs", precision="fp8")

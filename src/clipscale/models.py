@@ -16,9 +16,11 @@ from typing import Any
 
 import open_clip
 
-from clipscale.errors import unknown
+from clipscale.errors import UserInputError, unknown
 
 _CONFIG_DIR = Path(__file__).resolve().parent / "model_configs"
+# OpenCLIP's weight precisions (open_clip.factory); it silently treats any other string as fp32.
+PRECISIONS = ("fp32", "bf16", "fp16", "pure_bf16", "pure_fp16")
 open_clip.add_model_config(_CONFIG_DIR)
 
 
@@ -64,8 +66,13 @@ def create(name: str, pretrained: str | None = None, device: str = "cpu", precis
     """(model, preprocess, tokenizer) for an architecture; model in eval mode.
 
     `pretrained` is a local checkpoint path (OpenCLIP format) or an OpenCLIP pretrained tag.
+    `precision` is OpenCLIP's weight precision (one of PRECISIONS); 'bf16' casts weights as OpenAI
+    did, it is not autocast.
     """
     model_config(name)  # raises NotFoundError with the valid names
+    if precision not in PRECISIONS:
+        raise UserInputError(f"unknown precision {precision!r}; valid choices: {', '.join(PRECISIONS)}; "
+                             "use fp32 on CPU, or bf16 for OpenCLIP's mixed-precision weights")
     model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained, device=device,
                                                                  precision=precision)
     model.eval()
