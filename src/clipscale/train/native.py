@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -39,8 +41,22 @@ def build_model(spec: TrainSpec, device: torch.device):
 
     model_config(spec.model)  # NotFoundError listing the valid names
     torch.manual_seed(spec.seed)
-    model, _, preprocess = open_clip.create_model_and_transforms(spec.model, precision="fp32")
+    quiet = _DropMessage("No pretrained weights loaded")  # training from scratch is the point
+    logging.getLogger().addFilter(quiet)
+    try:
+        model, _, preprocess = open_clip.create_model_and_transforms(spec.model, precision="fp32")
+    finally:
+        logging.getLogger().removeFilter(quiet)
     return model.to(device).train(), preprocess, open_clip.get_tokenizer(spec.model)
+
+
+class _DropMessage(logging.Filter):
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.text not in record.getMessage()
 
 
 def build_optimizer(model: torch.nn.Module, spec: TrainSpec, device: torch.device) -> torch.optim.Optimizer:
@@ -162,6 +178,8 @@ def run(spec: TrainSpec, out_dir: str | Path, *, resume: bool = True, progress: 
     optimizer = build_optimizer(model, spec, dist.device)
     state = _resume_state(folder, model, optimizer, resume)
     loss_fn = ClipLoss(gather_with_grad=True, rank=dist.rank, world_size=dist.world_size)
+    # OpenCLIP's gather uses torch.distributed.nn.all_gather, deprecated (still correct) in torch 2.x.
+    warnings.filterwarnings("ignore", message=".*all_gather is deprecated", category=FutureWarning)
     ddp = model
     if dist.distributed:  # CPU modules take device_ids=None (what open_clip_train gets wrong)
         ids = [dist.device] if dist.device.type == "cuda" else None
