@@ -6,8 +6,11 @@
 - `normalize(uint8 batch) -> float tensor` equal to OpenCLIP's preprocess.
 - The scene grammar (`Scene`, `Obj`, `Text`, `sample_scene`, `sample_obj`, `scene_of`, `render`,
   `caption`) and its vocabularies (`clipscale.data.vocab`) for building evaluation tasks.
+- `rendered(ds, cache_dir)`: all pairs rendered once into an on-disk cache; one file serves every
+  smaller data size (prefix property).
 - `write_shards` / `read_shards`: LAION/img2dataset-layout tar shards through webdataset.
 """
+from clipscale.data.cache import default_cache_dir, rendered
 from clipscale.data.captions import caption, noun_phrase
 from clipscale.data.embedded import SPLITS, EmbeddedDataset, heldout, normalize
 from clipscale.data.grammar import (Obj, Scene, Text, render, sample_count, sample_obj, sample_relation,
@@ -21,5 +24,5 @@ __all__ = [
     "Scene", "Obj", "Text", "sample_scene", "sample_obj", "sample_count", "sample_relation", "sample_text",
     "scene_of", "render", "caption", "noun_phrase",
     "SHAPES", "COLOURS", "SIZES", "POSITIONS", "TEXTURES", "COUNTS", "RELATIONS", "WORDS", "NUMBERS",
-    "GRAMMAR_VERSION", "write_shards", "read_shards",
+    "GRAMMAR_VERSION", "write_shards", "read_shards", "rendered", "default_cache_dir",
 ]
