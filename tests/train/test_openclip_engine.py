@@ -101,6 +101,12 @@ def test_tiny_cpu_run_through_open_clip_train(tmp_path):
     model, _, _ = open_clip.create_model_and_transforms("ladder-xs", pretrained=str(result.final_checkpoint))
     assert torch.isfinite(model.visual.proj).all()
     assert train(tiny_spec(engine="open_clip"), result.out_dir, progress=False).to_dict() == result.to_dict()
+    (result.out_dir / "done.json").unlink()  # as if killed during epoch 2: resume through --resume latest
+    result.final_checkpoint.unlink()
+    resumed = train(tiny_spec(engine="open_clip"), result.out_dir, progress=False)
+    assert "latest" in resumed.extra["argv"] and resumed.final_checkpoint.exists()
+    rows = [json.loads(r) for r in (result.out_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == list(range(1, 9))
 
 
 @pytest.mark.slow
@@ -119,3 +125,15 @@ def test_torchrun_on_cpu_through_open_clip_train(tmp_path):
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     assert summary["extra"]["world_size"] == 2 and summary["checkpoints"] == ["checkpoints/epoch_1.pt", "checkpoints/epoch_2.pt"]
     assert "--batch-size" in summary["extra"]["argv"] and summary["extra"]["argv"][summary["extra"]["argv"].index("--batch-size") + 1] == "16"
+
+
+def test_parse_log_reads_steps_and_drops_redone_ones(tmp_path):
+    line = ("2026-01-01,00:00:00 | INFO | Train Epoch: {e} [{d:>3}/128 ({p}%)] Data (t): 0.010 Batch (t): 0.250, "
+            "128.000/s, 128.000/s/gpu LR: 0.001000 Logit Scale: 14.200 Contrastive_loss: {l} ({l}) Loss: {l} ({l})")
+    log = [line.format(e=e, d=d, p=0, l=4.0 + e + d / 1000) for e in (0, 1) for d in (32, 64, 96, 128)]
+    log += [line.format(e=1, d=32, p=0, l=9.0)]  # resumed from epoch_1.pt: step 5 logged again
+    (tmp_path / "out.log").write_text("\n".join(log) + "\n")
+    rows = oce.parse_log(tmp_path / "out.log", global_batch=32)
+    assert [r["step"] for r in rows] == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert [r["epoch"] for r in rows] == [1] * 4 + [2] * 4
+    assert rows[4]["loss"] == 9.0 and rows[7]["samples_seen"] == 256 and rows[0]["batch_s"] == 0.25

@@ -162,17 +162,21 @@ def _call_main(argv: list[str]):
 
 
 def parse_log(path: Path, global_batch: int) -> list[dict]:
-    """Metrics rows from open_clip_train's text log (it logs every step with --log-every-n-steps 1)."""
+    """Metrics rows from open_clip_train's text log (it logs every step with --log-every-n-steps 1).
+
+    The step is read from each line (epoch and samples done in it), and a step logged twice (a
+    resumed run re-does the steps after its last checkpoint) keeps its last line.
+    """
     if not path.exists():
         return []
-    rows, step = [], 0
+    rows = {}
     for m in _LOG_RE.finditer(path.read_text(errors="replace")):
-        epoch, done, _, batch_t, rate, lr, scale, loss = m.groups()
-        step += 1
-        rows.append({"step": step, "epoch": int(epoch) + 1, "samples_seen": step * global_batch,
-                     "loss": float(loss), "lr": float(lr), "logit_scale": float(scale),
-                     "samples_per_s": float(rate), "batch_s": float(batch_t)})
-    return rows
+        epoch, done, per_epoch, batch_t, rate, lr, scale, loss = m.groups()
+        step = int(epoch) * math.ceil(int(per_epoch) / global_batch) + int(done) // global_batch
+        rows[step] = {"step": step, "epoch": int(epoch) + 1, "samples_seen": step * global_batch,
+                      "loss": float(loss), "lr": float(lr), "logit_scale": float(scale),
+                      "samples_per_s": float(rate), "batch_s": float(batch_t)}
+    return [rows[k] for k in sorted(rows)]
 
 
 def _judge(folder: RunFolder, spec: TrainSpec, returned, log: Path) -> None:
