@@ -70,7 +70,10 @@ def build_optimizer(model: torch.nn.Module, spec: TrainSpec, device: torch.devic
     groups = [{"params": no_decay, "weight_decay": 0.0}, {"params": decay, "weight_decay": spec.weight_decay}]
     # fused: one kernel for all parameters; the token embedding alone (49408 x width) makes the
     # per-parameter update a large share of a tiny model's step.
-    return torch.optim.AdamW(groups, lr=spec.lr, betas=(0.9, 0.98), eps=1e-6, fused=True)
+    try:
+        return torch.optim.AdamW(groups, lr=spec.lr, betas=(0.9, 0.98), eps=1e-6, fused=True)
+    except RuntimeError:  # torch < 2.4 has no fused AdamW on CPU
+        return torch.optim.AdamW(groups, lr=spec.lr, betas=(0.9, 0.98), eps=1e-6)
 
 
 def schedule(spec: TrainSpec):
