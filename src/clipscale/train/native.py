@@ -165,18 +165,7 @@ def run(spec: TrainSpec, out_dir: str | Path, *, resume: bool = True, progress: 
     done = folder.finished(spec)
     if done is not None:
         return done
-    error = None
-    if spec.batch_size % dist.world_size:
-        error = f"batch size {spec.batch_size} does not split over {dist.world_size} processes; use a multiple"
-    elif dist.is_main:
-        try:
-            folder.claim(spec, resume)
-        except UserInputError as exc:
-            error = str(exc)
-    error = distributed.broadcast_object(dist, error)  # every rank stops, none waits forever
-    if error:
-        raise UserInputError(error)
-
+    _claim(folder, spec, dist, resume)
     model, preprocess, tokenizer = build_model(spec, dist.device)
     optimizer = build_optimizer(model, spec, dist.device)
     state = _resume_state(folder, model, optimizer, resume)
@@ -188,11 +177,11 @@ def run(spec: TrainSpec, out_dir: str | Path, *, resume: bool = True, progress: 
         ids = [dist.device] if dist.device.type == "cuda" else None
         ddp = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
     batches = make_batches(spec, dist, tokenizer, preprocess, model.visual.image_size[0])
-    loop = _Loop(spec, dist, folder, state, progress)
+    loop = _Loop(spec, dist, folder, state, progress, t0)
     loop.run(ddp, model, loss_fn, optimizer, batches)
     result = TrainResult(out_dir=folder.root, checkpoints=folder.checkpoints(),
                          final_checkpoint=folder.checkpoint(spec.epochs), samples_seen=loop.step * spec.batch_size,
-                         steps=loop.step, wall_s=loop.wall_before + time.perf_counter() - t0,
+                         steps=loop.step, wall_s=loop.wall_s(),
                          samples_per_s=loop.samples_per_s, engine="native",
                          extra={"world_size": dist.world_size, "threads": torch.get_num_threads(),
                                 "device": str(dist.device)})
@@ -200,6 +189,21 @@ def run(spec: TrainSpec, out_dir: str | Path, *, resume: bool = True, progress: 
         folder.finish(result)
     distributed.barrier(dist)
     return result
+
+
+def _claim(folder: RunFolder, spec: TrainSpec, dist: distributed.Dist, resume: bool) -> None:
+    """Rank 0 checks/claims the folder; its verdict goes to every rank so that all stop together."""
+    error = None
+    if spec.batch_size % dist.world_size:
+        error = f"batch size {spec.batch_size} does not split over {dist.world_size} processes; use a multiple"
+    elif dist.is_main:
+        try:
+            folder.claim(spec, resume)
+        except UserInputError as exc:
+            error = str(exc)
+    error = distributed.broadcast_object(dist, error)
+    if error:
+        raise UserInputError(error)
 
 
 def _deterministic_cuda() -> None:
@@ -216,14 +220,18 @@ def _deterministic_cuda() -> None:
 class _Loop:
     """The step loop with its bookkeeping: progress bar, metrics rows, checkpoints."""
 
-    def __init__(self, spec: TrainSpec, dist, folder: RunFolder, state: dict, progress: bool):
-        self.spec, self.dist, self.folder = spec, dist, folder
+    def __init__(self, spec: TrainSpec, dist, folder: RunFolder, state: dict, progress: bool, t0: float):
+        self.spec, self.dist, self.folder, self.t0 = spec, dist, folder, t0
         self.step = state.get("step", 0)
         self.wall_before = state.get("wall_s", 0.0)
         self.rows = folder.read_metrics(self.step) if dist.is_main else []
         self.log_every = max(1, spec.total_steps // LOG_ROWS)
         self.progress = progress and dist.is_main
         self.samples_per_s = 0.0
+
+    def wall_s(self) -> float:
+        """Seconds of this run: earlier sessions up to the checkpoint resumed, plus this session."""
+        return self.wall_before + time.perf_counter() - self.t0
 
     def run(self, ddp, model, loss_fn, optimizer, batches) -> None:
         from tqdm import tqdm
@@ -250,7 +258,7 @@ class _Loop:
             if self.step % self.log_every == 0 or epoch_end:
                 self._log(loss_value, lr(self.step - 1), model, bar)
             if epoch_end:
-                self._save(spec.epoch_of_step(self.step - 1), model, optimizer, t_start)
+                self._save(spec.epoch_of_step(self.step - 1), model, optimizer)
         bar.close()
 
     def _log(self, loss: float, lr: float, model, bar) -> None:
@@ -261,13 +269,12 @@ class _Loop:
         self.rows.append(row)
         bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
 
-    def _save(self, epoch: int, model, optimizer, t_start: float) -> None:
+    def _save(self, epoch: int, model, optimizer) -> None:
         # Every rank holds the same weights, so every rank sees the same answer and stops together.
         if not all(torch.isfinite(p).all() for p in model.parameters()):
             raise TrainingError(f"weights became NaN/inf before epoch {epoch} was saved; kept the last good "
                                 f"checkpoint in {self.folder.checkpoint_dir}; lower --lr or use --precision fp32")
         if self.dist.is_main:
-            wall = self.wall_before + time.perf_counter() - t_start
-            _checkpoint(self.folder, self.spec, model, optimizer, epoch, self.step, wall)
+            _checkpoint(self.folder, self.spec, model, optimizer, epoch, self.step, self.wall_s())
             self.folder.write_metrics(self.rows)
         distributed.barrier(self.dist)
