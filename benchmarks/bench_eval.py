@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+import warnings
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # clip_benchmark's own progress bars (read when tqdm is imported)
 
@@ -59,7 +60,8 @@ def _clip_benchmark(model, preprocess, tokenizer, arrays, labels, spec, batch_si
     with compat.patched():
         from clip_benchmark.metrics import zeroshot_classification as cb
 
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # sklearn: "y_pred contains classes not in y_true"
             return cb.evaluate(model, loader, tokenizer, list(spec.classnames), spec.templates, "cpu", amp=amp)["acc1"]
 
 
