@@ -194,6 +194,20 @@ def _judge(folder: RunFolder, spec: TrainSpec, returned, log: Path) -> None:
         raise TrainingError(f"open_clip_train wrote non-finite weights ({bad[:3]}); lower --lr or use fp32")
 
 
+def _prepare(folder: RunFolder, spec: TrainSpec, rank: int, resume: bool, min_shards: int) -> str:
+    """Rank 0 claims the folder and writes the embedded data as shards; returns the shard pattern."""
+    shards = folder.root / "shards"
+    if rank == 0:
+        folder.claim(spec, resume)
+        if not folder.checkpoints() and (folder.root / "out.log").exists():
+            (folder.root / "out.log").unlink()  # a failed earlier start; OpenCLIP would refuse the folder
+        return spec.train_data or write_embedded_shards(spec, shards, min_shards)
+    if spec.train_data:
+        return spec.train_data
+    _wait_for(shards / "shards.json")
+    return json.loads((shards / "shards.json").read_text())["pattern"]
+
+
 def run(spec: TrainSpec, out_dir: str | Path, *, resume: bool = True, progress: bool = True,
         workers: int = 1) -> TrainResult:
     """Train `spec` through open_clip_train into `out_dir` (see clipscale.train.train)."""
@@ -212,16 +226,7 @@ def run(spec: TrainSpec, out_dir: str | Path, *, resume: bool = True, progress: 
     world, rank = distributed.world_size_from_env(), int(os.environ.get("RANK", "0"))
     if spec.batch_size % world:
         raise UserInputError(f"batch size {spec.batch_size} does not split over {world} processes; use a multiple")
-    shards = folder.root / "shards"
-    if rank == 0:
-        folder.claim(spec, resume)
-        if not folder.checkpoints() and (folder.root / "out.log").exists():
-            (folder.root / "out.log").unlink()  # a failed earlier start; OpenCLIP would refuse the folder
-        pattern = spec.train_data or write_embedded_shards(spec, shards, world * max(1, workers))
-    else:
-        if not spec.train_data:
-            _wait_for(shards / "shards.json")
-        pattern = spec.train_data or json.loads((shards / "shards.json").read_text())["pattern"]
+    pattern = _prepare(folder, spec, rank, resume, min_shards=world * max(1, workers))
     if spec.num_threads:
         torch.set_num_threads(spec.num_threads)
     device = "cuda" if torch.cuda.is_available() else "cpu"
