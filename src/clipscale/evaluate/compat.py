@@ -54,6 +54,7 @@ def _refuse_shell(command, *_args, **_kwargs):
 
 
 def requests_available() -> bool:
+    """Whether the real `requests` package can be imported."""
     try:
         importlib.import_module("requests")
         return True

@@ -116,9 +116,11 @@ class DecodedImages:
         self._store: dict[str, tuple[list, list, list, list]] = {}
 
     def get(self, key: str):
+        """(images, targets, source indices, skipped) of a source key, or None."""
         return self._store.get(key)
 
     def offer(self, key: str, images: list, targets: list, kept: list, skipped: list) -> None:
+        """Keep a decoded source if it is all uint8 arrays and fits in the byte budget."""
         size = sum(a.nbytes if isinstance(a, np.ndarray) else self.max_bytes + 1 for a in images)
         if self.bytes + size <= self.max_bytes:
             self._store[key] = (images, targets, kept, skipped)
@@ -193,6 +195,7 @@ class FeatureCache:
         self.passes = 0  # feature passes actually run (tests check the sharing)
 
     def get(self, source: ImageSource) -> Encoded:
+        """The source's features: computed on first request, then served from memory."""
         if source.key not in self._store:
             self._store[source.key] = encode_images(self.model, self.preprocess, source, batch_size=self.batch_size,
                                                     device=self.device, progress=self.progress,
