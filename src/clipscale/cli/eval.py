@@ -53,11 +53,15 @@ def _formatter():
 def _list(pattern: str) -> int:
     from clipscale.evaluate import get_task, list_tasks
 
+    from clipscale.errors import unknown
+
     names = list_tasks(pattern)
+    if not names:
+        raise unknown("task pattern", pattern, list_tasks(), fix="try 'embedded/*', 'linear_probe*' or 'vtab/*'")
     for n in names:
         t = get_task(n)
         print(f"{n:<48} {t.kind:<24} {t.description}")
-    return 0 if names else 1
+    return 0
 
 
 def _targets(args):
