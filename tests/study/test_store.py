@@ -10,7 +10,7 @@ import pandas as pd
 
 from clipscale.study.store import Store
 
-N_PROCS, N_ROUNDS, ROWS = 6, 8, 5
+N_PROCS, N_ROUNDS, ROWS = 4, 8, 5
 
 
 def _rows(name: str, version: int) -> pd.DataFrame:
@@ -90,3 +90,29 @@ def test_run_lock_is_exclusive_and_released_when_its_process_dies(tmp_path):
     with store.run_lock("r") as mine:
         assert mine is True
     assert os.path.exists(tmp_path / "locks" / "r.lock")
+
+
+def test_progress_names_runs_and_estimates_time_left(tmp_path):
+    import io
+    import json
+
+    from clipscale.study import spec_from_dict
+    from clipscale.study.progress import Progress
+
+    spec = spec_from_dict({"name": "p", "out": str(tmp_path),
+                           "axes": {"model": ["ladder-xs"], "data_size": [256], "samples_seen": [256, 512],
+                                    "batch_size": [64]}})
+    small, big = spec.runs()
+    store = Store(tmp_path)
+    stream = io.StringIO()
+    bar = Progress(store, spec.runs(), stream=stream, every_s=0)
+    store.mark(big.name, "running")  # this process: alive
+    store.run_dir(big.name).mkdir(parents=True)
+    (store.run_dir(big.name) / "metrics.jsonl").write_text(json.dumps({"step": 3, "samples_seen": 256}) + "\n")
+    store.write_result(small.name, _rows(small.name, 1))
+    bar.start -= 10  # ten seconds into the study
+    bar.poll()
+    text = stream.getvalue()
+    assert f"start  {big.name}" in text and f"done   {small.name}" in text
+    # done: 256 samples of the small run + 256 of the big one = 2/3 of the compute, so ~5 s are left
+    assert "[1/2 runs, 0 failed,  67% of compute]" in text and "left ~5s" in text

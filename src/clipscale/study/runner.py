@@ -121,10 +121,15 @@ def evaluate_checkpoints(spec: StudySpec, run: Run, run_dir: Path):
     else:
         import pandas as pd
 
-        ckpts = sorted((run_dir / "checkpoints").glob("epoch_*.pt"), key=lambda p: int(p.stem.split("_")[1]))
-        rows = pd.concat([ev.evaluate(run.model, c, tasks, limit=limit, progress=False) for c in ckpts],
-                         ignore_index=True)
+        rows = pd.concat([ev.evaluate(run.model, run_dir / "checkpoints" / f"epoch_{e}.pt", tasks, limit=limit,
+                                      progress=False, meta={"epoch": e})
+                          for e in level_epochs(run)], ignore_index=True)
     return annotate(rows, run)
+
+
+def level_epochs(run: Run) -> list[int]:
+    """The checkpoints (1-based epochs) that stand for the run's samples-seen levels."""
+    return sorted({max(1, round(lv / run.samples_seen * run.epochs)) for lv in run.levels})
 
 
 def annotate(rows, run: Run):
