@@ -241,6 +241,7 @@ class _Loop:
                    unit_scale=True, desc=spec.model, disable=not self.progress, dynamic_ncols=True)
         start_step = self.step
         t_start = self.t_start = time.perf_counter()
+        self.cpu_start = time.process_time()  # CPU seconds: a throughput figure robust to a busy machine
         while self.step < spec.total_steps:
             images, tokens = batches.batch(self.step)
             images, tokens = images.to(device, non_blocking=True), tokens.to(device, non_blocking=True)
@@ -265,7 +266,8 @@ class _Loop:
         row = {"step": self.step, "epoch": self.spec.epoch_of_step(self.step - 1),
                "samples_seen": self.step * self.spec.batch_size, "loss": loss, "lr": lr,
                "logit_scale": model.logit_scale.detach().exp().item(), "samples_per_s": round(self.samples_per_s, 1),
-               "elapsed_s": round(time.perf_counter() - self.t_start, 4)}
+               "elapsed_s": round(time.perf_counter() - self.t_start, 4),
+               "cpu_s": round(time.process_time() - self.cpu_start, 4)}
         self.rows.append(row)
         bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
 
