@@ -23,6 +23,10 @@ def test_run_folder_contract(tiny_run):
     assert {p.name for p in out.iterdir()} >= {"spec.json", "meta.json", "metrics.jsonl", "done.json", "checkpoints"}
     assert [p.name for p in tiny_run.checkpoints] == ["epoch_1.pt", "epoch_2.pt"]
     assert (tiny_run.steps, tiny_run.samples_seen) == (8, 256)
+    from clipscale.compute import count
+
+    assert tiny_run.extra["gmacs"] == count("ladder-xs").gmacs  # per sample; total = x samples seen
+    assert tiny_run.extra["gmacs_total"] == pytest.approx(256 * count("ladder-xs").gmacs)
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == list(range(1, 9))
     assert all(math.isfinite(r["loss"]) and r["samples_per_s"] > 0 for r in rows)

@@ -26,7 +26,7 @@ from open_clip.loss import ClipLoss
 
 from clipscale.errors import TrainingError, UserInputError
 from clipscale.train import distributed
-from clipscale.train.run import RunFolder, TrainResult
+from clipscale.train.run import RunFolder, TrainResult, compute_record
 from clipscale.train.spec import TrainSpec
 
 LOGIT_SCALE_MAX = math.log(100)  # OpenCLIP clamps the learned temperature at 100
@@ -184,7 +184,7 @@ def run(spec: TrainSpec, out_dir: str | Path, *, resume: bool = True, progress: 
                          steps=loop.step, wall_s=loop.wall_s(),
                          samples_per_s=loop.samples_per_s, engine="native",
                          extra={"world_size": dist.world_size, "threads": torch.get_num_threads(),
-                                "device": str(dist.device)})
+                                "device": str(dist.device), **compute_record(spec.model, loop.step * spec.batch_size)})
     if dist.is_main:
         folder.finish(result)
     distributed.barrier(dist)

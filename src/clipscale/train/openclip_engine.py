@@ -30,7 +30,7 @@ from pathlib import Path
 from clipscale._io import atomic_write_json, atomic_write_with
 from clipscale.errors import TrainingError, UserInputError
 from clipscale.train import distributed
-from clipscale.train.run import RunFolder, TrainResult
+from clipscale.train.run import RunFolder, TrainResult, compute_record
 from clipscale.train.spec import TrainSpec
 
 PRECISION = {"fp32": "fp32", "bf16": "amp_bf16"}
@@ -243,7 +243,8 @@ def run(spec: TrainSpec, out_dir: str | Path, *, resume: bool = True, progress: 
                          steps=steps, wall_s=time.perf_counter() - t0,
                          samples_per_s=len(steady) / sum(1 / r for r in steady) if steady else 0.0,
                          engine="open_clip", extra={"argv": argv, "returned": returned, "world_size": world,
-                                                    "threads": torch.get_num_threads(), "device": device})
+                                                    "threads": torch.get_num_threads(), "device": device,
+                                                    **compute_record(spec.model, steps * spec.batch_size)})
     if rank == 0:
         folder.write_metrics(rows)
         folder.finish(result)

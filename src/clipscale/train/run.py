@@ -49,6 +49,14 @@ class TrainResult:
                    extra=d.get("extra", {}))
 
 
+def compute_record(model: str, samples_seen: int) -> dict[str, Any]:
+    """GMACs per sample (image + text forward, clipscale.compute) and in total (x samples seen)."""
+    from clipscale.compute import count
+
+    gmacs = count(model).gmacs
+    return {"gmacs": gmacs, "gmacs_total": gmacs * samples_seen}
+
+
 class RunFolder:
     """Paths and reads/writes of one run folder."""
 
