@@ -1,7 +1,6 @@
 """`clipscale study`: init a spec, run a whole grid, show its status, refit and report."""
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -40,7 +39,7 @@ def register(sub) -> None:
     _spec_args(rep)
     rep.set_defaults(func=_report)
 
-    w = ss.add_parser("worker", help=argparse.SUPPRESS)  # internal: one run, started by the launchers
+    w = ss.add_parser("worker")  # internal (no help: unlisted): started by the launchers
     w.add_argument("study_dir")
     # RUN is positional: torchrun's own parser would take `--run` for its `--run-path`.
     w.add_argument("run", nargs="?", help="this run only; without it, claim runs until none is left")

@@ -50,6 +50,10 @@ def run_study(spec: StudySpec, *, launcher: str | None = None, jobs: int | None 
         from clipscale.errors import unknown
 
         raise unknown("launcher", launcher, LAUNCHERS, fix="pass --launcher local, torchrun or slurm")
+    if jobs < 1 or threads < 1:
+        from clipscale.errors import UserInputError
+
+        raise UserInputError(f"--jobs and --threads must be >= 1, got {jobs} and {threads}")
     store = Store(spec.out)
     runs = spec.runs()
     _io.atomic_write_json(store.root / SPEC_FILE, _io.run_metadata(spec.to_dict()))
