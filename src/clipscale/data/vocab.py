@@ -9,7 +9,7 @@ from __future__ import annotations
 
 GRAMMAR_VERSION = 2
 
-# Shapes, in the order class indices use. Several are confusable at 8-15 px (pentagon, hexagon,
+# Shapes, in the order class indices use. Several are confusable at 10-17 px (pentagon, hexagon,
 # circle; square, rectangle, trapezoid): that is what makes the shape axis fine-grained.
 SHAPES: tuple[str, ...] = (
     "circle", "square", "triangle", "diamond", "star", "cross", "heart", "hexagon",
