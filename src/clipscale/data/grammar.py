@@ -3,7 +3,7 @@
 A scene is fully described by its record (every jitter and the noise pattern included), so
 `render(scene, image_size)` is a pure function and evaluation tasks can build held-out scenes with
 chosen attributes through `sample_obj(rng, shape=..., colour=...)` and `scene_of(rng, ...)`.
-Scene kinds: 'single' (one object at a named position), 'count' (2-5 identical objects),
+Scene kinds: 'single' (one object at a named position), 'count' (2-5 identical objects, 1 on request),
 'relation' (two objects, A left of/right of/above/below B) and 'text' (a rendered word or number).
 """
 from __future__ import annotations
