@@ -52,7 +52,8 @@ def test_64px_images():
 
 
 @pytest.mark.parametrize("kwargs, fragment", [({"n_pairs": 0}, "n_pairs"), ({"n_pairs": 5, "split": "test"}, "split"),
-                                              ({"n_pairs": 5, "image_size": 8}, "image_size")])
+                                              ({"n_pairs": 5, "image_size": 8}, "image_size"),
+                                              ({"n_pairs": 5, "seed": -1}, "seed")])
 def test_bad_arguments_raise_user_errors(kwargs, fragment):
     with pytest.raises(UserInputError, match=fragment):
         EmbeddedDataset(**kwargs)

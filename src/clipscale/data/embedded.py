@@ -29,6 +29,8 @@ class EmbeddedDataset:
             raise UserInputError(f"n_pairs must be >= 1, got {n_pairs}; pass the number of unique pairs")
         if int(image_size) < 16:
             raise UserInputError(f"image_size must be >= 16 px, got {image_size}; use 32 or 64")
+        if int(seed) < 0:
+            raise UserInputError(f"seed must be >= 0, got {seed}; pass a non-negative integer")
         if split not in SPLITS:
             raise UserInputError(f"unknown split {split!r}; valid choices: {', '.join(SPLITS)}")
         self.n_pairs, self.seed, self.image_size, self.split = int(n_pairs), int(seed), int(image_size), split
