@@ -16,6 +16,10 @@ from clipscale.data.grammar import Scene, render, sample_scene
 from clipscale.errors import UserInputError
 
 SPLITS = {"train": 0, "heldout": 1}
+# First word of every sample's seed: numpy's SeedSequence ignores trailing zero words
+# ([a, b, 0] seeds like [a, b]), so a fixed leading tag keeps these streams apart from any
+# other stream in clipscale (e.g. evaluation's [EVAL_SEED, ...]) whatever the user's seed.
+STREAM_TAG = 0x636C6970  # "clip"
 
 
 class EmbeddedDataset:
@@ -52,7 +56,7 @@ class EmbeddedDataset:
 
     def rng(self, i: int) -> np.random.Generator:
         """The random stream of sample i (its scene, then its caption)."""
-        return np.random.default_rng([self.seed, SPLITS[self.split], self._index(i)])
+        return np.random.default_rng([STREAM_TAG, self.seed, SPLITS[self.split], self._index(i)])
 
     def scene(self, i: int) -> Scene:
         """The scene record of sample i (for analysis; `ds[i]` renders it)."""

@@ -3,11 +3,12 @@ words, relations, a 3x5 pixel font, and the caption synonyms of each name.
 
 Everything here is data. The canonical name (the dict key, the tuple entry) is what `Scene` stores
 and what evaluation tasks use as class names; the synonyms are what captions may say instead.
-Changing any value changes every rendered image: bump `GRAMMAR_VERSION` when you do.
+Changing any value changes every rendered image: bump `GRAMMAR_VERSION` when you do (also when the
+sample streams of `clipscale.data.embedded` change: caches key on it).
 """
 from __future__ import annotations
 
-GRAMMAR_VERSION = 2
+GRAMMAR_VERSION = 3
 
 # Shapes, in the order class indices use. Several are confusable at 10-17 px (pentagon, hexagon,
 # circle; square, rectangle, trapezoid): that is what makes the shape axis fine-grained.
