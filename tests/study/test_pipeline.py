@@ -51,6 +51,22 @@ def test_failed_run_is_recorded_and_the_others_go_on(tiny):
     assert st.returncode == 0 and st.stdout.count("failed") >= 3 and "compute spent" in st.stdout
 
 
+def test_status_json_and_report_read_the_folder_back(tiny, capsys):
+    from clipscale.cli import main
+
+    path = tiny(samples=(256,), extra="")
+    assert main(["study", "status", str(path), "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [r["state"] for r in records] == ["pending"] and records[0]["gmacs_spent"] == 0
+    run_study(load_spec(path), progress=False, report=False)
+    assert main(["study", "status", str(path), "--json"]) == 0
+    done = json.loads(capsys.readouterr().out)[0]
+    assert done["state"] == "done" and done["gmacs_total"] > 0
+    assert done["gmacs_spent"] == pytest.approx(done["gmacs_total"])
+    assert main(["study", "report", str(path)]) == 0
+    assert (load_spec(path).out_dir / "report" / "index.html").exists()
+
+
 @pytest.mark.slow
 def test_kill_the_study_and_rerun_resumes_without_duplicates(tiny):
     path = tiny(models=("ladder-xs", "ladder-s"), samples=(512, 1536), checkpoints=4)
