@@ -48,5 +48,11 @@ def cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
+def run_cli():
+    """`run_cli(*args)`: `python -m clipscale ARGS` as a real process."""
+    return cli
+
+
+@pytest.fixture
 def tiny(tmp_path):
     return lambda **kw: tiny_spec(tmp_path, **kw)

@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 
 from clipscale.study import load_spec, run_study, study_status
-from tests.study.conftest import cli
 
 
 def _workers_alive(marker: str) -> list[int]:
@@ -31,10 +30,10 @@ def _workers_alive(marker: str) -> list[int]:
     return pids
 
 
-def test_failed_run_is_recorded_and_the_others_go_on(tiny):
+def test_failed_run_is_recorded_and_the_others_go_on(tiny, run_cli):
     # lr 1e9 makes the loss NaN at once: a real training failure, not a mock.
     path = tiny(lr=(2e-3, 1e9), samples=(256, 512, 1024))
-    proc = cli("study", "run", str(path), "--quiet")
+    proc = run_cli("study", "run", str(path), "--quiet")
     assert proc.returncode == 1, proc.stderr[-2000:]  # runs are missing: not a success
     assert "missing:" in proc.stdout and "lr1e+09" in proc.stdout
     spec = load_spec(path)
@@ -47,7 +46,7 @@ def test_failed_run_is_recorded_and_the_others_go_on(tiny):
     assert set(results["lr"]) == {2e-3} and len(results) == 3  # 3 runs x 1 task, the failed ones absent
     summary = json.loads((spec.out_dir / "summary.json").read_text())
     assert len(summary["missing"]) == 3 and summary["law"]["n_points"] == 3
-    st = cli("study", "status", str(path))
+    st = run_cli("study", "status", str(path))
     assert st.returncode == 0 and st.stdout.count("failed") >= 3 and "compute spent" in st.stdout
 
 
@@ -68,7 +67,7 @@ def test_status_json_and_report_read_the_folder_back(tiny, capsys):
 
 
 @pytest.mark.slow
-def test_kill_the_study_and_rerun_resumes_without_duplicates(tiny):
+def test_kill_the_study_and_rerun_resumes_without_duplicates(tiny, run_cli):
     path = tiny(models=("ladder-xs", "ladder-s"), samples=(512, 1536), checkpoints=4)
     spec = load_spec(path)
     out = spec.out_dir
@@ -92,7 +91,7 @@ def test_kill_the_study_and_rerun_resumes_without_duplicates(tiny):
     states = study_status(spec).set_index("run")["state"]
     assert states[partial[0]] == "interrupted"
 
-    again = cli("study", "run", str(path), "--quiet")
+    again = run_cli("study", "run", str(path), "--quiet")
     assert again.returncode == 0, again.stderr[-2000:]
     assert partial[1].stat().st_mtime_ns == partial[2]  # resumed from epoch 1, not retrained
     assert (study_status(spec)["state"] == "done").all()
@@ -104,7 +103,7 @@ def test_kill_the_study_and_rerun_resumes_without_duplicates(tiny):
     steps = [json.loads(line)["step"] for line in (out / "runs" / partial[0] / "metrics.jsonl").open()]
     assert len(steps) == len(set(steps))  # the resumed run logged each step once
 
-    third = cli("study", "run", str(path), "--quiet")  # everything done: nothing retrained
+    third = run_cli("study", "run", str(path), "--quiet")  # everything done: nothing retrained
     assert third.returncode == 0 and "start" not in third.stderr
     assert pd.read_csv(out / "results.csv").equals(results)
 
@@ -119,9 +118,9 @@ def test_slurm_launcher_through_submitit_local_executor(tiny):
 
 
 @pytest.mark.slow
-def test_smoke_demo_writes_results_fits_and_report(tmp_path):
+def test_smoke_demo_writes_results_fits_and_report(tmp_path, run_cli):
     t0 = time.time()
-    proc = cli("demo", "--preset", "smoke", "--out", str(tmp_path / "demo"), "--quiet")
+    proc = run_cli("demo", "--preset", "smoke", "--out", str(tmp_path / "demo"), "--quiet")
     wall = time.time() - t0
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = tmp_path / "demo"
