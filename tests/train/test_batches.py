@@ -107,3 +107,20 @@ def test_prerendering_is_reused_as_a_prefix(ladder_xs, monkeypatch):
     assert torch.equal(small.images, fresh.images[:16]) and torch.equal(bigger.images, fresh.images)
     assert torch.equal(bigger.tokens, fresh.tokens) and torch.equal(big.tokens, fresh.tokens[:40])
     assert len(other.images) == 16
+
+
+def test_tar_keys_follow_webdataset(tmp_path):
+    """Key = path up to the first dot of the file name (dots in folders are kept); incomplete samples skipped."""
+    import io
+    import tarfile
+
+    from clipscale.train.batches import _tar_samples
+
+    path = tmp_path / "s.tar"
+    with tarfile.open(path, "w") as tar:
+        for name, data in [("v1.2/000.jpg", b"J0"), ("v1.2/000.txt", b"a cat\n"), ("v1.2/001.png", b"P1"),
+                           ("v1.2/001.txt", b"a dog"), ("v1.2/002.jpg", b"J2"), ("v1.2/003.seg.txt", b"x")]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    assert list(_tar_samples(str(path))) == [("v1.2/000", b"J0", "a cat"), ("v1.2/001", b"P1", "a dog")]

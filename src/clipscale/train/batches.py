@@ -125,7 +125,9 @@ def _tar_samples(url: str) -> Iterator[tuple[str, bytes, str]]:
         for member in tar:
             if not member.isfile():
                 continue
-            key, _, ext = member.name.partition(".")
+            folder, _, base = member.name.rpartition("/")
+            stem, _, ext = base.partition(".")  # webdataset's rule: the key ends at the first dot of the file name
+            key = f"{folder}/{stem}"
             if key != current:
                 if current is not None:
                     yield from _complete(current, parts)
