@@ -97,7 +97,11 @@ class RunFolder:
         atomic_write_json(self.root / "meta.json", run_metadata(spec.to_dict()))
 
     def check_spec(self, spec: TrainSpec) -> None:
+        """The folder's spec must be `spec`, except the thread count: a run may resume on another
+        machine or worker count (its bits may then differ from an uninterrupted run's)."""
         old, new = json.loads(self.spec_path.read_text()), spec.to_dict()
+        old.pop("num_threads", None)
+        new.pop("num_threads", None)
         if old != new:
             diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
             raise UserInputError(f"{self.root} holds a run of a different spec (differs in {diff}); "
