@@ -68,7 +68,8 @@ def test_resume_from_intermediate_checkpoint_is_bit_identical(tiny_run, tmp_path
     resumed = train(tiny_spec(), part, progress=False)
     assert resumed.steps == 8
     assert_bit_identical(state_dict(resumed.final_checkpoint), state_dict(tiny_run.final_checkpoint))
-    ckpt, ref = (torch.load(p, weights_only=True)["optimizer"] for p in (resumed.final_checkpoint, tiny_run.final_checkpoint))
+    ckpt, ref = (torch.load(p, weights_only=True)["optimizer"]
+                 for p in (resumed.final_checkpoint, tiny_run.final_checkpoint))
     assert all(torch.equal(ckpt["state"][k]["exp_avg_sq"], ref["state"][k]["exp_avg_sq"]) for k in ref["state"])
     volatile = {"samples_per_s", "elapsed_s", "cpu_s"}  # timings; the rest of each metrics row is reproduced
     rows = [{k: v for k, v in json.loads(r).items() if k not in volatile}

@@ -26,20 +26,29 @@ def register(sub) -> None:
                                    "shards) with OpenCLIP's model, loss and recipe. Deterministic: the same "
                                    "spec and seed give the same weights.",
                        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True, help="architecture: a ladder model (ladder-xs ... ladder-xl) or any OpenCLIP name")
-    p.add_argument("--data-size", type=int, required=True, metavar="N", help="unique image-text pairs of the embedded data")
-    p.add_argument("--samples-seen", type=int, required=True, metavar="S", help="samples shown in total (all processes)")
+    p.add_argument("--model", required=True,
+                   help="architecture: a ladder model (ladder-xs ... ladder-xl) or any OpenCLIP name")
+    p.add_argument("--data-size", type=int, required=True, metavar="N",
+                   help="unique image-text pairs of the embedded data")
+    p.add_argument("--samples-seen", type=int, required=True, metavar="S",
+                   help="samples shown in total (all processes)")
     p.add_argument("--out", required=True, metavar="DIR", help="run folder")
-    p.add_argument("--batch-size", type=int, default=128, metavar="B", help="global batch (all processes together; default 128)")
+    p.add_argument("--batch-size", type=int, default=128, metavar="B",
+                   help="global batch (all processes together; default 128)")
     p.add_argument("--lr", type=float, default=2e-3, metavar="LR", help="peak learning rate (default 2e-3)")
-    p.add_argument("--warmup", type=float, default=0.1, metavar="FRAC", help="warmup as a fraction of the steps, in [0, 1) (default 0.1)")
-    p.add_argument("--weight-decay", type=float, default=0.2, metavar="WD", help="AdamW weight decay on matrices (default 0.2)")
-    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32", help="fp32, or bf16 autocast (default fp32)")
+    p.add_argument("--warmup", type=float, default=0.1, metavar="FRAC",
+                   help="warmup as a fraction of the steps, in [0, 1) (default 0.1)")
+    p.add_argument("--weight-decay", type=float, default=0.2, metavar="WD",
+                   help="AdamW weight decay on matrices (default 0.2)")
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                   help="fp32, or bf16 autocast (default fp32)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="initialisation and data order seed (default 0)")
-    p.add_argument("--epochs", type=int, default=1, metavar="N", help="checkpoints to write, evenly spaced in samples (default 1)")
+    p.add_argument("--epochs", type=int, default=1, metavar="N",
+                   help="checkpoints to write, evenly spaced in samples (default 1)")
     p.add_argument("--train-data", default=None, metavar="PATTERN",
                    help="webdataset shards instead of the embedded data, e.g. 'shards/{000000..000099}.tar'")
-    p.add_argument("--threads", type=int, default=None, metavar="N", help="torch threads per process (default: torch's choice)")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="torch threads per process (default: torch's choice)")
     p.add_argument("--engine", choices=("native", "open_clip"), default="native",
                    help="native (default, deterministic) or open_clip (open_clip_train.main)")
     p.add_argument("--resume", action="store_true", help="continue a partial run in --out from its last checkpoint")

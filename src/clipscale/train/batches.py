@@ -110,7 +110,8 @@ def expand_shards(pattern: str) -> list[str]:
 
     urls = [u for part in pattern.split("::") if part.strip() for u in braceexpand.braceexpand(part)]
     if not urls:
-        raise UserInputError(f"--train-data {pattern!r} names no shards; use a brace pattern like 'shards/{{000000..000009}}.tar'")
+        raise UserInputError(f"--train-data {pattern!r} names no shards; "
+                             f"use a brace pattern like 'shards/{{000000..000009}}.tar'")
     return urls
 
 

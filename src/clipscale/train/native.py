@@ -248,8 +248,8 @@ class _Loop:
             loss = train_step(ddp, loss_fn, optimizer, images, tokens, lr(self.step), autocast(spec, device))
             loss_value = loss.item()  # every rank holds the same global loss, so all stop together
             if not math.isfinite(loss_value):
-                raise TrainingError(f"loss is {loss_value} at step {self.step + 1} (lr {lr(self.step):.3g}); stopped and "
-                                    f"kept the last good checkpoint in {self.folder.checkpoint_dir}; "
+                raise TrainingError(f"loss is {loss_value} at step {self.step + 1} (lr {lr(self.step):.3g}); "
+                                    f"stopped and kept the last good checkpoint in {self.folder.checkpoint_dir}; "
                                     f"lower --lr or use --precision fp32")
             self.step += 1
             elapsed = time.perf_counter() - t_start

@@ -104,7 +104,8 @@ def _patched():
     import webdataset
     from open_clip_train import data as oc_data
 
-    real_ddp, real_save, real_expander = torch.nn.parallel.DistributedDataParallel, torch.save, oc_data.tar_file_expander
+    real_ddp, real_save = torch.nn.parallel.DistributedDataParallel, torch.save
+    real_expander = oc_data.tar_file_expander
 
     class CpuSafeDDP(real_ddp):
         def __init__(self, module, device_ids=None, *args, **kwargs):

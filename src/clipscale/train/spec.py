@@ -60,7 +60,8 @@ class TrainSpec:
                                  f"a contrastive batch needs distinct pairs: lower --batch-size or raise --data-size")
         if self.samples_seen < self.batch_size * self.epochs:
             raise UserInputError(f"samples seen {self.samples_seen} give fewer than one step per epoch "
-                                 f"(batch {self.batch_size} x {self.epochs} epochs); raise --samples-seen or lower --epochs")
+                                 f"(batch {self.batch_size} x {self.epochs} epochs); "
+                                 f"raise --samples-seen or lower --epochs")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise UserInputError(f"lr must be a positive number, got {self.lr!r}")
         if not 0 <= self.warmup < 1:
