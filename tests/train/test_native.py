@@ -77,6 +77,15 @@ def test_resume_from_intermediate_checkpoint_is_bit_identical(tiny_run, tmp_path
     assert len(rows) == 16 and rows[:8] == rows[8:]
 
 
+def test_killed_after_last_checkpoint_finishes_without_training(tiny_run, tmp_path):
+    out = tmp_path / "run"
+    shutil.copytree(tiny_run.out_dir, out)
+    (out / "done.json").unlink()
+    result = train(tiny_spec(), out, progress=False)
+    assert (result.steps, result.final_checkpoint.read_bytes()) == (8, tiny_run.final_checkpoint.read_bytes())
+    assert result.samples_per_s > 0 and (out / "done.json").exists()
+
+
 @pytest.mark.slow
 def test_killed_subprocess_resumes_bit_identical(tmp_path):
     spec = tiny_spec(data_size=256, samples_seen=5120, epochs=10)  # 160 steps: time to kill it mid-run

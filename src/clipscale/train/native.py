@@ -227,7 +227,8 @@ class _Loop:
         self.rows = folder.read_metrics(self.step) if dist.is_main else []
         self.log_every = max(1, spec.total_steps // LOG_ROWS)
         self.progress = progress and dist.is_main
-        self.samples_per_s = 0.0
+        # Killed after its last checkpoint, a run resumes with no step left: keep the logged rate.
+        self.samples_per_s = self.rows[-1]["samples_per_s"] if self.rows else 0.0
 
     def wall_s(self) -> float:
         """Seconds of this run: earlier sessions up to the checkpoint resumed, plus this session."""
