@@ -46,6 +46,18 @@ def test_folder_of_another_spec_or_partial_run_needs_a_decision(tiny_run, tmp_pa
         train(tiny_spec(), part, resume=False, progress=False)
 
 
+def test_damaged_run_folder_is_a_clear_error(tiny_run, tmp_path):
+    import shutil
+
+    from clipscale.errors import DataError
+
+    out = tmp_path / "run"
+    shutil.copytree(tiny_run.out_dir, out)
+    (out / "spec.json").write_text("{not json")
+    with pytest.raises(DataError, match="damaged"):
+        train(tiny_spec(), out, progress=False)
+
+
 def _poison_after(monkeypatch, step: int, what: str):
     """Make train_step produce a NaN loss (or NaN weights) from optimizer step `step` (1-based) on."""
     real, calls = native.train_step, []

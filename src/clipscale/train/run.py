@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from clipscale._io import atomic_write_json, atomic_write_text, atomic_write_with, run_metadata
-from clipscale.errors import UserInputError
+from clipscale.errors import DataError, UserInputError
 from clipscale.train.spec import TrainSpec
 
 _EPOCH_RE = re.compile(r"^epoch_(\d+)\.pt$")
@@ -57,6 +57,13 @@ def compute_record(model: str, samples_seen: int) -> dict[str, Any]:
     return {"gmacs": gmacs, "gmacs_total": gmacs * samples_seen}
 
 
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataError(f"cannot read {path} ({exc}); the run folder is damaged: remove it or choose a new --out") from exc
+
+
 class RunFolder:
     """Paths and reads/writes of one run folder."""
 
@@ -82,7 +89,7 @@ class RunFolder:
         if not self.done_path.exists():
             return None
         self.check_spec(spec)
-        return TrainResult.from_dict(json.loads(self.done_path.read_text()), self.root)
+        return TrainResult.from_dict(_read_json(self.done_path), self.root)
 
     def claim(self, spec: TrainSpec, resume: bool) -> None:
         """Write spec.json and meta.json, or check that the folder holds this same spec."""
@@ -99,7 +106,7 @@ class RunFolder:
     def check_spec(self, spec: TrainSpec) -> None:
         """The folder's spec must be `spec`, except the thread count: a run may resume on another
         machine or worker count (its bits may then differ from an uninterrupted run's)."""
-        old, new = json.loads(self.spec_path.read_text()), spec.to_dict()
+        old, new = _read_json(self.spec_path), spec.to_dict()
         old.pop("num_threads", None)
         new.pop("num_threads", None)
         if old != new:
