@@ -48,7 +48,7 @@ def headline(outcome) -> list[str]:
     elif law and law.get("alpha") is not None:
         e_inf = f" + {100 * law['e_inf']:.1f}%" if law.get("e_inf") else ""
         lines.append(f"law ({law['method']}, {s['fit_task']}): error = {law['beta']:.3g} * C^{law['alpha']:.3f}{e_inf}"
-                     f"  (C = total GMACs), R^2 = {law['r2']:.3f} on {law['n_points']} points")
+                     f"  (C = total GMACs), R^2 = {law['r2']:.3f} on {_fit_points(law)}")
         if law.get("backtest_mae_pct") is not None:
             lines.append(f"backtest (largest-compute runs held out): mean abs. error "
                          f"{law['backtest_mae_pct']:.2f} error-% points")
@@ -64,3 +64,11 @@ def headline(outcome) -> list[str]:
     lines.append(f"wrote {outcome.out_dir / 'results.csv'}, {outcome.out_dir / 'fits.csv'}, "
                  f"{outcome.report or '(no report)'}")
     return lines
+
+
+def _fit_points(law: dict) -> str:
+    n, used = law.get("n_points"), law.get("n_fit_points")
+    if used is not None and used == used and used != n:  # NaN-safe: frontier and paper fit a subset
+        return f"{int(used)} fitted points (the frontier of {n} runs)" if law.get("method") == "frontier" \
+            else f"{int(used)} fitted points of {n}"
+    return f"{n} points"

@@ -167,7 +167,7 @@ def summarize(spec, results, fits, missing, notes, wall_s) -> dict[str, Any]:
             row = head.iloc[0].to_dict()
             out["fit_task"] = row["downstream_dataset"]
             out["law"] = {k: row.get(k) for k in ("method", "alpha", "beta", "e_inf", "r2", "n_points",
-                                                   "backtest_mae_pct", "status", "message")}
+                                                   "n_fit_points", "backtest_mae_pct", "status", "message")}
     return json.loads(json.dumps(out, default=_io._json_default, allow_nan=True))
 
 
