@@ -3,8 +3,11 @@
     .venv/bin/python benchmarks/bench_train.py                 # ladder-xs and ladder-m, fp32 and bf16
     .venv/bin/python benchmarks/bench_train.py --models ladder-s --precisions fp32 --steps 20
 
-Samples/s is steady state: the first step (allocation, lazy init) is left out, for both engines
-(native: from metrics.jsonl elapsed times; open_clip: from its per-step log lines).
+Samples/s is steady state: the batch over the median step time, the first step (allocation, lazy
+init) left out, for both engines (native: metrics.jsonl elapsed times; open_clip: its per-step log
+lines). open_clip_train decodes images in a data-loader worker process (--workers 1): with
+--threads 1 on a 2-core machine that worker has a core of its own, so compare at --threads = cores
+(the default) for equal hardware.
 MFU = model FLOPs x 3 (forward + backward) x samples/s / peak, with model FLOPs = 2 x GMACs per
 sample (clipscale.compute) and the peak the best of several square matmuls measured here, in the
 same precision and thread count. On a shared machine wall-clock figures drop with the load; the
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -45,14 +49,16 @@ def matmul_peak_gflops(dtype, threads: int, clock=time.perf_counter, sizes=(512,
 
 
 def steady_native(out: Path, batch: int, clock: str = "elapsed_s") -> float:
+    """Samples/s from the median step time (logged every step; the first step left out)."""
     rows = [json.loads(r) for r in (out / "metrics.jsonl").read_text().splitlines()]
-    first, last = rows[0], rows[-1]
-    return (last["step"] - first["step"]) * batch / (last[clock] - first[clock])
+    steps = [(b[clock] - a[clock]) / (b["step"] - a["step"]) for a, b in zip(rows, rows[1:])]
+    return batch / statistics.median(steps)
 
 
 def steady_open_clip(out: Path, batch: int) -> float:
+    """Samples/s from the median of open_clip_train's per-step batch times (first step left out)."""
     rows = [json.loads(r) for r in (out / "metrics.jsonl").read_text().splitlines()][1:]
-    return len(rows) * batch / sum(r["batch_s"] for r in rows)
+    return batch / statistics.median(r["batch_s"] for r in rows)
 
 
 def bench_one(model: str, precision: str, engine: str, args, root: Path) -> dict:
