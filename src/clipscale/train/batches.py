@@ -106,9 +106,9 @@ class EmbeddedBatches:
 
 def expand_shards(pattern: str) -> list[str]:
     """'dir/{000000..000009}.tar' -> the shard paths ('::' separates several patterns)."""
-    import braceexpand
+    from webdataset.shardlists import expand_urls  # webdataset's own reading of a pattern
 
-    urls = [u for part in pattern.split("::") if part.strip() for u in braceexpand.braceexpand(part)]
+    urls = [u for u in expand_urls(pattern) if u.strip()]
     if not urls:
         raise UserInputError(f"--train-data {pattern!r} names no shards; "
                              f"use a brace pattern like 'shards/{{000000..000009}}.tar'")
