@@ -27,6 +27,8 @@ def test_round_trip_and_unknown_keys():
     (dict(samples_seen=100), "fewer than one step"),
     (dict(data_size=0), "positive integer"),
     (dict(lr=float("nan")), "lr must be"),
+    (dict(lr="2e-3"), "lr must be a number"),
+    (dict(batch_size=12.5), "positive integer"),
 ])
 def test_bad_specs_name_the_fix(changes, message):
     with pytest.raises(UserInputError, match=message):

@@ -62,6 +62,10 @@ class TrainSpec:
             raise UserInputError(f"samples seen {self.samples_seen} give fewer than one step per epoch "
                                  f"(batch {self.batch_size} x {self.epochs} epochs); "
                                  f"raise --samples-seen or lower --epochs")
+        for name in ("lr", "warmup", "weight_decay"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise UserInputError(f"{name} must be a number, got {value!r}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise UserInputError(f"lr must be a positive number, got {self.lr!r}")
         if not 0 <= self.warmup < 1:
