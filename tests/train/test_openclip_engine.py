@@ -30,7 +30,7 @@ def test_argv_carries_the_recipe(tmp_path):
     assert a.gather_with_grad and not a.local_loss
     assert a.aug_cfg == {"scale": (1.0, 1.0)}
     assert (a.logs, a.name) == (str(tmp_path), "run")  # checkpoints land in run/checkpoints
-    assert a.resume is None and a.dataset_resampled  # 320 samples per epoch > 256 pairs
+    assert a.resume is None and not a.dataset_resampled  # passes over the shards, as the native engine
 
 
 def test_argv_precision_resume_and_resampling(tmp_path):
@@ -39,7 +39,6 @@ def test_argv_precision_resume_and_resampling(tmp_path):
     assert parse_args(["--model", "x"]).precision == "amp"  # the default this engine must override
     assert _parsed(tiny_spec(precision="bf16"), tmp_path).precision == "amp_bf16"
     assert _parsed(tiny_spec(), tmp_path, resume=True).resume == "latest"
-    assert not _parsed(tiny_spec(), tmp_path).dataset_resampled  # 128 per epoch <= 256 pairs
 
 
 def test_expected_steps_round_batches_up():
@@ -139,3 +138,34 @@ def test_parse_log_reads_steps_and_drops_redone_ones(tmp_path):
     assert [r["step"] for r in rows] == [1, 2, 3, 4, 5, 6, 7, 8]
     assert [r["epoch"] for r in rows] == [1] * 4 + [2] * 4
     assert rows[4]["loss"] == 9.0 and rows[7]["samples_seen"] == 256 and rows[0]["batch_s"] == 0.25
+
+
+@pytest.mark.slow
+def test_epochs_longer_than_the_shards_repeat_them(tmp_path):
+    """64 pairs, 256 samples per epoch: open_clip_train (webdataset's with_epoch) repeats the shards."""
+    from clipscale.data import EmbeddedDataset, write_shards
+
+    write_shards(EmbeddedDataset(64), str(tmp_path / "%06d.tar"), samples_per_shard=64)
+    spec = tiny_spec(data_size=64, samples_seen=256, epochs=1, engine="open_clip",
+                     train_data=str(tmp_path / "000000.tar"))
+    result = train(spec, tmp_path / "run", progress=False)
+    rows = [json.loads(r) for r in (result.out_dir / "metrics.jsonl").read_text().splitlines()]
+    assert result.steps == 8 and [r["step"] for r in rows] == list(range(1, 9))
+
+
+def test_short_log_is_an_error(tmp_path, monkeypatch):
+    """A run whose log holds fewer steps than the spec asks fails even with every checkpoint saved."""
+    spec = tiny_spec(engine="open_clip", epochs=1)
+    folder = RunFolder(tmp_path / "run")
+
+    def fake_main(argv):  # writes the artifacts of a run cut short: one checkpoint, 3 of 8 steps
+        folder.checkpoint_dir.mkdir(parents=True)
+        torch.save({"state_dict": {"w": torch.ones(1)}}, folder.checkpoint(1))
+        line = ("x | INFO | Train Epoch: 0 [{d}/256 (0%)] Data (t): 0.0 Batch (t): 0.1, 320.0/s, 320.0/s/gpu "
+                "LR: 0.001 Logit Scale: 14.0 Contrastive_loss: 4.0 (4.0) Loss: 4.0 (4.0)")
+        (folder.root / "out.log").write_text("\n".join(line.format(d=d) for d in (32, 64, 96)))
+
+    monkeypatch.setattr(oce, "_call_main", fake_main)
+    with pytest.raises(TrainingError, match="logged 3 of 8 steps"):
+        train(spec, folder.root, progress=False)
+    assert not (folder.root / "done.json").exists()

@@ -13,9 +13,9 @@ handled here (each has a test in tests/train/test_openclip_engine.py):
 - Its shard reader (open_clip_train.data.group_by_keys_nothrow) fails with KeyError 'fname' on the
   end-of-shard marker ({}) that webdataset >= 1.0 yields: the expander is given eof_value=None.
 - An exception inside it (a bad shard, a bad option) becomes a TrainingError with its message.
-- Its data order is not reproducible (shard and sample shuffle buffers seeded per worker, and
-  --dataset-resampled draws shards with replacement), so two runs of one spec differ; use the
-  native engine when bits matter.
+- Its data order is not reproducible (shard and sample shuffle buffers seeded per worker), so two
+  runs of one spec differ; use the native engine when bits matter. (An epoch longer than the data
+  repeats the shards: webdataset's with_epoch, which it uses, repeats its source.)
 The embedded data is written once as webdataset shards in <out>/shards (LAION layout).
 """
 from __future__ import annotations
@@ -58,8 +58,6 @@ def to_argv(spec: TrainSpec, out_dir: str | Path, *, train_data: str, world_size
             # Whole-image crops, as the native engine (OpenCLIP's default crops 90-100% of the area;
             # its aspect jitter stays on, at most a pixel at 32 px).
             "--aug-cfg", "scale=(1.0,1.0)"]
-    if spec.train_data is None and per_epoch > spec.data_size:
-        argv.append("--dataset-resampled")  # without it an epoch stops when the shards run out
     if resume:
         argv += ["--resume", "latest"]
     return argv
@@ -237,8 +235,11 @@ def run(spec: TrainSpec, out_dir: str | Path, *, resume: bool = True, progress: 
     log = folder.root / "out.log"
     _judge(folder, spec, returned, log)
     rows = parse_log(log, spec.batch_size)
-    steady = [r["samples_per_s"] for r in rows[1:]] or [r["samples_per_s"] for r in rows]
     steps = expected_steps(spec, workers)
+    if not rows or rows[-1]["step"] != steps:  # a short epoch would still save its checkpoint
+        raise TrainingError(f"open_clip_train logged {rows[-1]['step'] if rows else 0} of {steps} steps; "
+                            f"see {log}")
+    steady = [r["samples_per_s"] for r in rows[1:]] or [r["samples_per_s"] for r in rows]
     result = TrainResult(out_dir=folder.root, checkpoints=folder.checkpoints(),
                          final_checkpoint=folder.checkpoint(spec.epochs), samples_seen=steps * spec.batch_size,
                          steps=steps, wall_s=time.perf_counter() - t0,
