@@ -68,7 +68,7 @@ def test_status_json_and_report_read_the_folder_back(tiny, capsys):
 
 @pytest.mark.slow
 def test_kill_the_study_and_rerun_resumes_without_duplicates(tiny, run_cli):
-    path = tiny(models=("ladder-xs", "ladder-s"), samples=(512, 1536), checkpoints=4)
+    path = tiny(samples=(512, 1536), checkpoints=4)
     spec = load_spec(path)
     out = spec.out_dir
     study = subprocess.Popen([sys.executable, "-m", "clipscale", "study", "run", str(path), "--quiet"],

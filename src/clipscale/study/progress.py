@@ -98,8 +98,9 @@ class Progress:
         going = ", ".join(sorted(self.running)) or "-"
         return (f"[{n_done + n_fail}/{len(self.runs)} runs, {n_fail} failed, "
                 f"{100 * self.done_cost() / self.total:3.0f}% of compute] "
-                f"elapsed {fmt_s(time.time() - self.start)}, left ~{fmt_s(eta) if eta is not None else '?'}"
-                f" | running: {going}")
+                f"elapsed {fmt_s(time.time() - self.start)}, "
+                + (f"left ~{fmt_s(eta)}" if eta is not None else "time left known after the first checkpoint")
+                + f" | running: {going}")
 
     def _line(self, text: str, force: bool = False) -> None:
         if not self.enabled or (not force and not text):
