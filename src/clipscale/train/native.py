@@ -187,7 +187,8 @@ def run(spec: TrainSpec, out_dir: str | Path, *, resume: bool = True, progress: 
     if dist.distributed:  # CPU modules take device_ids=None (what open_clip_train gets wrong)
         ids = [dist.device] if dist.device.type == "cuda" else None
         ddp = torch.nn.parallel.DistributedDataParallel(model, device_ids=ids)
-    batches = make_batches(spec, dist, tokenizer, preprocess, model.visual.image_size[0])
+    size = model_config(spec.model)["vision_cfg"].get("image_size", 224)  # not every tower has .image_size
+    batches = make_batches(spec, dist, tokenizer, preprocess, size[0] if isinstance(size, (list, tuple)) else size)
     loop = _Loop(spec, dist, folder, state, progress, t0)
     loop.run(ddp, model, loss_fn, optimizer, batches)
     result = TrainResult(out_dir=folder.root, checkpoints=folder.checkpoints(),
