@@ -92,3 +92,9 @@ def test_cli_bad_spec_is_one_line_exit_2(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "unknown key 'foo'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_unknown_demo_preset_names_the_choices(tmp_path, capsys):
+    assert main(["demo", "--preset", "big", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "valid choices: default, smoke" in err and not list(tmp_path.iterdir())  # nothing started
