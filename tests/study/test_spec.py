@@ -98,3 +98,11 @@ def test_unknown_demo_preset_names_the_choices(tmp_path, capsys):
     assert main(["demo", "--preset", "big", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "valid choices: default, smoke" in err and not list(tmp_path.iterdir())  # nothing started
+
+
+def test_hash_follows_the_embedded_data_version(monkeypatch):
+    import clipscale.data.vocab as vocab
+
+    before = _spec().runs()[0].hash
+    monkeypatch.setattr(vocab, "GRAMMAR_VERSION", vocab.GRAMMAR_VERSION + 1)
+    assert _spec().runs()[0].hash != before  # new data: new runs, old results never reused

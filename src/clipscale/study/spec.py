@@ -152,9 +152,14 @@ class Run:
 
     @property
     def hash(self) -> str:
-        """8 hex digits of the run's training spec: same spec, same hash, same folder."""
+        """8 hex digits of the run's training spec and, for embedded data, the data's grammar version:
+        same spec and data, same hash, same folder (a new data version never reuses old runs)."""
         spec = self.train_spec()
         spec.pop("num_threads")
+        if not self.train.train_data:
+            from clipscale.data.vocab import GRAMMAR_VERSION
+
+            spec["embedded_data_version"] = GRAMMAR_VERSION
         blob = json.dumps(spec, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:8]
 
