@@ -1,7 +1,6 @@
 """`clipscale study`: init a spec, run a whole grid, show its status, refit and report."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 
