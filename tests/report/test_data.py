@@ -104,3 +104,17 @@ def test_curves_prepared_by_clipscale_paper_keep_their_exact_samples(paper_dir):
     assert np.allclose(merged["step"], merged["step_given"])
     assert set(curves["data"]) == {"LAION-80M", "LAION-400M", "LAION-2B"}
     assert set(curves["samples_pretty"]) == {"3B", "13B", "34B"}
+
+
+def test_law_is_drawn_only_where_it_predicts_a_possible_error():
+    import numpy as np
+    from clipscale.report import _fits
+
+    class Steep:  # error = 8.65 * C^-0.83, above 100% below C ~ 13.5 GMACs
+        def predict(self, c):
+            return 8.65 * np.asarray(c, float) ** -0.83
+
+    grid = np.geomspace(1, 1e4, 50)
+    kept = _fits._possible(Steep(), grid)
+    assert kept.min() > 13 and kept.max() == grid.max()
+    assert np.all(Steep().predict(kept) <= 1.0)

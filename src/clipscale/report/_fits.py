@@ -143,7 +143,7 @@ def _add_missing(fitset: FitSet, dataset, group, method, n_points: int, reason: 
 def _add_law(fitset: FitSet, dataset, group, method, sub: pd.DataFrame, result, points: pd.DataFrame) -> None:
     every = points.loc[points["downstream_dataset"] == dataset, "compute"]
     span = every if len(every) else sub["compute"]
-    grid = np.geomspace(span.min() * _GRID_LOW, span.max() * _GRID_HIGH, _GRID_POINTS)
+    grid = _possible(result, np.geomspace(span.min() * _GRID_LOW, span.max() * _GRID_HIGH, _GRID_POINTS))
     law = {"formula": _formula(result), "n": int(len(sub)), "x": grid.tolist(),
            "y": _finite(result.predict(grid)), "notes": list(getattr(result, "notes", ()))}
     band = _band(result, grid)
@@ -161,6 +161,14 @@ def _add_law(fitset: FitSet, dataset, group, method, sub: pd.DataFrame, result, 
             "arch": row["arch"], "data": row["data"], "samples_seen": row["samples_pretty"],
             "gmacs_total": row["compute"], "actual_error_pct": 100 * row["error"],
             "predicted_error_pct": 100 * pred, "residual_pct_points": 100 * (pred - row["error"])})
+
+
+def _possible(result, grid: np.ndarray) -> np.ndarray:
+    """The part of the grid where the law predicts an error of at most 100%: a steep law
+    extrapolated to small compute would otherwise be drawn above any possible error."""
+    with np.errstate(all="ignore"):
+        keep = np.asarray(result.predict(grid), float) <= 1.0
+    return grid[keep] if keep.sum() >= 2 else grid
 
 
 def _formula(result) -> str:
