@@ -11,6 +11,14 @@ _RESULTS_HELP = ("the paper's zeroshot_results.csv (its companion tables are rea
                  "and cached (CLIPSCALE_CACHE_DIR; mirror: CLIPSCALE_PAPER_URL)")
 
 
+def _table_args(parser, *, out_help: str, boot_help: str) -> None:
+    """--results, --out, --n-boot, --seed: shared by `paper fit` and `paper figures`."""
+    parser.add_argument("--results", help=_RESULTS_HELP)
+    parser.add_argument("--out", required=True, help=out_help)
+    parser.add_argument("--n-boot", type=int, default=1000, help=boot_help)
+    parser.add_argument("--seed", type=int, default=0)
+
+
 def register(sub) -> None:
     """Add `clipscale paper` and its subcommands to the top-level parser."""
     p = sub.add_parser("paper", help="reproduce the paper's scaling laws, figures and report",
@@ -22,20 +30,14 @@ def register(sub) -> None:
                       description="The paper's laws (5 log-compute bins, min error per bin, least squares; "
                                   "plain least squares for CLIP-WIT) for every dataset and group, plus the "
                                   "corrected text-retrieval laws (variant column).")
-    f.add_argument("--results", help=_RESULTS_HELP)
-    f.add_argument("--out", required=True, help="output CSV of fits")
-    f.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
-    f.add_argument("--seed", type=int, default=0)
+    _table_args(f, out_help="output CSV of fits", boot_help="bootstrap resamples (default 1000)")
     f.set_defaults(func=run_fit)
 
     g = ps.add_parser("figures", help="scaling, prediction and learning-curve figures (PNG + PDF)",
                       description="Writes the scaling figures, the prediction figures with DIR/predictions.csv "
                                   "(and prints their MAE in error-percentage points) and the ImageNet learning "
                                   "curves against epoch, samples seen and step.")
-    g.add_argument("--results", help=_RESULTS_HELP)
-    g.add_argument("--out", required=True, help="output folder")
-    g.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for prediction intervals")
-    g.add_argument("--seed", type=int, default=0)
+    _table_args(g, out_help="output folder", boot_help="bootstrap resamples for prediction intervals")
     g.set_defaults(func=run_figures)
 
     r = ps.add_parser("report", help="the interactive HTML report of the paper's results",
