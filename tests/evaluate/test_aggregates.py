@@ -1,8 +1,6 @@
 """Certified test: the paper's own aggregate rows, recomputed from its component rows."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,14 +8,11 @@ import pytest
 from clipscale.errors import DataError
 from clipscale.evaluate.aggregates import AGGREGATES, VTAB_PLUS, aggregate_rows, with_aggregates
 
-PAPER = Path(__file__).resolve().parents[2] / ".." / "shared" / "paper" / "zeroshot_results.csv"
 
 
-@pytest.fixture(scope="module")
-def paper() -> pd.DataFrame:
-    if not PAPER.exists():
-        pytest.skip(f"the paper's table is not at {PAPER}")
-    return pd.read_csv(PAPER)
+@pytest.fixture()
+def paper(paper_dir) -> pd.DataFrame:
+    return pd.read_csv(paper_dir / "zeroshot_results.csv")
 
 
 def test_vtab_plus_is_every_classification_dataset_of_the_table(paper):
