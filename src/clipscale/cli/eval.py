@@ -31,6 +31,11 @@ def register(sub) -> None:
     what.add_argument("--all-epochs", action="store_true", help="zoo: every intermediate checkpoint (learning curve)")
     p.add_argument("--tasks", default=None, help="comma-separated task names or patterns "
                                                  "(default: the embedded suite and digits; see --list-tasks)")
+    p.add_argument("--suite", default=None, help="a named suite ('paper': the paper's 38 datasets) read in "
+                                                 "CLIP_benchmark's webdataset format from the HF hub (clip-benchmark/wds_*)")
+    p.add_argument("--datasets", default=None, help="with --suite: only these datasets (comma-separated)")
+    p.add_argument("--dataset-root", default=None, help="with --suite: local copies (DIR/wds_<name>, '/' as '-') "
+                                                        "instead of the hub")
     p.add_argument("--list-tasks", nargs="?", const="*", metavar="PATTERN", help="list the tasks and exit")
     p.add_argument("--data-root", default=None, help="folder holding the benchmark datasets in clip_benchmark's "
                                                      "layout (DIR/<dataset>), needed for the paper's benchmarks")
@@ -111,6 +116,8 @@ def _eval(args) -> int:
     if args.run and (args.pretrained or args.model or args.data or args.samples_seen):
         raise UserInputError("--run evaluates a run folder's own checkpoints; drop --pretrained and the zoo filters "
                              "(or drop --run)")
+    if args.suite:
+        return _suite(args)
     if args.run:
         meta = {k: v for k, v in (("upstream_dataset", args.upstream_dataset), ("name", args.name)) if v}
         df = ev.evaluate_run(args.run, args.tasks, arch=args.arch, meta=meta, **common)
@@ -120,6 +127,31 @@ def _eval(args) -> int:
                         for arch, ck, meta in _targets(args)], ignore_index=True)
     _print(df)
     if args.out:
+        ev.append_results(df, args.out)
+        print(f"appended {len(df)} row(s) to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _suite(args) -> int:
+    """--suite: every target on the suite's datasets; the missing ones named with their reason."""
+    import pandas as pd
+
+    from clipscale import evaluate as ev
+    from clipscale.evaluate.suite import evaluate_suite, suite_datasets
+
+    suite_datasets(args.suite, args.datasets)  # unknown names fail before any model is built
+    frames, missing = [], []
+    for arch, ck, meta in _targets(args):
+        df, miss = evaluate_suite(arch, ck, args.suite, args.datasets, dataset_root=args.dataset_root,
+                                  device=args.device, batch_size=args.batch_size, meta=meta, limit=args.limit,
+                                  progress=not args.quiet)
+        frames.append(df)
+        missing.extend(miss)
+    df = pd.concat(frames, ignore_index=True)
+    _print(df)
+    for m in missing:
+        print(f"clipscale: missing {m.dataset}: {m.reason}", file=sys.stderr)
+    if args.out and len(df):
         ev.append_results(df, args.out)
         print(f"appended {len(df)} row(s) to {args.out}", file=sys.stderr)
     return 0

@@ -8,7 +8,6 @@ components were evaluated.
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 
 import pandas as pd
@@ -74,7 +73,6 @@ def evaluate_suite(arch: str, checkpoint=None, suite: str = "paper", datasets=No
             metrics, n_images, n_skipped = run_task(task, data, cache, model, tokenizer, device)
         except DataError as exc:
             missing.append(Missing(name, str(exc)))
-            print(f"clipscale: {name}: skipped: {exc}", file=sys.stderr)
             continue
         rows.append(make_row(task, metrics, arch=arch, info=info, meta=meta or {}, n_images=n_images,
                              n_skipped=n_skipped))
