@@ -124,3 +124,14 @@ def test_unknown_suite_and_dataset_list_what_exists():
     with pytest.raises(NotFoundError, match="imagenet1k"):
         suite_datasets("paper", "imagenet-1k")
     assert len(suite_datasets("paper")) == 38
+
+
+def test_cli_unknown_dataset_is_one_line_listing_what_exists():
+    import os
+    import subprocess
+
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2] / "src"))
+    out = subprocess.run([sys.executable, "-m", "clipscale", "eval", "--arch", "ladder-xs", "--suite", "paper",
+                          "--datasets", "imagenet-1k"], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 2
+    assert out.stderr.strip().count("\n") == 0 and "imagenet1k" in out.stderr
