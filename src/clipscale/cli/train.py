@@ -30,7 +30,7 @@ def register(sub) -> None:
                    help="architecture: a ladder model (ladder-xs ... ladder-xl) or any OpenCLIP name")
     p.add_argument("--data-size", type=int, required=True, metavar="N",
                    help="unique image-text pairs of the embedded data")
-    p.add_argument("--samples-seen", type=int, required=True, metavar="S",
+    p.add_argument("--samples-seen", type=int, default=None, metavar="S",
                    help="samples shown in total (all processes)")
     p.add_argument("--out", required=True, metavar="DIR", help="run folder")
     p.add_argument("--batch-size", type=int, default=128, metavar="B",
@@ -51,6 +51,16 @@ def register(sub) -> None:
                    help="torch threads per process (default: torch's choice)")
     p.add_argument("--engine", choices=("native", "open_clip"), default="native",
                    help="native (default, deterministic) or open_clip (open_clip_train.main)")
+    p.add_argument("--schedule", choices=("cosine", "const-cooldown"), default="cosine",
+                   help="cosine (default), or warmup + constant + cool-down (Hägele et al. 2024)")
+    p.add_argument("--cooldown", type=float, default=0.2, metavar="FRAC",
+                   help="const-cooldown: cool-down as a fraction of the steps, in (0, 1) (default 0.2)")
+    p.add_argument("--cooldown-shape", choices=("linear", "1-sqrt"), default="1-sqrt",
+                   help="const-cooldown: shape of the decay (default 1-sqrt)")
+    p.add_argument("--final-lr", type=float, default=0.0, metavar="LR", help="const-cooldown: lr at the end (default 0)")
+    p.add_argument("--levels", default=None, metavar="S1,S2,...",
+                   help="const-cooldown: one constant-lr trunk and one cool-down branch per samples-seen level "
+                        "(--out DIR/trunk, DIR/branch_s<level>)")
     p.add_argument("--resume", action="store_true", help="continue a partial run in --out from its last checkpoint")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_run)
@@ -59,11 +69,41 @@ def register(sub) -> None:
 def _run(args) -> int:
     from clipscale.train import TrainSpec, train
 
-    spec = TrainSpec(model=args.model, data_size=args.data_size, samples_seen=args.samples_seen,
+    from clipscale.errors import UserInputError
+
+    levels = _levels(args.levels)
+    samples = args.samples_seen if args.samples_seen is not None else (levels[-1] if levels else None)
+    if samples is None:
+        raise UserInputError("--samples-seen is required (or --levels with --schedule const-cooldown)")
+    spec = TrainSpec(model=args.model, data_size=args.data_size, samples_seen=samples,
                      batch_size=args.batch_size, lr=args.lr, warmup=args.warmup, weight_decay=args.weight_decay,
                      precision=args.precision, seed=args.seed, epochs=args.epochs, train_data=args.train_data,
-                     num_threads=args.threads, engine=args.engine)
+                     num_threads=args.threads, engine=args.engine, schedule=args.schedule, cooldown=args.cooldown,
+                     cooldown_shape=args.cooldown_shape, final_lr=args.final_lr)
+    if levels:
+        from clipscale.train.branches import train_branches
+
+        if samples != levels[-1]:
+            raise UserInputError(f"--samples-seen {samples} is not the largest level {levels[-1]}; omit it with --levels")
+        if args.engine != "native":
+            raise UserInputError("cool-down branches need the native engine; use --engine native")
+        summary = train_branches(spec, levels, args.out, resume=args.resume, progress=not args.no_progress)
+        if int(os.environ.get("RANK", "0")) == 0:
+            print(json.dumps(summary, sort_keys=True))
+        return 0
     result = train(spec, args.out, resume=args.resume, progress=not args.no_progress)
     if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, one summary line, not one per rank
         print(json.dumps(result.to_dict(), sort_keys=True))
     return 0
+
+
+def _levels(text: str | None) -> list[int] | None:
+    """'12000,48000' -> [12000, 48000]; UserInputError on anything else."""
+    from clipscale.errors import UserInputError
+
+    if text is None:
+        return None
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise UserInputError(f"--levels must be comma-separated sample counts, e.g. 12000,48000; got {text!r}") from None

@@ -10,22 +10,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from clipscale.errors import UserInputError
 from clipscale.train.run import RunFolder, TrainResult
 from clipscale.train.spec import ENGINES, PRECISIONS, TrainSpec
 
 __all__ = ["ENGINES", "PRECISIONS", "RunFolder", "TrainResult", "TrainSpec", "train"]
 
 
-def train(spec: TrainSpec, out_dir: str | Path, *, resume: bool = True, progress: bool = True) -> TrainResult:
+def train(spec: TrainSpec, out_dir: str | Path, *, resume: bool = True, progress: bool = True,
+          init_from: str | Path | None = None) -> TrainResult:
     """Run `spec` into `out_dir` and return what it produced.
 
     A finished folder (done.json present) returns at once; a partial one resumes from its last
     checkpoint when `resume` (else UserInputError). Under torchrun every rank calls this; only
     rank 0 writes files. Raises NotFoundError (unknown model), UserInputError (bad spec or folder),
-    TrainingError (NaN loss, failed engine).
+    TrainingError (NaN loss, failed engine). `init_from`: the trunk checkpoint a cool-down branch
+    starts from (native engine; see clipscale.train.branches).
     """
     if spec.engine == "open_clip":
+        if init_from is not None:
+            raise UserInputError("cool-down branches need the native engine (open_clip_train cannot start a "
+                                 "run from another run's optimizer state at a given step); use --engine native")
         from clipscale.train.openclip_engine import run
-    else:
-        from clipscale.train.native import run
-    return run(spec, out_dir, resume=resume, progress=progress)
+
+        return run(spec, out_dir, resume=resume, progress=progress)
+    from clipscale.train.native import run
+
+    return run(spec, out_dir, resume=resume, progress=progress, init_from=init_from)

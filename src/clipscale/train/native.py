@@ -77,7 +77,10 @@ def build_optimizer(model: torch.nn.Module, spec: TrainSpec, device: torch.devic
 
 
 def schedule(spec: TrainSpec):
-    """step -> lr: OpenCLIP's cosine_lr, linear warmup to spec.lr over warmup_steps, then cosine to 0."""
+    """step -> lr. cosine: OpenCLIP's cosine_lr (linear warmup to spec.lr over warmup_steps, then
+    cosine to 0). const-cooldown / const: see const_cooldown_lr."""
+    if spec.schedule != "cosine":
+        return lambda step: const_cooldown_lr(spec, step)
     from open_clip_train.scheduler import cosine_lr
 
     class _Sink:  # cosine_lr writes into an optimizer's param groups; we only want the number
@@ -85,6 +88,24 @@ def schedule(spec: TrainSpec):
 
     # OpenCLIP divides by the warmup length; zero warmup means "start at the full rate".
     return cosine_lr(_Sink, spec.lr, max(spec.warmup_steps, 1), spec.total_steps)
+
+
+def const_cooldown_lr(spec: TrainSpec, step: int) -> float:
+    """The lr of 0-based `step`: OpenCLIP's linear warmup (lr x (step+1) / warmup_steps), then the
+    constant peak lr; for const-cooldown, from cooldown_start_step on, lr decays over the
+    cooldown_steps as final + (lr - final) x g(p), p = steps into the cool-down / its length, with
+    g(p) = 1 - p (linear, as open_clip_train's const-cooldown with power 1) or 1 - sqrt(p) (Hägele
+    et al. 2024's recommended shape). The lr of a step never depends on samples_seen before the
+    cool-down, which is what lets runs of several lengths share one trunk."""
+    warmup = spec.warmup_steps
+    if step < warmup:
+        return spec.lr * (step + 1) / warmup
+    start = spec.cooldown_start_step
+    if spec.schedule == "const" or step < start:
+        return spec.lr
+    p = (step - start) / spec.cooldown_steps
+    g = 1 - p if spec.cooldown_shape == "linear" else 1 - math.sqrt(p)
+    return spec.final_lr + (spec.lr - spec.final_lr) * g
 
 
 @contextlib.contextmanager
@@ -152,17 +173,45 @@ def _resume_state(folder: RunFolder, model, optimizer, resume: bool) -> dict:
     return ckpt
 
 
+# Fields a branch may change relative to its trunk (everything else must match, bit for bit).
+_BRANCH_FREE = {"samples_seen", "epochs", "epoch_ends", "schedule", "cooldown", "cooldown_shape", "final_lr",
+                "num_threads"}
+
+
+def _branch_state(init_from: Path, spec: TrainSpec, model, optimizer) -> dict:
+    """Start a cool-down branch from its trunk's checkpoint at the branch's cool-down start."""
+    ckpt = torch.load(init_from, map_location="cpu", weights_only=True)
+    trunk = ckpt.get("spec", {})
+    mine = spec.to_dict()
+    diff = sorted(k for k in (set(trunk) | set(mine)) - _BRANCH_FREE if trunk.get(k) != mine.get(k))
+    if diff or trunk.get("schedule") != "const" or spec.schedule != "const-cooldown":
+        raise UserInputError(f"{init_from} is not a constant-lr trunk of this branch (differs in "
+                             f"{diff or ['schedule']}); retrain the trunk or choose a new --out")
+    if ckpt["step"] != spec.cooldown_start_step:
+        raise UserInputError(f"{init_from} is at step {ckpt['step']}, the branch cools down from step "
+                             f"{spec.cooldown_start_step}; use the trunk checkpoint of that step")
+    model.load_state_dict(ckpt["state_dict"])
+    optimizer.load_state_dict(ckpt["optimizer"])
+    torch.set_rng_state(ckpt["rng_cpu"])
+    return {"step": ckpt["step"], "wall_s": 0.0}  # the branch's wall clock counts only its own steps
+
+
 def _checkpoint(folder: RunFolder, spec: TrainSpec, model, optimizer, epoch: int, step: int, wall_s: float) -> Path:
-    """OpenCLIP's layout (state_dict, optimizer, epoch, name) plus what exact resume needs."""
+    """OpenCLIP's layout (state_dict, optimizer, epoch, name) plus what exact resume needs.
+    The final checkpoint of a const-cooldown run (a branch) carries study_point=True."""
     state = _unwrap(model).state_dict()
     payload = {"epoch": epoch, "name": spec.model, "state_dict": state, "optimizer": optimizer.state_dict(),
                "step": step, "samples_seen": step * spec.batch_size, "wall_s": wall_s,
                "rng_cpu": torch.get_rng_state(), "spec": spec.to_dict()}
+    if spec.schedule != "cosine":
+        payload["study_point"] = spec.schedule == "const-cooldown" and epoch == spec.epochs
     return folder.save_checkpoint(epoch, payload)
 
 
-def run(spec: TrainSpec, out_dir: str | Path, *, resume: bool = True, progress: bool = True) -> TrainResult:
-    """Train `spec` into `out_dir` (see clipscale.train.train)."""
+def run(spec: TrainSpec, out_dir: str | Path, *, resume: bool = True, progress: bool = True,
+        init_from: str | Path | None = None) -> TrainResult:
+    """Train `spec` into `out_dir` (see clipscale.train.train); `init_from`: a trunk checkpoint a
+    const-cooldown branch starts from when its folder holds no checkpoint of its own."""
     from clipscale.models import model_config
 
     t0 = time.perf_counter()
@@ -180,6 +229,8 @@ def run(spec: TrainSpec, out_dir: str | Path, *, resume: bool = True, progress: 
     model, preprocess, tokenizer = build_model(spec, dist.device)
     optimizer = build_optimizer(model, spec, dist.device)
     state = _resume_state(folder, model, optimizer, resume)
+    if not state and init_from is not None:
+        state = _branch_state(Path(init_from), spec, model, optimizer)
     loss_fn = ClipLoss(gather_with_grad=True, rank=dist.rank, world_size=dist.world_size)
     # OpenCLIP's gather uses torch.distributed.nn.all_gather, deprecated (still correct) in torch 2.x.
     warnings.filterwarnings("ignore", message=".*all_gather is deprecated", category=FutureWarning)
@@ -196,11 +247,20 @@ def run(spec: TrainSpec, out_dir: str | Path, *, resume: bool = True, progress: 
                          steps=loop.step, wall_s=loop.wall_s(),
                          samples_per_s=loop.samples_per_s, engine="native",
                          extra={"world_size": dist.world_size, "threads": torch.get_num_threads(),
-                                "device": str(dist.device), **compute_record(spec.model, loop.step * spec.batch_size)})
+                                "device": str(dist.device), **compute_record(spec.model, loop.step * spec.batch_size),
+                                **_branch_record(spec, init_from)})
     if dist.is_main:
         folder.finish(result)
     distributed.barrier(dist)
     return result
+
+
+def _branch_record(spec: TrainSpec, init_from) -> dict:
+    """done.json extras of a branch: where it started and which checkpoint is its study point."""
+    if init_from is None:
+        return {}
+    return {"branch_of": str(init_from), "samples_trained": (spec.total_steps - spec.cooldown_start_step)
+            * spec.batch_size, "study_point": f"checkpoints/epoch_{spec.epochs}.pt"}
 
 
 def _claim(folder: RunFolder, spec: TrainSpec, dist: distributed.Dist, resume: bool) -> None:

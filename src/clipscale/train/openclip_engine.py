@@ -58,9 +58,35 @@ def to_argv(spec: TrainSpec, out_dir: str | Path, *, train_data: str, world_size
             # Whole-image crops, as the native engine (OpenCLIP's default crops 90-100% of the area;
             # its aspect jitter stays on, at most a pixel at 32 px).
             "--aug-cfg", "scale=(1.0,1.0)"]
+    argv += schedule_argv(spec)
     if resume:
         argv += ["--resume", "latest"]
     return argv
+
+
+def schedule_argv(spec: TrainSpec) -> list[str]:
+    """open_clip_train's --lr-scheduler options for the spec's schedule (cosine: its default, none).
+
+    Its const-cooldown counts the cool-down in whole epochs (--epochs-cooldown) and decays as
+    (1 - p) ** power, so only a linear cool-down (power 1) over a whole number of epochs translates;
+    anything else is a UserInputError naming the fix.
+    """
+    if spec.epoch_ends is not None:
+        raise UserInputError("open_clip_train checkpoints at equal epochs only (no epoch_ends); use --engine native")
+    if spec.schedule == "cosine":
+        return []
+    if spec.schedule == "const":
+        return ["--lr-scheduler", "const"]
+    if spec.cooldown_shape != "linear":
+        raise UserInputError(f"open_clip_train has no {spec.cooldown_shape} cool-down (its shape is (1 - p)^power); "
+                             f"use --cooldown-shape linear or --engine native")
+    epochs = spec.cooldown * spec.epochs
+    if abs(epochs - round(epochs)) > 1e-9 or round(epochs) < 1:
+        raise UserInputError(f"open_clip_train counts the cool-down in whole epochs: cool-down {spec.cooldown} x "
+                             f"{spec.epochs} epochs = {epochs:g}; use --epochs {round(1 / spec.cooldown)} (or a "
+                             f"multiple) or --engine native")
+    return ["--lr-scheduler", "const-cooldown", "--epochs-cooldown", str(round(epochs)),
+            "--lr-cooldown-power", "1.0", "--lr-cooldown-end", repr(float(spec.final_lr))]
 
 
 def write_embedded_shards(spec: TrainSpec, folder: Path, min_shards: int) -> str:

@@ -16,6 +16,13 @@ from clipscale.errors import UserInputError, choices_hint
 
 PRECISIONS = ("fp32", "bf16")
 ENGINES = ("native", "open_clip")
+# "const" (warmup, then constant) is the schedule of a cool-down trunk (clipscale.train.branches).
+SCHEDULES = ("cosine", "const-cooldown", "const")
+COOLDOWN_SHAPES = ("linear", "1-sqrt")
+# Fields added after the first release: left out of to_dict() at their defaults, so the spec.json
+# and the study hash of every cosine run stay what they were.
+_NEW_FIELDS = {"schedule": "cosine", "cooldown": 0.2, "cooldown_shape": "1-sqrt", "final_lr": 0.0,
+               "warmup_samples": None, "epoch_ends": None}
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,13 @@ class TrainSpec:
     paper checkpoints at a fixed number of samples per epoch, not at passes over the data.
     `warmup` is a fraction of the optimizer steps (linear warmup, then cosine decay to 0), so the
     schedule keeps its shape across samples-seen levels of a grid.
+
+    `schedule = "const-cooldown"` (Hägele et al. 2024, "Scaling Laws and Compute-Optimal Training
+    Beyond Fixed Training Durations"): warmup, constant lr, then a cool-down over the last `cooldown`
+    fraction of the steps (default 0.2, theirs) of shape `linear` or `1-sqrt` (their recommended one)
+    to `final_lr`. `warmup_samples` (samples, optional) fixes the warmup length independently of
+    samples_seen, so runs of several lengths share one trunk. `epoch_ends` (samples, optional) puts
+    the checkpoints at given sample counts instead of equal chunks (a trunk's branch points).
     """
 
     model: str
@@ -43,8 +57,16 @@ class TrainSpec:
     train_data: str | None = None
     num_threads: int | None = None
     engine: str = "native"
+    schedule: str = "cosine"
+    cooldown: float = 0.2
+    cooldown_shape: str = "1-sqrt"
+    final_lr: float = 0.0
+    warmup_samples: int | None = None
+    epoch_ends: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.epoch_ends, list):  # from JSON
+            object.__setattr__(self, "epoch_ends", tuple(self.epoch_ends))
         self.validate()
 
     def validate(self) -> None:
@@ -78,6 +100,33 @@ class TrainSpec:
             raise UserInputError(f"unknown engine {self.engine!r}; {choices_hint(ENGINES)}")
         if self.num_threads is not None and (not isinstance(self.num_threads, int) or self.num_threads < 1):
             raise UserInputError(f"num_threads must be a positive integer or None, got {self.num_threads!r}")
+        self._validate_schedule()
+
+    def _validate_schedule(self) -> None:
+        if self.schedule not in SCHEDULES:
+            raise UserInputError(f"unknown schedule {self.schedule!r}; {choices_hint(SCHEDULES)}")
+        if self.cooldown_shape not in COOLDOWN_SHAPES:
+            raise UserInputError(f"unknown cool-down shape {self.cooldown_shape!r}; {choices_hint(COOLDOWN_SHAPES)}")
+        for name in ("cooldown", "final_lr"):
+            if isinstance(getattr(self, name), bool) or not isinstance(getattr(self, name), (int, float)):
+                raise UserInputError(f"{name} must be a number, got {getattr(self, name)!r}")
+        if not 0 < self.cooldown < 1:
+            raise UserInputError(f"cool-down is a fraction of the steps in (0, 1), got {self.cooldown!r}")
+        if not 0 <= self.final_lr <= self.lr:
+            raise UserInputError(f"final_lr must be in [0, lr={self.lr}], got {self.final_lr!r}")
+        ws = self.warmup_samples
+        if ws is not None and (isinstance(ws, bool) or not isinstance(ws, int) or ws < 0):
+            raise UserInputError(f"warmup_samples must be a non-negative integer or None, got {ws!r}")
+        if self.schedule == "const-cooldown" and self.warmup_steps > self.cooldown_start_step:
+            raise UserInputError(f"samples seen {self.samples_seen} end their constant phase (step "
+                                 f"{self.cooldown_start_step}) before the warmup ({self.warmup_steps} steps); "
+                                 f"raise the level or shorten the warmup")
+        if self.epoch_ends is not None:
+            ends = self.epoch_ends
+            if (len(ends) != self.epochs or list(ends) != sorted(set(ends)) or ends[-1] != self.samples_seen
+                    or ends[0] < self.batch_size):
+                raise UserInputError(f"epoch_ends {list(ends)} must be {self.epochs} increasing sample counts, "
+                                     f"at least one batch apart, ending at samples_seen {self.samples_seen}")
 
     # Step arithmetic ------------------------------------------------------------------------
     @property
@@ -87,10 +136,25 @@ class TrainSpec:
 
     @property
     def warmup_steps(self) -> int:
+        """Warmup steps: warmup_samples // batch_size if set, else the warmup fraction of the steps."""
+        if self.warmup_samples is not None:
+            return self.warmup_samples // self.batch_size
         return round(self.warmup * self.total_steps)
+
+    @property
+    def cooldown_steps(self) -> int:
+        """Steps of the cool-down (const-cooldown): the cooldown fraction of the steps, at least 1."""
+        return max(1, round(self.cooldown * self.total_steps))
+
+    @property
+    def cooldown_start_step(self) -> int:
+        """The first step of the cool-down: steps before it run at the constant peak lr."""
+        return self.total_steps - self.cooldown_steps
 
     def epoch_end_step(self, epoch: int) -> int:
         """The step count after which checkpoint `epoch` (1-based) is written."""
+        if self.epoch_ends is not None:
+            return self.epoch_ends[epoch - 1] // self.batch_size
         return (epoch * self.total_steps) // self.epochs
 
     def epoch_of_step(self, step: int) -> int:
@@ -99,7 +163,13 @@ class TrainSpec:
 
     # Serialisation --------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        for name, default in _NEW_FIELDS.items():
+            if d[name] == default:
+                del d[name]
+        if d.get("epoch_ends") is not None:
+            d["epoch_ends"] = list(d["epoch_ends"])
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainSpec":

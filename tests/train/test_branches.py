@@ -1,0 +1,98 @@
+"""Cool-down branches: a branch equals the dedicated const-cooldown run, bit for bit, and survives kills."""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from clipscale.errors import UserInputError
+from clipscale.train import train
+from clipscale.train.branches import branch_dir, plan, train_branches
+
+from .helpers import assert_bit_identical, state_dict, tiny_spec
+
+LEVELS = [128, 256]  # 4 and 8 steps of 32
+
+
+def _spec(**changes):
+    return tiny_spec(**({"samples_seen": 256, "epochs": 1, "schedule": "const-cooldown", "cooldown": 0.5,
+                         "warmup": 0.25} | changes))
+
+
+def test_plan_trunk_and_branches():
+    p = plan(_spec(), LEVELS)
+    assert p.trunk.schedule == "const" and p.trunk.epoch_ends == (64, 128)  # branch starts: step 2 and 4
+    assert [b.samples_seen for b in p.branches] == LEVELS
+    assert {b.warmup_steps for b in p.branches} == {p.trunk.warmup_steps} == {2}
+    assert p.samples_trained == 128 + 64 + 128 < sum(LEVELS)
+
+
+def test_branch_equals_dedicated_run(tmp_path):
+    summary = train_branches(_spec(), LEVELS, tmp_path / "grid", progress=False)
+    assert [b["level"] for b in summary["branches"]] == LEVELS
+    for level in LEVELS:
+        p = plan(_spec(), LEVELS)
+        dedicated = train(p.branches[LEVELS.index(level)], tmp_path / f"alone_{level}", progress=False)
+        branch = branch_dir(tmp_path / "grid", level)
+        final = branch / "checkpoints" / "epoch_1.pt"
+        assert_bit_identical(state_dict(final), state_dict(dedicated.final_checkpoint))
+        ckpt = torch.load(final, weights_only=True)
+        assert ckpt["study_point"] is True and ckpt["samples_seen"] == level
+        done = json.loads((branch / "done.json").read_text())
+        assert done["extra"]["study_point"] == "checkpoints/epoch_1.pt" and done["samples_seen"] == level
+    # Rerun of a finished grid trains nothing and returns the same summary.
+    assert train_branches(_spec(), LEVELS, tmp_path / "grid", progress=False)["branches"] == summary["branches"]
+
+
+@pytest.mark.parametrize("levels, changes, message", [
+    ([256, 128], {}, "levels must be increasing"),
+    ([128, 128], {}, "levels must be increasing"),
+    ([64, 256], {"warmup": 0.25}, "level 64 is below the warmup"),
+    ([128, 256], {"schedule": "cosine"}, "levels need --schedule const-cooldown"),
+])
+def test_bad_levels_are_one_clear_line(levels, changes, message):
+    with pytest.raises(UserInputError, match=message) as err:
+        plan(_spec(**changes), levels)
+    assert "\n" not in str(err.value)
+
+
+def test_branch_from_another_trunk_is_refused(tmp_path):
+    train_branches(_spec(), LEVELS, tmp_path / "grid", progress=False)
+    other = plan(_spec(lr=1e-3), LEVELS).branches[1]
+    with pytest.raises(UserInputError, match=r"not a constant-lr trunk of this branch \(differs in \['lr'\]\)"):
+        train(other, tmp_path / "x", progress=False, init_from=tmp_path / "grid/trunk/checkpoints/epoch_2.pt")
+
+
+def test_resume_with_another_schedule_is_refused(tmp_path):
+    train(tiny_spec(), tmp_path / "run", progress=False)
+    with pytest.raises(UserInputError, match=r"differs in \['schedule'\]"):
+        train(tiny_spec(schedule="const-cooldown", cooldown_shape="1-sqrt"), tmp_path / "run", progress=False)
+
+
+@pytest.mark.slow
+def test_killed_branch_reruns_bit_identical(tmp_path):
+    levels = "1280,5120"  # the long branch cools down over 40 steps in 10 checkpoints: time to kill it
+    cmd = [sys.executable, "-m", "clipscale", "train", "--model", "ladder-xs", "--data-size", "256",
+           "--batch-size", "32", "--epochs", "10", "--threads", "1", "--schedule", "const-cooldown",
+           "--levels", levels, "--no-progress"]
+    ref = subprocess.run(cmd + ["--out", str(tmp_path / "ref")], capture_output=True, text=True, timeout=600)
+    assert ref.returncode == 0, ref.stderr[-2000:]
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(cmd + ["--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = out / "branch_s5120" / "checkpoints" / "epoch_9.pt"  # epoch 9 of 10: inside the cool-down
+    deadline = time.time() + 300
+    while not first.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (out / "branch_s5120" / "done.json").exists(), "the branch finished before it could be killed"
+    rerun = subprocess.run(cmd + ["--out", str(out), "--resume"], capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    for level in (1280, 5120):
+        assert_bit_identical(state_dict(out / f"branch_s{level}" / "checkpoints" / "epoch_10.pt"),
+                             state_dict(tmp_path / "ref" / f"branch_s{level}" / "checkpoints" / "epoch_10.pt"))
