@@ -29,7 +29,9 @@ def default_cache_dir() -> Path:
 
 
 def _stem(ds: EmbeddedDataset) -> str:
-    return f"v{GRAMMAR_VERSION}-seed{ds.seed}-{ds.split}-{ds.image_size}px"
+    from clipscale.data.worlds import data_version
+
+    return f"v{data_version()}-seed{ds.seed}-{ds.split}-{ds.image_size}px"
 
 
 def _largest_cached(folder: Path, stem: str, n: int) -> Path | None:

@@ -15,6 +15,7 @@ import numpy as np
 from clipscale.data import render as _r
 from clipscale.data.vocab import (COLOUR_JITTER, COLOURS, COUNTS, KIND_WEIGHTS, NUMBERS, POSITIONS,
                                   RELATIONS, SHAPES, SIZE_JITTER, SIZES, TEXTURES, WORDS)
+from clipscale.data.worlds import active_world
 from clipscale.errors import UserInputError, unknown
 
 _COLOUR_NAMES = tuple(COLOURS)
@@ -71,10 +72,12 @@ class Scene:
     text: Text | None = None
 
 
-def _pick(rng: np.random.Generator, names: tuple, given=None, kind: str = ""):
+def _pick(rng: np.random.Generator, names: tuple, given=None, kind: str = "", valid: tuple = ()):
+    """A random name of `names` (the active world's), or `given`, checked against `valid` (the whole
+    grammar's: a chosen value outside the world, e.g. a small object in a large-only world, is allowed)."""
     if given is None:
         return names[int(rng.integers(len(names)))]
-    if given not in names:
+    if given not in (valid or names):
         raise unknown(kind, given, names, fix="use a name from clipscale.data.vocab")
     return given
 
@@ -91,12 +94,14 @@ def _clamp(v: float, lo: float, hi: float) -> float:
 def sample_obj(rng: np.random.Generator, shape: str | None = None, colour: str | None = None,
                size: str | None = None, texture: str | None = None, position: str | None = None) -> Obj:
     """An object with the given attributes, the others drawn at random, jittered inside its cell."""
-    shape = _pick(rng, SHAPES, shape, "shape")
-    colour = _pick(rng, _COLOUR_NAMES, colour, "colour")
-    size = _pick(rng, _SIZE_NAMES, size, "size")
+    w = active_world()
+    shape = _pick(rng, w.shapes, shape, "shape", SHAPES)
+    colour = _pick(rng, w.colours, colour, "colour", _COLOUR_NAMES)
+    size = _pick(rng, w.sizes, size, "size", _SIZE_NAMES)
     if texture is None:
-        texture = TEXTURES[int(np.searchsorted(_TEXTURE_CDF, rng.random(), side="right"))]
-    texture = _pick(rng, TEXTURES, texture, "texture")
+        cdf = np.cumsum(w.texture_weights) if w.name != "full" else _TEXTURE_CDF
+        texture = w.textures[int(np.searchsorted(cdf, rng.random(), side="right"))]
+    texture = _pick(rng, w.textures, texture, "texture", TEXTURES)
     position = _pick(rng, _POSITION_NAMES, position, "position")
     u = (2 * rng.random(3) - 1).tolist()
     scale = SIZES[size] * (1 + SIZE_JITTER * u[0])
@@ -171,7 +176,7 @@ def sample_text(rng: np.random.Generator, text: str | None = None, colour: str |
     """A rendered word (three letters) or number (0-99) in a named colour."""
     if text is None:
         text = WORDS[int(rng.integers(len(WORDS)))] if rng.random() < 0.5 else NUMBERS[int(rng.integers(100))]
-    colour = _pick(rng, _COLOUR_NAMES, colour, "colour")
+    colour = _pick(rng, active_world().colours, colour, "colour", _COLOUR_NAMES)
     w = _r.text_mask(text, image_size).shape[1] / image_size / 2
     x, y = float(rng.uniform(w, 1 - w)), float(rng.uniform(0.3, 0.7))
     return scene_of(rng, "text", text=Text(text, colour, x, y, _rgb(rng, colour)))
@@ -180,7 +185,12 @@ def sample_text(rng: np.random.Generator, text: str | None = None, colour: str |
 def sample_scene(rng: np.random.Generator, kind: str | None = None) -> Scene:
     """A random scene; kind drawn from KIND_WEIGHTS unless given."""
     if kind is None:
-        kind = _KINDS[int(np.searchsorted(_KIND_CDF, rng.random() * _KIND_CDF[-1], side="right"))]
+        w = active_world()
+        if w.name == "full":
+            kind = _KINDS[int(np.searchsorted(_KIND_CDF, rng.random() * _KIND_CDF[-1], side="right"))]
+        else:
+            cdf = np.cumsum(list(w.kind_weights.values()))
+            kind = tuple(w.kind_weights)[int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"))]
     if kind == "single":
         return scene_of(rng, "single", (sample_obj(rng),))
     if kind == "count":

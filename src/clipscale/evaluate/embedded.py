@@ -93,13 +93,22 @@ def _relation_prompts(relations: tuple[str, ...]) -> Callable:
     return prompts
 
 
-@lru_cache(maxsize=None)
 def embedded_tasks() -> dict[str, EmbeddedTask]:
-    """Every embedded task by its short name (the part after 'embedded/')."""
+    """Every embedded task by its short name (the part after 'embedded/'), in the active world
+    (clipscale.data.worlds: e.g. embedded/objects has 192 classes in `full`, 48 in `easy-v1`)."""
+    from clipscale.data.worlds import active_world
+
+    return _tasks_of(active_world().name)
+
+
+@lru_cache(maxsize=None)
+def _tasks_of(world_name: str) -> dict[str, EmbeddedTask]:
     d = _data()
     from clipscale.data.vocab import NUMBER_WORDS
+    from clipscale.data.worlds import get_world
 
-    colours, shapes, sizes, textures = tuple(d.COLOURS), tuple(d.SHAPES), tuple(d.SIZES), tuple(d.TEXTURES)
+    w = get_world(world_name)
+    colours, shapes, sizes, textures = w.colours, w.shapes, w.sizes, w.textures
     relations, words, numbers = tuple(d.RELATIONS), tuple(d.WORDS), tuple(NUMBER_WORDS.values())
 
     def first(scene):  # the object of a single-object scene
@@ -145,7 +154,9 @@ def _scene(family: str, split: str, i: int):
     d = _data()
     rng = np.random.default_rng([EVAL_SEED, _FAMILIES.index(family), _SPLITS[split], i])
     if family == "single":
-        colours, shapes = tuple(d.COLOURS), tuple(d.SHAPES)
+        from clipscale.data.worlds import active_world
+
+        colours, shapes = active_world().colours, active_world().shapes
         cls = i % (len(colours) * len(shapes))
         obj = d.sample_obj(rng, shape=shapes[cls % len(shapes)], colour=colours[cls // len(shapes)])
         return d.scene_of(rng, "single", (obj,)), rng
@@ -165,19 +176,22 @@ def source(family: str, split: str = "test", n: int | None = None) -> ImageSourc
     """
     d = _data()
     n = family_size(family) if n is None else int(n)
-    rendered = _rendered(family, split)
+    from clipscale.data.worlds import data_version
+
+    version = data_version()
+    rendered = _rendered(family, split, version)
 
     def load(i: int):
         if i not in rendered:
             rendered[i] = _render_item(family, split, i)
         return rendered[i]
 
-    key = f"embedded/{family}/{split}/n={n}/v{d.GRAMMAR_VERSION}"
+    key = f"embedded/{family}/{split}/n={n}/v{version}"
     return ImageSource(key, n, load, lambda i: f"{key}[{i}]")
 
 
 @lru_cache(maxsize=None)
-def _rendered(family: str, split: str) -> dict:
+def _rendered(family: str, split: str, version) -> dict:
     """Item i -> (image, target), filled as items are first loaded: a process renders each scene once
     (a study evaluates many checkpoints; item i does not depend on n, so every n shares the store)."""
     return {}

@@ -92,7 +92,9 @@ FEWSHOT_KS: tuple[int, ...] = (1, 10)
 
 
 def _build_registry() -> dict[str, Task]:
-    from clipscale.data.vocab import GRAMMAR_VERSION  # images change with the grammar: part of the version
+    from clipscale.data.worlds import data_version  # images change with the grammar and world: part of the version
+
+    GRAMMAR_VERSION = data_version()
 
     tasks: list[Task] = []
     for name, desc in _EMBEDDED:

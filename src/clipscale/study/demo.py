@@ -19,6 +19,7 @@ class Preset:
     name: str
     file: str
     description: str
+    world: str = "full"  # the embedded world (clipscale.data.worlds) its runs train and evaluate in
 
     @property
     def path(self) -> Path:
@@ -26,7 +27,8 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {p.name: p for p in (
-    Preset("default", "default.toml", "the README's demo: a real law in <= 10 min on 2 CPU cores"),
+    Preset("default", "default.toml", "the README's demo: a law on embedded/objects on 2 CPU cores",
+           world="easy-v1"),
     Preset("smoke", "smoke.toml", "the same path in < 60 s (CI): tiny grid, no promise of a good law"),
 )}
 
@@ -35,13 +37,18 @@ def preset_spec(name: str, out: str | Path) -> StudySpec:
     """The study spec of a demo preset, writing into `out`."""
     if name not in PRESETS:
         raise unknown("demo preset", name, PRESETS, fix="pass --preset default or --preset smoke")
+    from clipscale.data.worlds import set_world
+
+    set_world(PRESETS[name].world)  # before any run or task is built: it keys their versions
     return load_spec(PRESETS[name].path, out=Path(out).resolve())
 
 
 def headline(outcome) -> list[str]:
     """Lines that tell a reader what the demo found (law, R^2, backtest, what is missing)."""
     s = outcome.summary
-    lines = [f"study folder: {outcome.out_dir}"]
+    from clipscale.data.worlds import active_world
+
+    lines = [f"study folder: {outcome.out_dir}", f"embedded world: {active_world().name} ({active_world().description})"]
     law = s.get("law")
     if law and law.get("status") == "failed":
         lines.append(f"no law fitted on {s['fit_task']}: {law.get('message')}")

@@ -110,6 +110,8 @@ def fit_study(spec: StudySpec, results):
 
     if results is None or results.empty:
         return None, None, "no run succeeded: nothing to fit"
+    if spec.eval.tasks:  # only the spec's tasks (a folder may hold evaluations of an older spec)
+        results = results[results["downstream_dataset"].isin(list(spec.eval.tasks))]
     holdout = spec.fit.holdout_top or None
     fits = laws.fit_table(results, compute_col="gmacs_total", group_by=["downstream_dataset"],
                           method=spec.fit.method, holdout_top=holdout, n_boot=200, seed=0)

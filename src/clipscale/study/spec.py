@@ -157,9 +157,9 @@ class Run:
         spec = self.train_spec()
         spec.pop("num_threads")
         if not self.train.train_data:
-            from clipscale.data.vocab import GRAMMAR_VERSION
+            from clipscale.data.worlds import data_version
 
-            spec["embedded_data_version"] = GRAMMAR_VERSION
+            spec["embedded_data_version"] = data_version()  # grammar version (+ world unless full)
         blob = json.dumps(spec, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:8]
 
