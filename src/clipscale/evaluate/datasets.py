@@ -149,9 +149,12 @@ def _benchmark_data(task: Task, data_root, limit: int | None, need_train: bool) 
     return TaskData(test, classnames, templates, label, None, train_src, multilabel)
 
 
-def task_data(task: Task, *, data_root=None, limit: int | None = None) -> TaskData:
-    """Images, class names and prompts of a task; `limit` caps images per split (quick runs, tests)."""
-    need_train = task.kind == LINEAR_PROBE
+def task_data(task: Task, *, data_root=None, limit: int | None = None, need_train: bool | None = None) -> TaskData:
+    """Images, class names and prompts of a task; `limit` caps images per split (quick runs, tests).
+
+    need_train: also the train split (None: only for linear probes; fine-tuning asks for it).
+    """
+    need_train = task.kind == LINEAR_PROBE if need_train is None else need_train
     if task.source == SOURCE_EMBEDDED:
         return _embedded_data(task, limit, need_train)
     if task.source == SOURCE_DIGITS:

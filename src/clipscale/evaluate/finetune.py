@@ -1,0 +1,197 @@
+"""End-to-end fine-tuning of a checkpoint's image tower on a classification task (the paper's 4th family).
+
+The head is a linear layer on the unit-norm image features, initialised from the zero-shot text
+classifier (so step 0 is the zero-shot model). Training is AdamW with linear warmup then cosine decay,
+deterministic for a seed (the order of each epoch is drawn from (seed, epoch)), and resumable: the
+state after each epoch is written atomically to OUT/checkpoints/epoch_N.pt (OpenCLIP format), and a
+rerun continues from the last one. WiSE-FT (Wortsman et al. 2022) mixes zero-shot and fine-tuned
+weights: theta = (1 - alpha) * theta_zeroshot + alpha * theta_finetuned.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from clipscale._io import atomic_path, atomic_write_json, atomic_write_with, run_metadata
+from clipscale.errors import DataError, UserInputError
+from clipscale.evaluate import metrics, zeroshot
+from clipscale.evaluate.datasets import TaskData, task_data
+from clipscale.evaluate.features import Pixels, _load_batch
+from clipscale.evaluate.results import make_row, to_frame
+from clipscale.evaluate.tasks import ZEROSHOT_CLASSIFICATION, Task, get_task
+
+FINETUNE = "finetune"  # the `task` and `eval_type` columns of fine-tuned rows
+LOGIT_SCALE = 100.0  # CLIP's logit scale on cosine similarities (the head's fixed temperature)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A fine-tuning recipe. lr: peak AdamW learning rate; warmup: fraction of all steps in [0, 1).
+
+    epochs: passes over the train split; samples (if set) replaces it: total training images.
+    precision: 'fp32' or 'bf16' (autocast). wise_alpha: 1 = the fine-tuned weights, 0 = zero-shot.
+    limit: at most this many images per split (quick runs, tests).
+    """
+
+    epochs: int = 2
+    samples: int | None = None
+    lr: float = 1e-4
+    weight_decay: float = 0.1
+    warmup: float = 0.1
+    batch_size: int = 64
+    precision: str = "fp32"
+    label_smoothing: float = 0.0
+    wise_alpha: float = 1.0
+    seed: int = 0
+    limit: int | None = None
+
+    def check(self) -> None:
+        """UserInputError naming the first option out of range."""
+        if self.precision not in ("fp32", "bf16"):
+            raise UserInputError(f"--precision {self.precision!r}: use fp32 or bf16")
+        if not 0.0 <= self.wise_alpha <= 1.0:
+            raise UserInputError(f"--wise-alpha {self.wise_alpha}: must lie in [0, 1]")
+        if not 0.0 <= self.warmup < 1.0:
+            raise UserInputError(f"--warmup {self.warmup}: a fraction of the steps in [0, 1)")
+        if self.epochs < 1 or self.batch_size < 1 or (self.samples is not None and self.samples < 1):
+            raise UserInputError("--epochs, --samples and --batch-size must be at least 1")
+        if self.lr <= 0 or self.weight_decay < 0 or not 0 <= self.label_smoothing < 1:
+            raise UserInputError("--lr must be > 0, --weight-decay >= 0, --label-smoothing in [0, 1)")
+
+
+class Classifier(torch.nn.Module):
+    """Image tower + linear head on unit-norm features: logits = 100 * normalize(visual(x)) @ W.T + b."""
+
+    def __init__(self, visual: torch.nn.Module, weights: torch.Tensor):
+        super().__init__()
+        self.visual = visual
+        self.head = torch.nn.Linear(weights.shape[0], weights.shape[1])
+        with torch.no_grad():
+            self.head.weight.copy_(weights.t())
+            self.head.bias.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feats = torch.nn.functional.normalize(self.visual(x).float(), dim=-1)
+        return LOGIT_SCALE * self.head(feats)
+
+
+def finetune_task(name: str) -> Task:
+    """The Task to fine-tune on: a single-label zero-shot classification task with shared prompts."""
+    task = get_task(name)
+    if task.kind != ZEROSHOT_CLASSIFICATION:
+        raise UserInputError(f"task {name!r} is {task.kind}, not a classification task; fine-tune on one of "
+                             "embedded/objects, embedded/shape, embedded/words, digits or a paper benchmark")
+    return task
+
+
+def load_split(task: Task, data: TaskData, split: str, preprocess) -> tuple[torch.Tensor, torch.Tensor]:
+    """(pixels (N, 3, H, W) float32, labels (N,) int64) of a split; DataError when the task lacks it."""
+    source = data.test if split == "test" else data.train
+    if source is None:
+        raise DataError(f"task {task.name!r} has no train split to fine-tune on; pick a task with one "
+                        "(embedded/objects, embedded/shape, embedded/words, digits)")
+    if data.per_image_prompts is not None or data.multilabel:
+        raise UserInputError(f"task {task.name!r} has per-image prompts or several labels per image; a fixed "
+                             "linear head needs one class list (try embedded/objects, embedded/shape, digits)")
+    images, targets, _ = _load_batch(source, range(source.n), [])
+    if not images:
+        raise DataError(f"task {task.name!r}: no readable image in its {split} split")
+    pixels = Pixels(preprocess)(images)
+    return pixels, torch.as_tensor([int(data.label(t)) for t in targets], dtype=torch.int64)
+
+
+def lr_at(step: int, total: int, recipe: Recipe) -> float:
+    """Learning rate of a step (0-based): linear warmup over warmup * total steps, then cosine to 0."""
+    warm = int(round(recipe.warmup * total))
+    if step < warm:
+        return recipe.lr * (step + 1) / warm
+    progress = (step - warm) / max(1, total - warm)
+    return recipe.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def wise(zero: dict, tuned: dict, alpha: float) -> dict:
+    """WiSE-FT: (1 - alpha) * zero + alpha * tuned, tensor by tensor (non-float tensors from `tuned`)."""
+    if zero.keys() != tuned.keys():
+        raise UserInputError("WiSE-FT needs two state dicts of the same model")
+    out = {}
+    for k, t in tuned.items():
+        out[k] = ((1.0 - alpha) * zero[k].float() + alpha * t.float()).to(t.dtype) if t.is_floating_point() else t
+    return out
+
+
+def _autocast(precision: str, device: str):
+    import contextlib
+
+    if precision == "bf16":
+        return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def predict(model: Classifier, pixels: torch.Tensor, *, batch_size: int, device: str, precision: str) -> torch.Tensor:
+    """(N, C) float32 logits of a classifier, in eval mode, without gradients."""
+    model.eval()
+    out = []
+    with torch.no_grad(), _autocast(precision, device):
+        for i in range(0, len(pixels), batch_size):
+            out.append(model(pixels[i:i + batch_size].to(device)).float().cpu())
+    return torch.cat(out)
+
+
+def _last_epoch(out: Path) -> tuple[int, Path | None]:
+    files = sorted(out.glob("checkpoints/epoch_*.pt"), key=lambda p: int(p.stem.split("_")[1]))
+    return (int(files[-1].stem.split("_")[1]), files[-1]) if files else (0, None)
+
+
+def _save(path: Path, model: Classifier, opt, epoch: int, step: int, samples: int, recipe: Recipe) -> None:
+    state = {"state_dict": model.state_dict(), "optimizer": opt.state_dict() if opt is not None else None,
+             "epoch": epoch, "step": step, "samples_seen": samples, "recipe": asdict(recipe)}
+    atomic_write_with(path, lambda tmp: torch.save(state, tmp))
+
+
+def train_head(model: Classifier, pixels, labels, recipe: Recipe, out: Path, *, device: str = "cpu",
+               progress: bool = True) -> Classifier:
+    """Fine-tune `model` in place on (pixels, labels); resumes from out/checkpoints/epoch_N.pt."""
+    from tqdm.auto import tqdm
+
+    n = len(labels)
+    per_epoch = math.ceil(n / recipe.batch_size)
+    epochs = recipe.epochs if recipe.samples is None else math.ceil(recipe.samples / n)
+    total = per_epoch * epochs if recipe.samples is None else math.ceil(recipe.samples / recipe.batch_size)
+    opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+    start, last = _last_epoch(out)
+    if last is not None:
+        ck = torch.load(last, map_location="cpu", weights_only=True)
+        if ck.get("recipe") != asdict(recipe):
+            raise UserInputError(f"{out} holds a fine-tuning run with another recipe; pass a new --out")
+        model.load_state_dict(ck["state_dict"])
+        opt.load_state_dict(ck["optimizer"])
+    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
+    step = start * per_epoch
+    bar = tqdm(total=total, initial=min(step, total), desc="finetune", unit="step", disable=not progress)
+    for epoch in range(start, epochs):
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(recipe.seed * 100003 + epoch))
+        model.train()
+        for i in range(0, n, recipe.batch_size):
+            if step >= total:
+                break
+            idx = order[i:i + recipe.batch_size]
+            for g in opt.param_groups:
+                g["lr"] = lr_at(step, total, recipe)
+            with _autocast(recipe.precision, device):
+                loss = loss_fn(model(pixels[idx].to(device)).float(), labels[idx].to(device))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+        _save(out / "checkpoints" / f"epoch_{epoch + 1}.pt", model, opt, epoch + 1, step,
+              min(step * recipe.batch_size, total * recipe.batch_size), recipe)
+    bar.close()
+    return model
