@@ -9,7 +9,8 @@ def register(sub) -> None:
                                    "fits the scaling law, backtests it and writes DIR/results.csv, "
                                    "DIR/fits.csv and DIR/report/index.html. Rerunning resumes.")
     p.add_argument("--out", default="demo-out", help="output folder (default: demo-out)")
-    p.add_argument("--preset", default="default", help="default (<= 10 min on 2 cores) or smoke (< 60 s)")
+    p.add_argument("--preset", default="default", help="default (about 7-15 min on 2 cores, CPU-dependent), smoke (< 60 s) "
+                   "or objects (embedded/objects in the easy-v1 world, work in progress)")
     p.add_argument("--jobs", type=int, help="runs at once (default: the preset's, 2)")
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=_demo)

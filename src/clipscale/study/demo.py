@@ -27,16 +27,17 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {p.name: p for p in (
-    Preset("default", "default.toml", "the README's demo: a law on embedded/objects on 2 CPU cores",
-           world="easy-v1"),
+    Preset("default", "default.toml", "the README's demo: 18 runs on 2 CPU cores, law on embedded/colour"),
     Preset("smoke", "smoke.toml", "the same path in < 60 s (CI): tiny grid, no promise of a good law"),
+    Preset("objects", "objects.toml", "a law on embedded/objects (ImageNet's role) in the easy-v1 world",
+           world="easy-v1"),
 )}
 
 
 def preset_spec(name: str, out: str | Path) -> StudySpec:
     """The study spec of a demo preset, writing into `out`."""
     if name not in PRESETS:
-        raise unknown("demo preset", name, PRESETS, fix="pass --preset default or --preset smoke")
+        raise unknown("demo preset", name, PRESETS, fix="pass --preset default, smoke or objects")
     from clipscale.data.worlds import set_world
 
     set_world(PRESETS[name].world)  # before any run or task is built: it keys their versions
