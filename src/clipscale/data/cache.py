@@ -17,7 +17,6 @@ import torch
 
 from clipscale._io import atomic_write_json, atomic_write_with
 from clipscale.data.embedded import EmbeddedDataset
-from clipscale.data.vocab import GRAMMAR_VERSION
 
 CHUNK = 4096  # pairs rendered per batch call
 

@@ -174,7 +174,6 @@ def source(family: str, split: str = "test", n: int | None = None) -> ImageSourc
 
     The target is the scene, or for retrieval the list of its captions.
     """
-    d = _data()
     n = family_size(family) if n is None else int(n)
     from clipscale.data.worlds import data_version
 

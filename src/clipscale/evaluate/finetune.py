@@ -9,21 +9,16 @@ weights: theta = (1 - alpha) * theta_zeroshot + alpha * theta_finetuned.
 """
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import torch
 
-from clipscale._io import atomic_path, atomic_write_json, atomic_write_with, run_metadata
+from clipscale._io import atomic_write_with
 from clipscale.errors import DataError, UserInputError
-from clipscale.evaluate import metrics, zeroshot
-from clipscale.evaluate.datasets import TaskData, task_data
+from clipscale.evaluate.datasets import TaskData
 from clipscale.evaluate.features import Pixels, _load_batch
-from clipscale.evaluate.results import make_row, to_frame
 from clipscale.evaluate.tasks import ZEROSHOT_CLASSIFICATION, Task, get_task
 
 FINETUNE = "finetune"  # the `task` and `eval_type` columns of fine-tuned rows
