@@ -68,10 +68,8 @@ def test_head_size_mismatch_is_one_line(trained, reference, tmp_path, capsys):
     out = tmp_path / "ft"
     args = ["finetune", str(trained), "--out", str(out), "--limit", "40", "--epochs", "1", "--quiet"]
     assert main([*args, "--task", "digits"]) == 0
-    (out / "results.csv").unlink()
-    (out / "checkpoints" / "epoch_1.pt").rename(out / "checkpoints" / "epoch_0.pt")
-    torch.save(torch.load(out / "checkpoints" / "epoch_0.pt", weights_only=True), out / "checkpoints" / "epoch_1.pt")
-    code = main([*args, "--task", "embedded/shape", "--epochs", "2"])
+    capsys.readouterr()
+    code = main([*args, "--task", "embedded/shape"])  # same recipe and --out, a task with another class count
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and len(err) == 1 and "head size mismatch" in err[0]
 
