@@ -74,3 +74,41 @@ def write_results(df: pd.DataFrame, out) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_with(path, lambda tmp: df.to_csv(tmp, index=False))
     return path
+
+
+def finetune_study(settings, root, runs) -> pd.DataFrame | None:
+    """A study's [finetune]: each done run's last checkpoint fine-tuned on settings.tasks.
+
+    runs: (name, run folder). Results are cached (and resumable) under ROOT/finetune/<run>/<task>/ and
+    their rows appended to ROOT/results.csv, which the study rebuilds from its runs on every merge.
+    """
+    if not settings.tasks:
+        return None
+    from clipscale.evaluate.checkpoints import epoch_files, run_spec
+    from clipscale.evaluate.results import append_results
+    from clipscale.evaluate.runner import _meta_from_spec
+    from clipscale.errors import NotFoundError
+
+    recipe = ft.Recipe(epochs=settings.epochs, lr=settings.lr, batch_size=settings.batch_size,
+                       wise_alpha=settings.wise_alpha, limit=settings.limit or None)
+    frames = []
+    for name, run_dir in runs:
+        try:
+            last = epoch_files(run_dir)[-1][1]
+        except NotFoundError:
+            continue  # a run that is not done has nothing to fine-tune yet
+        spec = run_spec(run_dir)
+        for task in settings.tasks:
+            out = Path(root) / "finetune" / name / task.replace("/", "-")
+            if (out / "results.csv").exists():
+                frames.append(pd.read_csv(out / "results.csv"))
+                continue
+            df = finetune_checkpoint(spec.get("model") or spec["arch"], last, task, out, recipe,
+                                     meta=_meta_from_spec(spec, Path(run_dir)), progress=False)
+            write_results(df, out)
+            frames.append(df)
+    if not frames:
+        return None
+    rows = pd.concat(frames, ignore_index=True)
+    append_results(rows, Path(root) / "results.csv")
+    return rows

@@ -72,6 +72,7 @@ def finish_study(spec: StudySpec, *, report: bool = True, wall_s: float = 0.0) -
     store = Store(spec.out)
     runs = spec.runs()
     results, curves = store.merge([r.name for r in runs])
+    finetune_runs(spec, store, runs)  # [finetune]: rows appended to results.csv (eval_type finetune)
     missing = [{"run": r.name, "state": s, "reason": why}
                for r in runs for s, why in [store.state(r.name)] if s != "done"]
     fits, backtest, fit_note = fit_study(spec, results)
@@ -86,6 +87,12 @@ def finish_study(spec: StudySpec, *, report: bool = True, wall_s: float = 0.0) -
     summary = summarize(spec, results, fits, missing, notes, wall_s)
     _io.atomic_write_json(store.root / "summary.json", summary)
     return StudyOutcome(store.root, results, curves, fits, report_path, missing, wall_s, summary)
+
+
+def finetune_runs(spec: StudySpec, store, runs) -> None:
+    from clipscale.evaluate.transfer import finetune_study
+
+    finetune_study(spec.finetune, store.root, [(r.name, store.run_dir(r.name)) for r in runs])
 
 
 def fit_task(spec: StudySpec) -> str:
