@@ -17,11 +17,12 @@ from pathlib import Path
 import pandas as pd
 
 GRID = (("ladder-xs", 2048), ("ladder-xs", 8192), ("ladder-s", 2048), ("ladder-s", 8192))
+QUICK = (("ladder-xs", 1024), ("ladder-xs", 2048), ("ladder-xs", 4096))  # --quick: about 4 min niced
 TASK, LIMIT = "digits", 200
 FT = dict(epochs=6, lr=1e-3, batch_size=16, limit=LIMIT)
 
 
-def run(root: Path) -> pd.DataFrame:
+def run(root: Path, grid=GRID) -> pd.DataFrame:
     """One row per (model, family): error of zero-shot, linear probe and fine-tuning on digits."""
     from clipscale import evaluate as ev
     from clipscale.evaluate.finetune import Recipe
@@ -29,7 +30,7 @@ def run(root: Path) -> pd.DataFrame:
     from clipscale.train import TrainSpec, train
 
     rows = []
-    for arch, samples in GRID:
+    for arch, samples in grid:
         run_dir = root / f"{arch}-{samples}"
         train(TrainSpec(arch, data_size=samples, samples_seen=samples, epochs=1, num_threads=2), run_dir)
         ck = sorted(run_dir.glob("checkpoints/epoch_*.pt"))[-1]
@@ -43,13 +44,14 @@ def run(root: Path) -> pd.DataFrame:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default=None, help="keep the runs and results.csv here (default: a temp folder)")
+    p.add_argument("--quick", action="store_true", help="ladder-xs at 1K, 2K, 4K samples only")
     args = p.parse_args(argv)
     from clipscale.laws import fit_table
 
     t0 = time.time()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(args.out or tmp)
-        df = run(root)
+        df = run(root, QUICK if args.quick else GRID)
         if args.out:
             df.to_csv(root / "results.csv", index=False)
     df["error"] = 1.0 - df["acc1"]
