@@ -1,6 +1,7 @@
 """The registry of law-fitting methods (one frozen entry each, looked up by name).
 
-Every method fits E = beta * C^alpha (+ e_inf) in log10 space. A method gives a point estimate
+Every method fits E = beta * C^alpha (+ e_inf) in log10 space, except 'logodds', which fits
+E / (1 - E) = beta * C^alpha (log10 odds linear in log10 compute). A method gives a point estimate
 from one sample and a vectorised estimate for a batch of bootstrap resamples.
 x = log10(compute), y = log10(error fraction).
 """
@@ -28,6 +29,8 @@ class LawMethod:
     point: Callable[..., dict[str, Any]]
     boot: Callable[..., dict[str, np.ndarray]]
     choices: dict[str, tuple] = dataclasses.field(default_factory=dict)
+    #: the y the law is linear in: "log" (log10 error) or "logodds" (log10 of error / (1 - error))
+    space: str = "log"
 
     def resolve(self, opts: dict[str, Any]) -> dict[str, Any]:
         """Defaults overridden by `opts`; unknown options and bad choices are errors."""
@@ -128,6 +131,11 @@ METHODS: dict[str, LawMethod] = {m.name: m for m in (
               "(form='shifted'), bounded multi-start least squares in log space; falls back to the "
               "plain power law when e_inf is not identifiable", 3, {"form": "plain"},
               _saturating_point, _saturating_boot, {"form": ("plain", "shifted")}),
+    LawMethod("logodds", "log-odds law on the compute frontier: E/(1-E) = beta*C^alpha, i.e. "
+              "logit(E) linear in log C (for error curves that fall like a sigmoid in log compute); "
+              "least squares or Huber in log10-odds space, where its R^2 is measured; needs 0 < E < 1",
+              2, {"loss": "ls", "delta": 0.02}, _frontier_point, _frontier_boot, {"loss": ("ls", "huber")},
+              space="logodds"),
 )}
 
 

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from clipscale.errors import ClipscaleError, DataError, choices_hint
+from clipscale.errors import ClipscaleError, DataError, FitError, choices_hint
 from clipscale.schema import GROUP_OPENAI, default_metric, paper_group
 
 DEFAULT_GROUP_BY = ("downstream_dataset", "group")
@@ -93,10 +93,11 @@ def apply_where(df: pd.DataFrame, where: Iterable[str] | str | None) -> pd.DataF
 
 def prepare_table(df, *, compute_col: str = "gmacs_total", metric: str | None = None,
                   error_col: str | None = None, where=None, wide: bool | None = None,
-                  value_cols: Sequence[str] | None = None) -> pd.DataFrame:
+                  value_cols: Sequence[str] | None = None, zero_error_ok: bool = False) -> pd.DataFrame:
     """The table with `_compute` (compute_col), `_error` (fraction: error_col, or 1 - metric with the
     paper's per-dataset default metric) and `_metric` columns, `group` derived from upstream_dataset
-    when absent, filtered by `where`. Bad values raise DataError naming the column and rows."""
+    when absent, filtered by `where`. Bad values raise DataError naming the column and rows;
+    `zero_error_ok` lets error 0 through (fit_table fails only the groups that have it)."""
     if isinstance(df, (str, Path)):
         df = read_table(df)
     df = df.copy()
@@ -126,7 +127,7 @@ def prepare_table(df, *, compute_col: str = "gmacs_total", metric: str | None = 
         df[ERROR] = 1.0 - values
     df[COMPUTE] = pd.to_numeric(df[compute_col], errors="coerce")
     _check_positive(df, COMPUTE, compute_col)
-    _check_positive(df, ERROR, "error (1 - metric)" if error_col is None else error_col)
+    _check_positive(df, ERROR, "error (1 - metric)" if error_col is None else error_col, zero_error_ok)
     return df
 
 
@@ -158,8 +159,8 @@ def _check_fraction(df: pd.DataFrame, values: pd.Series) -> None:
                         f"{_rows(df, out)}{hint}")
 
 
-def _check_positive(df: pd.DataFrame, col: str, name: str) -> None:
-    bad = df[col].isna() | ~np.isfinite(df[col]) | (df[col] <= 0)
+def _check_positive(df: pd.DataFrame, col: str, name: str, zero_ok: bool = False) -> None:
+    bad = df[col].isna() | ~np.isfinite(df[col]) | ((df[col] < 0) if zero_ok else (df[col] <= 0))
     if bad.any():
         raise DataError(f"{name} must be a finite number > 0 for a log-log fit; bad at {_rows(df, bad)} "
                         f"(value {df[col][bad].iloc[0]}); drop those rows with --where or fix the table")
@@ -201,7 +202,7 @@ def fit_table(df, *, compute_col: str = "gmacs_total", metric: str | None = None
         check_split(holdout_top_frac, holdout_top, holdout_above)
         split = {"holdout_top_frac": holdout_top_frac, "holdout_top": holdout_top, "cutoff": holdout_above}
     data = prepare_table(df, compute_col=compute_col, metric=metric, error_col=error_col, where=where,
-                         wide=wide, value_cols=value_cols)
+                         wide=wide, value_cols=value_cols, zero_error_ok=True)
     keys = resolve_group_by(data, group_by)
     rows = []
     for key, sub in (data.groupby(keys, sort=True, dropna=False) if keys else [((), data)]):
@@ -228,6 +229,10 @@ def _fit_group(sub: pd.DataFrame, method, label, n_boot, seed, split, opts) -> d
     from clipscale.laws.fit import fit
 
     c, e = sub[COMPUTE].to_numpy(), sub[ERROR].to_numpy()
+    if (e <= 0).any():
+        raise FitError(f"error reaches 0 (task solved) at {int((e <= 0).sum())} of {len(e)} run(s) in group "
+                       f"{label}; a law in log error needs error > 0: drop those runs with --where "
+                       "or evaluate a harder task")
     res = fit(c, e, method, n_boot=n_boot, seed=seed, label=label, **opts)
     out = _summary(res)
     if split:
