@@ -63,7 +63,8 @@ class JointFit:
 
     @property
     def theta(self) -> np.ndarray:
-        return np.array([np.log(self.A), np.log(self.B), np.log(self.E_inf), self.alpha, self.beta])
+        tiny = np.finfo(float).tiny                  # E_inf can underflow to 0 (exp of a very negative e)
+        return np.array([np.log(max(v, tiny)) for v in (self.A, self.B, self.E_inf)] + [self.alpha, self.beta])
 
     def formula(self, digits: int = 3) -> str:
         g = lambda v: f"{v:.{digits}g}"
