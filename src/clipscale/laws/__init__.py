@@ -12,8 +12,8 @@ from __future__ import annotations
 from clipscale.laws.fit import fit
 from clipscale.laws.methods import METHODS, LawMethod
 from clipscale.laws.result import FitResult
-from clipscale.laws.table import fit_table, prepare_table
-from clipscale.laws.backtest import BacktestResult, backtest, compare_methods, compare_table
+from clipscale.laws.table import compare_table, fit_table, prepare_table
+from clipscale.laws.backtest import BacktestResult, backtest, compare_methods
 from clipscale.laws.joint import JointFit, fit_joint
 from clipscale.laws.allocate import LogLogCost
 

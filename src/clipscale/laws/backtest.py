@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from clipscale.errors import ClipscaleError, DataError, FitError
+from clipscale.laws.fit import fit
 from clipscale.laws.result import FitResult
 
 
@@ -72,8 +73,6 @@ def backtest(compute, error, method: str = "paper", *, holdout_top_frac: float |
              label: str | None = None, **opts) -> BacktestResult:
     """Fit `method` on the runs below a compute `cutoff` (or all but the top `holdout_top` runs, or
     the top fraction `holdout_top_frac`) and predict the held-out runs."""
-    from clipscale.laws.fit import fit
-
     c = np.asarray(compute, dtype=float)
     e = np.asarray(error, dtype=float)
     train = split_mask(c, holdout_top_frac, holdout_top, cutoff)
@@ -108,24 +107,3 @@ def compare_methods(compute, error, methods: Sequence[str] = ("paper", "ls", "fr
                "formula", "status", "message"]
     table = pd.DataFrame(rows).reindex(columns=columns)
     return table.astype({"n_train": "Int64", "n_heldout": "Int64"})
-
-
-def compare_table(df, methods: Sequence[str] = ("paper", "ls", "frontier", "saturating"), *,
-                  holdout_top_frac: float | None = None, holdout_top: int | None = None,
-                  cutoff: float | None = None, group_by=None, **table_opts) -> pd.DataFrame:
-    """`compare_methods` for every group of a results table (see clipscale.laws.prepare_table for
-    table_opts: compute_col, metric, error_col, where, wide, value_cols); one row per group x method."""
-    from clipscale.laws.table import COMPUTE, DEFAULT_GROUP_BY, ERROR, prepare_table, resolve_group_by
-
-    check_split(holdout_top_frac, holdout_top, cutoff)
-    data = prepare_table(df, **table_opts)
-    keys = resolve_group_by(data, DEFAULT_GROUP_BY if group_by is None else group_by)
-    frames = []
-    for key, sub in (data.groupby(keys, sort=True, dropna=False) if keys else [((), data)]):
-        key = key if isinstance(key, tuple) else (key,)
-        table = compare_methods(sub[COMPUTE].to_numpy(), sub[ERROR].to_numpy(), methods,
-                                holdout_top_frac=holdout_top_frac, holdout_top=holdout_top, cutoff=cutoff)
-        for k, v in reversed(list(zip(keys, key))):
-            table.insert(0, k, v)
-        frames.append(table)
-    return pd.concat(frames, ignore_index=True)

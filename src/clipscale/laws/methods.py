@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 from clipscale.errors import FitError, UserInputError, unknown
-from clipscale.laws import _linear
+from clipscale.laws import _linear, saturating
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,12 +46,7 @@ class LawMethod:
         return out
 
 
-def _line_result(slope, icpt, x_fit, y_fit, notes=()) -> dict[str, Any]:
-    if not np.isfinite(slope):
-        raise FitError("the points to fit have no spread in compute (all at one compute value); "
-                       "a power law needs at least two distinct compute values")
-    return {"alpha": float(slope), "beta": float(10.0 ** icpt), "e_inf": None, "c0": None,
-            "x_fit": np.asarray(x_fit, float), "y_fit": np.asarray(y_fit, float), "notes": list(notes)}
+_line_result = _linear.line_result
 
 
 def _line_boot(slope, icpt) -> dict[str, np.ndarray]:
@@ -106,14 +101,10 @@ def _frontier_boot(xb, yb, point, loss, delta):
 
 
 def _saturating_point(x, y, **opts):
-    from clipscale.laws import saturating
-
     return saturating.point(x, y, **opts)
 
 
 def _saturating_boot(xb, yb, point, **opts):
-    from clipscale.laws import saturating
-
     return saturating.boot(xb, yb, point, **opts)
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from clipscale.errors import ClipscaleError, DataError, FitError, choices_hint
+from clipscale.laws.backtest import backtest, check_split, compare_methods
 from clipscale.schema import GROUP_OPENAI, default_metric, paper_group
 
 DEFAULT_GROUP_BY = ("downstream_dataset", "group")
@@ -191,7 +192,6 @@ def fit_table(df, *, compute_col: str = "gmacs_total", metric: str | None = None
     compute cutoff: runs above it are held out), the row also has backtest_mae_pct (error-percentage
     points) and backtest_n_heldout.
     """
-    from clipscale.laws.backtest import check_split
     from clipscale.laws.methods import get
 
     get(method).resolve(opts)  # unknown method or option: fail before any work
@@ -225,7 +225,6 @@ def fit_table(df, *, compute_col: str = "gmacs_total", metric: str | None = None
 
 
 def _fit_group(sub: pd.DataFrame, method, label, n_boot, seed, split, opts) -> dict[str, Any]:
-    from clipscale.laws.backtest import backtest
     from clipscale.laws.fit import fit
 
     c, e = sub[COMPUTE].to_numpy(), sub[ERROR].to_numpy()
@@ -249,3 +248,22 @@ def _summary(res) -> dict[str, Any]:
         lo, hi = res.ci.get(name, (np.nan, np.nan))
         out[f"{name}_lo"], out[f"{name}_hi"] = lo, hi
     return out
+
+
+def compare_table(df, methods: Sequence[str] = ("paper", "ls", "frontier", "saturating"), *,
+                  holdout_top_frac: float | None = None, holdout_top: int | None = None,
+                  cutoff: float | None = None, group_by=None, **table_opts) -> pd.DataFrame:
+    """`compare_methods` for every group of a results table (see clipscale.laws.prepare_table for
+    table_opts: compute_col, metric, error_col, where, wide, value_cols); one row per group x method."""
+    check_split(holdout_top_frac, holdout_top, cutoff)
+    data = prepare_table(df, **table_opts)
+    keys = resolve_group_by(data, DEFAULT_GROUP_BY if group_by is None else group_by)
+    frames = []
+    for key, sub in (data.groupby(keys, sort=True, dropna=False) if keys else [((), data)]):
+        key = key if isinstance(key, tuple) else (key,)
+        table = compare_methods(sub[COMPUTE].to_numpy(), sub[ERROR].to_numpy(), methods,
+                                holdout_top_frac=holdout_top_frac, holdout_top=holdout_top, cutoff=cutoff)
+        for k, v in reversed(list(zip(keys, key))):
+            table.insert(0, k, v)
+        frames.append(table)
+    return pd.concat(frames, ignore_index=True)
