@@ -14,6 +14,7 @@ import numpy as np
 
 from clipscale.errors import FitError, UserInputError, unknown
 from clipscale.laws import _linear, saturating
+from clipscale.schema import GROUP_OPENAI
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,6 +129,16 @@ METHODS: dict[str, LawMethod] = {m.name: m for m in (
               2, {"loss": "ls", "delta": 0.02}, _frontier_point, _frontier_boot, {"loss": ("ls", "huber")},
               space="logodds"),
 )}
+
+
+def group_options(method: str, group, opts: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`opts` for fitting `method` to one group: the paper fits its 3 CLIP-WIT models (group
+    'openai') by plain least squares, not binned (Cherti et al. 2023, figures.ipynb); the one
+    place that rule lives. An explicit `binned` in `opts` wins."""
+    out = dict(opts or {})
+    if method == "paper" and "binned" not in out and group == GROUP_OPENAI:
+        out["binned"] = False
+    return out
 
 
 def get(name: str) -> LawMethod:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from clipscale.errors import ClipscaleError, DataError, FitError, choices_hint
 from clipscale.laws.backtest import backtest, check_split, compare_methods
-from clipscale.schema import GROUP_OPENAI, default_metric, paper_group
+from clipscale.schema import default_metric, paper_group
 
 DEFAULT_GROUP_BY = ("downstream_dataset", "group")
 COMPUTE, ERROR, METRIC = "_compute", "_error", "_metric"
@@ -192,7 +192,7 @@ def fit_table(df, *, compute_col: str = "gmacs_total", metric: str | None = None
     compute cutoff: runs above it are held out), the row also has backtest_mae_pct (error-percentage
     points) and backtest_n_heldout.
     """
-    from clipscale.laws.methods import get
+    from clipscale.laws.methods import get, group_options
 
     get(method).resolve(opts)  # unknown method or option: fail before any work
     if errors not in ("row", "raise"):
@@ -211,9 +211,8 @@ def fit_table(df, *, compute_col: str = "gmacs_total", metric: str | None = None
         metrics = sub[METRIC].unique()
         row = dict(zip(keys, key))
         row.update(metric=metrics[0] if len(metrics) == 1 else "mixed", method=method, n_points=len(sub))
-        o = dict(opts)
-        if method == "paper" and "binned" not in o and "group" in sub.columns and (sub["group"] == GROUP_OPENAI).all():
-            o["binned"] = False
+        groups = sub["group"].unique() if "group" in sub.columns else []
+        o = group_options(method, groups[0] if len(groups) == 1 else None, opts)
         try:
             row.update(_fit_group(sub, method, label, n_boot, seed, split, o))
         except ClipscaleError as exc:

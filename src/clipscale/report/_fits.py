@@ -14,7 +14,7 @@ import pandas as pd
 
 from clipscale.errors import DataError, FitError, unknown
 from clipscale.report._data import Problems
-from clipscale.schema import GROUP_OPENAI
+from clipscale.laws.methods import group_options
 
 DEFAULT_METHODS = ("paper", "frontier", "saturating")
 BAND_LEVEL = 0.95
@@ -51,9 +51,7 @@ def compute_fits(points: pd.DataFrame, *, methods=DEFAULT_METHODS, n_boot: int =
     for (dataset, group), sub in points.groupby(["downstream_dataset", "group"], sort=True):
         compute, error = sub["compute"].to_numpy(float), sub["error"].to_numpy(float)
         for method in fitset.methods:
-            # As clipscale.laws.fit_table does (and the paper): the 3 CLIP-WIT models are fitted by
-            # plain least squares, not binned.
-            opts = {"binned": False} if method == "paper" and group == GROUP_OPENAI else {}
+            opts = group_options(method, group)           # CLIP-WIT: not binned (the paper's rule)
             try:
                 result = laws.fit(compute, error, method=method, n_boot=n_boot, seed=seed,
                                   label=f"({dataset}, {group})", **opts)
@@ -234,7 +232,7 @@ def holdout_backtest(points: pd.DataFrame, problems: Problems, *, methods=DEFAUL
     for (dataset, group), sub in points.groupby(["downstream_dataset", "group"], sort=True):
         compute, error = sub["compute"].to_numpy(float), sub["error"].to_numpy(float)
         for method in methods:
-            opts = {"binned": False} if method == "paper" and group == GROUP_OPENAI else {}
+            opts = group_options(method, group)
             try:
                 bt = laws.backtest(compute, error, method, holdout_top=holdout, label=f"({dataset}, {group})", **opts)
             except (FitError, DataError):
