@@ -12,10 +12,11 @@ from __future__ import annotations
 from clipscale.laws.fit import fit
 from clipscale.laws.methods import METHODS, LawMethod
 from clipscale.laws.result import FitResult
-from clipscale.laws.table import compare_table, fit_table, prepare_table
+from clipscale.laws.table import backtest_table, compare_table, fit_table, prepare_table
 from clipscale.laws.backtest import BacktestResult, backtest, compare_methods
 from clipscale.laws.joint import JointFit, fit_joint
 from clipscale.laws.allocate import LogLogCost
 
 __all__ = ["fit", "fit_table", "prepare_table", "backtest", "compare_methods", "FitResult",
-           "BacktestResult", "compare_table", "METHODS", "LawMethod", "JointFit", "fit_joint", "LogLogCost"]
+           "BacktestResult", "compare_table", "METHODS", "LawMethod", "JointFit", "fit_joint", "LogLogCost",
+           "backtest_table"]

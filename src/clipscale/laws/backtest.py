@@ -17,6 +17,12 @@ from clipscale.laws.fit import fit
 from clipscale.laws.result import FitResult
 
 
+#: the columns of every held-out backtest table (report, study, paper): errors in percent, the miss
+#: in error-percentage points, compute in the fitted column's unit (total GMACs by default)
+BACKTEST_COLUMNS = ("compute", "actual_error_pct", "predicted_error_pct", "abs_miss_pct_points", "n_train",
+                    "method", "formula")
+
+
 @dataclasses.dataclass
 class BacktestResult:
     """A fit on the training runs and its predictions for the held-out runs (errors as fractions)."""
@@ -35,6 +41,18 @@ class BacktestResult:
     def abs_err_pct(self) -> np.ndarray:
         """|predicted - actual| per held-out run, in error-percentage points."""
         return np.abs(self.predicted - self.actual) * 100.0
+
+    def held_out_frame(self, runs: pd.DataFrame | None = None, keep=()) -> pd.DataFrame:
+        """One row per held-out run in the shared backtest columns (BACKTEST_COLUMNS), after the
+        `keep` columns of `runs` (the input rows, in input order: e.g. run name, arch)."""
+        out = pd.DataFrame({"compute": self.compute, "actual_error_pct": 100 * self.actual,
+                            "predicted_error_pct": 100 * self.predicted,
+                            "abs_miss_pct_points": self.abs_err_pct, "n_train": int(self.train.sum()),
+                            "method": self.fit.method, "formula": self.fit.formula()})
+        if runs is not None and keep:
+            held = runs.loc[~self.train, [c for c in keep if c in runs.columns]].reset_index(drop=True)
+            out = pd.concat([held, out], axis=1)
+        return out
 
     @property
     def mae_pct(self) -> float:

@@ -266,3 +266,16 @@ def compare_table(df, methods: Sequence[str] = ("paper", "ls", "frontier", "satu
             table.insert(0, k, v)
         frames.append(table)
     return pd.concat(frames, ignore_index=True)
+
+
+def backtest_table(df, *, method: str = "paper", holdout_top: int | None = None,
+                   holdout_top_frac: float | None = None, cutoff: float | None = None, keep=(),
+                   compute_col: str = "gmacs_total", metric: str | None = None, error_col: str | None = None,
+                   where=None, **opts) -> pd.DataFrame:
+    """Backtest one group of runs (a results table, see `prepare_table`): one row per held-out run
+    in the shared backtest columns (backtest.BACKTEST_COLUMNS) after the `keep` columns."""
+    data = prepare_table(df, compute_col=compute_col, metric=metric, error_col=error_col, where=where,
+                         wide=False).reset_index(drop=True)
+    bt = backtest(data[COMPUTE].to_numpy(float), data[ERROR].to_numpy(float), method, holdout_top=holdout_top,
+                  holdout_top_frac=holdout_top_frac, cutoff=cutoff, **opts)
+    return bt.held_out_frame(data, keep=keep)

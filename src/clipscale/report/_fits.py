@@ -238,14 +238,11 @@ def holdout_backtest(points: pd.DataFrame, problems: Problems, *, methods=DEFAUL
             except (FitError, DataError):
                 skipped += 1
                 continue
-            held = sub[~bt.train]
-            for (_, run), predicted in zip(held.iterrows(), bt.predicted):
-                rows.append({"downstream_dataset": dataset, "group": group, "method": method, "name": run["name"],
-                             "arch": run["arch"], "data": run["data"], "samples_seen": run["samples_pretty"],
-                             "gmacs_total": run["compute"], "n_train": int(bt.train.sum()),
-                             "actual_error_pct": 100 * run["error"], "predicted_error_pct": 100 * predicted,
-                             "abs_miss_pct_points": abs(100 * (predicted - run["error"]))})
+            frame = bt.held_out_frame(sub.reset_index(drop=True), keep=("name", "arch", "data", "samples_pretty"))
+            frame.insert(0, "downstream_dataset", dataset)
+            frame.insert(1, "group", group)
+            rows.append(frame)
     if skipped:
         problems.add(f"Backtest: {skipped} dataset / group / method combinations have too few runs to fit "
                      f"after holding out the {holdout} most expensive, and are not in the backtest table.")
-    return pd.DataFrame(rows)
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
