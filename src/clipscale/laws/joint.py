@@ -25,8 +25,9 @@ PARAMS = ("A", "B", "E_inf", "alpha", "beta")
 def to_params(theta) -> dict[str, np.ndarray]:
     """(A, B, E_inf, alpha, beta) from theta = (a, b, e, alpha, beta) rows (natural logs)."""
     t = np.atleast_2d(np.asarray(theta, float))
-    return {"A": np.exp(t[:, 0]), "B": np.exp(t[:, 1]), "E_inf": np.exp(t[:, 2]),
-            "alpha": t[:, 3], "beta": t[:, 4]}
+    with np.errstate(over="ignore"):           # a = 800 is a valid fit; A = e^800 is inf as a float
+        return {"A": np.exp(t[:, 0]), "B": np.exp(t[:, 1]), "E_inf": np.exp(t[:, 2]),
+                "alpha": t[:, 3], "beta": t[:, 4]}
 
 
 @dataclasses.dataclass
@@ -54,6 +55,9 @@ class JointFit:
     size_unit: str = "parameters"
     data_unit: str = "samples seen"
     notes: list[str] = dataclasses.field(default_factory=list)
+    #: the fitted (a, b, e, alpha, beta) in natural-log space; exact even when A, B or E_inf over- or
+    #: underflow as floats (a = 800 gives A = inf)
+    log_params: list[float] = dataclasses.field(default_factory=list)
 
     method = "joint"
 
@@ -63,6 +67,8 @@ class JointFit:
 
     @property
     def theta(self) -> np.ndarray:
+        if len(self.log_params) == 5:
+            return np.asarray(self.log_params, float)
         tiny = np.finfo(float).tiny                  # E_inf can underflow to 0 (exp of a very negative e)
         return np.array([np.log(max(v, tiny)) for v in (self.A, self.B, self.E_inf)] + [self.alpha, self.beta])
 
@@ -131,6 +137,8 @@ class JointFit:
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
             out[f.name] = v.tolist() if isinstance(v, np.ndarray) else v
+            if isinstance(out[f.name], float) and not np.isfinite(out[f.name]):
+                out[f.name] = None if np.isnan(out[f.name]) else str(out[f.name])   # JSON has no inf
         out["ci"] = {k: list(v) for k, v in self.ci.items()}
         return out
 
@@ -144,6 +152,9 @@ class JointFit:
             kw[name] = np.asarray(kw.get(name, []), float)
         kw["boot"] = np.asarray(kw.get("boot") or np.empty((0, 5)), float).reshape(-1, 5)
         kw["ci"] = {k: (float(v[0]), float(v[1])) for k, v in (kw.get("ci") or {}).items()}
+        for name in PARAMS + ("objective", "resid_std"):
+            if name in kw:
+                kw[name] = float("nan") if kw[name] is None else float(kw[name])
         return cls(**kw)
 
     def save(self, path) -> Path:
@@ -184,7 +195,8 @@ def fit_joint(size, data, error, *, delta: float = 1e-3, n_boot: int = 200, seed
     p = {k: float(v[0]) for k, v in to_params(theta).items()}
     return JointFit(**p, objective=float(obj), n_points=len(n), n_starts=k, delta=delta, ci=ci,
                     ci_level=ci_level, n_boot=n_boot, seed=seed, boot=boot, resid_std=resid_std,
-                    size=n, data=d, error=e, size_unit=size_unit, data_unit=data_unit, notes=notes)
+                    size=n, data=d, error=e, size_unit=size_unit, data_unit=data_unit, notes=notes,
+                    log_params=[float(v) for v in theta])
 
 
 def _bootstrap(theta, ln, ld, le, delta, n_boot, seed, ci_level):
