@@ -55,3 +55,14 @@ def test_a_solved_task_fails_its_group_not_the_table():
     st = dict(zip(out["task"], out["status"]))
     assert st == {"hard": "ok", "solved": "failed"}
     assert "reaches 0" in out.set_index("task").loc["solved", "message"]
+
+
+def test_a_fit_table_row_reads_back_as_the_same_law():
+    c, e = _sigmoid_curve(noise=0.01)
+    df = pd.DataFrame({"gmacs_total": c, "err": e})
+    row = fit_table(df, error_col="err", method="logodds", n_boot=20).iloc[0].to_dict()
+    back = FitResult.from_row(row)
+    res = fit(c, e, "logodds", n_boot=0)
+    assert back.space == "logodds" and back.formula() == row["formula"]
+    assert np.allclose(back.predict([1e5]), res.predict([1e5]))
+    assert back.ci["alpha"] == (row["alpha_lo"], row["alpha_hi"])

@@ -140,6 +140,24 @@ class FitResult:
             kw[name] = _num(kw[name])
         return cls(**kw)
 
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "FitResult":
+        """A fit without bootstrap from one `fit_table` row (alpha, beta, e_inf, c0, r2, method,
+        n_points; intervals from *_lo/*_hi): predictions and formula as the fitted law, in its
+        method's space (E, or E/(1-E) for 'logodds')."""
+        from clipscale.laws.methods import METHODS
+
+        def num(key):
+            v = row.get(key)
+            return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+        method = str(row.get("method") or "given")
+        ci = {k: (num(f"{k}_lo"), num(f"{k}_hi")) for k in PARAM_NAMES if num(f"{k}_lo") is not None}
+        return cls(method=method, alpha=float(row["alpha"]), beta=float(row["beta"]), e_inf=num("e_inf"),
+                   c0=num("c0"), r2=num("r2") if num("r2") is not None else float("nan"),
+                   n_points=int(num("n_points") or 0), ci=ci, residuals=np.empty(0),
+                   space=METHODS[method].space if method in METHODS else "log")
+
     def save(self, path) -> Path:
         """Write this fit as JSON (atomically)."""
         return atomic_write_json(path, self.to_dict())

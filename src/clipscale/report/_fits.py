@@ -65,8 +65,8 @@ def compute_fits(points: pd.DataFrame, *, methods=DEFAULT_METHODS, n_boot: int =
 def fits_from_table(fits: pd.DataFrame, points: pd.DataFrame, problems: Problems) -> FitSet:
     """Use the caller's fit table (clipscale.laws.fit_table rows) instead of fitting again.
 
-    A row is turned back into a FitResult with `FitResult.from_dict` when clipscale.laws offers it
-    (then the band is drawn); otherwise the law E = beta * C^alpha + e_inf is drawn without a band.
+    A row is turned back into a FitResult: with `FitResult.from_dict` when it is a whole saved fit
+    (then the band is drawn), else with `FitResult.from_row` (the law without a band).
     A table fitted per dataset only (no `group` column, as a study does) applies to all its points.
     """
     missing = [c for c in ("downstream_dataset", "alpha", "beta") if c not in fits.columns]
@@ -106,30 +106,9 @@ def _result_from_row(row: dict):
             return FitResult.from_dict(clean)
         except (ImportError, KeyError, TypeError, ValueError):
             pass
-    return _PlainLaw(float(clean["alpha"]), float(clean["beta"]), float(clean.get("e_inf") or 0.0),
-                     float(clean.get("c0") or 0.0), clean.get("r2"), str(clean.get("formula") or ""))
+    from clipscale.laws import FitResult
 
-
-@dataclass(frozen=True)
-class _PlainLaw:
-    """E = beta * (C + c0)^alpha + e_inf from a fit table row (clipscale.laws.fit_table), drawn without a band."""
-
-    alpha: float
-    beta: float
-    e_inf: float = 0.0
-    c0: float = 0.0
-    r2: float | None = None
-    given_formula: str = ""
-
-    def predict(self, compute):
-        return self.beta * (np.asarray(compute, float) + self.c0) ** self.alpha + self.e_inf
-
-    def formula(self) -> str:
-        if self.given_formula:
-            return self.given_formula
-        base = f"(C + {self.c0:.3g})" if self.c0 else "C"
-        tail = f" + {self.e_inf:.3g}" if self.e_inf else ""
-        return f"E = {self.beta:.3g} · {base}^{self.alpha:.3f}{tail}"
+    return FitResult.from_row(clean)     # drawn without a band; a logodds row stays a logodds law
 
 
 def _add_missing(fitset: FitSet, dataset, group, method, n_points: int, reason: str) -> None:
