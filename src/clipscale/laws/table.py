@@ -187,8 +187,9 @@ def fit_table(df, *, compute_col: str = "gmacs_total", metric: str | None = None
 
     group_by: the default (downstream_dataset, group) uses the columns present; explicit columns must
     exist. For method 'paper', groups whose `group` is 'openai' (CLIP-WIT) use plain least squares, as
-    the paper does. A group that cannot be fitted gives a row with status 'failed' and the reason in
-    `message` (errors='raise' raises instead). With holdout_top_frac, holdout_top or holdout_above (a
+    the paper does (laws.methods.group_options). A group that cannot be fitted, e.g. one whose error
+    reaches 0 (a solved task), gives a row with status 'failed' and the reason in `message`
+    (errors='raise' raises instead); the other groups are still fitted. With holdout_top_frac, holdout_top or holdout_above (a
     compute cutoff: runs above it are held out), the row also has backtest_mae_pct (error-percentage
     points) and backtest_n_heldout.
     """
