@@ -128,32 +128,14 @@ def fit_study(spec: StudySpec, results):
     note = ""
     if holdout and len(sub) > holdout:
         try:
-            backtest = backtest_rows(sub, spec.fit.method, holdout)
+            backtest = laws.backtest_table(sub, holdout_top=holdout, method=spec.fit.method,
+                                           keep=("downstream_dataset", "run", "arch", "samples_seen"))
         except ClipscaleError as exc:
             note = f"backtest on {task} not possible: {exc}"
     elif holdout:
         note = f"backtest on {task} needs more than {holdout} points, got {len(sub)}"
     fits["headline"] = fits["downstream_dataset"] == task
     return pd.DataFrame(fits), backtest, note
-
-
-def backtest_rows(sub, method: str, holdout: int):
-    """Fit without the `holdout` largest-compute points, predict them: one row per held-out point."""
-    import pandas as pd
-
-    from clipscale import laws
-    from clipscale.schema import default_metric
-
-    task = sub["downstream_dataset"].iloc[0]
-    sub = sub.sort_values("gmacs_total", kind="stable").reset_index(drop=True)
-    error = 1 - sub[default_metric(task)].to_numpy(dtype=float)
-    bt = laws.backtest(sub["gmacs_total"].to_numpy(dtype=float), error, method, holdout_top=holdout, label=task)
-    held = sub[~bt.train]
-    return pd.DataFrame({"downstream_dataset": task, "run": held["run"].to_numpy(),
-                         "arch": held["arch"].to_numpy(), "samples_seen": held["samples_seen"].to_numpy(),
-                         "gmacs_total": bt.compute, "pred_err_pct": 100 * bt.predicted,
-                         "actual_err_pct": 100 * bt.actual, "abs_err_pct": bt.abs_err_pct,
-                         "formula": bt.fit.formula(), "n_train": int(bt.train.sum())})
 
 
 def make_report(spec, results, curves, fits, backtest, notes) -> Path | None:
