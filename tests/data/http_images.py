@@ -36,6 +36,7 @@ class ImageServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802
+                self.path = self.path.split("?")[0]
                 if self.path == "/slow.jpg":
                     time.sleep(slow)
                 status, ctype, body = table.get(self.path, (404, "text/plain", b"missing"))

@@ -17,6 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--threads", type=int, default=16)
     q.add_argument("--samples-per-shard", type=int, default=10_000)
     q.add_argument("--timeout", type=float, default=10.0, help="per-URL timeout in seconds")
+    q.add_argument("--no-progress", action="store_true", help="no progress bar")
     q.set_defaults(func=_prepare)
 
 
@@ -24,6 +25,6 @@ def _prepare(args: argparse.Namespace) -> int:
     from clipscale.data.prepare import prepare, summary_line
     stats = prepare(args.url_list, args.out, image_size=args.image_size, processes=args.processes,
                     threads=args.threads, samples_per_shard=args.samples_per_shard,
-                    url_col=args.url_col, caption_col=args.caption_col, timeout_s=args.timeout)
+                    url_col=args.url_col, caption_col=args.caption_col, timeout_s=args.timeout, progress=not args.no_progress)
     print(summary_line(stats))
     return 0
