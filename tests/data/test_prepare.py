@@ -67,13 +67,13 @@ def test_counts_by_reason_and_shards(prepared):
     out = folder / "out"
     assert rc == 0
     stats = json.loads((out / "stats.json").read_text())
-    assert (stats["urls"], stats["duplicates_skipped"], stats["attempted"], stats["fetched"]) == (12, 1, 11, N_GOOD)
+    assert (stats["urls"], stats["duplicates_skipped"], stats["attempted"], stats["fetched"]) == (11, 1, 10, N_GOOD)
     assert stats["failed"] == {"http_404": 1, "timeout": 1, "decode_error": 2}
-    assert stats["shards"] == 3 == len(list(out.glob("*.tar")))  # 11 unique URLs / 4 per shard
+    assert stats["shards"] == 3 == len(list(out.glob("*.tar")))  # 10 unique URLs / 4 per shard
     names = _members(out)
     assert [sum(n.endswith(e) for n in names) for e in (".jpg", ".txt", ".json")] == [N_GOOD] * 3
     assert not list((out / STAGING).glob("*.tar"))  # every finished shard was moved out of staging
-    assert lines[-1].startswith(f"fetched {N_GOOD} of 11 images") and "http_404 1" in lines[-1]
+    assert lines[-1].startswith(f"fetched {N_GOOD} of 10 images") and "http_404 1" in lines[-1]
     assert "3 shards written" in lines[-1]
 
 
