@@ -14,7 +14,10 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH)
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,data]'
+	# img2dataset (clipscale data prepare) pins pandas<3 and webdataset<0.3, which would downgrade
+	# ours; it runs with them (tests/data/test_prepare.py), so it is installed without its pins.
+	$(PY) -m pip install -q --no-deps 'img2dataset==1.47.0'
 	touch $(STAMP)
 
 # Headless Chromium from Debian for the report's browser tests (installed once).
