@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-pytest.importorskip("img2dataset")
+import img2dataset  # noqa: E402,F401  (make test installs it: Makefile, --no-deps)
 
 from clipscale.cli import main  # noqa: E402
 from clipscale.data.prepare import STAGING, prepare, read_url_list  # noqa: E402
