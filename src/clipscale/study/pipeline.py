@@ -34,7 +34,8 @@ class StudyOutcome:
 
 
 def run_study(spec: StudySpec, *, launcher: str | None = None, jobs: int | None = None,
-              threads: int | None = None, progress: bool = True, report: bool = True) -> StudyOutcome:
+              threads: int | None = None, progress: bool = True, report: bool = True,
+              budget: dict | None = None) -> StudyOutcome:
     """Run every pending run of `spec`, then fit and report; returns a StudyOutcome.
 
     `launcher`, `jobs` and `threads` override the spec's [launch] table. A failed run is recorded
@@ -64,10 +65,11 @@ def run_study(spec: StudySpec, *, launcher: str | None = None, jobs: int | None 
     bar = Progress(store, todo, enabled=progress)
     if todo:
         LAUNCHERS[launcher](spec, todo, jobs, threads, bar)
-    return finish_study(spec, report=report, wall_s=time.time() - t0)
+    return finish_study(spec, report=report, wall_s=time.time() - t0, budget=budget)
 
 
-def finish_study(spec: StudySpec, *, report: bool = True, wall_s: float = 0.0) -> StudyOutcome:
+def finish_study(spec: StudySpec, *, report: bool = True, wall_s: float = 0.0,
+                 budget: dict | None = None) -> StudyOutcome:
     """Merge, fit and report from whatever runs are stored (used by run_study and `study report`)."""
     store = Store(spec.out)
     runs = spec.runs()
@@ -78,6 +80,12 @@ def finish_study(spec: StudySpec, *, report: bool = True, wall_s: float = 0.0) -
     if fits is not None:
         _io.atomic_write_with(store.root / "fits.csv", lambda p: fits.to_csv(p, index=False))
     notes = [fit_note] if fit_note else []
+    if budget:  # clipscale.study.budget's plan: what was measured and promised, and what it took
+        speeds = ", ".join(f"{m} {v:,.0f}" for m, v in budget["speeds_samples_per_s"].items())
+        notes.append(f"wall-time budget {budget['budget_s']:.0f} s: planned {budget['predicted_s']:.0f} s "
+                     f"(levels x{budget['scale']:.3g}); training and evaluation took {wall_s:.0f} s after "
+                     f"{budget['measure_s']:.0f} s of measuring; measured training speed (samples/s per "
+                     f"worker, {budget['precision']}): {speeds}")
     if missing:
         notes.append(f"{len(missing)} of {len(runs)} runs missing: "
                      + "; ".join(f"{m['run']} ({m['state']}{': ' + m['reason'] if m['reason'] else ''})"
