@@ -20,7 +20,10 @@ def test_cooldown_study_has_one_annealed_point_per_level_and_reruns_nothing(tiny
         folder = spec.out_dir / "runs" / run.name
         assert (folder / "trunk" / "done.json").exists() and (folder / "branches.json").exists()
         assert {p.name for p in folder.glob("branch_s*")} == {"branch_s256", "branch_s512", "branch_s1024"}
-    assert (study_status(spec)["state"] == "done").all()
+    status = study_status(spec)
+    assert (status["state"] == "done").all()
+    assert status["branches"].str.startswith("trunk done, 3/3 branches done").all()
+    assert (status["samples_trained"] < 1024 + 512 + 256).all()  # trunk + cool-downs, not 3 runs
     stamps = {p: p.stat().st_mtime_ns for p in spec.out_dir.glob("runs/*/branch_s*/checkpoints/*.pt")}
     run_study(spec, progress=False, report=False)  # all done: no branch is retrained
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps

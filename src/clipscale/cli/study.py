@@ -133,7 +133,8 @@ def _status(args) -> int:
         return 0
     for row in table.itertuples():
         why = f"  {row.reason}" if row.reason else ""
-        print(f"{row.state:<11} {row.run}  {row.samples_trained}/{row.samples_seen} samples{why}")
+        branches = f"  [{row.branches}]" if row.branches else ""
+        print(f"{row.state:<11} {row.run}  {row.samples_trained}/{row.samples_seen} samples{branches}{why}")
     counts = table["state"].value_counts().to_dict()
     print(f"{len(table)} runs: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
           + f"; compute spent {table['gmacs_spent'].sum():.4g} of {table['gmacs_total'].sum():.4g} total GMACs")

@@ -125,11 +125,14 @@ def plan(spec, seconds: float, *, speeds: dict[str, float] | None = None, measur
     if n_eval_images is None:
         n_eval_images = _eval_images(spec)
     available = seconds - measure_s
-    lo, hi = 1e-3, 1e3
+    n_models = len({r.model for r in spec.runs()})
+    # The smallest useful grid: the smallest factor (a 2^(1/8) step) that keeps every model of the grid.
+    lo = next((2 ** (k / 8) for k in range(-80, 1) if len({r.model for r in scaled(spec, 2 ** (k / 8)).runs()})
+               == n_models), 1.0)
+    hi = 1e3
     fits = lambda f: predict(scaled(spec, f), speeds, n_eval_images, jobs)[0] <= available  # noqa: E731
-    smallest = scaled(spec, lo)
-    if not fits(lo) or len(smallest.runs()) < len(spec.runs()):
-        need = predict(smallest, speeds, n_eval_images, jobs)[0] + measure_s
+    if not fits(lo):
+        need = predict(scaled(spec, lo), speeds, n_eval_images, jobs)[0] + measure_s
         raise UserInputError(f"a budget of {seconds:.0f} s is too small for this grid: its smallest useful size "
                              f"needs about {need:.0f} s on this machine (measured); raise --budget to at least "
                              f"{math.ceil(need / 60)}m")

@@ -62,7 +62,7 @@ def run_study(spec: StudySpec, *, launcher: str | None = None, jobs: int | None 
     for run in todo:  # a rerun retries failed runs: clear the old reason first
         if store.state(run.name)[0] == "failed":
             store.status_path(run.name).unlink(missing_ok=True)
-    bar = Progress(store, todo, enabled=progress)
+    bar = Progress(store, todo, enabled=progress, speeds=(budget or {}).get("speeds_samples_per_s"))
     if todo:
         LAUNCHERS[launcher](spec, todo, jobs, threads, bar)
     return finish_study(spec, report=report, wall_s=time.time() - t0, budget=budget)
@@ -91,7 +91,7 @@ def finish_study(spec: StudySpec, *, report: bool = True, wall_s: float = 0.0,
                      + "; ".join(f"{m['run']} ({m['state']}{': ' + m['reason'] if m['reason'] else ''})"
                                  for m in missing[:10]))
     report_path = make_report(spec, results, curves, fits, backtest, notes) if report else None
-    summary = summarize(spec, results, fits, missing, notes, wall_s)
+    summary = summarize(spec, results, fits, missing, notes, wall_s, backtest)
     _io.atomic_write_json(store.root / "summary.json", summary)
     return StudyOutcome(store.root, results, curves, fits, report_path, missing, wall_s, summary)
 
@@ -150,7 +150,10 @@ def backtest_rows(sub, method: str, holdout: int):
     error = 1 - sub[default_metric(task)].to_numpy(dtype=float)
     bt = laws.backtest(sub["gmacs_total"].to_numpy(dtype=float), error, method, holdout_top=holdout, label=task)
     held = sub[~bt.train]
+    lo, hi = bt.fit.predict_interval(bt.compute, 0.9)  # where a new run is expected, 90%
     return pd.DataFrame({"downstream_dataset": task, "run": held["run"].to_numpy(),
+                         "pred_lo90_err_pct": 100 * lo, "pred_hi90_err_pct": 100 * hi,
+                         "inside_90": (bt.actual >= lo) & (bt.actual <= hi),
                          "arch": held["arch"].to_numpy(), "samples_seen": held["samples_seen"].to_numpy(),
                          "gmacs_total": bt.compute, "pred_err_pct": 100 * bt.predicted,
                          "actual_err_pct": 100 * bt.actual, "abs_err_pct": bt.abs_err_pct,
@@ -165,12 +168,32 @@ def make_report(spec, results, curves, fits, backtest, notes) -> Path | None:
                         title=f"clipscale study: {spec.name}", notes=notes)
 
 
-def summarize(spec, results, fits, missing, notes, wall_s) -> dict[str, Any]:
+def frontier_facts(results, task: str) -> dict[str, Any]:
+    """The compute-optimal frontier of `task`: points whose error is below every cheaper point's,
+    how many each model contributes, and the error (fraction) at the largest compute."""
+    from clipscale.schema import default_metric
+
+    sub = results[results["downstream_dataset"] == task].sort_values("gmacs_total", kind="stable")
+    if sub.empty:
+        return {}
+    err = 1 - sub[default_metric(task)].to_numpy(dtype=float)
+    best, keep = float("inf"), []
+    for i, e in enumerate(err):
+        if e < best:
+            best = e
+            keep.append(i)
+    on = sub.iloc[keep]
+    return {"n_points": len(keep), "models": {str(k): int(v) for k, v in on["arch"].value_counts().items()},
+            "error_at_max_compute": float(err[-1]), "best_error": float(err.min())}
+
+
+def summarize(spec, results, fits, missing, notes, wall_s, backtest=None) -> dict[str, Any]:
     """The numbers a reader wants first: the headline law, its R^2 and backtest error, compute."""
     out: dict[str, Any] = {"name": spec.name, "runs": len(spec.runs()), "missing": missing, "notes": notes,
                            "wall_s": round(wall_s, 1), "fit_task": None, "law": None}
     if results is not None and not results.empty:
         out["gmacs_total_range"] = [float(results["gmacs_total"].min()), float(results["gmacs_total"].max())]
+        out["frontier"] = frontier_facts(results, fit_task(spec))
     if fits is not None and len(fits):
         head = fits[fits["headline"]]
         if len(head):
@@ -178,6 +201,9 @@ def summarize(spec, results, fits, missing, notes, wall_s) -> dict[str, Any]:
             out["fit_task"] = row["downstream_dataset"]
             out["law"] = {k: row.get(k) for k in ("method", "alpha", "beta", "e_inf", "r2", "n_points",
                                                    "n_fit_points", "backtest_mae_pct", "status", "message")}
+    if backtest is not None and len(backtest) and "inside_90" in backtest:
+        out["backtest"] = {"n_heldout": len(backtest), "mae_pct": float(backtest["abs_err_pct"].mean()),
+                           "inside_90": int(backtest["inside_90"].sum())}
     return json.loads(json.dumps(out, default=_io._json_default, allow_nan=True))
 
 
@@ -185,16 +211,30 @@ def study_status(spec: StudySpec):
     """One row per run: state, reason, samples trained, and compute spent (total GMACs, forward)."""
     import pandas as pd
 
-    from clipscale.study.progress import samples_trained
+    from clipscale.study.progress import samples_trained, to_train
 
     store = Store(spec.out)
     rows = []
     for run in spec.runs():
         state, reason = store.state(run.name)
-        trained = run.samples_seen if state == "done" else min(samples_trained(store.run_dir(run.name)),
-                                                                run.samples_seen)
+        total = int(to_train(run))  # samples trained in all (a cooldown run: trunk + cool-downs)
+        trained = total if state == "done" else min(samples_trained(store.run_dir(run.name)), total)
         gm = gmacs_per_sample(run.model)
         rows.append({"run": run.name, "state": state, "samples_trained": trained,
-                     "samples_seen": run.samples_seen, "gmacs_spent": gm * trained,
-                     "gmacs_total": gm * run.samples_seen, "reason": reason})
+                     "samples_seen": total, "gmacs_spent": gm * trained,
+                     "gmacs_total": gm * total, "reason": reason, "branches": _branches(store, run)})
     return pd.DataFrame(rows)
+
+
+def _branches(store: Store, run) -> str:
+    """'trunk done, 2/3 branches done (levels 4000,8000,16000)' for a cooldown run, else ''."""
+    if not run.is_trunk:
+        return ""
+    from clipscale.train.branches import branch_dir
+
+    root = store.run_dir(run.name)
+    trunk = "done" if (root / "trunk" / "done.json").exists() else "training" if (root / "trunk").exists() \
+        else "pending"
+    done = sum((branch_dir(root, lv) / "done.json").exists() for lv in run.levels)
+    return (f"trunk {trunk}, {done}/{len(run.levels)} branches done "
+            f"(levels {','.join(str(lv) for lv in run.levels)})")

@@ -83,8 +83,11 @@ class Progress:
     """Tracks runs of one `study run` invocation and prints what is going on."""
 
     def __init__(self, store: Store, runs: list[Run], enabled: bool = True, every_s: float = 10.0,
-                 stream=None):
+                 stream=None, speeds: dict[str, float] | None = None):
+        """speeds: measured samples/s per model (a budget's plan): work is then counted in predicted
+        seconds, which small models (slow per GMAC) need; otherwise in GMACs."""
         self.store, self.runs, self.enabled, self.every_s = store, list(runs), enabled, every_s
+        self.speeds = speeds or {}
         self.stream = stream or sys.stderr
         self.tty = self.enabled and getattr(self.stream, "isatty", lambda: False)()
         self.start = time.time()
@@ -93,14 +96,17 @@ class Progress:
         self.finished_runs: dict[str, str] = {}
         self.total = sum(self.cost(r) for r in self.runs) or 1.0
 
-    @staticmethod
-    def cost(run: Run) -> float:
-        """Total training GMACs of a run (forward, per sample x samples it trains)."""
-        return gmacs_per_sample(run.model) * to_train(run)
+    def unit(self, run: Run) -> float:
+        """Work per sample trained: predicted seconds (measured speeds) or forward GMACs."""
+        return 1 / self.speeds[run.model] if run.model in self.speeds else gmacs_per_sample(run.model)
+
+    def cost(self, run: Run) -> float:
+        """Work of a whole run (per-sample unit x samples it trains)."""
+        return self.unit(run) * to_train(run)
 
     def done_cost(self) -> float:
         done = sum(self.cost(r) for r in self.runs if r.name in self.finished_runs)
-        partial = sum(gmacs_per_sample(r.model) * min(samples_trained(self.store.run_dir(r.name)), to_train(r))
+        partial = sum(self.unit(r) * min(samples_trained(self.store.run_dir(r.name)), to_train(r))
                       for r in self.running.values())
         return done + partial
 
@@ -136,7 +142,7 @@ class Progress:
         eta = self.eta_s()
         going = ", ".join(sorted(self.running)) or "-"
         return (f"[{n_done + n_fail}/{len(self.runs)} runs, {n_fail} failed, "
-                f"{100 * self.done_cost() / self.total:3.0f}% of compute] "
+                f"{100 * self.done_cost() / self.total:3.0f}% of {'the plan' if self.speeds else 'compute'}] "
                 f"elapsed {fmt_s(time.time() - self.start)}, "
                 + (f"left ~{fmt_s(eta)}" if eta is not None else "time left known after the first logged steps")
                 + f" | running: {going}")
