@@ -31,3 +31,44 @@ def test_cpu_flags_parses_cpuinfo_text():
 
 def test_matmul_measurement_is_positive():
     assert matmul_gflops("float32", size=64, repeats=2) > 0
+
+
+class _Result:
+    def to_dict(self):
+        return {"ok": True}
+
+
+def _fake_train(calls):
+    def train(spec, out, resume=False, progress=True):
+        calls.append(spec.precision)
+        return _Result()
+    return train
+
+
+def test_train_cli_warns_once_on_emulated_bf16_and_proceeds(monkeypatch, capsys, tmp_path):
+    import clipscale.train
+    import clipscale.train.precision as precision
+    from clipscale.cli import main
+
+    calls = []
+    monkeypatch.setattr(clipscale.train, "train", _fake_train(calls))
+    monkeypatch.setattr(precision, "detect_bf16", lambda: precision.Bf16Support(100.0, 30.0, False))
+    rc = main(["train", "--model", "ladder-xs", "--data-size", "256", "--samples-seen", "256",
+               "--precision", "bf16", "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert rc == 0 and calls == ["bf16"]
+    assert err.count("no native bf16") == 1
+
+
+def test_train_cli_silent_on_native_bf16(monkeypatch, capsys, tmp_path):
+    import clipscale.train
+    import clipscale.train.precision as precision
+    from clipscale.cli import main
+
+    calls = []
+    monkeypatch.setattr(clipscale.train, "train", _fake_train(calls))
+    monkeypatch.setattr(precision, "detect_bf16", lambda: precision.Bf16Support(100.0, 250.0, True))
+    rc = main(["train", "--model", "ladder-xs", "--data-size", "256", "--samples-seen", "256",
+               "--precision", "bf16", "--out", str(tmp_path / "r")])
+    assert rc == 0 and calls == ["bf16"]
+    assert "native bf16" not in capsys.readouterr().err
