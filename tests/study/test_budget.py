@@ -21,3 +21,22 @@ def test_rejected_forms_name_the_accepted_ones(text):
     message = str(info.value)
     assert "\n" not in message
     assert "'10m'" in message and "'1.5h'" in message
+
+
+def test_scale_levels_rounds_to_whole_batches():
+    from clipscale.study.budget import scale_levels
+
+    assert scale_levels([1000, 4000, 16000], 0.5, 128) == [512, 2048, 7936]
+    assert scale_levels([100], 0.01, 64) == [64]  # never below one batch
+    with pytest.raises(UserInputError):
+        scale_levels([100, 120], 0.1, 64)  # both round to one batch: levels merge
+
+
+def test_makespan_longest_first():
+    from clipscale.study.budget import makespan
+
+    assert makespan([3, 3, 2, 2, 2], 2) == 7  # LPT: [3,2,2] and [3,2]
+    assert makespan([5, 1, 1], 1) == 7
+    assert makespan([], 2) == 0
+    with pytest.raises(UserInputError):
+        makespan([1], 0)

@@ -39,3 +39,27 @@ def parse_budget(text: str | float | int) -> float:
         raise UserInputError(
             f"budget {text!r} must be a positive duration; accepted forms: {ACCEPTED_FORMS}")
     return seconds
+
+
+def scale_levels(levels: list[int], factor: float, batch_size: int) -> list[int]:
+    """samples_seen *levels* times *factor*, each rounded to whole batches (at least one batch).
+
+    Raises UserInputError if rounding merges two levels (the grid would lose a point).
+    """
+    if factor <= 0 or batch_size <= 0:
+        raise UserInputError(f"scale factor {factor} and batch size {batch_size} must be positive")
+    scaled = [max(1, round(level * factor / batch_size)) * batch_size for level in levels]
+    if len(set(scaled)) != len(set(levels)):
+        raise UserInputError(f"scaling {levels} by {factor:.3g} with batch {batch_size} merges levels "
+                             f"into {scaled}; raise the budget")
+    return scaled
+
+
+def makespan(seconds: list[float], slots: int) -> float:
+    """Wall seconds to run jobs of *seconds* on *slots* parallel workers, longest first (LPT greedy)."""
+    if slots <= 0:
+        raise UserInputError(f"parallel slots must be positive, got {slots}")
+    loads = [0.0] * slots
+    for job in sorted(seconds, reverse=True):
+        loads[loads.index(min(loads))] += job
+    return max(loads)
