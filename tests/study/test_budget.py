@@ -54,3 +54,24 @@ def test_budget_too_small_names_the_measured_minimum(tiny):
 def test_cli_bad_budget_is_one_line_exit_2(tiny, run_cli):
     out = run_cli("study", "plan", str(tiny()), "--budget", "10 minutes")
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1 and "10m" in out.stderr
+
+
+@pytest.mark.parametrize("native, picked", [(False, "fp32"), (True, "bf16")])
+def test_planner_picks_bf16_only_where_native_and_faster(tiny, monkeypatch, native, picked):
+    import clipscale.study.budget as budget
+    import clipscale.train.precision as precision
+
+    spec = load_spec(tiny(models=("ladder-e-xxs",), samples=(256, 1024), levels_from="cooldown"))
+    spec = spec.replace(train={"precision": "bf16"})
+    asked = []
+
+    def fake_measure(models, batch, jobs, threads, precisions):
+        asked.append(tuple(precisions))
+        return {(m, p): (3000.0 if p == "bf16" else 2000.0) for m in models for p in precisions}, 0.1
+
+    monkeypatch.setattr(budget, "measure", fake_measure)
+    monkeypatch.setattr(precision, "detect_bf16", lambda: precision.Bf16Support(100.0, 400.0 if native else 1.0, native))
+    p = plan(spec, 120, n_eval_images=100)
+    assert p.spec.train.precision == picked and p.precision == picked
+    assert asked == [("fp32", "bf16") if native else ("fp32",)]  # bf16 never even measured where emulated
+    assert native or "not native" in p.notes[0]

@@ -52,27 +52,28 @@ class Plan:
                 "precision": self.precision, "measure_s": round(self.measure_s, 1), "notes": list(self.notes)}
 
 
-def _measure_one(args) -> dict[str, float]:
-    """Samples/s of a few training steps of each model (runs inside a measuring worker)."""
-    models, batch, threads, precision = args
+def _measure_one(args) -> dict[tuple[str, str], float]:
+    """Samples/s of a few training steps of each model in each precision (inside a measuring worker)."""
+    models, batch, threads, precisions = args
     import torch
 
     torch.set_num_threads(threads)
     from clipscale.train.measure import train_speed
 
-    return {m: train_speed(m, batch, precision=precision, steps=STEPS) for m in models}
+    return {(m, p): train_speed(m, batch, precision=p, steps=STEPS) for p in precisions for m in models}
 
 
-def measure(models, batch: int, jobs: int, threads: int, precision: str = "fp32") -> tuple[dict[str, float], float]:
-    """({model: samples/s of one worker while `jobs` workers run}, seconds spent): `jobs` spawned
-    processes measure the same models at once, so the figure includes the workers' contention."""
+def measure(models, batch: int, jobs: int, threads: int, precisions=("fp32",)) -> tuple[dict, float]:
+    """({(model, precision): samples/s of one worker while `jobs` workers run}, seconds spent):
+    `jobs` spawned processes measure the same models at once, so the figure includes the workers'
+    contention for the cores and memory bandwidth."""
     import multiprocessing as mp
 
     t0 = time.time()
     ctx = mp.get_context("spawn")
     with ctx.Pool(jobs) as pool:
-        out = pool.map(_measure_one, [(list(models), batch, threads, precision)] * jobs)
-    speeds = {m: min(o[m] for o in out) for m in models}
+        out = pool.map(_measure_one, [(list(models), batch, threads, tuple(precisions))] * jobs)
+    speeds = {k: min(o[k] for o in out) for k in out[0]}
     return speeds, time.time() - t0
 
 
@@ -120,8 +121,9 @@ def plan(spec, seconds: float, *, speeds: dict[str, float] | None = None, measur
     """
     jobs, threads = spec.launch.jobs, spec.launch.threads
     models = sorted(set(spec.axes.model))
+    notes: list[str] = []
     if speeds is None:
-        speeds, measure_s = measure(models, max(spec.axes.batch_size), jobs, threads, spec.train.precision)
+        spec, speeds, measure_s, notes = _measure_precisions(spec, models, jobs, threads)
     if n_eval_images is None:
         n_eval_images = _eval_images(spec)
     available = seconds - measure_s
@@ -144,7 +146,29 @@ def plan(spec, seconds: float, *, speeds: dict[str, float] | None = None, measur
     lo = 2 ** (math.floor(8 * math.log2(lo)) / 8)
     best = scaled(spec, lo)
     total, per_run = predict(best, speeds, n_eval_images, jobs)
-    return Plan(best, seconds, lo, total + measure_s, per_run, speeds, spec.train.precision, measure_s)
+    return Plan(best, seconds, lo, total + measure_s, per_run, speeds, spec.train.precision, measure_s,
+                tuple(notes))
+
+
+def _measure_precisions(spec, models, jobs: int, threads: int):
+    """(spec with the faster precision, speeds, seconds spent, notes). bf16 is measured, and may be
+    picked, only where the CPU computes it natively (clipscale.train.precision: a measured bf16 vs
+    fp32 matmul); elsewhere, even a spec asking for bf16 is run in fp32, and a note says why."""
+    from clipscale.train.precision import detect_bf16
+
+    t0 = time.time()
+    support = detect_bf16()
+    precisions = ("fp32", "bf16") if support.native else ("fp32",)
+    speeds, _ = measure(models, max(spec.axes.batch_size), jobs, threads, precisions)
+    both = {p: {m: speeds[(m, p)] for m in models} for p in precisions}
+    total = {p: sum(1 / v for v in both[p].values()) for p in both}  # seconds per sample of every model
+    best = min(total, key=total.get)
+    if not support.native:
+        note = (f"bf16 is not native on this CPU (bf16 matmul {support.bf16_gflops:.0f} vs fp32 "
+                f"{support.fp32_gflops:.0f} GFLOP/s): fp32, bf16 not measured")
+    else:
+        note = f"precision {best}: measured faster than {'fp32' if best == 'bf16' else 'bf16'} on this CPU"
+    return spec.replace(train={"precision": best}), both[best], time.time() - t0, [note]
 
 
 def _eval_images(spec) -> int:
