@@ -45,3 +45,27 @@ def test_gradient_matches_finite_differences():
 
 def test_grid_has_4500_starts():
     assert J.start_grid().shape == (4500, 5)
+
+
+@pytest.mark.skipif(not DATA.exists(), reason="needs ../shared/chinchilla")
+def test_certified_minimum_from_the_full_grid_search():
+    ln, ld, le = _data()
+    x, f, k = J.grid_search(ln, ld, le, 1e-3)
+    assert k == 4500
+    assert f == pytest.approx(1.0183e-3, rel=1e-3)
+    a, b, e, alpha, beta = x
+    for got, want in ((np.exp(a), 477.8), (np.exp(b), 2144), (np.exp(e), 1.8172), (alpha, 0.3473), (beta, 0.3671)):
+        assert float(f"{got:.3g}") == float(f"{want:.3g}")
+    assert beta / (alpha + beta) == pytest.approx(0.514, abs=1e-3)   # Epoch's MLE point gives 0.513
+
+
+def test_batched_lm_matches_scipy_from_the_same_start():
+    rng = np.random.default_rng(1)
+    ln, ld = rng.uniform(18, 24, 60), rng.uniform(20, 27, 60)
+    le = J.log_law(np.array([6.0, 7.0, 0.5, 0.3, 0.35]), ln, ld) + rng.normal(0, 0.02, 60)
+    starts = np.array([[5.0, 5.0, 0.0, 0.5, 0.5], [10.0, 10.0, 0.5, 0.5, 0.5]])
+    th, f = J.batch_minimise(starts, ln, ld, le, 1e-3)
+    for s, fb in zip(starts, f):
+        _, fs = J.minimise(s, ln, ld, le, 1e-3)
+        assert fb <= fs * (1 + 1e-4)
+    assert np.allclose(f, J.batch_objective(th, ln, ld, le, 1e-3))

@@ -74,7 +74,7 @@ def test_too_small_group_gets_a_row_saying_why():
     ({"group_by": ["task"]}, r"column 'task' \(in --group-by\)"),
     ({"where": "downstream_dataset=imagenet1k"}, "write it as 'column==value'"),
     ({"where": "downstream_dataset==imagenet"}, "no rows left after --where"),
-    ({"method": "nope"}, "valid choices: frontier, ls, paper, saturating"),
+    ({"method": "nope"}, "valid choices: frontier, logodds, ls, paper, saturating"),
 ])
 def test_bad_options_name_the_column_and_choices(kwargs, match):
     with pytest.raises(DataError if "method" not in kwargs else Exception, match=match):
@@ -91,9 +91,12 @@ def test_bad_values_name_the_row():
     with pytest.raises(DataError, match=r"gmacs_total must be a finite number > 0 .* row 7"):
         fit_table(df, n_boot=0)
     df = long_table()
-    df.loc[2, "acc1"] = 1.0  # error 0 cannot go on a log axis
+    df.loc[2, "acc1"] = 1.0  # error 0 cannot go on a log axis: that group fails, not the table
+    out = fit_table(df, n_boot=0)
+    bad = out[out["status"] == "failed"]
+    assert len(bad) == 1 and "reaches 0" in bad["message"].iloc[0]
     with pytest.raises(DataError, match=r"error \(1 - metric\) must be .* row 2"):
-        fit_table(df, n_boot=0)
+        prepare_table(df)
     df = long_table()
     df["acc1"] *= 100
     with pytest.raises(DataError, match="looks like a percentage"):

@@ -178,6 +178,10 @@ def test_paper_report_command(paper_dir, tmp_path, capsys):
     html = index.read_text()
     assert "Cherti et al., CVPR 2023" in html and "imagenet1k" in html
     assert "G/14 (68B)" in html  # the notebook's predictions, shown as predicted vs actual
+    # ... labelled in-sample (they were fitted), while the backtest holds runs out of the fit
+    assert (tmp_path / "report" / "predictions_in_sample.csv").exists()
+    bt = pd.read_csv(tmp_path / "report" / "backtest.csv")
+    assert len(bt) > 0 and "G/14 (68B)" not in bt.to_string()
 
 
 def test_figures_without_companion_tables_skip_those_parts(paper_dir, tmp_path, monkeypatch):

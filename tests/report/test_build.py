@@ -95,6 +95,16 @@ def test_backtest_table_is_shown(tmp_path, synthetic_results):
     index = build_report(synthetic_results, tmp_path, backtest=bt, methods=("paper",), **FAST)
     assert embedded(index)["backtest"]["rows"] == [["alpha_set", 40.0, 41.5]]
     assert len(pd.read_csv(tmp_path / "backtest.csv")) == 1
+    assert embedded(index)["in_sample"] is None
+
+
+def test_in_sample_predictions_are_not_shown_as_a_backtest(tmp_path, synthetic_results):
+    ins = pd.DataFrame({"downstream_dataset": ["alpha_set"], "predicted_error_pct": [40.0], "actual_error_pct": [41.5]})
+    index = build_report(synthetic_results, tmp_path, in_sample=ins, methods=("paper",), **FAST)
+    data = embedded(index)
+    assert data["in_sample"]["rows"] == [["alpha_set", 40.0, 41.5]] and data["backtest"] is None
+    assert "In-sample predictions" in index.read_text()
+    assert not (tmp_path / "backtest.csv").exists()
 
 
 def test_empty_results_still_give_a_page(tmp_path):

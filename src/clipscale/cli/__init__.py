@@ -15,7 +15,8 @@ from clipscale import __version__
 from clipscale.errors import ClipscaleError
 
 # Order is the order of `clipscale --help`.
-_STAGE_MODULES = ("zoo", "compute", "classify", "train", "eval", "fit", "paper", "study", "demo", "report")
+_STAGE_MODULES = ("zoo", "compute", "classify", "train", "eval", "finetune", "fit", "plan", "paper", "study",
+                  "demo", "report")
 
 
 def build_parser() -> argparse.ArgumentParser:

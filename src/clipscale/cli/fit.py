@@ -32,7 +32,20 @@ def register(sub) -> None:
                         "derived from upstream_dataset: openai for CLIP-WIT, else openclip)")
     p.add_argument("--where", action="append", metavar="'COL==VALUE'",
                    help="row filter, repeatable; operators == != < <= > >=")
-    p.add_argument("--method", default="paper", choices=sorted(METHODS), help="law-fitting method (default: paper)")
+    p.add_argument("--method", default="paper", choices=sorted(METHODS) + ["joint"],
+                   help="law-fitting method (default: paper); joint: E(N, D) = E_inf + A/N^alpha + B/D^beta "
+                        "(needs --size-col and --data-col; --error-col may hold any positive loss)")
+    j = p.add_argument_group("joint law (--method joint)")
+    j.add_argument("--size-col", help="model size N column: parameters, or per-sample GMACs (say which with --size-unit)")
+    j.add_argument("--data-col", help="data size D column: samples seen")
+    j.add_argument("--size-unit", default="parameters", choices=("parameters", "gmacs"),
+                   help="what --size-col holds (default: parameters)")
+    j.add_argument("--cost-col", help="per-sample compute column (GMACs per sample, e.g. gmacs) for the "
+                                     "compute-optimal allocation and the backtest split; default: gmacs if present")
+    j.add_argument("--cost-factor", type=float, help="instead of --cost-col: per-sample compute = FACTOR x N "
+                                                    "(6 for Chinchilla's C = 6ND)")
+    j.add_argument("--delta", type=float, default=1e-3, help="Huber delta in natural-log units (default 1e-3)")
+    j.add_argument("--save-fits", metavar="JSON", help="write the fits (JointFit objects) for `clipscale plan --fit`")
     p.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE",
                    help="method option, repeatable, e.g. --opt loss=huber --opt delta=0.05 (frontier), "
                         "--opt form=shifted (saturating), --opt nbins=5 (paper)")
@@ -87,6 +100,10 @@ def run(args) -> int:
     from clipscale.laws.table import read_table
 
     df = read_table(args.results)
+    if args.method == "joint":
+        return run_joint(args, df)
+    if args.size_col or args.data_col:
+        raise UserInputError("--size-col/--data-col are for --method joint; add it or drop them")
     if args.compare is not None:
         return run_compare(args, df)
     fits = fit_table(df, compute_col=args.compute_col, metric=args.metric, error_col=args.error_col,
@@ -110,6 +127,46 @@ def run(args) -> int:
         print(json.dumps(records, indent=2))
     else:
         print(_text(fits, pd))
+    return 0
+
+
+def run_joint(args, df) -> int:
+    """`clipscale fit --method joint`: one joint law per group; --save-fits for `clipscale plan`."""
+    import pandas as pd
+
+    from clipscale._io import atomic_write_with
+    from clipscale.laws.joint_table import fit_joint_table, save_fits
+
+    if not args.size_col or not args.data_col:
+        raise UserInputError("--method joint needs --size-col COL (parameters or per-sample GMACs) and "
+                             "--data-col COL (samples seen)")
+    if args.compare is not None or args.opt:
+        raise UserInputError("--compare and --opt do not apply to --method joint; drop them")
+    cost_col = args.cost_col or ("gmacs" if args.cost_factor is None and "gmacs" in df.columns
+                                 and args.size_col != "gmacs" else None)
+    fits, entries = fit_joint_table(
+        df, size_col=args.size_col, data_col=args.data_col, metric=args.metric, error_col=args.error_col,
+        group_by=args.group_by, where=args.where, n_boot=args.n_boot, seed=args.seed, delta=args.delta,
+        size_unit=args.size_unit, cost_col=cost_col, cost_factor=args.cost_factor,
+        holdout_top_frac=args.holdout_top_frac, holdout_top=args.holdout_top, holdout_above=args.holdout_above)
+    failed = fits[fits["status"] != "ok"]
+    for msg in failed["message"]:
+        print(f"clipscale: warning: {msg}", file=sys.stderr)
+    if len(failed) == len(fits):
+        raise FitError(f"no group could be fitted: {failed['message'].iloc[0]}")
+    if args.out:
+        atomic_write_with(args.out, lambda p: fits.to_csv(p, index=False))
+    if args.save_fits:
+        save_fits(args.save_fits, entries, {"table": str(args.results), "size_col": args.size_col,
+                                            "data_col": args.data_col, "size_unit": args.size_unit})
+    if args.json:
+        print(json.dumps(json.loads(fits.to_json(orient="records")), indent=2))
+    else:
+        cols = [c for c in fits.columns if c not in ("message", "formula", "method", "status")
+                and not c.endswith(("_lo", "_hi"))]
+        with pd.option_context("display.max_rows", None, "display.width", 220, "display.float_format", "{:.4g}".format):
+            print("method: joint  E = E_inf + A/N^alpha + B/D^beta  (intervals: --json)\n"
+                  + fits.loc[fits["status"] == "ok", cols].to_string(index=False))
     return 0
 
 

@@ -164,12 +164,14 @@ def train_head(model: Classifier, pixels, labels, recipe: Recipe, out: Path, *, 
         ck = torch.load(last, map_location="cpu", weights_only=True)
         if ck.get("recipe") != asdict(recipe):
             raise UserInputError(f"{out} holds a fine-tuning run with another recipe; pass a new --out")
+        _check_head(ck["state_dict"], model, last)
         model.load_state_dict(ck["state_dict"])
         opt.load_state_dict(ck["optimizer"])
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
     step = start * per_epoch
     bar = tqdm(total=total, initial=min(step, total), desc="finetune", unit="step", disable=not progress)
     for epoch in range(start, epochs):
+        torch.manual_seed(recipe.seed * 100003 + epoch)  # dropout etc.: the same draws after a resume
         order = torch.randperm(n, generator=torch.Generator().manual_seed(recipe.seed * 100003 + epoch))
         model.train()
         for i in range(0, n, recipe.batch_size):
@@ -190,3 +192,24 @@ def train_head(model: Classifier, pixels, labels, recipe: Recipe, out: Path, *, 
               min(step * recipe.batch_size, total * recipe.batch_size), recipe)
     bar.close()
     return model
+
+
+def _check_head(state: dict, model: Classifier, path) -> None:
+    """UserInputError when a saved head has another (features, classes) shape than `model`'s."""
+    saved, want = state.get("head.weight"), model.head.weight
+    if saved is None or tuple(saved.shape) != tuple(want.shape):
+        got = tuple(saved.shape) if saved is not None else "none"
+        raise UserInputError(f"head size mismatch: {path} has a head of shape {got} (classes, features), the task "
+                             f"needs {tuple(want.shape)}; fine-tune into a new --out folder")
+
+
+def build_classifier(model, tokenizer, data: TaskData, *, device: str = "cpu") -> Classifier:
+    """Image tower + head initialised from the zero-shot text classifier (step 0 = zero-shot model)."""
+    from clipscale.evaluate.zeroshot import classifier_weights
+
+    weights = classifier_weights(model, tokenizer, data.classnames, data.templates, device=device).cpu()
+    dim = getattr(model.visual, "output_dim", weights.shape[0])
+    if weights.shape[0] != dim:
+        raise UserInputError(f"head size mismatch: text features have {weights.shape[0]} dimensions, the image "
+                             f"tower gives {dim}; the checkpoint's two towers do not belong together")
+    return Classifier(model.visual, weights).to(device)

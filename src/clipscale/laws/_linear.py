@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from clipscale.errors import FitError
+
 
 def weighted_line(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Least-squares slope and intercept of y on x with weights w, along the last axis.
@@ -95,3 +97,11 @@ def huber_line(x: np.ndarray, y: np.ndarray, w: np.ndarray, delta: float,
         if done:
             break
     return slope, icpt
+
+
+def line_result(slope, icpt, x_fit, y_fit, notes=()) -> dict:
+    if not np.isfinite(slope):
+        raise FitError("the points to fit have no spread in compute (all at one compute value); "
+                       "a power law needs at least two distinct compute values")
+    return {"alpha": float(slope), "beta": float(10.0 ** icpt), "e_inf": None, "c0": None,
+            "x_fit": np.asarray(x_fit, float), "y_fit": np.asarray(y_fit, float), "notes": list(notes)}

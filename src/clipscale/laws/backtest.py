@@ -13,7 +13,14 @@ import numpy as np
 import pandas as pd
 
 from clipscale.errors import ClipscaleError, DataError, FitError
+from clipscale.laws.fit import fit
 from clipscale.laws.result import FitResult
+
+
+#: the columns of every held-out backtest table (report, study, paper): errors in percent, the miss
+#: in error-percentage points, compute in the fitted column's unit (total GMACs by default)
+BACKTEST_COLUMNS = ("compute", "actual_error_pct", "predicted_error_pct", "abs_miss_pct_points", "n_train",
+                    "method", "formula", "lo90_error_pct", "hi90_error_pct", "inside_90")
 
 
 @dataclasses.dataclass
@@ -34,6 +41,25 @@ class BacktestResult:
     def abs_err_pct(self) -> np.ndarray:
         """|predicted - actual| per held-out run, in error-percentage points."""
         return np.abs(self.predicted - self.actual) * 100.0
+
+    def held_out_frame(self, runs: pd.DataFrame | None = None, keep=()) -> pd.DataFrame:
+        """One row per held-out run in the shared backtest columns (BACKTEST_COLUMNS), after the
+        `keep` columns of `runs` (the input rows, in input order: e.g. run name, arch)."""
+        out = pd.DataFrame({"compute": self.compute, "actual_error_pct": 100 * self.actual,
+                            "predicted_error_pct": 100 * self.predicted,
+                            "abs_miss_pct_points": self.abs_err_pct, "n_train": int(self.train.sum()),
+                            "method": self.fit.method, "formula": self.fit.formula()})
+        try:  # the law's 90% prediction interval (bootstrap + scatter): where a new run should land
+            lo, hi = self.fit.predict_interval(self.compute, 0.9)
+            out["lo90_error_pct"], out["hi90_error_pct"] = 100 * lo, 100 * hi
+            out["inside_90"] = (self.actual >= lo) & (self.actual <= hi)
+        except ClipscaleError:  # no bootstrap (n_boot=0): no interval to check against
+            out["lo90_error_pct"] = out["hi90_error_pct"] = np.nan
+            out["inside_90"] = pd.NA
+        if runs is not None and keep:
+            held = runs.loc[~self.train, [c for c in keep if c in runs.columns]].reset_index(drop=True)
+            out = pd.concat([held, out], axis=1)
+        return out
 
     @property
     def mae_pct(self) -> float:
@@ -72,8 +98,6 @@ def backtest(compute, error, method: str = "paper", *, holdout_top_frac: float |
              label: str | None = None, **opts) -> BacktestResult:
     """Fit `method` on the runs below a compute `cutoff` (or all but the top `holdout_top` runs, or
     the top fraction `holdout_top_frac`) and predict the held-out runs."""
-    from clipscale.laws.fit import fit
-
     c = np.asarray(compute, dtype=float)
     e = np.asarray(error, dtype=float)
     train = split_mask(c, holdout_top_frac, holdout_top, cutoff)
@@ -108,24 +132,3 @@ def compare_methods(compute, error, methods: Sequence[str] = ("paper", "ls", "fr
                "formula", "status", "message"]
     table = pd.DataFrame(rows).reindex(columns=columns)
     return table.astype({"n_train": "Int64", "n_heldout": "Int64"})
-
-
-def compare_table(df, methods: Sequence[str] = ("paper", "ls", "frontier", "saturating"), *,
-                  holdout_top_frac: float | None = None, holdout_top: int | None = None,
-                  cutoff: float | None = None, group_by=None, **table_opts) -> pd.DataFrame:
-    """`compare_methods` for every group of a results table (see clipscale.laws.prepare_table for
-    table_opts: compute_col, metric, error_col, where, wide, value_cols); one row per group x method."""
-    from clipscale.laws.table import COMPUTE, DEFAULT_GROUP_BY, ERROR, prepare_table, resolve_group_by
-
-    check_split(holdout_top_frac, holdout_top, cutoff)
-    data = prepare_table(df, **table_opts)
-    keys = resolve_group_by(data, DEFAULT_GROUP_BY if group_by is None else group_by)
-    frames = []
-    for key, sub in (data.groupby(keys, sort=True, dropna=False) if keys else [((), data)]):
-        key = key if isinstance(key, tuple) else (key,)
-        table = compare_methods(sub[COMPUTE].to_numpy(), sub[ERROR].to_numpy(), methods,
-                                holdout_top_frac=holdout_top_frac, holdout_top=holdout_top, cutoff=cutoff)
-        for k, v in reversed(list(zip(keys, key))):
-            table.insert(0, k, v)
-        frames.append(table)
-    return pd.concat(frames, ignore_index=True)

@@ -7,7 +7,7 @@ import numpy as np
 
 from clipscale.errors import DataError, FitError
 from clipscale.laws import methods as _methods
-from clipscale.laws.result import FitResult, law_log10
+from clipscale.laws.result import FitResult, law_log10, to_space
 
 
 def fit(compute, error, method: str = "paper", *, n_boot: int = 1000, seed: int = 0,
@@ -16,19 +16,24 @@ def fit(compute, error, method: str = "paper", *, n_boot: int = 1000, seed: int 
     e.g. total GMACs) with `method` (see clipscale.laws.METHODS); bootstrap `n_boot` resamples of the
     points (seeded) for percentile confidence intervals at `ci_level`.
 
-    `label` names the group in error messages. Raises DataError for bad values and FitError when
+    Method 'logodds' works in log10-odds space (log10(E / (1 - E))): its R^2 and residuals are
+    measured there. `label` names the group in error messages. Raises DataError for bad values and FitError when
     the method cannot fit these points.
     """
     m = _methods.get(method)
     opts = m.resolve(opts)
     where = f" in group {label}" if label else ""
     c, e = _validate(compute, error, where)
+    if m.space == "logodds" and np.any(e >= 1):
+        i = int(np.flatnonzero(e >= 1)[0])
+        raise DataError(f"method 'logodds' needs error < 1 (log-odds of 1 is infinite){where}; error "
+                        f"#{i}={float(e[i])!r}; drop runs at chance-free error 1 or use method 'frontier'")
     if len(c) < m.min_points:
         raise FitError(f"{len(c)} point(s){where} are too few for method {method!r} (needs >= {m.min_points}); "
                        "add runs, widen --where, or choose --group-by columns that give larger groups")
     if not 0 < ci_level < 1:
         raise DataError(f"ci_level must be a fraction in (0, 1), got {ci_level}; e.g. 0.95")
-    x, y = np.log10(c), np.log10(e)
+    x, y = np.log10(c), to_space(e, m.space)
     try:
         pt = m.point(x, y, **opts)
     except FitError as exc:
@@ -45,7 +50,7 @@ def fit(compute, error, method: str = "paper", *, n_boot: int = 1000, seed: int 
     return FitResult(
         method=method, alpha=params["alpha"], beta=params["beta"], e_inf=params["e_inf"], c0=params["c0"],
         r2=r2, n_points=len(c), n_fit_points=len(x_fit), ci=ci, ci_level=ci_level,
-        residuals=y - law_log10(params, c), n_boot=n_boot, seed=seed, boot=boot, resid_std=resid_std,
+        residuals=y - law_log10(params, c), space=m.space, n_boot=n_boot, seed=seed, boot=boot, resid_std=resid_std,
         compute=c, error=e, options=opts, notes=list(pt.get("notes", [])) + notes,
     )
 

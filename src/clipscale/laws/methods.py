@@ -1,6 +1,7 @@
 """The registry of law-fitting methods (one frozen entry each, looked up by name).
 
-Every method fits E = beta * C^alpha (+ e_inf) in log10 space. A method gives a point estimate
+Every method fits E = beta * C^alpha (+ e_inf) in log10 space, except 'logodds', which fits
+E / (1 - E) = beta * C^alpha (log10 odds linear in log10 compute). A method gives a point estimate
 from one sample and a vectorised estimate for a batch of bootstrap resamples.
 x = log10(compute), y = log10(error fraction).
 """
@@ -12,7 +13,8 @@ from typing import Any, Callable
 import numpy as np
 
 from clipscale.errors import FitError, UserInputError, unknown
-from clipscale.laws import _linear
+from clipscale.laws import _linear, saturating
+from clipscale.schema import GROUP_OPENAI
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,6 +30,8 @@ class LawMethod:
     point: Callable[..., dict[str, Any]]
     boot: Callable[..., dict[str, np.ndarray]]
     choices: dict[str, tuple] = dataclasses.field(default_factory=dict)
+    #: the y the law is linear in: "log" (log10 error) or "logodds" (log10 of error / (1 - error))
+    space: str = "log"
 
     def resolve(self, opts: dict[str, Any]) -> dict[str, Any]:
         """Defaults overridden by `opts`; unknown options and bad choices are errors."""
@@ -43,12 +47,7 @@ class LawMethod:
         return out
 
 
-def _line_result(slope, icpt, x_fit, y_fit, notes=()) -> dict[str, Any]:
-    if not np.isfinite(slope):
-        raise FitError("the points to fit have no spread in compute (all at one compute value); "
-                       "a power law needs at least two distinct compute values")
-    return {"alpha": float(slope), "beta": float(10.0 ** icpt), "e_inf": None, "c0": None,
-            "x_fit": np.asarray(x_fit, float), "y_fit": np.asarray(y_fit, float), "notes": list(notes)}
+_line_result = _linear.line_result
 
 
 def _line_boot(slope, icpt) -> dict[str, np.ndarray]:
@@ -103,14 +102,10 @@ def _frontier_boot(xb, yb, point, loss, delta):
 
 
 def _saturating_point(x, y, **opts):
-    from clipscale.laws import saturating
-
     return saturating.point(x, y, **opts)
 
 
 def _saturating_boot(xb, yb, point, **opts):
-    from clipscale.laws import saturating
-
     return saturating.boot(xb, yb, point, **opts)
 
 
@@ -128,7 +123,22 @@ METHODS: dict[str, LawMethod] = {m.name: m for m in (
               "(form='shifted'), bounded multi-start least squares in log space; falls back to the "
               "plain power law when e_inf is not identifiable", 3, {"form": "plain"},
               _saturating_point, _saturating_boot, {"form": ("plain", "shifted")}),
+    LawMethod("logodds", "log-odds law on the compute frontier: E/(1-E) = beta*C^alpha, i.e. "
+              "logit(E) linear in log C (for error curves that fall like a sigmoid in log compute); "
+              "least squares or Huber in log10-odds space, where its R^2 is measured; needs 0 < E < 1",
+              2, {"loss": "ls", "delta": 0.02}, _frontier_point, _frontier_boot, {"loss": ("ls", "huber")},
+              space="logodds"),
 )}
+
+
+def group_options(method: str, group, opts: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`opts` for fitting `method` to one group: the paper fits its 3 CLIP-WIT models (group
+    'openai') by plain least squares, not binned (Cherti et al. 2023, figures.ipynb); the one
+    place that rule lives. An explicit `binned` in `opts` wins."""
+    out = dict(opts or {})
+    if method == "paper" and "binned" not in out and group == GROUP_OPENAI:
+        out["binned"] = False
+    return out
 
 
 def get(name: str) -> LawMethod:

@@ -32,6 +32,18 @@ def law_log10(params: dict[str, float | None], compute: np.ndarray) -> np.ndarra
     return np.log10(10.0 ** power_log + e_inf)
 
 
+def to_space(error, space: str) -> np.ndarray:
+    """The fit's y for error fractions: log10(E) (space "log") or log10(E / (1 - E)) ("logodds")."""
+    e = np.asarray(error, dtype=float)
+    return np.log10(e / (1.0 - e)) if space == "logodds" else np.log10(e)
+
+
+def from_space(y, space: str) -> np.ndarray:
+    """Error fractions from the fit's y (inverse of `to_space`)."""
+    y = np.asarray(y, dtype=float)
+    return 1.0 / (1.0 + 10.0 ** -y) if space == "logodds" else 10.0 ** y
+
+
 @dataclasses.dataclass
 class FitResult:
     """A fitted scaling law. Error values are fractions; residuals are log10(observed / fitted)."""
@@ -55,6 +67,8 @@ class FitResult:
     error: np.ndarray = dataclasses.field(default_factory=lambda: np.empty(0))
     options: dict[str, Any] = dataclasses.field(default_factory=dict)
     notes: list[str] = dataclasses.field(default_factory=list)
+    #: "log": log10 E = law; "logodds": log10(E / (1 - E)) = law (residuals, R^2 in that space)
+    space: str = "log"
 
     # -- parameters -------------------------------------------------------------------------
     @property
@@ -65,7 +79,8 @@ class FitResult:
         """The law as text, e.g. 'E = 5.86 · C^-0.11' (the paper's two decimals by default)."""
         beta = _fmt(self.beta, digits)
         base = f"(C + {_fmt(self.c0, digits)})" if self.c0 else "C"
-        text = f"E = {beta} · {base}^{self.alpha:.{digits}f}"
+        lhs = "E/(1-E)" if self.space == "logodds" else "E"
+        text = f"{lhs} = {beta} · {base}^{self.alpha:.{digits}f}"
         if self.e_inf is not None:
             text += f" + {_fmt(self.e_inf, digits)}"
         return text
@@ -74,7 +89,7 @@ class FitResult:
     def predict(self, compute) -> np.ndarray:
         """Predicted error (fraction) at `compute` (same unit as the fitted compute column)."""
         c = _positive(compute)
-        return 10.0 ** law_log10(self.params, c)
+        return from_space(law_log10(self.params, c), self.space)
 
     def predict_interval(self, compute, level: float = 0.95,
                          kind: str = "prediction") -> tuple[np.ndarray, np.ndarray]:
@@ -101,7 +116,7 @@ class FitResult:
             logs = logs + rng.normal(0.0, self.resid_std, size=logs.shape)
         tail = (1 - level) / 2
         lo, hi = np.quantile(logs, [tail, 1 - tail], axis=0)
-        return 10.0 ** lo, 10.0 ** hi
+        return from_space(lo, self.space), from_space(hi, self.space)
 
     # -- serialisation ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -124,6 +139,24 @@ class FitResult:
         for name in ("alpha", "beta", "r2", "resid_std"):
             kw[name] = _num(kw[name])
         return cls(**kw)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "FitResult":
+        """A fit without bootstrap from one `fit_table` row (alpha, beta, e_inf, c0, r2, method,
+        n_points; intervals from *_lo/*_hi): predictions and formula as the fitted law, in its
+        method's space (E, or E/(1-E) for 'logodds')."""
+        from clipscale.laws.methods import METHODS
+
+        def num(key):
+            v = row.get(key)
+            return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+        method = str(row.get("method") or "given")
+        ci = {k: (num(f"{k}_lo"), num(f"{k}_hi")) for k in PARAM_NAMES if num(f"{k}_lo") is not None}
+        return cls(method=method, alpha=float(row["alpha"]), beta=float(row["beta"]), e_inf=num("e_inf"),
+                   c0=num("c0"), r2=num("r2") if num("r2") is not None else float("nan"),
+                   n_points=int(num("n_points") or 0), ci=ci, residuals=np.empty(0),
+                   space=METHODS[method].space if method in METHODS else "log")
 
     def save(self, path) -> Path:
         """Write this fit as JSON (atomically)."""

@@ -55,9 +55,7 @@ def _starts(x, y, shifted):
 
 def _plain_fallback(x, y, reason):
     s, i = _linear.weighted_line(x, y, np.ones_like(x))
-    from clipscale.laws.methods import _line_result
-
-    return _line_result(s, i, x, y, [f"e_inf not identifiable: {reason}; fell back to the plain law "
+    return _linear.line_result(s, i, x, y, [f"e_inf not identifiable: {reason}; fell back to the plain law "
                                      "E = beta * C^alpha (least squares in log space)"])
 
 

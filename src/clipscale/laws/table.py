@@ -13,8 +13,9 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from clipscale.errors import ClipscaleError, DataError, choices_hint
-from clipscale.schema import GROUP_OPENAI, default_metric, paper_group
+from clipscale.errors import ClipscaleError, DataError, FitError, choices_hint
+from clipscale.laws.backtest import backtest, check_split, compare_methods
+from clipscale.schema import default_metric, paper_group
 
 DEFAULT_GROUP_BY = ("downstream_dataset", "group")
 COMPUTE, ERROR, METRIC = "_compute", "_error", "_metric"
@@ -93,10 +94,11 @@ def apply_where(df: pd.DataFrame, where: Iterable[str] | str | None) -> pd.DataF
 
 def prepare_table(df, *, compute_col: str = "gmacs_total", metric: str | None = None,
                   error_col: str | None = None, where=None, wide: bool | None = None,
-                  value_cols: Sequence[str] | None = None) -> pd.DataFrame:
+                  value_cols: Sequence[str] | None = None, zero_error_ok: bool = False) -> pd.DataFrame:
     """The table with `_compute` (compute_col), `_error` (fraction: error_col, or 1 - metric with the
     paper's per-dataset default metric) and `_metric` columns, `group` derived from upstream_dataset
-    when absent, filtered by `where`. Bad values raise DataError naming the column and rows."""
+    when absent, filtered by `where`. Bad values raise DataError naming the column and rows;
+    `zero_error_ok` lets error 0 through (fit_table fails only the groups that have it)."""
     if isinstance(df, (str, Path)):
         df = read_table(df)
     df = df.copy()
@@ -126,7 +128,7 @@ def prepare_table(df, *, compute_col: str = "gmacs_total", metric: str | None = 
         df[ERROR] = 1.0 - values
     df[COMPUTE] = pd.to_numeric(df[compute_col], errors="coerce")
     _check_positive(df, COMPUTE, compute_col)
-    _check_positive(df, ERROR, "error (1 - metric)" if error_col is None else error_col)
+    _check_positive(df, ERROR, "error (1 - metric)" if error_col is None else error_col, zero_error_ok)
     return df
 
 
@@ -158,8 +160,8 @@ def _check_fraction(df: pd.DataFrame, values: pd.Series) -> None:
                         f"{_rows(df, out)}{hint}")
 
 
-def _check_positive(df: pd.DataFrame, col: str, name: str) -> None:
-    bad = df[col].isna() | ~np.isfinite(df[col]) | (df[col] <= 0)
+def _check_positive(df: pd.DataFrame, col: str, name: str, zero_ok: bool = False) -> None:
+    bad = df[col].isna() | ~np.isfinite(df[col]) | ((df[col] < 0) if zero_ok else (df[col] <= 0))
     if bad.any():
         raise DataError(f"{name} must be a finite number > 0 for a log-log fit; bad at {_rows(df, bad)} "
                         f"(value {df[col][bad].iloc[0]}); drop those rows with --where or fix the table")
@@ -185,13 +187,13 @@ def fit_table(df, *, compute_col: str = "gmacs_total", metric: str | None = None
 
     group_by: the default (downstream_dataset, group) uses the columns present; explicit columns must
     exist. For method 'paper', groups whose `group` is 'openai' (CLIP-WIT) use plain least squares, as
-    the paper does. A group that cannot be fitted gives a row with status 'failed' and the reason in
-    `message` (errors='raise' raises instead). With holdout_top_frac, holdout_top or holdout_above (a
+    the paper does (laws.methods.group_options). A group that cannot be fitted, e.g. one whose error
+    reaches 0 (a solved task), gives a row with status 'failed' and the reason in `message`
+    (errors='raise' raises instead); the other groups are still fitted. With holdout_top_frac, holdout_top or holdout_above (a
     compute cutoff: runs above it are held out), the row also has backtest_mae_pct (error-percentage
     points) and backtest_n_heldout.
     """
-    from clipscale.laws.backtest import check_split
-    from clipscale.laws.methods import get
+    from clipscale.laws.methods import get, group_options
 
     get(method).resolve(opts)  # unknown method or option: fail before any work
     if errors not in ("row", "raise"):
@@ -201,7 +203,7 @@ def fit_table(df, *, compute_col: str = "gmacs_total", metric: str | None = None
         check_split(holdout_top_frac, holdout_top, holdout_above)
         split = {"holdout_top_frac": holdout_top_frac, "holdout_top": holdout_top, "cutoff": holdout_above}
     data = prepare_table(df, compute_col=compute_col, metric=metric, error_col=error_col, where=where,
-                         wide=wide, value_cols=value_cols)
+                         wide=wide, value_cols=value_cols, zero_error_ok=True)
     keys = resolve_group_by(data, group_by)
     rows = []
     for key, sub in (data.groupby(keys, sort=True, dropna=False) if keys else [((), data)]):
@@ -210,9 +212,8 @@ def fit_table(df, *, compute_col: str = "gmacs_total", metric: str | None = None
         metrics = sub[METRIC].unique()
         row = dict(zip(keys, key))
         row.update(metric=metrics[0] if len(metrics) == 1 else "mixed", method=method, n_points=len(sub))
-        o = dict(opts)
-        if method == "paper" and "binned" not in o and "group" in sub.columns and (sub["group"] == GROUP_OPENAI).all():
-            o["binned"] = False
+        groups = sub["group"].unique() if "group" in sub.columns else []
+        o = group_options(method, groups[0] if len(groups) == 1 else None, opts)
         try:
             row.update(_fit_group(sub, method, label, n_boot, seed, split, o))
         except ClipscaleError as exc:
@@ -224,10 +225,13 @@ def fit_table(df, *, compute_col: str = "gmacs_total", metric: str | None = None
 
 
 def _fit_group(sub: pd.DataFrame, method, label, n_boot, seed, split, opts) -> dict[str, Any]:
-    from clipscale.laws.backtest import backtest
     from clipscale.laws.fit import fit
 
     c, e = sub[COMPUTE].to_numpy(), sub[ERROR].to_numpy()
+    if (e <= 0).any():
+        raise FitError(f"error reaches 0 (task solved) at {int((e <= 0).sum())} of {len(e)} run(s) in group "
+                       f"{label}; a law in log error needs error > 0: drop those runs with --where "
+                       "or evaluate a harder task")
     res = fit(c, e, method, n_boot=n_boot, seed=seed, label=label, **opts)
     out = _summary(res)
     if split:
@@ -244,3 +248,35 @@ def _summary(res) -> dict[str, Any]:
         lo, hi = res.ci.get(name, (np.nan, np.nan))
         out[f"{name}_lo"], out[f"{name}_hi"] = lo, hi
     return out
+
+
+def compare_table(df, methods: Sequence[str] = ("paper", "ls", "frontier", "saturating"), *,
+                  holdout_top_frac: float | None = None, holdout_top: int | None = None,
+                  cutoff: float | None = None, group_by=None, **table_opts) -> pd.DataFrame:
+    """`compare_methods` for every group of a results table (see clipscale.laws.prepare_table for
+    table_opts: compute_col, metric, error_col, where, wide, value_cols); one row per group x method."""
+    check_split(holdout_top_frac, holdout_top, cutoff)
+    data = prepare_table(df, **table_opts)
+    keys = resolve_group_by(data, DEFAULT_GROUP_BY if group_by is None else group_by)
+    frames = []
+    for key, sub in (data.groupby(keys, sort=True, dropna=False) if keys else [((), data)]):
+        key = key if isinstance(key, tuple) else (key,)
+        table = compare_methods(sub[COMPUTE].to_numpy(), sub[ERROR].to_numpy(), methods,
+                                holdout_top_frac=holdout_top_frac, holdout_top=holdout_top, cutoff=cutoff)
+        for k, v in reversed(list(zip(keys, key))):
+            table.insert(0, k, v)
+        frames.append(table)
+    return pd.concat(frames, ignore_index=True)
+
+
+def backtest_table(df, *, method: str = "paper", holdout_top: int | None = None,
+                   holdout_top_frac: float | None = None, cutoff: float | None = None, keep=(),
+                   compute_col: str = "gmacs_total", metric: str | None = None, error_col: str | None = None,
+                   where=None, **opts) -> pd.DataFrame:
+    """Backtest one group of runs (a results table, see `prepare_table`): one row per held-out run
+    in the shared backtest columns (backtest.BACKTEST_COLUMNS) after the `keep` columns."""
+    data = prepare_table(df, compute_col=compute_col, metric=metric, error_col=error_col, where=where,
+                         wide=False).reset_index(drop=True)
+    bt = backtest(data[COMPUTE].to_numpy(float), data[ERROR].to_numpy(float), method, holdout_top=holdout_top,
+                  holdout_top_frac=holdout_top_frac, cutoff=cutoff, **opts)
+    return bt.held_out_frame(data, keep=keep)

@@ -13,6 +13,7 @@ import pandas as pd
 
 from clipscale._io import atomic_write_with
 from clipscale.laws import fit
+from clipscale.laws.methods import group_options
 from clipscale.schema import GROUP_OPENAI, GROUP_OPENCLIP, default_metric, paper_group
 
 ARCH_ORDER = ("ViT-B-32", "ViT-B-16", "ViT-L-14", "ViT-H-14", "ViT-g-14")
@@ -112,7 +113,7 @@ def scaling_figure(results: pd.DataFrame, dataset: str, metric: str, ylabel: str
         sel = (groups == group).to_numpy()
         if sel.sum() < 2:
             continue
-        law = fit(d["gmacs_total"][sel], err[sel], "paper", n_boot=n_boot, binned=group != GROUP_OPENAI)
+        law = fit(d["gmacs_total"][sel], err[sel], "paper", n_boot=n_boot, **group_options("paper", group))
         line, = ax.plot(xs, law.predict(xs) * 100, color=LINE_COLOURS[group], lw=2, ls="--",
                         label=f"{GROUP_NAMES[group]}: {law.formula()}")
         lines.append(line)

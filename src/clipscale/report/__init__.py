@@ -37,7 +37,8 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
                  fits: pd.DataFrame | None = None, title: str = "clipscale report",
                  backtest: pd.DataFrame | None = None, methods: Sequence[str] = DEFAULT_METHODS,
                  n_boot: int = 200, seed: int = 0, figure_datasets: Sequence[str] | None = None,
-                 figures: Sequence[str | os.PathLike] = (), notes: Sequence[str] = (), holdout: int = 0) -> Path:
+                 figures: Sequence[str | os.PathLike] = (), notes: Sequence[str] = (), holdout: int = 0,
+                 in_sample: pd.DataFrame | None = None) -> Path:
     """Write the report into `out_dir` and return the path of its index.html.
 
     results: rows in clipscale.schema.RESULT_COLUMNS (metrics as fractions; error = 1 - default metric).
@@ -49,7 +50,8 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
     own figure files, copied into out_dir/figures and linked. notes: sentences to show at the top
     (e.g. the CLI's "the results file could not be read"). holdout: when no `backtest` is given and
     holdout > 0, backtest each dataset x group x method by refitting without its `holdout` most
-    expensive runs and predicting them.
+    expensive runs and predicting them. in_sample: predicted vs actual for runs the law was fitted
+    on (e.g. the paper notebook's), shown in its own section, labelled as in-sample, never as a backtest.
     """
     out = Path(out_dir)
     problems = Problems(list(notes))
@@ -63,9 +65,9 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
     _note_unfitted(fitset, problems)
     if backtest is None and holdout > 0 and fits is None and len(points):
         backtest = holdout_backtest(points, problems, methods=fitset.methods, holdout=holdout)
-    files = _write_tables(out, results, points, curve_rows, fitset, backtest)
+    files = _write_tables(out, results, points, curve_rows, fitset, backtest, in_sample)
     data = payload(title=title, points=points, curves=curve_rows, fitset=fitset, backtest=backtest,
-                   problems=problems, files=files,
+                   problems=problems, files=files, in_sample=in_sample,
                    curves_empty="No learning curves were given (pass --curves CURVES.csv)." if curves is None
                    else "The learning-curves table has no usable rows (see the notes above).")
     links, data["figures"] = _write_figures(out, points, curve_rows, fitset, data["default_dataset"],
@@ -100,7 +102,7 @@ def _write_csv(path: Path, df: pd.DataFrame) -> None:
     atomic_write_with(path, lambda tmp: df.to_csv(tmp, index=False))
 
 
-def _write_tables(out: Path, results, points, curve_rows, fitset: FitSet, backtest) -> list[dict]:
+def _write_tables(out: Path, results, points, curve_rows, fitset: FitSet, backtest, in_sample=None) -> list[dict]:
     """The report's CSVs, next to index.html; returns the page's links to them."""
     tables = [("results.csv", results if isinstance(results, pd.DataFrame) else pd.DataFrame(), "results table as given"),
               ("points.csv", points.assign(error_pct=100 * points["error"]), "plotted points: error (fraction and %), compute = total GMACs"),
@@ -109,7 +111,9 @@ def _write_tables(out: Path, results, points, curve_rows, fitset: FitSet, backte
     if len(curve_rows):
         tables.append(("curves.csv", curve_rows, "learning curves (normalised)"))
     if isinstance(backtest, pd.DataFrame):
-        tables.append(("backtest.csv", backtest, "backtest as given"))
+        tables.append(("backtest.csv", backtest, "backtest: predictions for held-out runs"))
+    if isinstance(in_sample, pd.DataFrame):
+        tables.append(("predictions_in_sample.csv", in_sample, "in-sample predictions: these runs were fitted"))
     links = []
     for name, df, note in tables:
         _write_csv(out / name, df)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from clipscale.errors import DataError, FitError, unknown
 from clipscale.report._data import Problems
-from clipscale.schema import GROUP_OPENAI
+from clipscale.laws.methods import group_options
 
 DEFAULT_METHODS = ("paper", "frontier", "saturating")
 BAND_LEVEL = 0.95
@@ -51,9 +51,7 @@ def compute_fits(points: pd.DataFrame, *, methods=DEFAULT_METHODS, n_boot: int =
     for (dataset, group), sub in points.groupby(["downstream_dataset", "group"], sort=True):
         compute, error = sub["compute"].to_numpy(float), sub["error"].to_numpy(float)
         for method in fitset.methods:
-            # As clipscale.laws.fit_table does (and the paper): the 3 CLIP-WIT models are fitted by
-            # plain least squares, not binned.
-            opts = {"binned": False} if method == "paper" and group == GROUP_OPENAI else {}
+            opts = group_options(method, group)           # CLIP-WIT: not binned (the paper's rule)
             try:
                 result = laws.fit(compute, error, method=method, n_boot=n_boot, seed=seed,
                                   label=f"({dataset}, {group})", **opts)
@@ -67,8 +65,8 @@ def compute_fits(points: pd.DataFrame, *, methods=DEFAULT_METHODS, n_boot: int =
 def fits_from_table(fits: pd.DataFrame, points: pd.DataFrame, problems: Problems) -> FitSet:
     """Use the caller's fit table (clipscale.laws.fit_table rows) instead of fitting again.
 
-    A row is turned back into a FitResult with `FitResult.from_dict` when clipscale.laws offers it
-    (then the band is drawn); otherwise the law E = beta * C^alpha + e_inf is drawn without a band.
+    A row is turned back into a FitResult: with `FitResult.from_dict` when it is a whole saved fit
+    (then the band is drawn), else with `FitResult.from_row` (the law without a band).
     A table fitted per dataset only (no `group` column, as a study does) applies to all its points.
     """
     missing = [c for c in ("downstream_dataset", "alpha", "beta") if c not in fits.columns]
@@ -108,30 +106,9 @@ def _result_from_row(row: dict):
             return FitResult.from_dict(clean)
         except (ImportError, KeyError, TypeError, ValueError):
             pass
-    return _PlainLaw(float(clean["alpha"]), float(clean["beta"]), float(clean.get("e_inf") or 0.0),
-                     float(clean.get("c0") or 0.0), clean.get("r2"), str(clean.get("formula") or ""))
+    from clipscale.laws import FitResult
 
-
-@dataclass(frozen=True)
-class _PlainLaw:
-    """E = beta * (C + c0)^alpha + e_inf from a fit table row (clipscale.laws.fit_table), drawn without a band."""
-
-    alpha: float
-    beta: float
-    e_inf: float = 0.0
-    c0: float = 0.0
-    r2: float | None = None
-    given_formula: str = ""
-
-    def predict(self, compute):
-        return self.beta * (np.asarray(compute, float) + self.c0) ** self.alpha + self.e_inf
-
-    def formula(self) -> str:
-        if self.given_formula:
-            return self.given_formula
-        base = f"(C + {self.c0:.3g})" if self.c0 else "C"
-        tail = f" + {self.e_inf:.3g}" if self.e_inf else ""
-        return f"E = {self.beta:.3g} · {base}^{self.alpha:.3f}{tail}"
+    return FitResult.from_row(clean)     # drawn without a band; a logodds row stays a logodds law
 
 
 def _add_missing(fitset: FitSet, dataset, group, method, n_points: int, reason: str) -> None:
@@ -234,20 +211,17 @@ def holdout_backtest(points: pd.DataFrame, problems: Problems, *, methods=DEFAUL
     for (dataset, group), sub in points.groupby(["downstream_dataset", "group"], sort=True):
         compute, error = sub["compute"].to_numpy(float), sub["error"].to_numpy(float)
         for method in methods:
-            opts = {"binned": False} if method == "paper" and group == GROUP_OPENAI else {}
+            opts = group_options(method, group)
             try:
                 bt = laws.backtest(compute, error, method, holdout_top=holdout, label=f"({dataset}, {group})", **opts)
             except (FitError, DataError):
                 skipped += 1
                 continue
-            held = sub[~bt.train]
-            for (_, run), predicted in zip(held.iterrows(), bt.predicted):
-                rows.append({"downstream_dataset": dataset, "group": group, "method": method, "name": run["name"],
-                             "arch": run["arch"], "data": run["data"], "samples_seen": run["samples_pretty"],
-                             "gmacs_total": run["compute"], "n_train": int(bt.train.sum()),
-                             "actual_error_pct": 100 * run["error"], "predicted_error_pct": 100 * predicted,
-                             "abs_miss_pct_points": abs(100 * (predicted - run["error"]))})
+            frame = bt.held_out_frame(sub.reset_index(drop=True), keep=("name", "arch", "data", "samples_pretty"))
+            frame.insert(0, "downstream_dataset", dataset)
+            frame.insert(1, "group", group)
+            rows.append(frame)
     if skipped:
         problems.add(f"Backtest: {skipped} dataset / group / method combinations have too few runs to fit "
                      f"after holding out the {holdout} most expensive, and are not in the backtest table.")
-    return pd.DataFrame(rows)
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()

@@ -58,7 +58,8 @@ def _sorted_labels(values) -> list:
     return sorted({str(v) for v in values}, key=key)
 
 
-def payload(*, title, points, curves, fitset: FitSet, backtest, problems, files, curves_empty) -> dict:
+def payload(*, title, points, curves, fitset: FitSet, backtest, problems, files, curves_empty,
+            in_sample=None) -> dict:
     """Everything the page script needs, JSON-ready (errors are fractions, compute total GMACs)."""
     datasets = [{"name": d, "metric": str(sub["metric"].iloc[0]), "n_points": int(len(sub))}
                 for d, sub in points.groupby("downstream_dataset", sort=True)]
@@ -84,6 +85,7 @@ def payload(*, title, points, curves, fitset: FitSet, backtest, problems, files,
                    "axes": [{"key": k, "label": label, "available": bool(curves[k].notna().any()) if len(curves) else False}
                             for k, label in CURVE_AXES]},
         "backtest": table_json(backtest),
+        "in_sample": table_json(in_sample),
         "files": files,
     })
 

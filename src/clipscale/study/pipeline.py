@@ -74,6 +74,7 @@ def finish_study(spec: StudySpec, *, report: bool = True, wall_s: float = 0.0,
     store = Store(spec.out)
     runs = spec.runs()
     results, curves = store.merge([r.name for r in runs])
+    finetune_runs(spec, store, runs)  # [finetune]: rows appended to results.csv (eval_type finetune)
     missing = [{"run": r.name, "state": s, "reason": why}
                for r in runs for s, why in [store.state(r.name)] if s != "done"]
     fits, backtest, fit_note = fit_study(spec, results)
@@ -94,6 +95,12 @@ def finish_study(spec: StudySpec, *, report: bool = True, wall_s: float = 0.0,
     summary = summarize(spec, results, fits, missing, notes, wall_s, backtest)
     _io.atomic_write_json(store.root / "summary.json", summary)
     return StudyOutcome(store.root, results, curves, fits, report_path, missing, wall_s, summary)
+
+
+def finetune_runs(spec: StudySpec, store, runs) -> None:
+    from clipscale.evaluate.transfer import finetune_study
+
+    finetune_study(spec.finetune, store.root, [(r.name, store.run_dir(r.name)) for r in runs])
 
 
 def fit_task(spec: StudySpec) -> str:
@@ -129,35 +136,14 @@ def fit_study(spec: StudySpec, results):
     note = ""
     if holdout and len(sub) > holdout:
         try:
-            backtest = backtest_rows(sub, spec.fit.method, holdout)
+            backtest = laws.backtest_table(sub, holdout_top=holdout, method=spec.fit.method,
+                                           keep=("downstream_dataset", "run", "arch", "samples_seen"))
         except ClipscaleError as exc:
             note = f"backtest on {task} not possible: {exc}"
     elif holdout:
         note = f"backtest on {task} needs more than {holdout} points, got {len(sub)}"
     fits["headline"] = fits["downstream_dataset"] == task
     return pd.DataFrame(fits), backtest, note
-
-
-def backtest_rows(sub, method: str, holdout: int):
-    """Fit without the `holdout` largest-compute points, predict them: one row per held-out point."""
-    import pandas as pd
-
-    from clipscale import laws
-    from clipscale.schema import default_metric
-
-    task = sub["downstream_dataset"].iloc[0]
-    sub = sub.sort_values("gmacs_total", kind="stable").reset_index(drop=True)
-    error = 1 - sub[default_metric(task)].to_numpy(dtype=float)
-    bt = laws.backtest(sub["gmacs_total"].to_numpy(dtype=float), error, method, holdout_top=holdout, label=task)
-    held = sub[~bt.train]
-    lo, hi = bt.fit.predict_interval(bt.compute, 0.9)  # where a new run is expected, 90%
-    return pd.DataFrame({"downstream_dataset": task, "run": held["run"].to_numpy(),
-                         "pred_lo90_err_pct": 100 * lo, "pred_hi90_err_pct": 100 * hi,
-                         "inside_90": (bt.actual >= lo) & (bt.actual <= hi),
-                         "arch": held["arch"].to_numpy(), "samples_seen": held["samples_seen"].to_numpy(),
-                         "gmacs_total": bt.compute, "pred_err_pct": 100 * bt.predicted,
-                         "actual_err_pct": 100 * bt.actual, "abs_err_pct": bt.abs_err_pct,
-                         "formula": bt.fit.formula(), "n_train": int(bt.train.sum())})
 
 
 def make_report(spec, results, curves, fits, backtest, notes) -> Path | None:
@@ -202,8 +188,8 @@ def summarize(spec, results, fits, missing, notes, wall_s, backtest=None) -> dic
             out["law"] = {k: row.get(k) for k in ("method", "alpha", "beta", "e_inf", "r2", "n_points",
                                                    "n_fit_points", "backtest_mae_pct", "status", "message")}
     if backtest is not None and len(backtest) and "inside_90" in backtest:
-        out["backtest"] = {"n_heldout": len(backtest), "mae_pct": float(backtest["abs_err_pct"].mean()),
-                           "inside_90": int(backtest["inside_90"].sum())}
+        out["backtest"] = {"n_heldout": len(backtest), "mae_pct": float(backtest["abs_miss_pct_points"].mean()),
+                           "inside_90": int(backtest["inside_90"].fillna(False).astype(bool).sum())}
     return json.loads(json.dumps(out, default=_io._json_default, allow_nan=True))
 
 

@@ -78,6 +78,18 @@ class FitSettings:
 
 
 @dataclass(frozen=True)
+class FinetuneSettings:
+    """[finetune]: fine-tune each run's last checkpoint on these tasks (clipscale.evaluate.transfer)."""
+
+    tasks: tuple[str, ...] = ()          # () = no fine-tuning; classification tasks with a train split
+    epochs: int = 2
+    lr: float = 1e-4                     # peak AdamW learning rate (warmup then cosine)
+    batch_size: int = 64
+    limit: int = 0                       # at most this many images per split; 0 = all
+    wise_alpha: float = 1.0              # WiSE-FT: 0 = zero-shot weights, 1 = fine-tuned
+
+
+@dataclass(frozen=True)
 class LaunchSettings:
     launcher: str = "local"
     jobs: int = 2                        # runs at once (local); array parallelism (slurm)
@@ -120,6 +132,7 @@ class StudySpec:
     launch: LaunchSettings = field(default_factory=LaunchSettings)
     slurm: SlurmSettings = field(default_factory=SlurmSettings)
     budget: BudgetSettings = field(default_factory=BudgetSettings)
+    finetune: FinetuneSettings = field(default_factory=FinetuneSettings)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -232,7 +245,8 @@ def in_band(spec: StudySpec, model: str, levels: list[int]) -> list[int]:
 # ---------------------------------------------------------------- parsing and validation
 
 _SECTIONS = {"axes": Axes, "train": TrainSettings, "eval": EvalSettings, "fit": FitSettings,
-             "launch": LaunchSettings, "slurm": SlurmSettings, "budget": BudgetSettings}
+             "launch": LaunchSettings, "slurm": SlurmSettings, "budget": BudgetSettings,
+             "finetune": FinetuneSettings}
 
 
 def load_spec(path: str | Path, out: str | Path | None = None) -> StudySpec:
@@ -341,6 +355,7 @@ def validate(spec: StudySpec, where: str = "spec") -> None:
                              f"{choices_hint(spec.eval.tasks)} (the [eval] tasks)")
     if spec.fit.holdout_top < 0:
         raise UserInputError(f"{where} [fit] holdout_top: must be >= 0, got {spec.fit.holdout_top}")
+    _validate_finetune(spec.finetune, where)
     from clipscale.train import TrainSpec
 
     for run in expand(spec):
@@ -354,3 +369,17 @@ def validate(spec: StudySpec, where: str = "spec") -> None:
             TrainSpec.from_dict(run.train_spec())
         except UserInputError as exc:
             raise UserInputError(f"{where}: run {run.name}: {exc}") from None
+
+
+def _validate_finetune(f: FinetuneSettings, where: str) -> None:
+    """[finetune]: known classification tasks and a valid recipe (the fine-tuning module's checks)."""
+    if not f.tasks:
+        return
+    from clipscale.evaluate.finetune import Recipe, finetune_task
+
+    for task in f.tasks:
+        finetune_task(task)
+    try:
+        Recipe(epochs=f.epochs, lr=f.lr, batch_size=f.batch_size, wise_alpha=f.wise_alpha).check()
+    except UserInputError as exc:
+        raise UserInputError(f"{where} [finetune]: {exc}") from None

@@ -93,15 +93,19 @@ function renderScaling() {
   renderBacktest();
 }
 
-/* The backtest table follows the dataset selector when it has a downstream_dataset column. */
-function renderBacktest() {
-  var bt = DATA.backtest;
+/* The backtest and in-sample tables follow the dataset selector when they have a downstream_dataset column. */
+function renderDatasetTable(bt, prefix, what) {
   if (!bt) return;
-  var col = bt.columns.indexOf("downstream_dataset"), all = $("backtest-all");
+  var col = bt.columns.indexOf("downstream_dataset"), all = $(prefix + "-all");
   all.parentNode.hidden = col < 0;
   var rows = bt.rows.filter(function (r) { return col < 0 || all.checked || r[col] === STATE.dataset; });
-  makeTable($("backtest-table"), bt.columns, rows,
-    col < 0 || all.checked ? "The backtest table is empty." : "No backtest rows for " + STATE.dataset + ".");
+  makeTable($(prefix + "-table"), bt.columns, rows,
+    col < 0 || all.checked ? "The " + what + " table is empty." : "No " + what + " rows for " + STATE.dataset + ".");
+}
+
+function renderBacktest() {
+  renderDatasetTable(DATA.backtest, "backtest", "backtest");
+  renderDatasetTable(DATA.in_sample, "insample", "in-sample");
 }
 
 function renderFigureLinks() {
@@ -309,6 +313,7 @@ function renderTables() {
   var coef = DATA.coefficients;
   makeTable($("coef-table"), coef.columns, coef.rows.slice(), "No fitted coefficients (see the notes above).");
   if (!DATA.backtest) $("backtest-section").hidden = true;
+  if (!DATA.in_sample) $("insample-section").hidden = true;
   var files = $("files");
   DATA.files.forEach(function (f) {
     var li = h("li"), a = h("a", {href: f.href}, f.label);
@@ -319,6 +324,7 @@ function renderTables() {
 }
 
 $("backtest-all").addEventListener("change", renderBacktest);
+$("insample-all").addEventListener("change", renderBacktest);
 renderProblems();
 setupScalingControls();
 renderLegend();

@@ -1,0 +1,114 @@
+"""Fine-tune a checkpoint on a task and report its test top-1 as a results row (eval_type = finetune).
+
+The driver around clipscale.evaluate.finetune: load the checkpoint (evaluate.checkpoints.load_model),
+load the task's train and test splits, build the zero-shot-initialised head, train (resumable),
+apply WiSE-FT, evaluate, write OUT/finetuned.pt (OpenCLIP format + head, atomic) and OUT/results.csv.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from clipscale._io import atomic_write_with
+from clipscale.evaluate import finetune as ft
+from clipscale.evaluate.checkpoints import load_model
+from clipscale.evaluate.datasets import task_data
+from clipscale.evaluate.metrics import classification_metrics
+from clipscale.evaluate.results import make_row, to_frame
+from clipscale.evaluate.runner import check_device
+
+
+def finetune_checkpoint(arch: str, checkpoint, task: str, out, recipe: ft.Recipe = ft.Recipe(), *,
+                        device: str = "cpu", meta: dict | None = None, progress: bool = True) -> pd.DataFrame:
+    """One results row: the test top-1 (a fraction) of `checkpoint` fine-tuned on `task`'s train split.
+
+    The row's `task` and `eval_type` are 'finetune'; `finetune_recipe` holds the recipe as JSON and
+    `zeroshot_acc1` the head's accuracy before training (step 0). Rerunning with the same `out`
+    resumes from the last epoch checkpoint and gives the same numbers.
+    """
+    recipe.check()
+    check_device(device)
+    spec = ft.finetune_task(task)
+    data = task_data(spec, limit=recipe.limit, need_train=True)
+    if data.train is None:
+        ft.load_split(spec, data, "train", None)  # raises the one-line DataError
+    model, preprocess, tokenizer, info = load_model(arch, checkpoint, device=device)
+    train_x, train_y = ft.load_split(spec, data, "train", preprocess)
+    test_x, test_y = ft.load_split(spec, data, "test", preprocess)
+    torch.manual_seed(recipe.seed)
+    clf = ft.build_classifier(model, tokenizer, data, device=device)
+    zero = {k: v.detach().clone() for k, v in clf.state_dict().items()}
+    pred = dict(batch_size=recipe.batch_size, device=device, precision=recipe.precision)
+    zero_acc = classification_metrics(ft.predict(clf, test_x, **pred), test_y)["acc1"]
+    out = Path(out)
+    ft.train_head(clf, train_x, train_y, recipe, out, device=device, progress=progress)
+    if recipe.wise_alpha < 1.0:
+        clf.load_state_dict(ft.wise(zero, clf.state_dict(), recipe.wise_alpha))
+    metrics = classification_metrics(ft.predict(clf, test_x, **pred), test_y)
+    _save_openclip(out / "finetuned.pt", model, clf, recipe, info)
+    row = make_row(replace(spec, kind=ft.FINETUNE), metrics, arch=arch, info=info, meta=meta or {},
+                   n_images=len(test_y), n_skipped=0)
+    row.update({"eval_type": ft.FINETUNE, "finetune_recipe": json.dumps(asdict(recipe), sort_keys=True),
+                "zeroshot_acc1": zero_acc, "train_images": len(train_y)})
+    df = to_frame([row])
+    for k in ("eval_type", "finetune_recipe", "zeroshot_acc1"):
+        df[k] = row[k]
+    return df
+
+
+def _save_openclip(path: Path, model, clf: ft.Classifier, recipe: ft.Recipe, info) -> None:
+    """OpenCLIP-format file (state_dict of the whole CLIP model, tuned image tower) plus the head."""
+    state = {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
+             "head": {k: v.cpu() for k, v in clf.head.state_dict().items()},
+             "epoch": info.epoch, "samples_seen": info.samples_seen, "finetune_recipe": asdict(recipe)}
+    atomic_write_with(path, lambda tmp: torch.save(state, tmp))
+
+
+def write_results(df: pd.DataFrame, out) -> Path:
+    """OUT/results.csv, replaced atomically (a rerun rewrites, never duplicates, its rows)."""
+    path = Path(out) / "results.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_with(path, lambda tmp: df.to_csv(tmp, index=False))
+    return path
+
+
+def finetune_study(settings, root, runs) -> pd.DataFrame | None:
+    """A study's [finetune]: each done run's last checkpoint fine-tuned on settings.tasks.
+
+    runs: (name, run folder). Results are cached (and resumable) under ROOT/finetune/<run>/<task>/ and
+    their rows appended to ROOT/results.csv, which the study rebuilds from its runs on every merge.
+    """
+    if not settings.tasks:
+        return None
+    from clipscale.evaluate.checkpoints import epoch_files, run_spec
+    from clipscale.evaluate.results import append_results
+    from clipscale.evaluate.runner import _meta_from_spec
+    from clipscale.errors import NotFoundError
+
+    recipe = ft.Recipe(epochs=settings.epochs, lr=settings.lr, batch_size=settings.batch_size,
+                       wise_alpha=settings.wise_alpha, limit=settings.limit or None)
+    frames = []
+    for name, run_dir in runs:
+        try:
+            last = epoch_files(run_dir)[-1][1]
+        except NotFoundError:
+            continue  # a run that is not done has nothing to fine-tune yet
+        spec = run_spec(run_dir)
+        for task in settings.tasks:
+            out = Path(root) / "finetune" / name / task.replace("/", "-")
+            if (out / "results.csv").exists():
+                frames.append(pd.read_csv(out / "results.csv"))
+                continue
+            df = finetune_checkpoint(spec.get("model") or spec["arch"], last, task, out, recipe,
+                                     meta=_meta_from_spec(spec, Path(run_dir)), progress=False)
+            write_results(df, out)
+            frames.append(df)
+    if not frames:
+        return None
+    rows = pd.concat(frames, ignore_index=True)
+    append_results(rows, Path(root) / "results.csv")
+    return rows

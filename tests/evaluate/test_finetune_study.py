@@ -1,0 +1,54 @@
+"""A study with [finetune]: each run's last checkpoint fine-tuned, rows appended to results.csv."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from clipscale.errors import UserInputError
+
+TOML = """
+name = "ft"
+out = "{out}"
+[axes]
+model = ["ladder-xs"]
+data_size = [256]
+samples_seen = [256]
+batch_size = [64]
+[eval]
+tasks = ["embedded/shape"]
+limit = 32
+[fit]
+method = "ls"
+holdout_top = 0
+[launch]
+jobs = 1
+threads = 1
+[finetune]
+tasks = ["{task}"]
+epochs = 1
+limit = 32
+batch_size = 16
+"""
+
+
+def test_bad_finetune_task_is_one_user_error(tmp_path):
+    from clipscale.study import load_spec
+
+    path = tmp_path / "s.toml"
+    path.write_text(TOML.format(out=tmp_path / "out", task="embedded/retrieval"))
+    with pytest.raises(UserInputError, match="not a classification task"):
+        load_spec(path)
+
+
+@pytest.mark.slow
+def test_study_finetunes_the_last_checkpoint_of_each_run(tmp_path):
+    from clipscale.study import load_spec, run_study
+
+    path = tmp_path / "s.toml"
+    path.write_text(TOML.format(out=tmp_path / "out", task="digits"))
+    spec = load_spec(path)
+    run_study(spec, progress=False, report=False)
+    results = pd.read_csv(spec.out_dir / "results.csv")
+    ft = results[results["task"] == "finetune"]
+    assert len(ft) == 1 and ft["downstream_dataset"].iloc[0] == "digits"
+    assert (spec.out_dir / "finetune").is_dir()
