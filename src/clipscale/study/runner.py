@@ -197,13 +197,6 @@ def annotate(rows, run: Run):
     return rows
 
 
-def run_facts(run: Run) -> dict[str, Any]:
-    """What a progress line or status table shows about a run (GMACs: per sample and total)."""
-    gm = gmacs_per_sample(run.model)
-    return {"run": run.name, "model": run.model, "data_size": run.data_size,
-            "samples_seen": run.samples_seen, "gmacs": gm, "gmacs_total": gm * run.samples_seen}
-
-
 _GMACS: dict[str, float] = {}
 
 
