@@ -9,7 +9,6 @@ import os
 import time
 import traceback
 from pathlib import Path
-from typing import Any
 
 from clipscale.errors import UserInputError
 from clipscale.schema import pretty_samples
