@@ -65,9 +65,11 @@ def _spec_args(p) -> None:
 
 
 def _load(args):
+    """The spec of the command line, as its folder's budget plan sized it (if it was planned)."""
     from clipscale.study import load_spec
+    from clipscale.study.budget import saved_plan
 
-    return load_spec(args.spec, out=args.out)
+    return saved_plan(load_spec(args.spec, out=args.out))
 
 
 def _init(args) -> int:
@@ -87,7 +89,9 @@ def _run(args) -> int:
     from clipscale.study import run_study
     from clipscale.study.demo import headline
 
-    spec = _load(args)
+    from clipscale.study import load_spec
+
+    spec = load_spec(args.spec, out=args.out)  # as written: a budget plans (or reads back its plan) from it
     seconds = _budget_seconds(args, spec)
     if seconds:
         from clipscale.study.budget import run_with_budget
@@ -112,7 +116,9 @@ def _plan(args) -> int:
     from clipscale.errors import UserInputError
     from clipscale.study.budget import plan, plan_lines
 
-    spec = _load(args)
+    from clipscale.study import load_spec
+
+    spec = load_spec(args.spec, out=args.out)
     seconds = _budget_seconds(args, spec)
     if not seconds:
         raise UserInputError("no budget: pass --budget (e.g. 10m, 2h) or add a [budget] table with seconds")

@@ -213,11 +213,25 @@ def planned(spec, seconds: float, *, replan: bool = False) -> Plan:
         old = json.loads(path.read_text())
         if old.get("key") == key:
             p = old["plan"]
-            return Plan(scaled(spec, p["scale"]), seconds, p["scale"], p["predicted_s"], p["run_s"],
+            return Plan(scaled(spec, p["scale"]).replace(train={"precision": p["precision"]}), seconds, p["scale"], p["predicted_s"], p["run_s"],
                         p["speeds_samples_per_s"], p["precision"], 0.0, tuple(p["notes"]))
     result = plan(spec, seconds)
     _io.atomic_write_json(path, {"key": key, "plan": result.to_dict()})
     return result
+
+
+def saved_plan(spec):
+    """The spec as its folder's plan.json sized it (for `study status` and `study report` of a
+    budgeted study), or `spec` unchanged when it was never planned."""
+    import json
+
+    path = spec.out_dir / PLAN_FILE
+    if not path.exists():
+        return spec
+    old = json.loads(path.read_text())
+    if old.get("key", {}).get("spec") != spec.to_dict():
+        return spec
+    return scaled(spec, old["plan"]["scale"]).replace(train={"precision": old["plan"]["precision"]})
 
 
 def run_with_budget(spec, seconds: float, *, jobs: int | None = None, progress: bool = True, report: bool = True):

@@ -71,6 +71,10 @@ def headline(outcome) -> list[str]:
         lines.append(f"backtest: {bt['n_heldout']} largest-compute runs held out, mean abs. error "
                      f"{bt['mae_pct']:.2f} error-% points, {bt['inside_90']}/{bt['n_heldout']} inside the "
                      f"law's 90% prediction interval")
+        if bt.get("n_heldout_frontier"):
+            lines.append(f"  of them on the compute-optimal frontier (what a frontier law predicts): "
+                         f"{bt['n_heldout_frontier']}, mean abs. error {bt['mae_frontier_pct']:.2f} points, "
+                         f"{bt['inside_90_frontier']}/{bt['n_heldout_frontier']} inside the 90% interval")
     fr = s.get("frontier") or {}
     if fr:
         models = ", ".join(f"{m} ({n})" for m, n in fr["models"].items())

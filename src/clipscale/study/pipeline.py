@@ -170,6 +170,7 @@ def frontier_facts(results, task: str) -> dict[str, Any]:
             keep.append(i)
     on = sub.iloc[keep]
     return {"n_points": len(keep), "models": {str(k): int(v) for k, v in on["arch"].value_counts().items()},
+            "compute": [float(c) for c in on["gmacs_total"]],
             "error_at_max_compute": float(err[-1]), "best_error": float(err.min())}
 
 
@@ -188,8 +189,17 @@ def summarize(spec, results, fits, missing, notes, wall_s, backtest=None) -> dic
             out["law"] = {k: row.get(k) for k in ("method", "alpha", "beta", "e_inf", "r2", "n_points",
                                                    "n_fit_points", "backtest_mae_pct", "status", "message")}
     if backtest is not None and len(backtest) and "inside_90" in backtest:
+        inside = backtest["inside_90"].fillna(False).astype(bool)
         out["backtest"] = {"n_heldout": len(backtest), "mae_pct": float(backtest["abs_miss_pct_points"].mean()),
-                           "inside_90": int(backtest["inside_90"].fillna(False).astype(bool).sum())}
+                           "inside_90": int(inside.sum())}
+        # A frontier law predicts the best error reachable at a compute, so the held-out runs that
+        # are compute-optimal (on the frontier of all runs) are the ones it is meant to predict.
+        front = set(out.get("frontier", {}).get("compute", []))
+        on = backtest["compute"].map(lambda c: any(abs(c - f) <= 1e-9 * f for f in front)).to_numpy(bool)
+        if on.any():
+            out["backtest"].update(n_heldout_frontier=int(on.sum()),
+                                   mae_frontier_pct=float(backtest["abs_miss_pct_points"][on].mean()),
+                                   inside_90_frontier=int(inside[on].sum()))
     return json.loads(json.dumps(out, default=_io._json_default, allow_nan=True))
 
 
