@@ -42,3 +42,34 @@ def test_compute_band_drops_levels_outside_it(tiny):
     assert in_band(banded, "ladder-e-xxs", [256, 512, 1024, 2048]) == [256, 512, 1024, 2048]
     assert {r.model: r.levels for r in banded.runs()} == {"ladder-e-xxs": (256, 512, 1024, 2048),
                                                          "ladder-e-xs": (256, 512)}
+
+
+
+
+def test_same_spec_and_seed_give_the_same_numbers(tmp_path):
+    """Two folders, one spec: identical study points (the demo's determinism, issue 10)."""
+    from conftest import tiny_spec
+
+    metrics = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        spec = load_spec(tiny_spec(tmp_path / name, models=("ladder-e-xxs",), samples=(256, 512),
+                                   levels_from="cooldown"))
+        run_study(spec, progress=False, report=False)
+        results = pd.read_csv(spec.out_dir / "results.csv").sort_values("samples_seen")
+        metrics.append(results[["samples_seen", "acc1", "acc5", "gmacs_total"]].to_numpy())
+    assert (metrics[0] == metrics[1]).all()
+
+
+def test_unmet_targets_are_named():
+    from clipscale.study.demo import unmet_targets
+
+    good = {"frontier": {"error_at_max_compute": 0.2, "models": {"a": 2, "b": 3, "c": 1}, "n_points": 6},
+            "law": {"r2": 0.97}, "gmacs_total_range": [1.0, 500.0],
+            "backtest": {"mae_pct": 2.0, "inside_90": 3, "n_heldout": 3},
+            "budget": {"actual_s": 590.0, "budget_s": 600.0}}
+    assert unmet_targets(good) == []
+    bad = {**good, "frontier": {**good["frontier"], "models": {"a": 6}}, "law": {"r2": 0.8},
+           "budget": {"actual_s": 900.0, "budget_s": 600.0}}
+    text = " | ".join(unmet_targets(bad))
+    assert "1 model size(s) on the frontier" in text and "R^2 0.8" in text and "900 s" in text
