@@ -3,8 +3,11 @@
 The ladder (model_configs/ladder-*.json) is data, not code: OpenCLIP configs of 32 px images,
 patch 8 (17 image tokens) and a short text context, registered into OpenCLIP's registry at import
 so that `open_clip.create_model_and_transforms('ladder-s', pretrained=path)` works too.
-They use OpenCLIP's own BPE tokenizer, so every OpenCLIP tool (open_clip_train, clip_benchmark)
-works on them unchanged.
+`ladder-*` use OpenCLIP's own BPE tokenizer, so every OpenCLIP tool (open_clip_train,
+clip_benchmark) works on them unchanged: use them on real shards. `ladder-e-*` are the same shapes
+(plus a smaller rung, ladder-e-xxs) with the compact tokenizer of the embedded captions
+(`clipscale.data.tokenizer`: OpenCLIP's BPE pruned to 899 tokens), whose token embedding no longer
+dwarfs the model: use them on the embedded data.
 """
 from __future__ import annotations
 
@@ -22,6 +25,20 @@ _CONFIG_DIR = Path(__file__).resolve().parent / "model_configs"
 # OpenCLIP's weight precisions (open_clip.factory); it silently treats any other string as fp32.
 PRECISIONS = ("fp32", "bf16", "fp16", "pure_bf16", "pure_fp16")
 open_clip.add_model_config(_CONFIG_DIR)
+
+
+def _resolve_tokenizer_paths() -> None:
+    """Configs name their tokenizer file relative to model_configs/; OpenCLIP opens it relative to
+    the working directory, so register the absolute path."""
+    from open_clip.factory import _MODEL_CONFIGS
+
+    for path in _CONFIG_DIR.glob("ladder-*.json"):
+        kwargs = (_MODEL_CONFIGS.get(path.stem, {}).get("text_cfg", {}).get("tokenizer_kwargs") or {})
+        if "bpe_path" in kwargs and not Path(kwargs["bpe_path"]).is_absolute():
+            kwargs["bpe_path"] = str(_CONFIG_DIR / kwargs["bpe_path"])
+
+
+_resolve_tokenizer_paths()
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,21 @@ def register(sub) -> None:
                           "or slurm (submitit; [slurm] table = sbatch settings)")
     run.add_argument("--jobs", type=int, help="runs at once (default: the spec's [launch] jobs)")
     run.add_argument("--threads", type=int, help="torch threads per run (default: [launch] threads)")
+    run.add_argument("--budget", help="wall-time budget (600s, 10m, 2h): size the grid to it "
+                                      "(default: the spec's [budget] seconds, if any)")
     run.add_argument("--quiet", action="store_true", help="no progress display")
     run.set_defaults(func=_run)
+
+    pl = ss.add_parser("plan", help="measure this machine and size the grid to a wall-time budget",
+                       description="Times a few training steps of each model of the spec here (as the "
+                                   "launcher will run them), then scales every samples-seen level by one "
+                                   "factor so the whole study ends within the budget; prints the runs "
+                                   "and what each costs. `study run` uses the same plan when the spec has "
+                                   "a [budget] table or --budget is given.")
+    _spec_args(pl)
+    pl.add_argument("--budget", help="wall time for the whole study: 600, 600s, 10m, 1.5h (default: [budget] seconds)")
+    pl.add_argument("--json", action="store_true", help="print the plan as JSON")
+    pl.set_defaults(func=_plan)
 
     st = ss.add_parser("status", help="one line per run: done, running, interrupted, failed (reason), pending")
     _spec_args(st)
@@ -52,9 +65,11 @@ def _spec_args(p) -> None:
 
 
 def _load(args):
+    """The spec of the command line, as its folder's budget plan sized it (if it was planned)."""
     from clipscale.study import load_spec
+    from clipscale.study.budget import saved_plan
 
-    return load_spec(args.spec, out=args.out)
+    return saved_plan(load_spec(args.spec, out=args.out))
 
 
 def _init(args) -> int:
@@ -74,11 +89,42 @@ def _run(args) -> int:
     from clipscale.study import run_study
     from clipscale.study.demo import headline
 
-    spec = _load(args)
-    outcome = run_study(spec, launcher=args.launcher, jobs=args.jobs, threads=args.threads,
-                        progress=not args.quiet)
+    from clipscale.study import load_spec
+
+    spec = load_spec(args.spec, out=args.out)  # as written: a budget plans (or reads back its plan) from it
+    seconds = _budget_seconds(args, spec)
+    if seconds:
+        from clipscale.study.budget import run_with_budget
+
+        outcome, _ = run_with_budget(spec, seconds, jobs=args.jobs, progress=not args.quiet)
+    else:
+        outcome = run_study(spec, launcher=args.launcher, jobs=args.jobs, threads=args.threads,
+                            progress=not args.quiet)
     print("\n".join(headline(outcome)))
     return 1 if outcome.missing else 0
+
+
+def _budget_seconds(args, spec) -> float:
+    from clipscale.study.budget import parse_budget
+
+    return parse_budget(args.budget) if args.budget else spec.budget.seconds
+
+
+def _plan(args) -> int:
+    import json
+
+    from clipscale.errors import UserInputError
+    from clipscale.study.budget import plan, plan_lines
+
+    from clipscale.study import load_spec
+
+    spec = load_spec(args.spec, out=args.out)
+    seconds = _budget_seconds(args, spec)
+    if not seconds:
+        raise UserInputError("no budget: pass --budget (e.g. 10m, 2h) or add a [budget] table with seconds")
+    p = plan(spec, seconds)
+    print(json.dumps(p.to_dict(), indent=1) if args.json else "\n".join(plan_lines(p)))
+    return 0
 
 
 def _status(args) -> int:
@@ -93,7 +139,8 @@ def _status(args) -> int:
         return 0
     for row in table.itertuples():
         why = f"  {row.reason}" if row.reason else ""
-        print(f"{row.state:<11} {row.run}  {row.samples_trained}/{row.samples_seen} samples{why}")
+        branches = f"  [{row.branches}]" if row.branches else ""
+        print(f"{row.state:<11} {row.run}  {row.samples_trained}/{row.samples_seen} samples{branches}{why}")
     counts = table["state"].value_counts().to_dict()
     print(f"{len(table)} runs: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
           + f"; compute spent {table['gmacs_spent'].sum():.4g} of {table['gmacs_total'].sum():.4g} total GMACs")

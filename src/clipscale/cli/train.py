@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 
 _EPILOG = """\
 examples:
@@ -80,6 +81,12 @@ def _run(args) -> int:
                      precision=args.precision, seed=args.seed, epochs=args.epochs, train_data=args.train_data,
                      num_threads=args.threads, engine=args.engine, schedule=args.schedule, cooldown=args.cooldown,
                      cooldown_shape=args.cooldown_shape, final_lr=args.final_lr)
+    if args.precision == "bf16":
+        from clipscale.train.precision import bf16_warning, detect_bf16
+
+        warning = bf16_warning(detect_bf16())
+        if warning and int(os.environ.get("RANK", "0")) == 0:
+            print(warning, file=sys.stderr)
     if levels:
         from clipscale.train.branches import train_branches
 

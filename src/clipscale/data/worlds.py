@@ -50,6 +50,14 @@ WORLDS: dict[str, World] = {w.name: w for w in (
           ("circle", "square", "triangle", "star", "cross", "heart", "ring", "arrow"),
           ("red", "yellow", "green", "blue", "white", "black"), ("large",), ("solid",), (1.0,),
           {"single": 1.0, "count": 0.0, "relation": 0.0, "text": 0.0}),
+    World("medium-v1", "16 shapes (confusable ones included) x 6 distinct colours (96 object classes), "
+                       "large solid objects, single-object scenes only",
+          vocab.SHAPES, ("red", "yellow", "green", "blue", "white", "black"), ("large",), ("solid",), (1.0,),
+          {"single": 1.0, "count": 0.0, "relation": 0.0, "text": 0.0}),
+    World("hard-v1", "16 shapes x 12 colours (192 object classes, the full world's), 2 sizes, solid objects, "
+                     "single-object scenes only",
+          vocab.SHAPES, tuple(vocab.COLOURS), tuple(vocab.SIZES), ("solid",), (1.0,),
+          {"single": 1.0, "count": 0.0, "relation": 0.0, "text": 0.0}),
 )}
 
 

@@ -20,7 +20,7 @@ from clipscale.laws.result import FitResult
 #: the columns of every held-out backtest table (report, study, paper): errors in percent, the miss
 #: in error-percentage points, compute in the fitted column's unit (total GMACs by default)
 BACKTEST_COLUMNS = ("compute", "actual_error_pct", "predicted_error_pct", "abs_miss_pct_points", "n_train",
-                    "method", "formula")
+                    "method", "formula", "lo90_error_pct", "hi90_error_pct", "inside_90")
 
 
 @dataclasses.dataclass
@@ -49,6 +49,13 @@ class BacktestResult:
                             "predicted_error_pct": 100 * self.predicted,
                             "abs_miss_pct_points": self.abs_err_pct, "n_train": int(self.train.sum()),
                             "method": self.fit.method, "formula": self.fit.formula()})
+        try:  # the law's 90% prediction interval (bootstrap + scatter): where a new run should land
+            lo, hi = self.fit.predict_interval(self.compute, 0.9)
+            out["lo90_error_pct"], out["hi90_error_pct"] = 100 * lo, 100 * hi
+            out["inside_90"] = (self.actual >= lo) & (self.actual <= hi)
+        except ClipscaleError:  # no bootstrap (n_boot=0): no interval to check against
+            out["lo90_error_pct"] = out["hi90_error_pct"] = np.nan
+            out["inside_90"] = pd.NA
         if runs is not None and keep:
             held = runs.loc[~self.train, [c for c in keep if c in runs.columns]].reset_index(drop=True)
             out = pd.concat([held, out], axis=1)

@@ -34,7 +34,8 @@ class StudyOutcome:
 
 
 def run_study(spec: StudySpec, *, launcher: str | None = None, jobs: int | None = None,
-              threads: int | None = None, progress: bool = True, report: bool = True) -> StudyOutcome:
+              threads: int | None = None, progress: bool = True, report: bool = True,
+              budget: dict | None = None) -> StudyOutcome:
     """Run every pending run of `spec`, then fit and report; returns a StudyOutcome.
 
     `launcher`, `jobs` and `threads` override the spec's [launch] table. A failed run is recorded
@@ -61,13 +62,14 @@ def run_study(spec: StudySpec, *, launcher: str | None = None, jobs: int | None 
     for run in todo:  # a rerun retries failed runs: clear the old reason first
         if store.state(run.name)[0] == "failed":
             store.status_path(run.name).unlink(missing_ok=True)
-    bar = Progress(store, todo, enabled=progress)
+    bar = Progress(store, todo, enabled=progress, speeds=(budget or {}).get("speeds_samples_per_s"))
     if todo:
         LAUNCHERS[launcher](spec, todo, jobs, threads, bar)
-    return finish_study(spec, report=report, wall_s=time.time() - t0)
+    return finish_study(spec, report=report, wall_s=time.time() - t0, budget=budget)
 
 
-def finish_study(spec: StudySpec, *, report: bool = True, wall_s: float = 0.0) -> StudyOutcome:
+def finish_study(spec: StudySpec, *, report: bool = True, wall_s: float = 0.0,
+                 budget: dict | None = None) -> StudyOutcome:
     """Merge, fit and report from whatever runs are stored (used by run_study and `study report`)."""
     store = Store(spec.out)
     runs = spec.runs()
@@ -79,12 +81,18 @@ def finish_study(spec: StudySpec, *, report: bool = True, wall_s: float = 0.0) -
     if fits is not None:
         _io.atomic_write_with(store.root / "fits.csv", lambda p: fits.to_csv(p, index=False))
     notes = [fit_note] if fit_note else []
+    if budget:  # clipscale.study.budget's plan: what was measured and promised, and what it took
+        speeds = ", ".join(f"{m} {v:,.0f}" for m, v in budget["speeds_samples_per_s"].items())
+        notes.append(f"wall-time budget {budget['budget_s']:.0f} s: planned {budget['predicted_s']:.0f} s "
+                     f"(levels x{budget['scale']:.3g}); training and evaluation took {wall_s:.0f} s after "
+                     f"{budget['measure_s']:.0f} s of measuring; measured training speed (samples/s per "
+                     f"worker, {budget['precision']}): {speeds}")
     if missing:
         notes.append(f"{len(missing)} of {len(runs)} runs missing: "
                      + "; ".join(f"{m['run']} ({m['state']}{': ' + m['reason'] if m['reason'] else ''})"
                                  for m in missing[:10]))
     report_path = make_report(spec, results, curves, fits, backtest, notes) if report else None
-    summary = summarize(spec, results, fits, missing, notes, wall_s)
+    summary = summarize(spec, results, fits, missing, notes, wall_s, backtest)
     _io.atomic_write_json(store.root / "summary.json", summary)
     return StudyOutcome(store.root, results, curves, fits, report_path, missing, wall_s, summary)
 
@@ -146,12 +154,33 @@ def make_report(spec, results, curves, fits, backtest, notes) -> Path | None:
                         title=f"clipscale study: {spec.name}", notes=notes)
 
 
-def summarize(spec, results, fits, missing, notes, wall_s) -> dict[str, Any]:
+def frontier_facts(results, task: str) -> dict[str, Any]:
+    """The compute-optimal frontier of `task`: points whose error is below every cheaper point's,
+    how many each model contributes, and the error (fraction) at the largest compute."""
+    from clipscale.schema import default_metric
+
+    sub = results[results["downstream_dataset"] == task].sort_values("gmacs_total", kind="stable")
+    if sub.empty:
+        return {}
+    err = 1 - sub[default_metric(task)].to_numpy(dtype=float)
+    best, keep = float("inf"), []
+    for i, e in enumerate(err):
+        if e < best:
+            best = e
+            keep.append(i)
+    on = sub.iloc[keep]
+    return {"n_points": len(keep), "models": {str(k): int(v) for k, v in on["arch"].value_counts().items()},
+            "compute": [float(c) for c in on["gmacs_total"]],
+            "error_at_max_compute": float(err[-1]), "best_error": float(err.min())}
+
+
+def summarize(spec, results, fits, missing, notes, wall_s, backtest=None) -> dict[str, Any]:
     """The numbers a reader wants first: the headline law, its R^2 and backtest error, compute."""
     out: dict[str, Any] = {"name": spec.name, "runs": len(spec.runs()), "missing": missing, "notes": notes,
                            "wall_s": round(wall_s, 1), "fit_task": None, "law": None}
     if results is not None and not results.empty:
         out["gmacs_total_range"] = [float(results["gmacs_total"].min()), float(results["gmacs_total"].max())]
+        out["frontier"] = frontier_facts(results, fit_task(spec))
     if fits is not None and len(fits):
         head = fits[fits["headline"]]
         if len(head):
@@ -159,6 +188,18 @@ def summarize(spec, results, fits, missing, notes, wall_s) -> dict[str, Any]:
             out["fit_task"] = row["downstream_dataset"]
             out["law"] = {k: row.get(k) for k in ("method", "alpha", "beta", "e_inf", "r2", "n_points",
                                                    "n_fit_points", "backtest_mae_pct", "status", "message")}
+    if backtest is not None and len(backtest) and "inside_90" in backtest:
+        inside = backtest["inside_90"].fillna(False).astype(bool)
+        out["backtest"] = {"n_heldout": len(backtest), "mae_pct": float(backtest["abs_miss_pct_points"].mean()),
+                           "inside_90": int(inside.sum())}
+        # A frontier law predicts the best error reachable at a compute, so the held-out runs that
+        # are compute-optimal (on the frontier of all runs) are the ones it is meant to predict.
+        front = set(out.get("frontier", {}).get("compute", []))
+        on = backtest["compute"].map(lambda c: any(abs(c - f) <= 1e-9 * f for f in front)).to_numpy(bool)
+        if on.any():
+            out["backtest"].update(n_heldout_frontier=int(on.sum()),
+                                   mae_frontier_pct=float(backtest["abs_miss_pct_points"][on].mean()),
+                                   inside_90_frontier=int(inside[on].sum()))
     return json.loads(json.dumps(out, default=_io._json_default, allow_nan=True))
 
 
@@ -166,16 +207,30 @@ def study_status(spec: StudySpec):
     """One row per run: state, reason, samples trained, and compute spent (total GMACs, forward)."""
     import pandas as pd
 
-    from clipscale.study.progress import samples_trained
+    from clipscale.study.progress import samples_trained, to_train
 
     store = Store(spec.out)
     rows = []
     for run in spec.runs():
         state, reason = store.state(run.name)
-        trained = run.samples_seen if state == "done" else min(samples_trained(store.run_dir(run.name)),
-                                                                run.samples_seen)
+        total = int(to_train(run))  # samples trained in all (a cooldown run: trunk + cool-downs)
+        trained = total if state == "done" else min(samples_trained(store.run_dir(run.name)), total)
         gm = gmacs_per_sample(run.model)
         rows.append({"run": run.name, "state": state, "samples_trained": trained,
-                     "samples_seen": run.samples_seen, "gmacs_spent": gm * trained,
-                     "gmacs_total": gm * run.samples_seen, "reason": reason})
+                     "samples_seen": total, "gmacs_spent": gm * trained,
+                     "gmacs_total": gm * total, "reason": reason, "branches": _branches(store, run)})
     return pd.DataFrame(rows)
+
+
+def _branches(store: Store, run) -> str:
+    """'trunk done, 2/3 branches done (levels 4000,8000,16000)' for a cooldown run, else ''."""
+    if not run.is_trunk:
+        return ""
+    from clipscale.train.branches import branch_dir
+
+    root = store.run_dir(run.name)
+    trunk = "done" if (root / "trunk" / "done.json").exists() else "training" if (root / "trunk").exists() \
+        else "pending"
+    done = sum((branch_dir(root, lv) / "done.json").exists() for lv in run.levels)
+    return (f"trunk {trunk}, {done}/{len(run.levels)} branches done "
+            f"(levels {','.join(str(lv) for lv in run.levels)})")

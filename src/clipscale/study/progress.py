@@ -23,7 +23,38 @@ def fmt_s(seconds: float) -> str:
 
 
 def samples_trained(run_dir: Path) -> int:
-    """Samples the run has trained on so far, from the last line of its metrics.jsonl (0 if none)."""
+    """Samples the run has trained on so far, from the last line of its metrics.jsonl (0 if none).
+    A cooldown-mode run counts its trunk plus what each branch trained past its start."""
+    if (run_dir / "trunk").is_dir():
+        total = _last_samples(run_dir / "trunk")
+        for branch in run_dir.glob("branch_s*"):
+            seen = _last_samples(branch)
+            if seen:
+                total += max(0, seen - _branch_start(branch))
+        return total
+    return _last_samples(run_dir)
+
+
+def _branch_start(branch: Path) -> int:
+    """Samples of the trunk a branch resumed from (its spec's cool-down start)."""
+    try:
+        from clipscale.train.spec import TrainSpec
+
+        spec = TrainSpec.from_dict(json.loads((branch / "spec.json").read_text()))
+        return spec.cooldown_start_step * spec.batch_size
+    except (OSError, ValueError, TypeError, KeyError):
+        return 0
+
+
+def _last_samples(run_dir: Path) -> int:
+    try:  # written every few seconds by the trainer; metrics.jsonl only at checkpoints
+        live = int(json.loads((run_dir / "progress.json").read_text()).get("samples_seen", 0))
+    except (OSError, ValueError, AttributeError):
+        live = 0
+    return max(live, _logged_samples(run_dir))
+
+
+def _logged_samples(run_dir: Path) -> int:
     path = run_dir / "metrics.jsonl"
     try:
         with open(path, "rb") as fh:
@@ -40,12 +71,23 @@ def samples_trained(run_dir: Path) -> int:
     return 0
 
 
+def to_train(run: Run) -> float:
+    """Samples a run trains: samples_seen, or for a cooldown-mode run its trunk plus cool-downs."""
+    if run.is_trunk:
+        c = run.train.cooldown
+        return (1 - c) * run.levels[-1] + c * sum(run.levels)
+    return float(run.samples_seen)
+
+
 class Progress:
     """Tracks runs of one `study run` invocation and prints what is going on."""
 
     def __init__(self, store: Store, runs: list[Run], enabled: bool = True, every_s: float = 10.0,
-                 stream=None):
+                 stream=None, speeds: dict[str, float] | None = None):
+        """speeds: measured samples/s per model (a budget's plan): work is then counted in predicted
+        seconds, which small models (slow per GMAC) need; otherwise in GMACs."""
         self.store, self.runs, self.enabled, self.every_s = store, list(runs), enabled, every_s
+        self.speeds = speeds or {}
         self.stream = stream or sys.stderr
         self.tty = self.enabled and getattr(self.stream, "isatty", lambda: False)()
         self.start = time.time()
@@ -54,14 +96,17 @@ class Progress:
         self.finished_runs: dict[str, str] = {}
         self.total = sum(self.cost(r) for r in self.runs) or 1.0
 
-    @staticmethod
-    def cost(run: Run) -> float:
-        """Total training GMACs of a run (forward, per sample x samples seen)."""
-        return gmacs_per_sample(run.model) * run.samples_seen
+    def unit(self, run: Run) -> float:
+        """Work per sample trained: predicted seconds (measured speeds) or forward GMACs."""
+        return 1 / self.speeds[run.model] if run.model in self.speeds else gmacs_per_sample(run.model)
+
+    def cost(self, run: Run) -> float:
+        """Work of a whole run (per-sample unit x samples it trains)."""
+        return self.unit(run) * to_train(run)
 
     def done_cost(self) -> float:
         done = sum(self.cost(r) for r in self.runs if r.name in self.finished_runs)
-        partial = sum(gmacs_per_sample(r.model) * min(samples_trained(self.store.run_dir(r.name)), r.samples_seen)
+        partial = sum(self.unit(r) * min(samples_trained(self.store.run_dir(r.name)), to_train(r))
                       for r in self.running.values())
         return done + partial
 
@@ -97,9 +142,9 @@ class Progress:
         eta = self.eta_s()
         going = ", ".join(sorted(self.running)) or "-"
         return (f"[{n_done + n_fail}/{len(self.runs)} runs, {n_fail} failed, "
-                f"{100 * self.done_cost() / self.total:3.0f}% of compute] "
+                f"{100 * self.done_cost() / self.total:3.0f}% of {'the plan' if self.speeds else 'compute'}] "
                 f"elapsed {fmt_s(time.time() - self.start)}, "
-                + (f"left ~{fmt_s(eta)}" if eta is not None else "time left known after the first checkpoint")
+                + (f"left ~{fmt_s(eta)}" if eta is not None else "time left known after the first logged steps")
                 + f" | running: {going}")
 
     def _line(self, text: str, force: bool = False) -> None:

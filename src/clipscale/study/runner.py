@@ -9,7 +9,6 @@ import os
 import time
 import traceback
 from pathlib import Path
-from typing import Any
 
 from clipscale.errors import UserInputError
 from clipscale.schema import pretty_samples
@@ -109,7 +108,13 @@ def _train(run: Run, out_dir: Path, threads: int) -> None:
     from clipscale.train import TrainSpec, train
 
     torch.set_num_threads(threads)
-    train(TrainSpec.from_dict(run.train_spec(threads)), out_dir, resume=True, progress=False)
+    spec = TrainSpec.from_dict(run.train_spec(threads))
+    if run.is_trunk:
+        from clipscale.train.branches import train_branches
+
+        train_branches(spec, list(run.levels), out_dir, resume=True, progress=False)
+    else:
+        train(spec, out_dir, resume=True, progress=False)
 
 
 def evaluate_checkpoints(spec: StudySpec, run: Run, run_dir: Path):
@@ -118,6 +123,8 @@ def evaluate_checkpoints(spec: StudySpec, run: Run, run_dir: Path):
 
     tasks = list(spec.eval.tasks) or list(ev.DEFAULT_EMBEDDED_TASKS)
     limit = spec.eval.limit or None
+    if run.is_trunk:
+        return annotate(_evaluate_branches(spec, run, run_dir, tasks, limit), run)
     if spec.eval.every_checkpoint:
         rows = ev.evaluate_run(run_dir, tasks, limit=limit, progress=False)
     else:
@@ -127,6 +134,28 @@ def evaluate_checkpoints(spec: StudySpec, run: Run, run_dir: Path):
                                       progress=False, meta={"epoch": e})
                           for e in level_epochs(run)], ignore_index=True)
     return annotate(rows, run)
+
+
+def _evaluate_branches(spec: StudySpec, run: Run, run_dir: Path, tasks, limit):
+    """Cooldown mode: each branch's final checkpoint is the study point of its level; with
+    every_checkpoint, the trunk's checkpoints (constant lr, not annealed) add learning-curve rows."""
+    import pandas as pd
+
+    from clipscale import evaluate as ev
+    from clipscale.evaluate.features import DecodedImages
+    from clipscale.train.branches import branch_dir
+
+    frames, decoded = [], DecodedImages()
+    for level in run.levels:
+        last = max((branch_dir(run_dir, level) / "checkpoints").glob("epoch_*.pt"),
+                   key=lambda p: int(p.stem.split("_")[1]))
+        rows = ev.evaluate(run.model, last, tasks, limit=limit, progress=False, decoded=decoded,
+                           meta={"samples_seen": float(level), "epoch": int(last.stem.split("_")[1])})
+        frames.append(rows.assign(level=float(level), branch=f"branch_s{level}"))
+    if spec.eval.every_checkpoint:
+        trunk = ev.evaluate_run(run_dir / "trunk", tasks, arch=run.model, limit=limit, progress=False)
+        frames.append(trunk.assign(level=float("nan"), branch="trunk"))
+    return pd.concat(frames, ignore_index=True)
 
 
 def level_epochs(run: Run) -> list[int]:
@@ -146,11 +175,13 @@ def annotate(rows, run: Run):
     rows = rows.copy()
     seen = rows["samples_seen"].astype(float)
     level = np.full(len(rows), np.nan)
-    for lv in run.levels:
+    for lv in ([] if "level" in rows else run.levels):  # cooldown rows come with their level
         nearest = seen.iloc[(seen - lv).abs().argsort().iloc[0]] if len(rows) else lv
         if abs(nearest - lv) <= 0.05 * lv:
             level[(seen == nearest).to_numpy()] = lv
-    rows["level"] = level
+    if "level" not in rows:
+        rows["level"] = level
+    level = rows["level"].to_numpy(dtype=float)
     rows["is_level"] = ~np.isnan(level)
     rows["run"] = run.name
     rows["run_hash"] = run.hash
@@ -163,13 +194,6 @@ def annotate(rows, run: Run):
         rows["gmacs_total"] = rows["gmacs"] * seen
     rows["samples_seen_pretty"] = [pretty_samples(s) for s in seen]
     return rows
-
-
-def run_facts(run: Run) -> dict[str, Any]:
-    """What a progress line or status table shows about a run (GMACs: per sample and total)."""
-    gm = gmacs_per_sample(run.model)
-    return {"run": run.name, "model": run.model, "data_size": run.data_size,
-            "samples_seen": run.samples_seen, "gmacs": gm, "gmacs_total": gm * run.samples_seen}
 
 
 _GMACS: dict[str, float] = {}

@@ -25,7 +25,10 @@ LAUNCHERS = ("local", "torchrun", "slurm")
 # "runs": one training run per samples-seen level, each with its full schedule (the paper's way).
 # "checkpoints": one run per (model, data, lr, batch) to the largest level; the smaller levels are
 # read from its intermediate checkpoints (cheaper: the largest level's compute only).
-LEVELS_FROM = ("runs", "checkpoints")
+# "cooldown": one constant-lr trunk per (model, data, lr, batch), one short cool-down branch per
+# level (Hägele et al. 2024; clipscale.train.branches): every level annealed, for about the
+# largest level's compute.
+LEVELS_FROM = ("runs", "checkpoints", "cooldown")
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,11 @@ class Axes:
     samples_seen: tuple[int, ...]        # samples (pairs) trained on, repeats included
     lr: tuple[float, ...] = (2e-3,)      # peak learning rate
     batch_size: tuple[int, ...] = (128,)  # global batch, samples
+    # A compute band in total GMACs (gmacs per sample x samples seen): a model's levels outside
+    # [min, max] are dropped, so small models run long and large ones short, as compute-optimal
+    # grids do. 0 = no bound.
+    min_gmacs_total: float = 0.0
+    max_gmacs_total: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,8 @@ class TrainSettings:
     levels_from: str = "runs"
     seed: int = 0
     train_data: str = ""                 # webdataset shards ('dir/{000000..000099}.tar'); "" = embedded
+    cooldown: float = 0.2                # levels_from = "cooldown": fraction of a level's steps cooled down
+    warmup_samples: int = 0              # levels_from = "cooldown": warmup in samples; 0 = warmup x largest level
 
 
 @dataclass(frozen=True)
@@ -105,6 +115,13 @@ class SlurmSettings:
 
 
 @dataclass(frozen=True)
+class BudgetSettings:
+    """A wall-time budget (clipscale.study.budget): the samples-seen levels are scaled to fit it."""
+
+    seconds: float = 0.0                 # whole study (measure, train, evaluate, fit, report); 0 = none
+
+
+@dataclass(frozen=True)
 class StudySpec:
     name: str
     out: str
@@ -114,6 +131,7 @@ class StudySpec:
     fit: FitSettings = field(default_factory=FitSettings)
     launch: LaunchSettings = field(default_factory=LaunchSettings)
     slurm: SlurmSettings = field(default_factory=SlurmSettings)
+    budget: BudgetSettings = field(default_factory=BudgetSettings)
     finetune: FinetuneSettings = field(default_factory=FinetuneSettings)
 
     def to_dict(self) -> dict[str, Any]:
@@ -148,16 +166,27 @@ class Run:
     train: TrainSettings
 
     def train_spec(self, num_threads: int = 1) -> dict[str, Any]:
-        """The clipscale.train.TrainSpec fields of this run (num_threads is not part of the hash)."""
+        """The clipscale.train.TrainSpec fields of this run (num_threads is not part of the hash).
+        In cooldown mode, the spec of the largest level's branch (the trunk and branches follow)."""
         t = self.train
-        return {"model": self.model, "data_size": self.data_size, "samples_seen": self.samples_seen,
+        spec = {"model": self.model, "data_size": self.data_size, "samples_seen": self.samples_seen,
                 "batch_size": self.batch_size, "lr": self.lr, "warmup": t.warmup,
                 "weight_decay": t.weight_decay, "precision": t.precision, "seed": t.seed,
                 "epochs": self.epochs, "train_data": t.train_data or None, "num_threads": num_threads,
                 "engine": t.engine}
+        if t.levels_from == "cooldown":
+            spec.update(schedule="const-cooldown", cooldown=t.cooldown, warmup_samples=t.warmup_samples or None)
+        return spec
+
+    @property
+    def is_trunk(self) -> bool:
+        """A cooldown-mode run: a trunk with one branch per level."""
+        return self.train.levels_from == "cooldown"
 
     @property
     def epochs(self) -> int:
+        if self.is_trunk:
+            return 1  # the trunk checkpoints at its branch points (clipscale.train.branches)
         if len(self.levels) == 1:
             return self.train.checkpoints
         # One checkpoint at every level: chunks of the levels' greatest common divisor.
@@ -169,6 +198,8 @@ class Run:
         same spec and data, same hash, same folder (a new data version never reuses old runs)."""
         spec = self.train_spec()
         spec.pop("num_threads")
+        if self.is_trunk:
+            spec["levels"] = list(self.levels)  # the trunk's branch points
         if not self.train.train_data:
             from clipscale.data.worlds import data_version
 
@@ -190,18 +221,32 @@ def expand(spec: StudySpec) -> list[Run]:
     a = spec.axes
     runs = []
     for model, data, lr, batch in itertools.product(a.model, a.data_size, a.lr, a.batch_size):
-        if spec.train.levels_from == "checkpoints":
-            levels = tuple(sorted(a.samples_seen))
-            runs.append(Run(model, data, levels[-1], lr, batch, levels, spec.train))
+        levels = in_band(spec, model, sorted(a.samples_seen))
+        if not levels:
+            continue
+        if spec.train.levels_from in ("checkpoints", "cooldown"):
+            runs.append(Run(model, data, levels[-1], lr, batch, tuple(levels), spec.train))
         else:
-            runs.extend(Run(model, data, s, lr, batch, (s,), spec.train) for s in a.samples_seen)
+            runs.extend(Run(model, data, s, lr, batch, (s,), spec.train) for s in levels)
     return runs
+
+
+def in_band(spec: StudySpec, model: str, levels: list[int]) -> list[int]:
+    """The samples-seen levels of `model` whose total GMACs lie in the spec's compute band."""
+    lo, hi = spec.axes.min_gmacs_total, spec.axes.max_gmacs_total
+    if not lo and not hi:
+        return list(levels)
+    from clipscale.compute import count
+
+    g = float(count(model).gmacs)
+    return [s for s in levels if (not lo or g * s >= lo) and (not hi or g * s <= hi)]
 
 
 # ---------------------------------------------------------------- parsing and validation
 
 _SECTIONS = {"axes": Axes, "train": TrainSettings, "eval": EvalSettings, "fit": FitSettings,
-             "launch": LaunchSettings, "slurm": SlurmSettings, "finetune": FinetuneSettings}
+             "launch": LaunchSettings, "slurm": SlurmSettings, "budget": BudgetSettings,
+             "finetune": FinetuneSettings}
 
 
 def load_spec(path: str | Path, out: str | Path | None = None) -> StudySpec:

@@ -23,8 +23,6 @@ from typing import Any, Iterator
 
 from clipscale import _io
 
-STATES = ("done", "running", "interrupted", "failed", "pending")
-
 
 class Store:
     """Paths and records of one study folder."""

@@ -31,6 +31,7 @@ from clipscale.train.spec import TrainSpec
 
 LOGIT_SCALE_MAX = math.log(100)  # OpenCLIP clamps the learned temperature at 100
 LOG_ROWS = 200  # about this many metrics rows per run
+PROGRESS_EVERY_S = 2.0  # how often a run tells watchers its samples seen (progress.json)
 
 
 def build_model(spec: TrainSpec, device: torch.device):
@@ -157,8 +158,19 @@ def make_batches(spec: TrainSpec, dist: distributed.Dist, tokenizer, preprocess,
     key = json.dumps({k: text_cfg.get(k) for k in ("hf_tokenizer_name", "tokenizer_kwargs", "context_length",
                                                    "vocab_size")}, sort_keys=True, default=str)
     return EmbeddedBatches(spec.data_size, spec.batch_size, spec.seed, tokenizer, image_size,
-                           dist.rank, dist.world_size, prerender=spec.samples_seen >= spec.data_size,
+                           dist.rank, dist.world_size, prerender=_worth_prerendering(spec, key, image_size),
                            tokenizer_key=key)
+
+
+def _worth_prerendering(spec: TrainSpec, key: str, image_size: int) -> bool:
+    """Render and tokenize the whole data up front when the run draws at least half of it, or when
+    this process already holds the rendering (a study worker, or a trunk's cool-down branches);
+    otherwise render each batch as it comes. Both give the same batches."""
+    from clipscale.train import batches
+
+    have = batches._RENDERED
+    held = have is not None and have[0] == (image_size, key) and len(have[1][0]) >= spec.data_size
+    return held or 2 * spec.samples_seen >= spec.data_size
 
 
 def _resume_state(folder: RunFolder, model, optimizer, resume: bool) -> dict:
@@ -343,6 +355,14 @@ class _Loop:
                "cpu_s": round(time.process_time() - self.cpu_start, 4)}
         self.rows.append(row)
         bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+        # metrics.jsonl is rewritten only with a checkpoint (it must match what a resume restores);
+        # progress.json tells a watcher (study progress) how far the run is between checkpoints.
+        if self.dist.is_main and time.perf_counter() - getattr(self, "_progress_at", 0.0) >= PROGRESS_EVERY_S:
+            self._progress_at = time.perf_counter()
+            from clipscale._io import atomic_write_json
+
+            atomic_write_json(self.folder.root / "progress.json", {"step": self.step,
+                                                                    "samples_seen": row["samples_seen"]})
 
     def _save(self, epoch: int, model, optimizer) -> None:
         # Every rank holds the same weights, so every rank sees the same answer and stops together.

@@ -1,0 +1,255 @@
+"""Wall-time budgets: measure this machine, then size a study's grid so that it ends in time.
+
+A study declares the shape of its grid (models, data sizes, samples-seen levels, a compute band);
+`plan(spec, seconds)` measures each model's training speed here, in the configuration the launcher
+will use (`jobs` processes of `threads` threads at once, so the cores' contention is in the figure),
+then scales every samples-seen level (and the compute band) by one common factor, the largest whose
+predicted wall time (longest-first schedule over the workers, evaluations, start-up, fit and
+report) fits the budget. Units: seconds of wall time, samples per second, samples seen.
+"""
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass, field
+
+from clipscale.errors import UserInputError
+
+BUDGET_FORMS = "a number of seconds ('600', '600s'), minutes ('10m', '1.5m') or hours ('2h')"
+STEPS = 6                # timed optimizer steps per model (after 2 untimed warm-up steps)
+FIT_REPORT_S = 15.0      # merge, fits (bootstrap), backtest and report, measured 8-12 s on 2 cores
+WORKER_START_S = 8.0     # a worker's `import open_clip` and first model (6-12 s on these CPUs)
+EVAL_IMAGES_PER_TRAIN_SAMPLE = 4.0  # an eval image (forward, no grad) costs ~1/4 of a train sample
+
+
+def parse_budget(text: str | float | int) -> float:
+    """Seconds from '600', '600s', '10m', '1.5h'; UserInputError naming the accepted forms."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", str(text))
+    if not m or float(m.group(1)) <= 0:
+        raise UserInputError(f"budget {text!r} is not a positive duration; use {BUDGET_FORMS}")
+    return float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A sized grid: the scaled spec, each run's predicted seconds, and what was measured."""
+
+    spec: object                      # the StudySpec with scaled levels
+    budget_s: float
+    scale: float                      # factor applied to every samples-seen level
+    predicted_s: float                # predicted wall time of the whole study
+    run_s: dict[str, float]           # run name -> predicted seconds (training + evaluation)
+    speeds: dict[str, float]          # model -> measured training samples/s per worker
+    precision: str
+    measure_s: float                  # seconds spent measuring
+    notes: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict:
+        return {"budget_s": self.budget_s, "scale": self.scale, "predicted_s": round(self.predicted_s, 1),
+                "run_s": {k: round(v, 1) for k, v in self.run_s.items()},
+                "speeds_samples_per_s": {k: round(v, 1) for k, v in self.speeds.items()},
+                "precision": self.precision, "measure_s": round(self.measure_s, 1), "notes": list(self.notes)}
+
+
+def _measure_one(args) -> dict[tuple[str, str], float]:
+    """Samples/s of a few training steps of each model in each precision (inside a measuring worker)."""
+    models, batch, threads, precisions = args
+    import torch
+
+    torch.set_num_threads(threads)
+    from clipscale.train.measure import train_speed
+
+    return {(m, p): train_speed(m, batch, precision=p, steps=STEPS) for p in precisions for m in models}
+
+
+def measure(models, batch: int, jobs: int, threads: int, precisions=("fp32",)) -> tuple[dict, float]:
+    """({(model, precision): samples/s of one worker while `jobs` workers run}, seconds spent):
+    `jobs` spawned processes measure the same models at once, so the figure includes the workers'
+    contention for the cores and memory bandwidth."""
+    import multiprocessing as mp
+
+    t0 = time.time()
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(jobs) as pool:
+        out = pool.map(_measure_one, [(list(models), batch, threads, tuple(precisions))] * jobs)
+    speeds = {k: min(o[k] for o in out) for k in out[0]}
+    return speeds, time.time() - t0
+
+
+def run_seconds(run, speed: float, n_eval_images: int) -> float:
+    """Predicted seconds of one run: samples trained / speed, plus its evaluations."""
+    if run.is_trunk:
+        c = run.train.cooldown
+        trained = (1 - c) * run.levels[-1] + c * sum(run.levels)  # trunk + cool-downs
+        points = len(run.levels)
+    else:
+        trained = run.samples_seen
+        points = len(run.levels)
+    return trained / speed + points * (1.0 + n_eval_images / (EVAL_IMAGES_PER_TRAIN_SAMPLE * speed))
+
+
+def makespan(seconds: list[float], jobs: int) -> float:
+    """Wall time of jobs run longest first on `jobs` workers (each takes the next when free)."""
+    loads = [0.0] * max(1, jobs)
+    for s in sorted(seconds, reverse=True):
+        loads[loads.index(min(loads))] += s
+    return max(loads) if seconds else 0.0
+
+
+def scaled(spec, factor: float):
+    """The spec with every samples-seen level and the compute band times `factor` (whole batches)."""
+    a = spec.axes
+    batch = max(a.batch_size)
+    levels = sorted({max(2 * batch, int(round(s * factor / batch)) * batch) for s in a.samples_seen})
+    return spec.replace(axes={"samples_seen": tuple(levels), "min_gmacs_total": a.min_gmacs_total * factor,
+                              "max_gmacs_total": a.max_gmacs_total * factor})
+
+
+def predict(spec, speeds: dict[str, float], n_eval_images: int, jobs: int) -> tuple[float, dict[str, float]]:
+    """(predicted wall seconds, {run: seconds}) of `spec` at the measured speeds."""
+    per_run = {r.name: run_seconds(r, speeds[r.model], n_eval_images) for r in spec.runs()}
+    return makespan(list(per_run.values()), jobs) + WORKER_START_S + FIT_REPORT_S, per_run
+
+
+def plan(spec, seconds: float, *, speeds: dict[str, float] | None = None, measure_s: float = 0.0,
+         n_eval_images: int | None = None) -> Plan:
+    """Size `spec` to end within `seconds` of wall time (measuring speeds unless given).
+
+    Raises UserInputError when even the grid at its smallest useful size (every level at least
+    two batches, every model kept) does not fit, naming the minimum measured.
+    """
+    jobs, threads = spec.launch.jobs, spec.launch.threads
+    models = sorted(set(spec.axes.model))
+    notes: list[str] = []
+    if speeds is None:
+        spec, speeds, measure_s, notes = _measure_precisions(spec, models, jobs, threads)
+    if n_eval_images is None:
+        n_eval_images = _eval_images(spec)
+    available = seconds - measure_s
+    n_models = len({r.model for r in spec.runs()})
+    # The smallest useful grid: the smallest factor (a 2^(1/8) step) that keeps every model of the grid.
+    lo = next((2 ** (k / 8) for k in range(-80, 1) if len({r.model for r in scaled(spec, 2 ** (k / 8)).runs()})
+               == n_models), 1.0)
+    hi = 1e3
+    fits = lambda f: predict(scaled(spec, f), speeds, n_eval_images, jobs)[0] <= available  # noqa: E731
+    if not fits(lo):
+        need = predict(scaled(spec, lo), speeds, n_eval_images, jobs)[0] + measure_s
+        raise UserInputError(f"a budget of {seconds:.0f} s is too small for this grid: its smallest useful size "
+                             f"needs about {need:.0f} s on this machine (measured); raise --budget to at least "
+                             f"{math.ceil(need / 60)}m")
+    for _ in range(40):  # bisection on the log of the factor
+        mid = math.sqrt(lo * hi)
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    # Round down to a step of 2^(1/8) (9%): a machine measured a little faster or slower on a
+    # second try mostly gets the same grid, hence the same runs and numbers.
+    lo = 2 ** (math.floor(8 * math.log2(lo)) / 8)
+    best = scaled(spec, lo)
+    total, per_run = predict(best, speeds, n_eval_images, jobs)
+    return Plan(best, seconds, lo, total + measure_s, per_run, speeds, spec.train.precision, measure_s,
+                tuple(notes))
+
+
+def _measure_precisions(spec, models, jobs: int, threads: int):
+    """(spec with the faster precision, speeds, seconds spent, notes). bf16 is measured, and may be
+    picked, only where the CPU computes it natively (clipscale.train.precision: a measured bf16 vs
+    fp32 matmul); elsewhere, even a spec asking for bf16 is run in fp32, and a note says why."""
+    from clipscale.train.precision import detect_bf16
+
+    t0 = time.time()
+    support = detect_bf16()
+    precisions = ("fp32", "bf16") if support.native else ("fp32",)
+    speeds, _ = measure(models, max(spec.axes.batch_size), jobs, threads, precisions)
+    both = {p: {m: speeds[(m, p)] for m in models} for p in precisions}
+    total = {p: sum(1 / v for v in both[p].values()) for p in both}  # seconds per sample of every model
+    best = min(total, key=total.get)
+    if not support.native:
+        note = (f"bf16 is not native on this CPU (bf16 matmul {support.bf16_gflops:.0f} vs fp32 "
+                f"{support.fp32_gflops:.0f} GFLOP/s): fp32, bf16 not measured")
+    else:
+        note = f"precision {best}: measured faster than {'fp32' if best == 'bf16' else 'bf16'} on this CPU"
+    return spec.replace(train={"precision": best}), both[best], time.time() - t0, [note]
+
+
+def _eval_images(spec) -> int:
+    """Test images evaluated per study point (one feature pass per image family)."""
+    if spec.eval.limit:
+        return spec.eval.limit * max(1, len(spec.eval.tasks))
+    from clipscale import evaluate as ev
+
+    names = list(spec.eval.tasks) or list(ev.DEFAULT_EMBEDDED_TASKS)
+    return sum(ev.get_task(n).n_test for n in names) if all(hasattr(ev.get_task(n), "n_test") for n in names) \
+        else 1000 * len(names)
+
+
+def plan_lines(p: Plan) -> list[str]:
+    """What `clipscale study plan` prints: speeds, the runs that fit and their cost, the total."""
+    from clipscale.study.progress import fmt_s
+
+    lines = [f"measured in {p.measure_s:.0f} s ({p.spec.launch.jobs} workers x {p.spec.launch.threads} thread(s), "
+             f"{p.precision}): " + ", ".join(f"{m} {v:,.0f} samples/s" for m, v in p.speeds.items()),
+             f"samples-seen levels x{p.scale:.3g}: {', '.join(str(s) for s in p.spec.axes.samples_seen)}"]
+    for run in sorted(p.spec.runs(), key=lambda r: -p.run_s[r.name]):
+        lv = ",".join(str(x) for x in run.levels)
+        lines.append(f"  {fmt_s(p.run_s[run.name]):>7}  {run.name}  (levels {lv})")
+    lines.append(f"{len(p.run_s)} runs; predicted {fmt_s(p.predicted_s)} of the {fmt_s(p.budget_s)} budget "
+                 f"(longest first on {p.spec.launch.jobs} workers, with start-up, fits and report)")
+    return lines
+
+
+PLAN_FILE = "plan.json"
+
+
+def planned(spec, seconds: float, *, replan: bool = False) -> Plan:
+    """The plan of `spec` in its output folder: read back from plan.json when the same spec and
+    budget were planned there before (a rerun resumes the same grid), else measured and written."""
+    import json
+
+    from clipscale import _io
+
+    path = spec.out_dir / PLAN_FILE
+    key = {"spec": spec.to_dict(), "budget_s": seconds}
+    if path.exists() and not replan:
+        old = json.loads(path.read_text())
+        if old.get("key") == key:
+            p = old["plan"]
+            return Plan(scaled(spec, p["scale"]).replace(train={"precision": p["precision"]}), seconds, p["scale"], p["predicted_s"], p["run_s"],
+                        p["speeds_samples_per_s"], p["precision"], 0.0, tuple(p["notes"]))
+    result = plan(spec, seconds)
+    _io.atomic_write_json(path, {"key": key, "plan": result.to_dict()})
+    return result
+
+
+def saved_plan(spec):
+    """The spec as its folder's plan.json sized it (for `study status` and `study report` of a
+    budgeted study), or `spec` unchanged when it was never planned."""
+    import json
+
+    path = spec.out_dir / PLAN_FILE
+    if not path.exists():
+        return spec
+    old = json.loads(path.read_text())
+    if old.get("key", {}).get("spec") != spec.to_dict():
+        return spec
+    return scaled(spec, old["plan"]["scale"]).replace(train={"precision": old["plan"]["precision"]})
+
+
+def run_with_budget(spec, seconds: float, *, jobs: int | None = None, progress: bool = True, report: bool = True):
+    """Plan `spec` for `seconds`, run it, and record planned vs actual seconds in summary.json."""
+    import json
+
+    from clipscale import _io
+    from clipscale.study.pipeline import run_study
+
+    t0 = time.time()
+    p = planned(spec, seconds)
+    outcome = run_study(p.spec, jobs=jobs, progress=progress, report=report, budget=p.to_dict())
+    actual = time.time() - t0
+    facts = {**p.to_dict(), "actual_s": round(actual, 1), "n_runs": len(p.spec.runs()),
+             "samples_seen_levels": list(p.spec.axes.samples_seen)}
+    path = outcome.out_dir / "summary.json"
+    summary = json.loads(path.read_text()) if path.exists() else {}
+    summary["budget"] = facts
+    _io.atomic_write_json(path, summary)
+    outcome.summary["budget"] = facts
+    return outcome, p

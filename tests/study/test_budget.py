@@ -1,0 +1,77 @@
+"""Wall-time budgets: parsing, the longest-first schedule, sizing a grid to a budget (issue 10)."""
+from __future__ import annotations
+
+import pytest
+
+from clipscale.errors import UserInputError
+from clipscale.study import load_spec
+from clipscale.study.budget import makespan, parse_budget, plan, predict, scaled
+
+
+@pytest.mark.parametrize("text, seconds", [("600", 600), ("600s", 600), ("10m", 600), ("1.5h", 5400), ("2h", 7200)])
+def test_budget_forms(text, seconds):
+    assert parse_budget(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["10 minutes", "-5m", "0", "5d", ""])
+def test_bad_budget_names_the_accepted_forms(text):
+    with pytest.raises(UserInputError, match="'10m'"):
+        parse_budget(text)
+
+
+def test_makespan_is_longest_first_over_workers():
+    assert makespan([5, 4, 3, 3], 2) == 8  # 5+3 | 4+3 (not 5+4 | 3+3 in order, which is 9)
+    assert makespan([5, 4, 3, 3], 1) == 15 and makespan([], 2) == 0
+
+
+SPEEDS = {"ladder-e-xxs": 4000.0, "ladder-e-xs": 1200.0}
+
+
+def test_plan_fills_the_budget_and_scales_every_level(tiny):
+    spec = load_spec(tiny(models=("ladder-e-xxs", "ladder-e-xs"), samples=(256, 512, 1024), levels_from="cooldown"))
+    p = plan(spec, 300, speeds=SPEEDS, n_eval_images=100)
+    assert p.predicted_s <= 300
+    bigger = predict(scaled(spec, p.scale * 1.3), SPEEDS, 100, spec.launch.jobs)[0]
+    assert bigger > 300  # the chosen scale is within a 2^(1/8) step (+ rounding) of the largest that fits
+    ratios = [b / a for a, b in zip(spec.axes.samples_seen, p.spec.axes.samples_seen)]
+    assert max(ratios) / min(ratios) < 1.1 and p.spec.axes.samples_seen[-1] > 1024
+    assert set(p.run_s) == {r.name for r in p.spec.runs()}
+
+
+def test_plan_of_a_faster_machine_trains_more(tiny):
+    spec = load_spec(tiny(models=("ladder-e-xxs",), samples=(256, 1024), levels_from="cooldown"))
+    slow = plan(spec, 120, speeds={"ladder-e-xxs": 1000.0}, n_eval_images=100)
+    fast = plan(spec, 120, speeds={"ladder-e-xxs": 2000.0}, n_eval_images=100)
+    assert fast.spec.axes.samples_seen[-1] > 1.6 * slow.spec.axes.samples_seen[-1]
+
+
+def test_budget_too_small_names_the_measured_minimum(tiny):
+    spec = load_spec(tiny(models=("ladder-e-xxs", "ladder-e-xs"), samples=(256, 512), levels_from="cooldown"))
+    with pytest.raises(UserInputError, match=r"too small .* needs about \d+ s"):
+        plan(spec, 5, speeds=SPEEDS, n_eval_images=100)
+
+
+def test_cli_bad_budget_is_one_line_exit_2(tiny, run_cli):
+    out = run_cli("study", "plan", str(tiny()), "--budget", "10 minutes")
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1 and "10m" in out.stderr
+
+
+@pytest.mark.parametrize("native, picked", [(False, "fp32"), (True, "bf16")])
+def test_planner_picks_bf16_only_where_native_and_faster(tiny, monkeypatch, native, picked):
+    import clipscale.study.budget as budget
+    import clipscale.train.precision as precision
+
+    spec = load_spec(tiny(models=("ladder-e-xxs",), samples=(256, 1024), levels_from="cooldown"))
+    spec = spec.replace(train={"precision": "bf16"})
+    asked = []
+
+    def fake_measure(models, batch, jobs, threads, precisions):
+        asked.append(tuple(precisions))
+        return {(m, p): (3000.0 if p == "bf16" else 2000.0) for m in models for p in precisions}, 0.1
+
+    monkeypatch.setattr(budget, "measure", fake_measure)
+    monkeypatch.setattr(precision, "detect_bf16", lambda: precision.Bf16Support(100.0, 400.0 if native else 1.0, native))
+    p = plan(spec, 120, n_eval_images=100)
+    assert p.spec.train.precision == picked and p.precision == picked
+    assert asked == [("fp32", "bf16") if native else ("fp32",)]  # bf16 never even measured where emulated
+    assert native or "not native" in p.notes[0]

@@ -1,0 +1,75 @@
+"""levels_from = "cooldown": one trunk per model x data, one cool-down branch per level (issue 11)."""
+from __future__ import annotations
+
+import pandas as pd
+
+from clipscale.study import load_spec, run_study, study_status
+from clipscale.study.spec import in_band
+
+
+def test_cooldown_study_has_one_annealed_point_per_level_and_reruns_nothing(tiny):
+    path = tiny(models=("ladder-e-xxs", "ladder-e-xs"), samples=(256, 512, 1024), levels_from="cooldown")
+    spec = load_spec(path)
+    runs = spec.runs()
+    assert len(runs) == 2 and all(r.levels == (256, 512, 1024) for r in runs)  # one trunk per model x data
+    run_study(spec, progress=False, report=False)
+    results = pd.read_csv(spec.out_dir / "results.csv")
+    assert sorted(results.groupby("model" if "model" in results else "arch")["samples_seen"].apply(sorted)
+                  .tolist()) == [[256, 512, 1024]] * 2
+    for run in runs:
+        folder = spec.out_dir / "runs" / run.name
+        assert (folder / "trunk" / "done.json").exists() and (folder / "branches.json").exists()
+        assert {p.name for p in folder.glob("branch_s*")} == {"branch_s256", "branch_s512", "branch_s1024"}
+    status = study_status(spec)
+    assert (status["state"] == "done").all()
+    assert status["branches"].str.startswith("trunk done, 3/3 branches done").all()
+    assert (status["samples_trained"] < 1024 + 512 + 256).all()  # trunk + cool-downs, not 3 runs
+    stamps = {p: p.stat().st_mtime_ns for p in spec.out_dir.glob("runs/*/branch_s*/checkpoints/*.pt")}
+    run_study(spec, progress=False, report=False)  # all done: no branch is retrained
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    assert pd.read_csv(spec.out_dir / "results.csv").equals(results)
+
+
+def test_compute_band_drops_levels_outside_it(tiny):
+    path = tiny(models=("ladder-e-xxs", "ladder-e-xs"), samples=(256, 512, 1024, 2048),
+                levels_from="cooldown")
+    spec = load_spec(path)
+    from clipscale.compute import count
+
+    g_xs = float(count("ladder-e-xs").gmacs)
+    banded = spec.replace(axes={"max_gmacs_total": g_xs * 600})  # ladder-e-xs keeps 256 and 512 only
+    assert in_band(banded, "ladder-e-xs", [256, 512, 1024, 2048]) == [256, 512]
+    assert in_band(banded, "ladder-e-xxs", [256, 512, 1024, 2048]) == [256, 512, 1024, 2048]
+    assert {r.model: r.levels for r in banded.runs()} == {"ladder-e-xxs": (256, 512, 1024, 2048),
+                                                         "ladder-e-xs": (256, 512)}
+
+
+
+
+def test_same_spec_and_seed_give_the_same_numbers(tmp_path):
+    """Two folders, one spec: identical study points (the demo's determinism, issue 10)."""
+    from conftest import tiny_spec
+
+    metrics = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        spec = load_spec(tiny_spec(tmp_path / name, models=("ladder-e-xxs",), samples=(256, 512),
+                                   levels_from="cooldown"))
+        run_study(spec, progress=False, report=False)
+        results = pd.read_csv(spec.out_dir / "results.csv").sort_values("samples_seen")
+        metrics.append(results[["samples_seen", "acc1", "acc5", "gmacs_total"]].to_numpy())
+    assert (metrics[0] == metrics[1]).all()
+
+
+def test_unmet_targets_are_named():
+    from clipscale.study.demo import unmet_targets
+
+    good = {"frontier": {"error_at_max_compute": 0.2, "models": {"a": 2, "b": 3, "c": 1}, "n_points": 6},
+            "law": {"r2": 0.97}, "gmacs_total_range": [1.0, 500.0],
+            "backtest": {"mae_pct": 2.0, "inside_90": 3, "n_heldout": 3},
+            "budget": {"actual_s": 590.0, "budget_s": 600.0}}
+    assert unmet_targets(good) == []
+    bad = {**good, "frontier": {**good["frontier"], "models": {"a": 6}}, "law": {"r2": 0.8},
+           "budget": {"actual_s": 900.0, "budget_s": 600.0}}
+    text = " | ".join(unmet_targets(bad))
+    assert "1 model size(s) on the frontier" in text and "R^2 0.8" in text and "900 s" in text
