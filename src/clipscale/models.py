@@ -54,10 +54,15 @@ class LadderModel:
 
 
 @lru_cache(maxsize=None)
-def ladder() -> dict[str, LadderModel]:
-    """The ladder, smallest first, read from the packaged configs."""
+def ladder(family: str = "bpe") -> dict[str, LadderModel]:
+    """A ladder, smallest first, read from the packaged configs: family "bpe" (ladder-xs ... xl,
+    OpenCLIP's tokenizer) or "e" (ladder-e-xxs ... l, the compact embedded tokenizer)."""
+    if family not in ("bpe", "e"):
+        raise unknown("ladder family", family, ("bpe", "e"), fix="use 'bpe' for real shards, 'e' for embedded data")
     out = {}
     for path in sorted(_CONFIG_DIR.glob("ladder-*.json")):
+        if path.stem.startswith("ladder-e-") != (family == "e"):
+            continue
         cfg = json.loads(path.read_text())
         v, t = cfg["vision_cfg"], cfg["text_cfg"]
         out[path.stem] = LadderModel(path.stem, v["width"], v["layers"], v["image_size"], v["patch_size"],

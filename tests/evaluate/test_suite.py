@@ -96,7 +96,9 @@ def test_suite_from_the_hub_each_dataset_with_its_metric(hub, tmp_path):
     ret = rows.loc["flickr30k"]
     assert ret.task == "zeroshot_retrieval"
     assert 0 <= ret["image_retrieval_recall@5"] <= 1 and 0 <= ret["text_retrieval_recall@5"] <= 1
-    assert ret["image_retrieval_recall@10"] == 1.0 == ret["text_retrieval_recall@10"]  # 6 images: all in the top 10
+    # text -> image: 6 images, so each caption's image is in its top 10. image -> text ranks 30
+    # captions, so an untrained model's top 10 may miss all 5 of an image's (this flaked as == 1.0).
+    assert ret["image_retrieval_recall@10"] == 1.0 and 0 <= ret["text_retrieval_recall@10"] <= 1
     assert ret.n_images == 6
     assert [m.dataset for m in missing] == ["mnist"]
     assert "clip-benchmark/wds_mnist not found" in missing[0].reason

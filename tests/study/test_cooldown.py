@@ -46,15 +46,12 @@ def test_compute_band_drops_levels_outside_it(tiny):
 
 
 
-def test_same_spec_and_seed_give_the_same_numbers(tmp_path):
+def test_same_spec_and_seed_give_the_same_numbers(tiny, tmp_path):
     """Two folders, one spec: identical study points (the demo's determinism, issue 10)."""
-    from conftest import tiny_spec
-
+    path = tiny(models=("ladder-e-xxs",), samples=(256, 512), levels_from="cooldown")
     metrics = []
     for name in ("a", "b"):
-        (tmp_path / name).mkdir()
-        spec = load_spec(tiny_spec(tmp_path / name, models=("ladder-e-xxs",), samples=(256, 512),
-                                   levels_from="cooldown"))
+        spec = load_spec(path, out=tmp_path / name)
         run_study(spec, progress=False, report=False)
         results = pd.read_csv(spec.out_dir / "results.csv").sort_values("samples_seen")
         metrics.append(results[["samples_seen", "acc1", "acc5", "gmacs_total"]].to_numpy())
