@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from clipscale._io import atomic_write_bytes
+from clipscale._io import atomic_write_bytes, sha256_file
 from clipscale.errors import DataError, DownloadError, OfflineError, unknown
 
 PAPER_REPO = "LAION-AI/scaling-laws-openclip"
@@ -53,7 +53,7 @@ def download(name: str, timeout: float = 30.0) -> Path:
         raise unknown("paper table", name, TABLES)
     fname, sha = TABLES[name]
     path = cache_dir() / fname
-    if path.is_file() and _sha256(path.read_bytes()) == sha:
+    if path.is_file() and sha256_file(path) == sha:
         return path
     url = f"{base_url()}/{fname}"
     try:
