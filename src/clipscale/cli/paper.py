@@ -94,18 +94,12 @@ def run_figures(args) -> int:
 
 
 def run_report(args) -> int:
-    from clipscale.paper import load
-    from clipscale.paper.curves import prepare_curves
-
-    try:
-        from clipscale.report import build_report
-    except ImportError as exc:  # the report stage is a separate package; say so in one line
-        from clipscale.errors import NotFoundError
-
-        raise NotFoundError(f"the report stage is not installed ({exc}); reinstall clipscale") from None
     import pandas as pd
 
+    from clipscale.paper import load
+    from clipscale.paper.curves import prepare_curves
     from clipscale.paper.predictions import PREDICTION_DATASETS, predict_targets
+    from clipscale.report import build_report
 
     tables = load(args.results, need=("results", "curves", "runs"))
     curves = prepare_curves(tables.curves, tables.runs) if tables.curves is not None else None
