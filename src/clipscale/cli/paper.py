@@ -8,7 +8,7 @@ PAPER_MAE = {"imagenet1k": 0.874, "mscoco_captions": 0.588}
 
 _RESULTS_HELP = ("the paper's zeroshot_results.csv (its companion tables are read from the same folder); "
                  "default: downloaded once from github.com/LAION-AI/scaling-laws-openclip (commit 652b1e7) "
-                 "and cached (CLIPSCALE_CACHE_DIR; mirror: CLIPSCALE_PAPER_URL)")
+                 "and cached (CLIPSCALE_CACHE; mirror: CLIPSCALE_PAPER_URL)")
 
 
 def _table_args(parser, *, out_help: str, boot_help: str) -> None:
