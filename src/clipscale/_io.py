@@ -1,4 +1,4 @@
-"""Atomic file writes and run metadata (spec, package versions, git commit).
+"""Atomic file writes, file checksums and run metadata (spec, package versions, git commit).
 
 Every table, JSON record and checkpoint is written to a temporary file in the same folder and
 renamed over the final name, so a killed process never leaves a truncated file under that name.
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import hashlib
 import json
 import os
 import platform
@@ -71,6 +72,15 @@ def atomic_write_with(path: str | os.PathLike, writer: Callable[[Path], None]) -
     with atomic_path(path) as tmp:
         writer(tmp)
     return Path(path)
+
+
+def sha256_file(path: str | os.PathLike, chunk_bytes: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes, read `chunk_bytes` (bytes) at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(chunk_bytes), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _json_default(obj: Any) -> Any:

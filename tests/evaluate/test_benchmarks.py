@@ -25,15 +25,29 @@ def _fer2013(root, per_class=3, corrupt=True):
     return folder
 
 
-def test_benchmark_with_a_corrupt_image_is_evaluated_and_the_image_reported(tmp_path, capsys):
+def test_benchmark_with_a_corrupt_image_is_evaluated_and_the_image_reported(tmp_path, capsys, caplog):
     _fer2013(tmp_path)
+    caplog.set_level("WARNING", logger="clipscale")
     df = ev.evaluate("ladder-xs", None, ["fer2013", "linear_probe/fer2013"], data_root=tmp_path, progress=False)
     zs, lp = df.iloc[0], df.iloc[1]
     assert zs["downstream_dataset"] == "fer2013" and zs["task"] == "zeroshot_classification"
     assert zs["n_images"] == 21 and zs["n_skipped"] == 1
     assert 0.0 <= zs["acc1"] <= zs["acc5"] <= 1.0
     assert lp["task"] == "linear_probe" and lp["train_images"] == 21 and 0.0 <= lp["acc1"] <= 1.0
-    assert "broken.png" in capsys.readouterr().err
+    assert "broken.png" in caplog.text  # logged, for the CLI to show
+    assert "broken.png" not in capsys.readouterr().err  # the library prints nothing
+
+
+def test_cli_shows_the_skipped_image_on_stderr(tmp_path, capsys):
+    from clipscale.cli import main
+
+    _fer2013(tmp_path)
+    args = ["eval", "--arch", "ladder-xs", "--tasks", "fer2013", "--data-root", str(tmp_path), "--quiet",
+            "--out", str(tmp_path / "results.csv")]
+    assert main(args) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert any(line.startswith("clipscale: warning: skipped unreadable image") and "broken.png" in line for line in err)
+    assert any(line.startswith("clipscale: warning: fer2013: 1 unreadable image(s) skipped") for line in err)
 
 
 def test_missing_dataset_names_data_root(tmp_path):

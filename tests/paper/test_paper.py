@@ -199,3 +199,11 @@ def test_figures_without_companion_tables_skip_those_parts(paper_dir, tmp_path, 
     assert "scaling_imagenet1k.png" in names and "predictions.csv" not in names
     assert not any(n.startswith("learning_curves") for n in names)
     assert any("arch_info.csv" in n for n in figs.notes)
+
+
+def test_cache_root_is_the_one_clipscale_variable(monkeypatch, tmp_path):
+    """Paper tables and embedded data share one cache root variable, CLIPSCALE_CACHE."""
+    from clipscale.data.cache import default_cache_dir
+
+    monkeypatch.setenv("CLIPSCALE_CACHE", str(tmp_path))
+    assert data.cache_dir().is_relative_to(tmp_path) and default_cache_dir().is_relative_to(tmp_path)

@@ -7,7 +7,9 @@ Library errors (clipscale.errors.ClipscaleError) become one line on stderr and a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import logging
 import os
 import sys
 
@@ -38,6 +40,33 @@ def main(argv: list[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return 2
+    with _library_warnings_on_stderr():
+        return _run(func, args)
+
+
+class _OneLine(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"clipscale: {record.levelname.lower()}: {record.getMessage()}"
+
+
+@contextlib.contextmanager
+def _library_warnings_on_stderr():
+    """Show the library's log warnings ('clipscale: warning: ...') on stderr while a command runs."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_OneLine())
+    log = logging.getLogger("clipscale")
+    old_level = log.level
+    log.addHandler(handler)
+    log.setLevel(min(old_level or logging.WARNING, logging.WARNING))
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(old_level)
+
+
+def _run(func, args) -> int:
+    """Run a subcommand's handler; library errors become one line on stderr and an exit code."""
     try:
         return int(func(args) or 0)
     except ClipscaleError as exc:

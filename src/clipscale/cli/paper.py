@@ -8,7 +8,7 @@ PAPER_MAE = {"imagenet1k": 0.874, "mscoco_captions": 0.588}
 
 _RESULTS_HELP = ("the paper's zeroshot_results.csv (its companion tables are read from the same folder); "
                  "default: downloaded once from github.com/LAION-AI/scaling-laws-openclip (commit 652b1e7) "
-                 "and cached (CLIPSCALE_CACHE_DIR; mirror: CLIPSCALE_PAPER_URL)")
+                 "and cached (CLIPSCALE_CACHE; mirror: CLIPSCALE_PAPER_URL)")
 
 
 def _table_args(parser, *, out_help: str, boot_help: str) -> None:
@@ -97,18 +97,12 @@ def run_figures(args) -> int:
 
 
 def run_report(args) -> int:
-    from clipscale.paper import load
-    from clipscale.paper.curves import prepare_curves
-
-    try:
-        from clipscale.report import build_report
-    except ImportError as exc:  # the report stage is a separate package; say so in one line
-        from clipscale.errors import NotFoundError
-
-        raise NotFoundError(f"the report stage is not installed ({exc}); reinstall clipscale") from None
     import pandas as pd
 
+    from clipscale.paper import load
+    from clipscale.paper.curves import prepare_curves
     from clipscale.paper.predictions import PREDICTION_DATASETS, predict_targets
+    from clipscale.report import build_report
 
     if args.holdout < 0:
         from clipscale.errors import UserInputError

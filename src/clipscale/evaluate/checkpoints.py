@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import pickle
@@ -11,6 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from clipscale._io import sha256_file
 from clipscale.errors import NotFoundError, UnsafeCheckpointError, UserInputError
 
 _EPOCH_FILE = re.compile(r"^epoch_(\d+)\.pt$")
@@ -28,11 +28,7 @@ class CheckpointInfo:
 
 @lru_cache(maxsize=256)
 def _sha256(path: str, size: int, mtime_ns: int) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
+    return sha256_file(path, 1 << 22)  # size and mtime_ns only key the cache
 
 
 def sha256_of(path: str | Path) -> str:

@@ -25,7 +25,6 @@ from typing import Any, Callable
 
 import numpy as np
 
-from clipscale.errors import UserInputError
 from clipscale.evaluate.features import ImageSource
 
 EVAL_SEED = 5_2023  # evaluation streams; never used by training
@@ -49,10 +48,8 @@ class EmbeddedTask:
 
 
 def _data():
-    try:
-        import clipscale.data as data
-    except ImportError as exc:  # pragma: no cover - the data package ships with clipscale
-        raise UserInputError(f"the embedded tasks need clipscale.data ({exc}); reinstall clipscale") from exc
+    import clipscale.data as data  # imported when first needed: the data stage is heavier than this module
+
     return data
 
 

@@ -8,6 +8,7 @@ A corrupt image is reported on stderr and skipped; the rest of the evaluation go
 """
 from __future__ import annotations
 
+import logging
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -18,6 +19,8 @@ import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 
 from clipscale.errors import DataError
+
+_log = logging.getLogger(__name__)  # the CLI shows warnings on stderr; the library prints nothing
 
 # What a broken image file raises when opened or decoded (PIL, torchvision loaders).
 _IMAGE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError)
@@ -96,7 +99,7 @@ def _load_batch(source: ImageSource, idx: range, skipped: list[str]):
                 img.load()  # decode now, so a truncated file fails here and not inside the batch
         except _IMAGE_ERRORS as exc:
             skipped.append(f"{source.name(i)}: {type(exc).__name__}: {exc}")
-            print(f"clipscale: warning: skipped unreadable image {source.name(i)} ({exc})", file=sys.stderr)
+            _log.warning("skipped unreadable image %s (%s)", source.name(i), exc)
             continue
         images.append(img)
         targets.append(target)

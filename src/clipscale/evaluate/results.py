@@ -33,10 +33,8 @@ COLUMNS: tuple[str, ...] = RESULT_COLUMNS + RUN_COLUMNS + EXTRA_METRICS
 
 def gmacs_per_sample(arch: str) -> float:
     """GMACs of one sample (image + text forward) from clipscale.compute; NaN when it cannot count."""
-    try:
-        from clipscale.compute import count
-    except ImportError:
-        return math.nan
+    from clipscale.compute import count
+
     try:
         return float(count(arch).gmacs)
     except Exception:  # noqa: BLE001 - a missing count leaves the column empty, never fails an evaluation

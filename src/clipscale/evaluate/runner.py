@@ -1,7 +1,7 @@
 """`evaluate` (one checkpoint, many tasks) and `evaluate_run` (every epoch of a run: learning curves)."""
 from __future__ import annotations
 
-import sys
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +14,8 @@ from clipscale.evaluate.datasets import TaskData, task_data
 from clipscale.evaluate.features import DecodedImages, Encoded, FeatureCache, encode_texts
 from clipscale.evaluate.results import make_row, to_frame
 from clipscale.evaluate.tasks import LINEAR_PROBE, ZEROSHOT_RETRIEVAL, Task, resolve_tasks
+
+_log = logging.getLogger(__name__)  # the CLI shows warnings on stderr; the library prints nothing
 
 
 def _per_image_classify(enc: Encoded, data: TaskData, model, tokenizer, device: str) -> dict[str, float]:
@@ -95,7 +97,7 @@ def _evaluate_loaded(arch, model, tokenizer, info, datas, cache, meta, device) -
         metrics, n_images, n_skipped = run_task(task, data, cache, model, tokenizer, device)
         rows.append(make_row(task, metrics, arch=arch, info=info, meta=meta, n_images=n_images, n_skipped=n_skipped))
         if n_skipped:
-            print(f"clipscale: warning: {task.name}: {n_skipped} unreadable image(s) skipped", file=sys.stderr)
+            _log.warning("%s: %d unreadable image(s) skipped", task.name, n_skipped)
     return to_frame(rows)
 
 

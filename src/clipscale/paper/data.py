@@ -1,7 +1,7 @@
 """The paper's public tables: located beside --results, else downloaded once and cached.
 
 Source: github.com/LAION-AI/scaling-laws-openclip at commit 652b1e7 (Cherti et al., CVPR 2023).
-Base URL overridable with CLIPSCALE_PAPER_URL; cache folder with CLIPSCALE_CACHE_DIR (else
+Base URL overridable with CLIPSCALE_PAPER_URL; cache folder with CLIPSCALE_CACHE (else
 $XDG_CACHE_HOME/clipscale, else ~/.cache/clipscale). Downloads are checked against the SHA-256 of
 the files at that commit and written atomically.
 """
@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from clipscale._io import atomic_write_bytes
+from clipscale._io import atomic_write_bytes, sha256_file
 from clipscale.errors import DataError, DownloadError, OfflineError, unknown
 
 PAPER_REPO = "LAION-AI/scaling-laws-openclip"
 PAPER_COMMIT = "652b1e7"
 DEFAULT_BASE_URL = f"https://raw.githubusercontent.com/{PAPER_REPO}/{PAPER_COMMIT}"
-URL_ENV, CACHE_ENV = "CLIPSCALE_PAPER_URL", "CLIPSCALE_CACHE_DIR"
+URL_ENV, CACHE_ENV = "CLIPSCALE_PAPER_URL", "CLIPSCALE_CACHE"
 
 # File names in the paper's repository and their SHA-256 at commit 652b1e7.
 TABLES: dict[str, tuple[str, str]] = {
@@ -53,7 +53,7 @@ def download(name: str, timeout: float = 30.0) -> Path:
         raise unknown("paper table", name, TABLES)
     fname, sha = TABLES[name]
     path = cache_dir() / fname
-    if path.is_file() and _sha256(path.read_bytes()) == sha:
+    if path.is_file() and sha256_file(path) == sha:
         return path
     url = f"{base_url()}/{fname}"
     try:

@@ -87,7 +87,7 @@ def _legend(ax, d: pd.DataFrame) -> None:
     from matplotlib.lines import Line2D
 
     cmap = _plt().get_cmap("viridis", len(ARCH_ORDER))
-    handles = [Line2D([], [], ls="", marker="o", color=cmap(i), label=a.replace("ViT-", "ViT-"))
+    handles = [Line2D([], [], ls="", marker="o", color=cmap(i), label=a)
                for i, a in enumerate(ARCH_ORDER) if a in set(d["arch"])]
     handles += [Line2D([], [], ls="", marker=m, color="grey", label=u) for u, m in MARKERS.items()
                 if u in set(d["upstream_dataset"])]

@@ -59,12 +59,3 @@ def broadcast_object(dist: Dist, obj):
     box = [obj if dist.is_main else None]
     torch.distributed.broadcast_object_list(box, src=0)
     return box[0]
-
-
-def all_true(dist: Dist, flag: bool) -> bool:
-    """True on every rank iff `flag` is True on every rank (so all ranks stop together)."""
-    if not dist.distributed:
-        return flag
-    t = torch.tensor([1.0 if flag else 0.0], device=dist.device)
-    torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MIN)
-    return bool(t.item() > 0)

@@ -18,7 +18,7 @@ import re
 import shutil
 from pathlib import Path
 
-from clipscale._io import atomic_path
+from clipscale._io import atomic_path, sha256_file
 from clipscale.errors import DownloadError, NotFoundError, OfflineError, UserInputError
 from clipscale.zoo.catalog import Checkpoint, HubFile
 
@@ -63,11 +63,7 @@ def download_file(hub_file: HubFile, *, revision: str | None = None, cache_dir: 
 
 def sha256_of(path: str | os.PathLike) -> str:
     """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_file(path, _CHUNK)
 
 
 def _git_blob_sha1(path: Path) -> str:
