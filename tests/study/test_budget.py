@@ -75,3 +75,16 @@ def test_planner_picks_bf16_only_where_native_and_faster(tiny, monkeypatch, nati
     assert p.spec.train.precision == picked and p.precision == picked
     assert asked == [("fp32", "bf16") if native else ("fp32",)]  # bf16 never even measured where emulated
     assert native or "not native" in p.notes[0]
+
+
+def test_a_rerun_reads_the_saved_plan_back(tiny, monkeypatch):
+    import clipscale.study.budget as budget
+
+    spec = load_spec(tiny(models=("ladder-e-xxs",), samples=(256, 1024), levels_from="cooldown"))
+    calls = []
+    monkeypatch.setattr(budget, "plan", lambda s, sec: calls.append(1) or plan(s, sec, speeds={"ladder-e-xxs": 2000.0},
+                                                                                 n_eval_images=100))
+    first = budget.planned(spec, 120)
+    again = budget.planned(spec, 120)  # same spec and budget: no new measurement, the same grid
+    assert calls == [1] and again.spec.axes.samples_seen == first.spec.axes.samples_seen
+    assert budget.saved_plan(spec).axes.samples_seen == first.spec.axes.samples_seen

@@ -208,7 +208,7 @@ def planned(spec, seconds: float, *, replan: bool = False) -> Plan:
     from clipscale import _io
 
     path = spec.out_dir / PLAN_FILE
-    key = {"spec": spec.to_dict(), "budget_s": seconds}
+    key = json.loads(json.dumps({"spec": spec.to_dict(), "budget_s": seconds}))  # as stored: lists, not tuples
     if path.exists() and not replan:
         old = json.loads(path.read_text())
         if old.get("key") == key:
@@ -229,7 +229,7 @@ def saved_plan(spec):
     if not path.exists():
         return spec
     old = json.loads(path.read_text())
-    if old.get("key", {}).get("spec") != spec.to_dict():
+    if old.get("key", {}).get("spec") != json.loads(json.dumps(spec.to_dict())):
         return spec
     return scaled(spec, old["plan"]["scale"]).replace(train={"precision": old["plan"]["precision"]})
 

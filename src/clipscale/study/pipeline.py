@@ -136,7 +136,7 @@ def fit_study(spec: StudySpec, results):
     note = ""
     if holdout and len(sub) > holdout:
         try:
-            backtest = laws.backtest_table(sub, holdout_top=holdout, method=spec.fit.method,
+            backtest = laws.backtest_table(sub, holdout_top=holdout, method=spec.fit.method, n_boot=200, seed=0,
                                            keep=("downstream_dataset", "run", "arch", "samples_seen"))
         except ClipscaleError as exc:
             note = f"backtest on {task} not possible: {exc}"
