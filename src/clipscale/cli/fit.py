@@ -95,7 +95,6 @@ def parse_opts(items: list[str]) -> dict:
 def run(args) -> int:
     import pandas as pd
 
-    from clipscale._io import atomic_write_with
     from clipscale.laws import fit_table
     from clipscale.laws.table import read_table
 
@@ -111,17 +110,11 @@ def run(args) -> int:
                      seed=args.seed, holdout_top_frac=args.holdout_top_frac, holdout_top=args.holdout_top,
                      holdout_above=args.holdout_above,
                      wide=args.wide, value_cols=args.value_cols, **parse_opts(args.opt))
-    failed = fits[fits["status"] != "ok"]
-    for msg in failed["message"]:
-        print(f"clipscale: warning: {msg}", file=sys.stderr)
     keys = [c for c in fits.columns[:fits.columns.get_loc("metric")]]
     for _, row in fits[(fits["status"] == "ok") & (fits["message"].astype(str) != "")].iterrows():
         group = ", ".join(str(row[k]) for k in keys) or "all rows"
         print(f"clipscale: note: ({group}): {row['message']}", file=sys.stderr)
-    if len(failed) == len(fits):
-        raise FitError(f"no group could be fitted: {failed['message'].iloc[0]}")
-    if args.out:
-        atomic_write_with(args.out, lambda p: fits.to_csv(p, index=False))
+    _warn_and_write(fits, args)
     if args.json:
         records = json.loads(fits.to_json(orient="records"))
         print(json.dumps(records, indent=2))
@@ -134,7 +127,6 @@ def run_joint(args, df) -> int:
     """`clipscale fit --method joint`: one joint law per group; --save-fits for `clipscale plan`."""
     import pandas as pd
 
-    from clipscale._io import atomic_write_with
     from clipscale.laws.joint_table import fit_joint_table, save_fits
 
     if not args.size_col or not args.data_col:
@@ -149,13 +141,7 @@ def run_joint(args, df) -> int:
         group_by=args.group_by, where=args.where, n_boot=args.n_boot, seed=args.seed, delta=args.delta,
         size_unit=args.size_unit, cost_col=cost_col, cost_factor=args.cost_factor,
         holdout_top_frac=args.holdout_top_frac, holdout_top=args.holdout_top, holdout_above=args.holdout_above)
-    failed = fits[fits["status"] != "ok"]
-    for msg in failed["message"]:
-        print(f"clipscale: warning: {msg}", file=sys.stderr)
-    if len(failed) == len(fits):
-        raise FitError(f"no group could be fitted: {failed['message'].iloc[0]}")
-    if args.out:
-        atomic_write_with(args.out, lambda p: fits.to_csv(p, index=False))
+    _warn_and_write(fits, args)
     if args.save_fits:
         save_fits(args.save_fits, entries, {"table": str(args.results), "size_col": args.size_col,
                                             "data_col": args.data_col, "size_unit": args.size_unit})
@@ -210,3 +196,16 @@ def _text(fits, pd) -> str:
     view.insert(len(view.columns), "formula", ok["formula"])
     with pd.option_context("display.max_rows", None, "display.width", 200, "display.float_format", "{:.4g}".format):
         return f"method: {fits['method'].iloc[0]}\n" + view.to_string(index=False)
+
+
+def _warn_and_write(fits, args) -> None:
+    """One warning line per failed group; FitError when none fitted; --out written atomically."""
+    from clipscale._io import atomic_write_with
+
+    failed = fits[fits["status"] != "ok"]
+    for msg in failed["message"]:
+        print(f"clipscale: warning: {msg}", file=sys.stderr)
+    if len(failed) == len(fits):
+        raise FitError(f"no group could be fitted: {failed['message'].iloc[0]}")
+    if args.out:
+        atomic_write_with(args.out, lambda p: fits.to_csv(p, index=False))
