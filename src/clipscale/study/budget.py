@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from clipscale.errors import UserInputError
 
 BUDGET_FORMS = "a number of seconds ('600', '600s'), minutes ('10m', '1.5m') or hours ('2h')"
-STEPS = 6                # timed optimizer steps per model (after 2 untimed warm-up steps)
+MEASURE_S = 1.0          # seconds of timed optimizer steps per model and precision (after a warm-up)
+PRERENDER = ("prerender", "pairs")  # key of the measured pre-render speed (pairs/s) among the speeds
 FIT_REPORT_S = 15.0      # merge, fits (bootstrap), backtest and report, measured 8-12 s on 2 cores
 WORKER_START_S = 8.0     # a worker's `import open_clip` and first model (6-12 s on these CPUs)
 EVAL_IMAGES_PER_TRAIN_SAMPLE = 4.0  # an eval image (forward, no grad) costs ~1/4 of a train sample
@@ -44,23 +45,28 @@ class Plan:
     precision: str
     measure_s: float                  # seconds spent measuring
     notes: tuple[str, ...] = field(default=())
+    render_s: float = 0.0             # predicted seconds a worker spends pre-rendering the embedded data
 
     def to_dict(self) -> dict:
         return {"budget_s": self.budget_s, "scale": self.scale, "predicted_s": round(self.predicted_s, 1),
                 "run_s": {k: round(v, 1) for k, v in self.run_s.items()},
                 "speeds_samples_per_s": {k: round(v, 1) for k, v in self.speeds.items()},
-                "precision": self.precision, "measure_s": round(self.measure_s, 1), "notes": list(self.notes)}
+                "precision": self.precision, "measure_s": round(self.measure_s, 1), "notes": list(self.notes),
+                "render_s": round(self.render_s, 1)}
 
 
 def _measure_one(args) -> dict[tuple[str, str], float]:
-    """Samples/s of a few training steps of each model in each precision (inside a measuring worker)."""
+    """Samples/s of `MEASURE_S` seconds of training steps of each model in each precision, and the
+    pre-render speed of the embedded data (pairs/s, key PRERENDER), inside a measuring worker."""
     models, batch, threads, precisions = args
     import torch
 
     torch.set_num_threads(threads)
-    from clipscale.train.measure import train_speed
+    from clipscale.train.measure import prerender_speed, train_speed
 
-    return {(m, p): train_speed(m, batch, precision=p, steps=STEPS) for p in precisions for m in models}
+    out = {(m, p): train_speed(m, batch, precision=p, seconds=MEASURE_S) for p in precisions for m in models}
+    out[PRERENDER] = prerender_speed(models[0])
+    return out
 
 
 def measure(models, batch: int, jobs: int, threads: int, precisions=("fp32",)) -> tuple[dict, float]:
@@ -73,7 +79,8 @@ def measure(models, batch: int, jobs: int, threads: int, precisions=("fp32",)) -
     ctx = mp.get_context("spawn")
     with ctx.Pool(jobs) as pool:
         out = pool.map(_measure_one, [(list(models), batch, threads, tuple(precisions))] * jobs)
-    speeds = {k: min(o[k] for o in out) for k in out[0]}
+    # The mean over the workers: each was timed while the others ran, so contention is in every figure.
+    speeds = {k: sum(o[k] for o in out) / len(out) for k in out[0]}
     return speeds, time.time() - t0
 
 
@@ -106,10 +113,12 @@ def scaled(spec, factor: float):
                               "max_gmacs_total": a.max_gmacs_total * factor})
 
 
-def predict(spec, speeds: dict[str, float], n_eval_images: int, jobs: int) -> tuple[float, dict[str, float]]:
-    """(predicted wall seconds, {run: seconds}) of `spec` at the measured speeds."""
+def predict(spec, speeds: dict[str, float], n_eval_images: int, jobs: int,
+            render_s: float = 0.0) -> tuple[float, dict[str, float]]:
+    """(predicted wall seconds, {run: seconds}) of `spec` at the measured speeds; `render_s`: each
+    worker's one pre-rendering of the embedded data, before its first run."""
     per_run = {r.name: run_seconds(r, speeds[r.model], n_eval_images) for r in spec.runs()}
-    return makespan(list(per_run.values()), jobs) + WORKER_START_S + FIT_REPORT_S, per_run
+    return makespan(list(per_run.values()), jobs) + render_s + WORKER_START_S + FIT_REPORT_S, per_run
 
 
 def plan(spec, seconds: float, *, speeds: dict[str, float] | None = None, measure_s: float = 0.0,
@@ -122,8 +131,10 @@ def plan(spec, seconds: float, *, speeds: dict[str, float] | None = None, measur
     jobs, threads = spec.launch.jobs, spec.launch.threads
     models = sorted(set(spec.axes.model))
     notes: list[str] = []
+    render_rate = None
     if speeds is None:
-        spec, speeds, measure_s, notes = _measure_precisions(spec, models, jobs, threads)
+        spec, speeds, measure_s, notes, render_rate = _measure_precisions(spec, models, jobs, threads)
+    render_s = 0.0 if spec.train.train_data or not render_rate else max(spec.axes.data_size) / render_rate
     if n_eval_images is None:
         n_eval_images = _eval_images(spec)
     available = seconds - measure_s
@@ -132,9 +143,9 @@ def plan(spec, seconds: float, *, speeds: dict[str, float] | None = None, measur
     lo = next((2 ** (k / 8) for k in range(-80, 1) if len({r.model for r in scaled(spec, 2 ** (k / 8)).runs()})
                == n_models), 1.0)
     hi = 1e3
-    fits = lambda f: predict(scaled(spec, f), speeds, n_eval_images, jobs)[0] <= available  # noqa: E731
+    fits = lambda f: predict(scaled(spec, f), speeds, n_eval_images, jobs, render_s)[0] <= available  # noqa: E731
     if not fits(lo):
-        need = predict(scaled(spec, lo), speeds, n_eval_images, jobs)[0] + measure_s
+        need = predict(scaled(spec, lo), speeds, n_eval_images, jobs, render_s)[0] + measure_s
         raise UserInputError(f"a budget of {seconds:.0f} s is too small for this grid: its smallest useful size "
                              f"needs about {need:.0f} s on this machine (measured); raise --budget to at least "
                              f"{math.ceil(need / 60)}m")
@@ -145,9 +156,9 @@ def plan(spec, seconds: float, *, speeds: dict[str, float] | None = None, measur
     # second try mostly gets the same grid, hence the same runs and numbers.
     lo = 2 ** (math.floor(8 * math.log2(lo)) / 8)
     best = scaled(spec, lo)
-    total, per_run = predict(best, speeds, n_eval_images, jobs)
+    total, per_run = predict(best, speeds, n_eval_images, jobs, render_s)
     return Plan(best, seconds, lo, total + measure_s, per_run, speeds, spec.train.precision, measure_s,
-                tuple(notes))
+                tuple(notes), render_s)
 
 
 def _measure_precisions(spec, models, jobs: int, threads: int):
@@ -160,6 +171,7 @@ def _measure_precisions(spec, models, jobs: int, threads: int):
     support = detect_bf16()
     precisions = ("fp32", "bf16") if support.native else ("fp32",)
     speeds, _ = measure(models, max(spec.axes.batch_size), jobs, threads, precisions)
+    render_rate = speeds.pop(PRERENDER, None)
     both = {p: {m: speeds[(m, p)] for m in models} for p in precisions}
     total = {p: sum(1 / v for v in both[p].values()) for p in both}  # seconds per sample of every model
     best = min(total, key=total.get)
@@ -168,7 +180,7 @@ def _measure_precisions(spec, models, jobs: int, threads: int):
                 f"{support.fp32_gflops:.0f} GFLOP/s): fp32, bf16 not measured")
     else:
         note = f"precision {best}: measured faster than {'fp32' if best == 'bf16' else 'bf16'} on this CPU"
-    return spec.replace(train={"precision": best}), both[best], time.time() - t0, [note]
+    return spec.replace(train={"precision": best}), both[best], time.time() - t0, [note], render_rate
 
 
 def _eval_images(spec) -> int:
@@ -189,6 +201,8 @@ def plan_lines(p: Plan) -> list[str]:
     lines = [f"measured in {p.measure_s:.0f} s ({p.spec.launch.jobs} workers x {p.spec.launch.threads} thread(s), "
              f"{p.precision}): " + ", ".join(f"{m} {v:,.0f} samples/s" for m, v in p.speeds.items()),
              f"samples-seen levels x{p.scale:.3g}: {', '.join(str(s) for s in p.spec.axes.samples_seen)}"]
+    if p.render_s:
+        lines.append(f"pre-rendering the embedded data: {fmt_s(p.render_s)} per worker (once, before its first run)")
     for run in sorted(p.spec.runs(), key=lambda r: -p.run_s[r.name]):
         lv = ",".join(str(x) for x in run.levels)
         lines.append(f"  {fmt_s(p.run_s[run.name]):>7}  {run.name}  (levels {lv})")
@@ -213,8 +227,9 @@ def planned(spec, seconds: float, *, replan: bool = False) -> Plan:
         old = json.loads(path.read_text())
         if old.get("key") == key:
             p = old["plan"]
-            return Plan(scaled(spec, p["scale"]).replace(train={"precision": p["precision"]}), seconds, p["scale"], p["predicted_s"], p["run_s"],
-                        p["speeds_samples_per_s"], p["precision"], 0.0, tuple(p["notes"]))
+            return Plan(scaled(spec, p["scale"]).replace(train={"precision": p["precision"]}), seconds, p["scale"],
+                        p["predicted_s"], p["run_s"], p["speeds_samples_per_s"], p["precision"], 0.0,
+                        tuple(p["notes"]), p.get("render_s", 0.0))
     result = plan(spec, seconds)
     _io.atomic_write_json(path, {"key": key, "plan": result.to_dict()})
     return result
