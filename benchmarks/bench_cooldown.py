@@ -7,6 +7,10 @@ percentage points). Prints one row per model x level and the totals.
 
     nice -n 15 python benchmarks/bench_cooldown.py                      # ladder-xs, ladder-s x 3K,12K,48K
     nice -n 15 python benchmarks/bench_cooldown.py --levels 1024,4096,16384 --models ladder-xs
+    # the demo's grid: its world, rungs, task, data size, warmup and six levels 2x apart
+    nice -n 15 python benchmarks/bench_cooldown.py --world medium-v1 --models ladder-e-xs,ladder-e-s \
+        --task embedded/objects --data-size 64000 --warmup-samples 2000 \
+        --levels 8000,16000,32000,64000,128000,256000
 """
 from __future__ import annotations
 
@@ -33,10 +37,11 @@ def bench_model(model: str, levels: list[int], args, root: Path) -> list[dict]:
     for level in levels:
         cosine[level] = train(TrainSpec(samples_seen=level, **base), root / f"{model}_cos_{level}", progress=False)
     runs_wall = time.perf_counter() - t
+    warmup = args.warmup_samples or round(0.1 * levels[0])
     spec = TrainSpec(samples_seen=levels[-1], schedule="const-cooldown", cooldown=args.cooldown,
-                     cooldown_shape=args.shape, warmup_samples=round(0.1 * levels[0]), **base)
-    # Warmup: 10% of the smallest level, in samples, for the trunk (the cosine runs warm up over 10%
-    # of their own steps); 10% of the largest would not end before the smallest branch cools down.
+                     cooldown_shape=args.shape, warmup_samples=warmup, **base)
+    # Warmup (default): 10% of the smallest level, in samples, for the trunk (the cosine runs warm up
+    # over 10% of their own steps); 10% of the largest would not end before the smallest branch cools down.
     t = time.perf_counter()
     train_branches(spec, levels, root / f"{model}_grid", progress=False)
     cool_wall = time.perf_counter() - t
@@ -62,7 +67,13 @@ def main() -> None:
     ap.add_argument("--task", default="embedded/colour")
     ap.add_argument("--limit", type=int, default=0, help="test images per task; 0 = all")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--warmup-samples", type=int, default=0, help="trunk warmup; 0 = 10%% of the smallest level")
+    ap.add_argument("--world", default="", help="embedded world (clipscale.data.worlds), e.g. medium-v1")
     args = ap.parse_args()
+    if args.world:
+        from clipscale.data.worlds import set_world
+
+        set_world(args.world)
     levels = [int(v) for v in args.levels.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         rows = [r for m in args.models.split(",") for r in bench_model(m, levels, args, Path(tmp))]
