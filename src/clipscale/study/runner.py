@@ -10,6 +10,7 @@ import time
 import traceback
 from pathlib import Path
 
+from clipscale.compute import gmacs_per_sample  # noqa: F401 - also imported from here by study.pipeline/progress
 from clipscale.errors import UserInputError
 from clipscale.schema import pretty_samples
 from clipscale.study.spec import Run, StudySpec, spec_from_dict
@@ -194,15 +195,3 @@ def annotate(rows, run: Run):
         rows["gmacs_total"] = rows["gmacs"] * seen
     rows["samples_seen_pretty"] = [pretty_samples(s) for s in seen]
     return rows
-
-
-_GMACS: dict[str, float] = {}
-
-
-def gmacs_per_sample(model: str) -> float:
-    """GMACs of one forward pass (image + text) of one sample, from clipscale.compute."""
-    if model not in _GMACS:
-        from clipscale import compute
-
-        _GMACS[model] = float(compute.count(model).gmacs)
-    return _GMACS[model]
