@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from clipscale import evaluate as ev
-from clipscale.errors import NotFoundError, UnsafeCheckpointError, UserInputError
+from clipscale.errors import DataError, NotFoundError, UnsafeCheckpointError, UserInputError
 from clipscale.schema import METRIC_COLUMNS, RESULT_COLUMNS
 
 
@@ -93,6 +93,33 @@ def test_checkpoint_that_would_run_code_is_refused(tmp_path):
 
 class _Pickled:
     """Any class: loading it back needs a full unpickle."""
+
+
+def test_one_fault_one_error_through_zoo_and_evaluate(tmp_path, run_dir, save_checkpoint):
+    """The defect: zoo raised DataError and evaluate UserInputError for the same unreadable file.
+    Both now read through clipscale.zoo.loading: same type, same message, for every fault."""
+    from clipscale import models
+    from clipscale.evaluate.checkpoints import load_model
+    from clipscale.zoo.loading import load_pretrained
+
+    good = (run_dir / "checkpoints" / "epoch_1.pt").read_bytes()
+    (tmp_path / "cut.pt").write_bytes(good[: len(good) // 2])
+    (tmp_path / "text.pt").write_bytes(b"not a checkpoint")
+    (tmp_path / "bad.safetensors").write_bytes(b"\x00" * 16)
+    torch.save({"state_dict": {}, "obj": _Pickled()}, tmp_path / "evil.pt")
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "s.pt", models.create("ladder-s")[0], epoch=1, samples_seen=10)
+    for name in ("cut.pt", "text.pt", "bad.safetensors", "evil.pt", "s.pt"):
+        errors = []
+        for entry in (lambda p: load_pretrained("ladder-xs", p), lambda p: load_model("ladder-xs", p)):
+            with pytest.raises(Exception) as info:
+                entry(tmp_path / name)
+            errors.append((type(info.value), str(info.value)))
+        assert errors[0] == errors[1], name
+        kind = UnsafeCheckpointError if name == "evil.pt" else DataError
+        assert errors[0][0] is kind, (name, errors[0])
+    model, _, _, info = load_model("ladder-xs", run_dir / "checkpoints" / "epoch_2.pt")
+    assert (info.epoch, info.samples_seen) == (2, 4096.0) and not model.training
 
 
 def test_missing_checkpoint_and_run_folder(tmp_path):
