@@ -177,16 +177,6 @@ def encode_images(model, preprocess, source: ImageSource, *, batch_size: int = 2
     return Encoded(torch.cat(feats), targets, np.asarray(kept, dtype=np.int64), skipped)
 
 
-@torch.inference_mode()
-def encode_texts(model, tokenizer, texts: list[str], *, batch_size: int = 1024, device: str = "cpu") -> torch.Tensor:
-    """Unit-norm text features (fp32), in the order of `texts`."""
-    out = []
-    for start in range(0, len(texts), batch_size):
-        tokens = tokenizer(texts[start:start + batch_size]).to(device)
-        out.append(F.normalize(model.encode_text(tokens).float(), dim=-1).cpu())
-    return torch.cat(out) if out else torch.zeros(0, 0)
-
-
 class FeatureCache:
     """Image features of one model, computed once per source key and shared by every task."""
 

@@ -11,30 +11,11 @@ from clipscale.errors import DataError, UserInputError
 from clipscale.evaluate import linear_probe, zeroshot
 from clipscale.evaluate.checkpoints import epoch_files, load_model, run_spec
 from clipscale.evaluate.datasets import TaskData, task_data
-from clipscale.evaluate.features import DecodedImages, Encoded, FeatureCache, encode_texts
+from clipscale.evaluate.features import DecodedImages, Encoded, FeatureCache
 from clipscale.evaluate.results import make_row, to_frame
 from clipscale.evaluate.tasks import LINEAR_PROBE, ZEROSHOT_RETRIEVAL, Task, resolve_tasks
 
 _log = logging.getLogger(__name__)  # the CLI shows warnings on stderr; the library prints nothing
-
-
-def _per_image_classify(enc: Encoded, data: TaskData, model, tokenizer, device: str) -> dict[str, float]:
-    """Zero-shot classification where each image has its own prompts per class (attributes, count, relation).
-
-    Each class's prompt features are averaged and renormalised, as for a shared classifier.
-    """
-    from clipscale.evaluate import metrics
-
-    prompts = [data.per_image_prompts(t) for t in enc.targets]  # [image][class][prompt]
-    n_classes, n_prompts = len(prompts[0]), len(prompts[0][0])
-    flat = [p for per_image in prompts for per_class in per_image for p in per_class]
-    unique = {p: i for i, p in enumerate(dict.fromkeys(flat))}  # images share most prompts: encode each once
-    feats = encode_texts(model, tokenizer, list(unique), device=device)
-    feats = feats[torch.tensor([unique[p] for p in flat])].view(len(prompts), n_classes, n_prompts, -1)
-    weights = torch.nn.functional.normalize(feats.mean(dim=2), dim=-1)  # (N, C, D)
-    logits = 100.0 * torch.einsum("nd,ncd->nc", enc.features, weights)
-    target = torch.as_tensor([int(data.label(t)) for t in enc.targets])
-    return metrics.classification_metrics(logits, target)
 
 
 def run_task(task: Task, data: TaskData, cache: FeatureCache, model, tokenizer, device: str = "cpu"):
@@ -52,7 +33,10 @@ def run_task(task: Task, data: TaskData, cache: FeatureCache, model, tokenizer, 
                                  labelled.targets, len(data.classnames), fewshot_k=task.fewshot_k)
         return out, len(enc.targets), n_skipped + len(tr.skipped)
     if data.per_image_prompts is not None:
-        return _per_image_classify(enc, data, model, tokenizer, device), len(enc.targets), n_skipped
+        prompts = [data.per_image_prompts(t) for t in enc.targets]
+        labels = [int(data.label(t)) for t in enc.targets]
+        return zeroshot.per_image_classify(enc, prompts, labels, model, tokenizer, device=device), \
+            len(enc.targets), n_skipped
     weights = zeroshot.classifier_weights(model, tokenizer, data.classnames, data.templates, device=device)
     return zeroshot.classify(labelled, weights, multilabel=data.multilabel), len(enc.targets), n_skipped
 
