@@ -141,3 +141,24 @@ def test_images_are_decoded_once_across_checkpoints(xs):
     second = FeatureCache(model, preprocess, decoded=decoded, progress=False).get(counted)
     assert len(calls) == 30  # the second checkpoint re-uses the rendered images
     assert torch.equal(first.features, second.features) and first.targets == second.targets
+
+
+def test_task_traits_are_fields_of_the_entry():
+    """Retrieval, multi-label and the fitted metric are fields of each task entry (from the schema's
+    named sets), never read from a name's suffix."""
+    from clipscale import schema
+    from clipscale.evaluate import embedded
+    from clipscale.evaluate.tasks import LINEAR_PROBE, ZEROSHOT_RETRIEVAL
+
+    tasks = [ev.get_task(n) for n in ev.list_tasks()]
+    for t in tasks:
+        assert t.metric == schema.default_metric(t.downstream_dataset), t.name
+        assert (t.kind == ZEROSHOT_RETRIEVAL) == (t.metric == schema.RETRIEVAL_METRIC), t.name
+        assert t.multilabel == (t.metric == schema.MULTILABEL_METRIC), t.name
+        assert not (t.multilabel and t.kind == LINEAR_PROBE), t.name
+    specs = embedded.embedded_tasks()
+    assert all(t.multilabel == specs[t.dataset].multilabel for t in tasks if t.source == "embedded")
+    assert ev.get_task("embedded/multilabel").metric == "mean_average_precision"  # was acc1: a NaN error
+    assert ev.get_task("voc2007_multilabel").multilabel and not ev.get_task("voc2007").multilabel
+    assert schema.default_metric("embedded/retrieval") == schema.RETRIEVAL_METRIC
+    assert schema.default_metric("my_retrieval") == "acc1"  # a name is not a trait
