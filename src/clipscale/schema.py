@@ -42,6 +42,15 @@ def paper_group(upstream_dataset: str) -> str:
     return GROUP_OPENAI if str(upstream_dataset).upper().startswith("CLIP-WIT") else GROUP_OPENCLIP
 
 
+def run_upstream_dataset(train_data: str | None, data_size: float | None) -> str:
+    """The `upstream_dataset` of one of clipscale's own training runs: its webdataset shards
+    (`train_data`), or 'embedded-<size>' for the first `data_size` pairs of the embedded data
+    (5000 -> 'embedded-5K'); 'embedded' when neither is known."""
+    if train_data:
+        return str(train_data)
+    return f"embedded-{pretty_samples(data_size)}" if data_size else "embedded"
+
+
 def pretty_samples(n: float) -> str:
     """13e9 -> '13B', 2e5 -> '200K' (the paper's samples_seen_pretty style)."""
     n = float(n)

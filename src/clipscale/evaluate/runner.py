@@ -86,12 +86,11 @@ def _evaluate_loaded(arch, model, tokenizer, info, datas, cache, meta, device) -
 
 
 def _meta_from_spec(spec: dict, run_dir: Path) -> dict:
-    """Row facts from a training run's spec.json: upstream data (as clipscale.study names it), run name."""
-    from clipscale.schema import pretty_samples
+    """Row facts from a training run's spec.json: its upstream data (schema.run_upstream_dataset), its name."""
+    from clipscale.schema import run_upstream_dataset
 
-    upstream = spec.get("train_data") or (f"embedded-{pretty_samples(spec['data_size'])}"
-                                          if spec.get("data_size") else "embedded")
-    return {"upstream_dataset": upstream, "name": spec.get("name") or run_dir.name}
+    return {"upstream_dataset": run_upstream_dataset(spec.get("train_data"), spec.get("data_size")),
+            "name": spec.get("name") or run_dir.name}
 
 
 def evaluate_run(run_dir, tasks=None, *, arch: str | None = None, data_root=None, device: str = "cpu",
