@@ -12,6 +12,7 @@ from clipscale.evaluate import linear_probe, zeroshot
 from clipscale.evaluate.checkpoints import epoch_files, load_model, run_spec
 from clipscale.evaluate.datasets import TaskData, task_data
 from clipscale.evaluate.features import DecodedImages, Encoded, FeatureCache
+from clipscale.evaluate.progress import ProgressArg, resolve
 from clipscale.evaluate.results import make_row, to_frame
 from clipscale.evaluate.tasks import LINEAR_PROBE, ZEROSHOT_RETRIEVAL, Task, resolve_tasks
 
@@ -56,7 +57,7 @@ def check_device(device: str) -> None:
 
 def evaluate(arch: str, checkpoint=None, tasks=None, *, data_root=None, device: str = "cpu",
              batch_size: int = 256, meta: dict | None = None, limit: int | None = None,
-             progress: bool = True, decoded: DecodedImages | None = None) -> pd.DataFrame:
+             progress: ProgressArg = False, decoded: DecodedImages | None = None) -> pd.DataFrame:
     """Evaluate one checkpoint on tasks; one row per task in the results schema (metrics as fractions).
 
     arch: OpenCLIP or ladder name. checkpoint: local .pt path, OpenCLIP pretrained tag, or None
@@ -64,7 +65,8 @@ def evaluate(arch: str, checkpoint=None, tasks=None, *, data_root=None, device: 
     meta: overrides/extra facts for the rows (upstream_dataset, samples_seen, name, gmacs, epoch).
     limit: at most this many images per split and task (quick runs). Image features are computed once
     per image set and shared by the tasks that use it. decoded: a DecodedImages shared by the calls of
-    several checkpoints, so that their images are rendered or read once.
+    several checkpoints, so that their images are rendered or read once. progress: a callback
+    (clipscale.evaluate.progress) or True for bars on stderr; silent by default.
     """
     check_device(device)
     task_list = resolve_tasks(tasks)
@@ -95,7 +97,7 @@ def _meta_from_spec(spec: dict, run_dir: Path) -> dict:
 
 def evaluate_run(run_dir, tasks=None, *, arch: str | None = None, data_root=None, device: str = "cpu",
                  batch_size: int = 256, meta: dict | None = None, limit: int | None = None,
-                 progress: bool = True) -> pd.DataFrame:
+                 progress: ProgressArg = False) -> pd.DataFrame:
     """Evaluate every checkpoints/epoch_N.pt of a run folder: one table (learning curves), by epoch.
 
     The architecture comes from the run's spec.json (`model`) unless `arch` is given; samples seen
@@ -111,6 +113,7 @@ def evaluate_run(run_dir, tasks=None, *, arch: str | None = None, data_root=None
     task_list = resolve_tasks(tasks)
     datas = [(t, task_data(t, data_root=data_root, limit=limit)) for t in task_list]
     base = {**_meta_from_spec(spec, run_dir), **(meta or {})}
+    progress = resolve(progress)  # one renderer for every epoch
     frames, decoded = [], DecodedImages()  # images are decoded (rendered) once for all epochs
     for epoch, path in files:
         model, preprocess, tokenizer, info = load_model(arch, path, device=device)

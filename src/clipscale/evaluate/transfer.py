@@ -18,12 +18,13 @@ from clipscale.evaluate import finetune as ft
 from clipscale.evaluate.checkpoints import load_model
 from clipscale.evaluate.datasets import task_data
 from clipscale.evaluate.metrics import classification_metrics
+from clipscale.evaluate.progress import ProgressArg
 from clipscale.evaluate.results import make_row, to_frame
 from clipscale.evaluate.runner import check_device
 
 
 def finetune_checkpoint(arch: str, checkpoint, task: str, out, recipe: ft.Recipe = ft.Recipe(), *,
-                        device: str = "cpu", meta: dict | None = None, progress: bool = True) -> pd.DataFrame:
+                        device: str = "cpu", meta: dict | None = None, progress: ProgressArg = False) -> pd.DataFrame:
     """One results row: the test top-1 (a fraction) of `checkpoint` fine-tuned on `task`'s train split.
 
     The row's `task` and `eval_type` are 'finetune'; `finetune_recipe` holds the recipe as JSON and
