@@ -9,7 +9,7 @@ from pathlib import Path
 
 from clipscale._io import sha256_file
 from clipscale._logs import quiet_openclip
-from clipscale.errors import NotFoundError, UserInputError
+from clipscale.errors import DataError, NotFoundError, UserInputError
 
 _EPOCH_FILE = re.compile(r"^epoch_(\d+)\.pt$")
 
@@ -81,6 +81,14 @@ def _is_pretrained_tag(arch: str, tag: str) -> bool:
     import open_clip
 
     return tag in set(open_clip.list_pretrained_tags_by_model(arch))
+
+
+def run_arch(run_dir: str | Path, spec: dict, arch: str | None = None) -> str:
+    """`arch` if given, else the architecture a training run's spec.json names (`model`, or `arch`)."""
+    arch = arch or spec.get("model") or spec.get("arch")
+    if not arch:
+        raise DataError(f"{run_dir}/spec.json names no model; pass --arch")
+    return arch
 
 
 def run_spec(run_dir: str | Path) -> dict:

@@ -9,7 +9,7 @@ import torch
 
 from clipscale.errors import DataError, UserInputError
 from clipscale.evaluate import linear_probe, zeroshot
-from clipscale.evaluate.checkpoints import epoch_files, load_model, run_spec
+from clipscale.evaluate.checkpoints import epoch_files, load_model, run_arch, run_spec
 from clipscale.evaluate.datasets import TaskData, task_data
 from clipscale.evaluate.features import DecodedImages, Encoded, FeatureCache
 from clipscale.evaluate.progress import ProgressArg, resolve
@@ -106,9 +106,7 @@ def evaluate_run(run_dir, tasks=None, *, arch: str | None = None, data_root=None
     check_device(device)
     run_dir = Path(run_dir)
     spec = run_spec(run_dir)
-    arch = arch or spec.get("model") or spec.get("arch")
-    if not arch:
-        raise DataError(f"{run_dir}/spec.json names no model; pass --arch")
+    arch = run_arch(run_dir, spec, arch)
     files = epoch_files(run_dir)
     task_list = resolve_tasks(tasks)
     datas = [(t, task_data(t, data_root=data_root, limit=limit)) for t in task_list]

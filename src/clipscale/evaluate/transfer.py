@@ -85,7 +85,7 @@ def finetune_study(settings, root, runs) -> pd.DataFrame | None:
     """
     if not settings.tasks:
         return None
-    from clipscale.evaluate.checkpoints import epoch_files, run_spec
+    from clipscale.evaluate.checkpoints import epoch_files, run_arch, run_spec
     from clipscale.evaluate.results import append_results
     from clipscale.evaluate.runner import _meta_from_spec
     from clipscale.errors import NotFoundError
@@ -104,7 +104,7 @@ def finetune_study(settings, root, runs) -> pd.DataFrame | None:
             if (out / "results.csv").exists():
                 frames.append(pd.read_csv(out / "results.csv"))
                 continue
-            df = finetune_checkpoint(spec.get("model") or spec["arch"], last, task, out, recipe,
+            df = finetune_checkpoint(run_arch(run_dir, spec), last, task, out, recipe,
                                      meta=_meta_from_spec(spec, Path(run_dir)), progress=False)
             write_results(df, out)
             frames.append(df)
