@@ -129,6 +129,12 @@ def test_missing_checkpoint_and_run_folder(tmp_path):
         ev.evaluate_run(tmp_path, ["digits"], arch="ladder-xs")
 
 
+def test_run_folder_whose_spec_names_no_model(tmp_path):
+    (tmp_path / "spec.json").write_text('{"data_size": 100}')
+    with pytest.raises(DataError, match="names no model; pass --arch"):
+        ev.evaluate_run(tmp_path, ["digits"])
+
+
 def test_images_are_decoded_once_across_checkpoints(xs):
     from clipscale.evaluate import embedded
     from clipscale.evaluate.features import DecodedImages, FeatureCache, ImageSource
