@@ -1,4 +1,4 @@
-"""Atomic file writes, file checksums and run metadata (spec, package versions, git commit).
+"""Atomic file writes, file checksums, JSON cleaning and run metadata (spec, package versions, git commit).
 
 Every table, JSON record and checkpoint is written to a temporary file in the same folder and
 renamed over the final name, so a killed process never leaves a truncated file under that name.
@@ -9,6 +9,7 @@ import contextlib
 import datetime as _dt
 import hashlib
 import json
+import math
 import os
 import platform
 import subprocess
@@ -93,6 +94,30 @@ def _json_default(obj: Any) -> Any:
 
         return dataclasses.asdict(obj)
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def json_clean(obj: Any) -> Any:
+    """`obj` with NaN and +-inf as None (JSON null), numpy/pandas scalars and arrays as Python, recursively.
+
+    JSON has no NaN: json.dumps writes the token `NaN`, which strict readers (browsers, jq) reject.
+    pandas' NA and NaT become None too; dict keys become strings.
+    """
+    if isinstance(obj, dict):
+        return {str(k): json_clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_clean(v) for v in obj]
+    if isinstance(obj, (str, bool, int)) or obj is None:
+        return obj
+    if isinstance(obj, float):
+        return float(obj) if math.isfinite(obj) else None  # np.float64 is a float: made plain
+    if getattr(obj, "ndim", None) == 0 and hasattr(obj, "item"):  # numpy (or torch) scalar
+        return json_clean(obj.item())
+    if hasattr(obj, "tolist"):
+        return json_clean(obj.tolist())
+    pandas = sys.modules.get("pandas")
+    if pandas is not None and (obj is pandas.NA or obj is pandas.NaT):
+        return None
+    return obj
 
 
 def git_commit(start: str | os.PathLike | None = None) -> str | None:

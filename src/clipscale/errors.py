@@ -45,6 +45,10 @@ class TrainingError(ClipscaleError):
     """A training run that cannot go on (NaN loss, failed engine)."""
 
 
+class ComputeError(ClipscaleError):
+    """An architecture whose compute (parameters, GMACs) could not be counted."""
+
+
 def choices_hint(valid: Iterable[str], limit: int = 20) -> str:
     """'valid choices: a, b, c' with at most `limit` names shown."""
     names = sorted(set(map(str, valid)))

@@ -15,8 +15,13 @@ METRIC_COLUMNS: tuple[str, ...] = (
     "acc1", "acc5", "mean_per_class_recall", "image_retrieval_recall@5", "text_retrieval_recall@5",
     "mean_average_precision",
 )
-RETRIEVAL_DATASETS = frozenset({"mscoco_captions", "flickr30k"})
-MULTILABEL_DATASETS = frozenset({"voc2007_multilabel"})
+# Traits of downstream datasets, by name (never by a suffix): the paper's benchmarks, then clipscale's
+# embedded suite. The evaluation task registry (clipscale.evaluate.tasks) reads its entries' kind,
+# `multilabel` and `metric` fields from here; laws and report read results tables with them.
+RETRIEVAL_DATASETS = frozenset({"mscoco_captions", "flickr30k", "embedded/retrieval"})
+MULTILABEL_DATASETS = frozenset({"voc2007_multilabel", "embedded/multilabel"})
+RETRIEVAL_METRIC = "image_retrieval_recall@5"
+MULTILABEL_METRIC = "mean_average_precision"
 
 # The paper's groups: OpenCLIP models trained on LAION, and OpenAI's CLIP trained on WIT.
 GROUP_OPENCLIP = "openclip"
@@ -25,16 +30,25 @@ GROUP_OPENAI = "openai"
 
 def default_metric(downstream_dataset: str) -> str:
     """The metric the paper fits for a downstream dataset (a fraction; error = 1 - metric)."""
-    if downstream_dataset in RETRIEVAL_DATASETS or downstream_dataset.endswith("retrieval"):
-        return "image_retrieval_recall@5"
+    if downstream_dataset in RETRIEVAL_DATASETS:
+        return RETRIEVAL_METRIC
     if downstream_dataset in MULTILABEL_DATASETS:
-        return "mean_average_precision"
+        return MULTILABEL_METRIC
     return "acc1"
 
 
 def paper_group(upstream_dataset: str) -> str:
     """'openai' for CLIP-WIT rows, 'openclip' for everything else (LAION and our own runs)."""
     return GROUP_OPENAI if str(upstream_dataset).upper().startswith("CLIP-WIT") else GROUP_OPENCLIP
+
+
+def run_upstream_dataset(train_data: str | None, data_size: float | None) -> str:
+    """The `upstream_dataset` of one of clipscale's own training runs: its webdataset shards
+    (`train_data`), or 'embedded-<size>' for the first `data_size` pairs of the embedded data
+    (5000 -> 'embedded-5K'); 'embedded' when neither is known."""
+    if train_data:
+        return str(train_data)
+    return f"embedded-{pretty_samples(data_size)}" if data_size else "embedded"
 
 
 def pretty_samples(n: float) -> str:

@@ -108,3 +108,31 @@ def test_cli_json(capsys, tmp_path):
     assert both[0]["gmacs"] == pytest.approx(both[1]["gmacs"])
     assert main(["compute", "nope"]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_gmacs_per_sample_raises_naming_the_architecture(monkeypatch):
+    """The defect: evaluate turned every counting failure into NaN, which surfaced much later as
+    'compute must be > 0'. Every stage now asks one function, and it raises."""
+    from clipscale.compute import counter, gmacs_per_sample
+    from clipscale.errors import ComputeError
+    from clipscale.evaluate import results
+    from clipscale.study import runner
+    from clipscale.train.run import compute_record
+
+    assert gmacs_per_sample("ladder-xs") == pytest.approx(count("ladder-xs").gmacs) and count("ladder-xs").gmacs > 0
+    assert runner.gmacs_per_sample is gmacs_per_sample and results.gmacs_per_sample is gmacs_per_sample
+    with pytest.raises(NotFoundError, match="'ViT-Q-32'"):
+        gmacs_per_sample("ViT-Q-32")
+
+    def broken(arch):
+        raise RuntimeError("the flop counter met an unknown kernel")
+
+    monkeypatch.setattr(counter, "count", broken)
+    with pytest.raises(ComputeError, match="'ladder-xs'.*unknown kernel"):
+        gmacs_per_sample("ladder-xs")
+    with pytest.raises(ComputeError, match="'ladder-xs'"):
+        compute_record("ladder-xs", 100)
+    for bad in (float("nan"), 0.0):
+        monkeypatch.setattr(counter, "count", lambda arch, g=bad: Compute(1, 1, 1, 1, 1, g, arch))
+        with pytest.raises(ComputeError, match=f"'ladder-xs'.*{bad}"):
+            gmacs_per_sample("ladder-xs")

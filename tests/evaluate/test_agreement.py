@@ -102,3 +102,26 @@ def test_metric_functions_equal_clip_benchmark_on_random_scores():
     ref_ap = cb.average_precision_per_class(logits[:, :6], multi)
     np.testing.assert_allclose(metrics.average_precision_per_class(logits[:, :6], multi).numpy(), ref_ap.numpy(),
                                atol=1e-6)
+
+
+def test_one_classifier_rule_equals_openclip_and_the_per_image_path(xs):
+    """zoo.classify's classifier (used by evaluate and by `clipscale classify`) is OpenCLIP's
+    build_zero_shot_classifier; the per-image path with every image given the same prompts is the
+    shared classifier's."""
+    import open_clip
+
+    from clipscale.zoo.classify import classifier_weights, templates
+
+    model, _, tokenizer = xs
+    names = ["red", "green", "blue", "yellow"]
+    ours = classifier_weights(model, tokenizer, names, templates("simple"))
+    with torch.no_grad():
+        theirs = open_clip.build_zero_shot_classifier(model, tokenizer, names, templates("simple"), use_tqdm=False)
+    assert ours.shape == theirs.shape == (model.text_projection.shape[1], len(names))
+    assert torch.allclose(ours, theirs, atol=1e-5)
+    feats = torch.nn.functional.normalize(torch.randn(6, ours.shape[0]), dim=-1)
+    enc = zeroshot.Encoded(feats, [0, 1, 2, 3, 0, 1], np.arange(6), [])
+    prompts = [[[zeroshot.fill_template(t, n) for t in templates("simple")] for n in names]] * 6
+    shared = zeroshot.classify(enc, ours)
+    per_image = zeroshot.per_image_classify(enc, prompts, [0, 1, 2, 3, 0, 1], model, tokenizer)
+    assert per_image == pytest.approx(shared, nan_ok=True) and per_image["acc1"] == shared["acc1"]

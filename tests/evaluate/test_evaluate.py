@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from clipscale import evaluate as ev
-from clipscale.errors import NotFoundError, UnsafeCheckpointError, UserInputError
+from clipscale.errors import DataError, NotFoundError, UnsafeCheckpointError, UserInputError
 from clipscale.schema import METRIC_COLUMNS, RESULT_COLUMNS
 
 
@@ -95,11 +95,44 @@ class _Pickled:
     """Any class: loading it back needs a full unpickle."""
 
 
+def test_one_fault_one_error_through_zoo_and_evaluate(tmp_path, run_dir, save_checkpoint):
+    """The defect: zoo raised DataError and evaluate UserInputError for the same unreadable file.
+    Both now read through clipscale.zoo.loading: same type, same message, for every fault."""
+    from clipscale import models
+    from clipscale.evaluate.checkpoints import load_model
+    from clipscale.zoo.loading import load_pretrained
+
+    good = (run_dir / "checkpoints" / "epoch_1.pt").read_bytes()
+    (tmp_path / "cut.pt").write_bytes(good[: len(good) // 2])
+    (tmp_path / "text.pt").write_bytes(b"not a checkpoint")
+    (tmp_path / "bad.safetensors").write_bytes(b"\x00" * 16)
+    torch.save({"state_dict": {}, "obj": _Pickled()}, tmp_path / "evil.pt")
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "s.pt", models.create("ladder-s")[0], epoch=1, samples_seen=10)
+    for name in ("cut.pt", "text.pt", "bad.safetensors", "evil.pt", "s.pt"):
+        errors = []
+        for entry in (lambda p: load_pretrained("ladder-xs", p), lambda p: load_model("ladder-xs", p)):
+            with pytest.raises(Exception) as info:
+                entry(tmp_path / name)
+            errors.append((type(info.value), str(info.value)))
+        assert errors[0] == errors[1], name
+        kind = UnsafeCheckpointError if name == "evil.pt" else DataError
+        assert errors[0][0] is kind, (name, errors[0])
+    model, _, _, info = load_model("ladder-xs", run_dir / "checkpoints" / "epoch_2.pt")
+    assert (info.epoch, info.samples_seen) == (2, 4096.0) and not model.training
+
+
 def test_missing_checkpoint_and_run_folder(tmp_path):
     with pytest.raises(NotFoundError, match="not found"):
         ev.evaluate("ladder-xs", tmp_path / "none.pt", ["digits"])
     with pytest.raises(NotFoundError, match="epoch_N.pt"):
         ev.evaluate_run(tmp_path, ["digits"], arch="ladder-xs")
+
+
+def test_run_folder_whose_spec_names_no_model(tmp_path):
+    (tmp_path / "spec.json").write_text('{"data_size": 100}')
+    with pytest.raises(DataError, match="names no model; pass --arch"):
+        ev.evaluate_run(tmp_path, ["digits"])
 
 
 def test_images_are_decoded_once_across_checkpoints(xs):
@@ -114,3 +147,24 @@ def test_images_are_decoded_once_across_checkpoints(xs):
     second = FeatureCache(model, preprocess, decoded=decoded, progress=False).get(counted)
     assert len(calls) == 30  # the second checkpoint re-uses the rendered images
     assert torch.equal(first.features, second.features) and first.targets == second.targets
+
+
+def test_task_traits_are_fields_of_the_entry():
+    """Retrieval, multi-label and the fitted metric are fields of each task entry (from the schema's
+    named sets), never read from a name's suffix."""
+    from clipscale import schema
+    from clipscale.evaluate import embedded
+    from clipscale.evaluate.tasks import LINEAR_PROBE, ZEROSHOT_RETRIEVAL
+
+    tasks = [ev.get_task(n) for n in ev.list_tasks()]
+    for t in tasks:
+        assert t.metric == schema.default_metric(t.downstream_dataset), t.name
+        assert (t.kind == ZEROSHOT_RETRIEVAL) == (t.metric == schema.RETRIEVAL_METRIC), t.name
+        assert t.multilabel == (t.metric == schema.MULTILABEL_METRIC), t.name
+        assert not (t.multilabel and t.kind == LINEAR_PROBE), t.name
+    specs = embedded.embedded_tasks()
+    assert all(t.multilabel == specs[t.dataset].multilabel for t in tasks if t.source == "embedded")
+    assert ev.get_task("embedded/multilabel").metric == "mean_average_precision"  # was acc1: a NaN error
+    assert ev.get_task("voc2007_multilabel").multilabel and not ev.get_task("voc2007").multilabel
+    assert schema.default_metric("embedded/retrieval") == schema.RETRIEVAL_METRIC
+    assert schema.default_metric("my_retrieval") == "acc1"  # a name is not a trait

@@ -56,3 +56,25 @@ def test_appending_to_a_file_that_is_not_a_results_table_is_refused(tmp_path):
 def test_columns_start_with_the_papers(paper_dir):
     header = (paper_dir / "zeroshot_results.csv").read_text().splitlines()[0].split(",")
     assert list(COLUMNS[: len(header)]) == header
+
+
+def test_row_gmacs_counted_or_an_error_never_nan(monkeypatch):
+    """A results row's gmacs is counted (per sample) or given in meta; a failed count raises."""
+    from clipscale.compute import counter, count
+    from clipscale.errors import ComputeError
+    from clipscale.evaluate.checkpoints import CheckpointInfo
+    from clipscale.evaluate.results import make_row
+    from clipscale.evaluate.tasks import get_task
+
+    info = CheckpointInfo(None, None, 2, 1000.0)
+    row = make_row(get_task("digits"), {"acc1": 0.5}, arch="ladder-xs", info=info, meta={}, n_images=4, n_skipped=0)
+    assert row["gmacs"] == pytest.approx(count("ladder-xs").gmacs) and row["gmacs_total"] == pytest.approx(row["gmacs"] * 1000)
+
+    def broken(arch):
+        raise RuntimeError("no formula")
+
+    monkeypatch.setattr(counter, "count", broken)
+    with pytest.raises(ComputeError, match="'ladder-xs'"):
+        make_row(get_task("digits"), {"acc1": 0.5}, arch="ladder-xs", info=info, meta={}, n_images=4, n_skipped=0)
+    given = make_row(get_task("digits"), {}, arch="ladder-xs", info=info, meta={"gmacs": 2.0}, n_images=4, n_skipped=0)
+    assert given["gmacs"] == 2.0 and given["gmacs_total"] == 2000.0

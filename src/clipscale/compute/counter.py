@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import copy
 import json
-import logging
+import math
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any, Mapping
 
-from clipscale.errors import NotFoundError, UserInputError, unknown
+from clipscale._logs import quiet_openclip
+from clipscale.errors import ClipscaleError, ComputeError, NotFoundError, UserInputError, unknown
 
 _CONFIG_KEYS = ("embed_dim", "vision_cfg", "text_cfg")
 
@@ -91,6 +92,27 @@ def count(arch_or_config: str | Mapping[str, Any]) -> Compute:
     raise UserInputError(f"count() takes an architecture name or a config dict, not {type(arch_or_config).__name__}")
 
 
+def gmacs_per_sample(arch: str) -> float:
+    """GMACs of one sample (one image and one text forward) of architecture `arch`; > 0 and finite.
+
+    The one place every stage asks for it (training records, results rows, study cost ordering).
+    Raises NotFoundError for an unknown name, UserInputError for one that does not build, and
+    ComputeError naming `arch` when the count itself fails or is not a positive number: never NaN.
+    """
+    try:
+        gmacs = float(count(arch).gmacs)
+    except ClipscaleError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the flop counter's failures, named after the architecture
+        raise ComputeError(f"cannot count the GMACs of architecture {arch!r} ({type(exc).__name__}: {exc}); "
+                           f"check that open_clip.create_model builds it, or give its GMACs per sample where the "
+                           f"caller takes them (evaluate's meta['gmacs'])") from exc
+    if not math.isfinite(gmacs) or gmacs <= 0:
+        raise ComputeError(f"the GMACs per sample of architecture {arch!r} came out as {gmacs}, not a positive "
+                           f"number; give its GMACs per sample where the caller takes them (evaluate's meta['gmacs'])")
+    return gmacs
+
+
 def _canonical_name(name: str) -> str:
     import open_clip
 
@@ -112,17 +134,12 @@ def _count_name(name: str, image_size: int | None, label: str) -> Compute:
     import open_clip
     import torch
 
-    quiet = logging.getLogger()
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)  # "No pretrained weights loaded" is expected here
     try:
-        with torch.device("meta"):
+        with torch.device("meta"), quiet_openclip():  # "No pretrained weights loaded" is expected here
             model = open_clip.create_model(name, device="meta", force_custom_text=True, force_image_size=image_size,
                                            pretrained_image=False, pretrained_text=False)
     except Exception as exc:  # noqa: BLE001 - any failure to build is reported as the user's input
         raise UserInputError(f"cannot build architecture {name!r} to count it: {exc}") from exc
-    finally:
-        quiet.setLevel(level)
     return _measure(model, label)
 
 

@@ -143,10 +143,9 @@ def _benchmark_data(task: Task, data_root, limit: int | None, need_train: bool) 
     templates = getattr(ds, "templates", None)
     if task.kind != ZEROSHOT_RETRIEVAL and (not classnames or not templates):
         raise DataError(f"clip_benchmark gave no class names or templates for {task.dataset!r}")
-    multilabel = task.dataset.endswith("multilabel")
-    label = (lambda t: np.asarray(t, dtype=np.float32)) if multilabel else int
+    label = (lambda t: np.asarray(t, dtype=np.float32)) if task.multilabel else int
     train_src = _wrap(train, task.dataset, "train", root, limit) if train is not None else None
-    return TaskData(test, classnames, templates, label, None, train_src, multilabel)
+    return TaskData(test, classnames, templates, label, None, train_src, task.multilabel)
 
 
 def task_data(task: Task, *, data_root=None, limit: int | None = None, need_train: bool | None = None) -> TaskData:

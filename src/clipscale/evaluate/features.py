@@ -4,12 +4,12 @@ An `ImageSource` is a numbered set of (image, target) items under a key: two tas
 have the same key see the same images, so a checkpoint's image features are computed once for both
 (`FeatureCache`). Images are PIL images or uint8 HxWx3 arrays. Arrays already at the model's
 resolution skip PIL and are normalised as one batch (bit-identical to OpenCLIP's preprocess; tested).
-A corrupt image is reported on stderr and skipped; the rest of the evaluation goes on.
+A corrupt image is logged as a warning (logger clipscale.evaluate.features) and skipped; the rest
+of the evaluation goes on. Progress goes to a callback (clipscale.evaluate.progress); nothing is printed.
 """
 from __future__ import annotations
 
 import logging
-import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
 
 from clipscale.errors import DataError
+from clipscale.evaluate.progress import ProgressArg, resolve
 
 _log = logging.getLogger(__name__)  # the CLI shows warnings on stderr; the library prints nothing
 
@@ -130,20 +131,20 @@ class DecodedImages:
             self.bytes += size
 
 
-def _batches(source: ImageSource, batch_size: int, skipped: list, decoded: DecodedImages | None, bar):
+def _batches(source: ImageSource, batch_size: int, skipped: list, decoded: DecodedImages | None, advance):
     """(images, targets, source indices) per batch, from `decoded` when it holds the source."""
     hit = decoded.get(source.key) if decoded is not None else None
     if hit is not None:
         images, targets, kept, old_skipped = hit
         skipped.extend(old_skipped)
         for s in range(0, len(images), batch_size):
-            bar.update(len(images[s:s + batch_size]))
+            advance(len(images[s:s + batch_size]))
             yield images[s:s + batch_size], targets[s:s + batch_size], kept[s:s + batch_size]
         return
     all_images, all_targets, all_kept = [], [], []
     for start in range(0, source.n, batch_size):
         images, tgt, idx = _load_batch(source, range(start, min(start + batch_size, source.n)), skipped)
-        bar.update(min(batch_size, source.n - start))
+        advance(min(batch_size, source.n - start))
         if decoded is not None:
             all_images += images
             all_targets += tgt
@@ -155,45 +156,37 @@ def _batches(source: ImageSource, batch_size: int, skipped: list, decoded: Decod
 
 @torch.inference_mode()
 def encode_images(model, preprocess, source: ImageSource, *, batch_size: int = 256, device: str = "cpu",
-                  progress: bool = True, decoded: DecodedImages | None = None) -> Encoded:
-    """Unit-norm image features of every readable item of `source` (fp32)."""
-    from tqdm import tqdm
-
+                  progress: ProgressArg = False, decoded: DecodedImages | None = None) -> Encoded:
+    """Unit-norm image features of every readable item of `source` (fp32); progress in images."""
     to_pixels = Pixels(preprocess)
     feats, targets, kept, skipped = [], [], [], []
-    bar = tqdm(total=source.n, desc=f"images {source.key}", unit="img", disable=not progress,
-               file=sys.stderr, leave=False)
-    for images, tgt, idx in _batches(source, batch_size, skipped, decoded, bar):
+    report, done = resolve(progress), [0]
+
+    def advance(n: int) -> None:
+        done[0] += n
+        if report is not None:
+            report(f"images {source.key}", done[0], source.n)
+
+    for images, tgt, idx in _batches(source, batch_size, skipped, decoded, advance):
         if not images:
             continue
         x = to_pixels(images).to(device)
         feats.append(F.normalize(model.encode_image(x).float(), dim=-1).cpu())
         targets.extend(tgt)
         kept.extend(idx)
-    bar.close()
     if not feats:
         raise DataError(f"no readable image in {source.key} ({len(skipped)} skipped, first: "
                         f"{skipped[0] if skipped else 'none'}); check the dataset folder")
     return Encoded(torch.cat(feats), targets, np.asarray(kept, dtype=np.int64), skipped)
 
 
-@torch.inference_mode()
-def encode_texts(model, tokenizer, texts: list[str], *, batch_size: int = 1024, device: str = "cpu") -> torch.Tensor:
-    """Unit-norm text features (fp32), in the order of `texts`."""
-    out = []
-    for start in range(0, len(texts), batch_size):
-        tokens = tokenizer(texts[start:start + batch_size]).to(device)
-        out.append(F.normalize(model.encode_text(tokens).float(), dim=-1).cpu())
-    return torch.cat(out) if out else torch.zeros(0, 0)
-
-
 class FeatureCache:
     """Image features of one model, computed once per source key and shared by every task."""
 
-    def __init__(self, model, preprocess, *, batch_size: int = 256, device: str = "cpu", progress: bool = True,
+    def __init__(self, model, preprocess, *, batch_size: int = 256, device: str = "cpu", progress: ProgressArg = False,
                  decoded: DecodedImages | None = None):
         self.model, self.preprocess, self.decoded = model, preprocess, decoded
-        self.batch_size, self.device, self.progress = batch_size, device, progress
+        self.batch_size, self.device, self.progress = batch_size, device, resolve(progress)
         self._store: dict[str, Encoded] = {}
         self.passes = 0  # feature passes actually run (tests check the sharing)
 

@@ -19,6 +19,7 @@ from clipscale._io import atomic_write_with
 from clipscale.errors import DataError, UserInputError
 from clipscale.evaluate.datasets import TaskData
 from clipscale.evaluate.features import Pixels, _load_batch
+from clipscale.evaluate.progress import ProgressArg, resolve
 from clipscale.evaluate.tasks import ZEROSHOT_CLASSIFICATION, Task, get_task
 
 FINETUNE = "finetune"  # the `task` and `eval_type` columns of fine-tuned rows
@@ -150,10 +151,11 @@ def _save(path: Path, model: Classifier, opt, epoch: int, step: int, samples: in
 
 
 def train_head(model: Classifier, pixels, labels, recipe: Recipe, out: Path, *, device: str = "cpu",
-               progress: bool = True) -> Classifier:
-    """Fine-tune `model` in place on (pixels, labels); resumes from out/checkpoints/epoch_N.pt."""
-    from tqdm.auto import tqdm
+               progress: ProgressArg = False) -> Classifier:
+    """Fine-tune `model` in place on (pixels, labels); resumes from out/checkpoints/epoch_N.pt.
 
+    progress: a callback (clipscale.evaluate.progress), counted in optimizer steps.
+    """
     n = len(labels)
     per_epoch = math.ceil(n / recipe.batch_size)
     epochs = recipe.epochs if recipe.samples is None else math.ceil(recipe.samples / n)
@@ -169,7 +171,7 @@ def train_head(model: Classifier, pixels, labels, recipe: Recipe, out: Path, *, 
         opt.load_state_dict(ck["optimizer"])
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
     step = start * per_epoch
-    bar = tqdm(total=total, initial=min(step, total), desc="finetune", unit="step", disable=not progress)
+    report = resolve(progress)
     for epoch in range(start, epochs):
         torch.manual_seed(recipe.seed * 100003 + epoch)  # dropout etc.: the same draws after a resume
         order = torch.randperm(n, generator=torch.Generator().manual_seed(recipe.seed * 100003 + epoch))
@@ -186,11 +188,10 @@ def train_head(model: Classifier, pixels, labels, recipe: Recipe, out: Path, *, 
             loss.backward()
             opt.step()
             step += 1
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss.item():.3f}")
+            if report is not None:
+                report("finetune", step, total)
         _save(out / "checkpoints" / f"epoch_{epoch + 1}.pt", model, opt, epoch + 1, step,
               min(step * recipe.batch_size, total * recipe.batch_size), recipe)
-    bar.close()
     return model
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 from clipscale import __version__
 from clipscale._io import atomic_write_with
+from clipscale.compute import gmacs_per_sample
 from clipscale.errors import DataError
 from clipscale.schema import RESULT_COLUMNS, pretty_samples
 
@@ -29,16 +30,6 @@ EXTRA_METRICS: tuple[str, ...] = (
     "text_retrieval_recall@10", "probe_C", "train_images",
 )
 COLUMNS: tuple[str, ...] = RESULT_COLUMNS + RUN_COLUMNS + EXTRA_METRICS
-
-
-def gmacs_per_sample(arch: str) -> float:
-    """GMACs of one sample (image + text forward) from clipscale.compute; NaN when it cannot count."""
-    from clipscale.compute import count
-
-    try:
-        return float(count(arch).gmacs)
-    except Exception:  # noqa: BLE001 - a missing count leaves the column empty, never fails an evaluation
-        return math.nan
 
 
 def make_row(task, metrics: dict, *, arch: str, info, meta: dict, n_images: int, n_skipped: int) -> dict:

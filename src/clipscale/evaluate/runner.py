@@ -9,32 +9,14 @@ import torch
 
 from clipscale.errors import DataError, UserInputError
 from clipscale.evaluate import linear_probe, zeroshot
-from clipscale.evaluate.checkpoints import epoch_files, load_model, run_spec
+from clipscale.evaluate.checkpoints import epoch_files, load_model, run_arch, run_spec
 from clipscale.evaluate.datasets import TaskData, task_data
-from clipscale.evaluate.features import DecodedImages, Encoded, FeatureCache, encode_texts
+from clipscale.evaluate.features import DecodedImages, Encoded, FeatureCache
+from clipscale.evaluate.progress import ProgressArg, resolve
 from clipscale.evaluate.results import make_row, to_frame
 from clipscale.evaluate.tasks import LINEAR_PROBE, ZEROSHOT_RETRIEVAL, Task, resolve_tasks
 
 _log = logging.getLogger(__name__)  # the CLI shows warnings on stderr; the library prints nothing
-
-
-def _per_image_classify(enc: Encoded, data: TaskData, model, tokenizer, device: str) -> dict[str, float]:
-    """Zero-shot classification where each image has its own prompts per class (attributes, count, relation).
-
-    Each class's prompt features are averaged and renormalised, as for a shared classifier.
-    """
-    from clipscale.evaluate import metrics
-
-    prompts = [data.per_image_prompts(t) for t in enc.targets]  # [image][class][prompt]
-    n_classes, n_prompts = len(prompts[0]), len(prompts[0][0])
-    flat = [p for per_image in prompts for per_class in per_image for p in per_class]
-    unique = {p: i for i, p in enumerate(dict.fromkeys(flat))}  # images share most prompts: encode each once
-    feats = encode_texts(model, tokenizer, list(unique), device=device)
-    feats = feats[torch.tensor([unique[p] for p in flat])].view(len(prompts), n_classes, n_prompts, -1)
-    weights = torch.nn.functional.normalize(feats.mean(dim=2), dim=-1)  # (N, C, D)
-    logits = 100.0 * torch.einsum("nd,ncd->nc", enc.features, weights)
-    target = torch.as_tensor([int(data.label(t)) for t in enc.targets])
-    return metrics.classification_metrics(logits, target)
 
 
 def run_task(task: Task, data: TaskData, cache: FeatureCache, model, tokenizer, device: str = "cpu"):
@@ -52,7 +34,10 @@ def run_task(task: Task, data: TaskData, cache: FeatureCache, model, tokenizer, 
                                  labelled.targets, len(data.classnames), fewshot_k=task.fewshot_k)
         return out, len(enc.targets), n_skipped + len(tr.skipped)
     if data.per_image_prompts is not None:
-        return _per_image_classify(enc, data, model, tokenizer, device), len(enc.targets), n_skipped
+        prompts = [data.per_image_prompts(t) for t in enc.targets]
+        labels = [int(data.label(t)) for t in enc.targets]
+        return zeroshot.per_image_classify(enc, prompts, labels, model, tokenizer, device=device), \
+            len(enc.targets), n_skipped
     weights = zeroshot.classifier_weights(model, tokenizer, data.classnames, data.templates, device=device)
     return zeroshot.classify(labelled, weights, multilabel=data.multilabel), len(enc.targets), n_skipped
 
@@ -72,7 +57,7 @@ def check_device(device: str) -> None:
 
 def evaluate(arch: str, checkpoint=None, tasks=None, *, data_root=None, device: str = "cpu",
              batch_size: int = 256, meta: dict | None = None, limit: int | None = None,
-             progress: bool = True, decoded: DecodedImages | None = None) -> pd.DataFrame:
+             progress: ProgressArg = False, decoded: DecodedImages | None = None) -> pd.DataFrame:
     """Evaluate one checkpoint on tasks; one row per task in the results schema (metrics as fractions).
 
     arch: OpenCLIP or ladder name. checkpoint: local .pt path, OpenCLIP pretrained tag, or None
@@ -80,7 +65,8 @@ def evaluate(arch: str, checkpoint=None, tasks=None, *, data_root=None, device: 
     meta: overrides/extra facts for the rows (upstream_dataset, samples_seen, name, gmacs, epoch).
     limit: at most this many images per split and task (quick runs). Image features are computed once
     per image set and shared by the tasks that use it. decoded: a DecodedImages shared by the calls of
-    several checkpoints, so that their images are rendered or read once.
+    several checkpoints, so that their images are rendered or read once. progress: a callback
+    (clipscale.evaluate.progress) or True for bars on stderr; silent by default.
     """
     check_device(device)
     task_list = resolve_tasks(tasks)
@@ -102,17 +88,16 @@ def _evaluate_loaded(arch, model, tokenizer, info, datas, cache, meta, device) -
 
 
 def _meta_from_spec(spec: dict, run_dir: Path) -> dict:
-    """Row facts from a training run's spec.json: upstream data (as clipscale.study names it), run name."""
-    from clipscale.schema import pretty_samples
+    """Row facts from a training run's spec.json: its upstream data (schema.run_upstream_dataset), its name."""
+    from clipscale.schema import run_upstream_dataset
 
-    upstream = spec.get("train_data") or (f"embedded-{pretty_samples(spec['data_size'])}"
-                                          if spec.get("data_size") else "embedded")
-    return {"upstream_dataset": upstream, "name": spec.get("name") or run_dir.name}
+    return {"upstream_dataset": run_upstream_dataset(spec.get("train_data"), spec.get("data_size")),
+            "name": spec.get("name") or run_dir.name}
 
 
 def evaluate_run(run_dir, tasks=None, *, arch: str | None = None, data_root=None, device: str = "cpu",
                  batch_size: int = 256, meta: dict | None = None, limit: int | None = None,
-                 progress: bool = True) -> pd.DataFrame:
+                 progress: ProgressArg = False) -> pd.DataFrame:
     """Evaluate every checkpoints/epoch_N.pt of a run folder: one table (learning curves), by epoch.
 
     The architecture comes from the run's spec.json (`model`) unless `arch` is given; samples seen
@@ -121,13 +106,12 @@ def evaluate_run(run_dir, tasks=None, *, arch: str | None = None, data_root=None
     check_device(device)
     run_dir = Path(run_dir)
     spec = run_spec(run_dir)
-    arch = arch or spec.get("model") or spec.get("arch")
-    if not arch:
-        raise DataError(f"{run_dir}/spec.json names no model; pass --arch")
+    arch = run_arch(run_dir, spec, arch)
     files = epoch_files(run_dir)
     task_list = resolve_tasks(tasks)
     datas = [(t, task_data(t, data_root=data_root, limit=limit)) for t in task_list]
     base = {**_meta_from_spec(spec, run_dir), **(meta or {})}
+    progress = resolve(progress)  # one renderer for every epoch
     frames, decoded = [], DecodedImages()  # images are decoded (rendered) once for all epochs
     for epoch, path in files:
         model, preprocess, tokenizer, info = load_model(arch, path, device=device)

@@ -17,6 +17,7 @@ from clipscale.evaluate import wds
 from clipscale.evaluate.aggregates import aggregate_rows
 from clipscale.evaluate.checkpoints import load_model
 from clipscale.evaluate.features import FeatureCache
+from clipscale.evaluate.progress import ProgressArg
 from clipscale.evaluate.results import make_row, to_frame
 from clipscale.evaluate.runner import check_device, run_task
 from clipscale.evaluate.tasks import PAPER_BENCHMARKS, get_task
@@ -55,7 +56,7 @@ def _open(name: str, dataset_root, endpoint, cache_dir, limit):
 def evaluate_suite(arch: str, checkpoint=None, suite: str = "paper", datasets=None, *, dataset_root=None,
                    endpoint: str | None = None, cache_dir=None, device: str = "cpu", batch_size: int = 256,
                    meta: dict | None = None, limit: int | None = None,
-                   progress: bool = True) -> tuple[pd.DataFrame, list[Missing]]:
+                   progress: ProgressArg = False) -> tuple[pd.DataFrame, list[Missing]]:
     """Rows (results schema, metrics as fractions) of one checkpoint on a suite, and the datasets missed.
 
     dataset_root: a folder with local copies (DIR/wds_<name> or DIR/<name>, '/' as '-'); None: fetch

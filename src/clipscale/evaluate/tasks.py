@@ -17,6 +17,7 @@ import fnmatch
 from dataclasses import dataclass, replace
 
 from clipscale.errors import unknown
+from clipscale.schema import MULTILABEL_DATASETS, RETRIEVAL_DATASETS, default_metric
 
 ZEROSHOT_CLASSIFICATION = "zeroshot_classification"
 ZEROSHOT_RETRIEVAL = "zeroshot_retrieval"
@@ -38,6 +39,8 @@ class Task:
     dataset: the dataset name inside the source (a clip_benchmark name, an embedded label field).
     version: bumped whenever the task's images, labels, prompts or metric change (`task_version`).
     fewshot_k: images per class for a linear probe; None = the whole training split.
+    multilabel: each image has a 0/1 row over the classes (scored by mean average precision).
+    metric: the metric column the laws fit for this task (a fraction; error = 1 - metric).
     """
 
     name: str
@@ -47,6 +50,8 @@ class Task:
     version: str = "1"
     description: str = ""
     fewshot_k: int | None = None
+    multilabel: bool = False
+    metric: str = "acc1"
 
     @property
     def downstream_dataset(self) -> str:
@@ -70,7 +75,7 @@ _EMBEDDED = (
     ("multilabel", "which of the 16 shapes appear in a two-object scene (multi-label: mean average precision)"),
     ("retrieval", "image and text retrieval on held-out scenes, several captions per image"),
 )
-# embedded/multilabel is left out of the defaults: the laws fit acc1 unless a dataset is a known multi-label set.
+# embedded/multilabel is left out of the defaults (its metric is mean average precision, not accuracy).
 DEFAULT_EMBEDDED_TASKS: tuple[str, ...] = tuple(f"embedded/{n}" for n, _ in _EMBEDDED if n != "multilabel") + ("digits",)
 
 # The paper's downstream datasets (Cherti et al. 2023, zeroshot_results.csv), clip_benchmark names.
@@ -85,10 +90,16 @@ PAPER_BENCHMARKS: tuple[str, ...] = (
     "vtab/kitti_closest_vehicle_distance", "vtab/pcam", "vtab/pets", "vtab/resisc45",
     "vtab/smallnorb_label_azimuth", "vtab/smallnorb_label_elevation", "vtab/svhn",
 )
-_RETRIEVAL_BENCHMARKS = frozenset({"mscoco_captions", "flickr30k"})
 # Few-shot sizes of the linear probes registered for every classification dataset (k images per
 # class). Chosen here for CPU cost, not taken from the paper; any k runs through linear_probe.probe.
 FEWSHOT_KS: tuple[int, ...] = (1, 10)
+
+
+def _zeroshot_task(name: str, source: str, dataset: str, **fields) -> Task:
+    """A zero-shot task whose kind, multilabel and metric fields come from its dataset's traits (schema)."""
+    kind = ZEROSHOT_RETRIEVAL if name in RETRIEVAL_DATASETS else ZEROSHOT_CLASSIFICATION
+    return Task(name, kind, source, dataset, multilabel=name in MULTILABEL_DATASETS, metric=default_metric(name),
+                **fields)
 
 
 def _build_registry() -> dict[str, Task]:
@@ -98,18 +109,16 @@ def _build_registry() -> dict[str, Task]:
 
     tasks: list[Task] = []
     for name, desc in _EMBEDDED:
-        kind = ZEROSHOT_RETRIEVAL if name == "retrieval" else ZEROSHOT_CLASSIFICATION
-        tasks.append(Task(f"embedded/{name}", kind, SOURCE_EMBEDDED, name, version=f"1.g{GRAMMAR_VERSION}",
-                          description=desc))
-    tasks.append(Task("digits", ZEROSHOT_CLASSIFICATION, SOURCE_DIGITS, "digits",
-                      description="scikit-learn's handwritten digits (real scans), 'a photo of the number {c}.'"))
+        tasks.append(_zeroshot_task(f"embedded/{name}", SOURCE_EMBEDDED, name, version=f"1.g{GRAMMAR_VERSION}",
+                                    description=desc))
+    tasks.append(_zeroshot_task("digits", SOURCE_DIGITS, "digits",
+                                description="scikit-learn's handwritten digits (real scans), 'a photo of the number {c}.'"))
     for name in PAPER_BENCHMARKS:
-        kind = ZEROSHOT_RETRIEVAL if name in _RETRIEVAL_BENCHMARKS else ZEROSHOT_CLASSIFICATION
-        tasks.append(Task(name, kind, SOURCE_CLIP_BENCHMARK, name,
-                          description=f"clip_benchmark dataset {name!r} (needs --data-root)"))
+        tasks.append(_zeroshot_task(name, SOURCE_CLIP_BENCHMARK, name,
+                                    description=f"clip_benchmark dataset {name!r} (needs --data-root)"))
     probes = []
     for t in tasks:
-        if t.kind != ZEROSHOT_CLASSIFICATION or t.dataset.endswith("multilabel"):
+        if t.kind != ZEROSHOT_CLASSIFICATION or t.multilabel:
             continue
         probes.append(replace(t, name=f"{LINEAR_PROBE}/{t.name}", kind=LINEAR_PROBE,
                               description=f"linear probe, full training split: {t.description}"))

@@ -18,12 +18,13 @@ from clipscale.evaluate import finetune as ft
 from clipscale.evaluate.checkpoints import load_model
 from clipscale.evaluate.datasets import task_data
 from clipscale.evaluate.metrics import classification_metrics
+from clipscale.evaluate.progress import ProgressArg
 from clipscale.evaluate.results import make_row, to_frame
 from clipscale.evaluate.runner import check_device
 
 
 def finetune_checkpoint(arch: str, checkpoint, task: str, out, recipe: ft.Recipe = ft.Recipe(), *,
-                        device: str = "cpu", meta: dict | None = None, progress: bool = True) -> pd.DataFrame:
+                        device: str = "cpu", meta: dict | None = None, progress: ProgressArg = False) -> pd.DataFrame:
     """One results row: the test top-1 (a fraction) of `checkpoint` fine-tuned on `task`'s train split.
 
     The row's `task` and `eval_type` are 'finetune'; `finetune_recipe` holds the recipe as JSON and
@@ -84,7 +85,7 @@ def finetune_study(settings, root, runs) -> pd.DataFrame | None:
     """
     if not settings.tasks:
         return None
-    from clipscale.evaluate.checkpoints import epoch_files, run_spec
+    from clipscale.evaluate.checkpoints import epoch_files, run_arch, run_spec
     from clipscale.evaluate.results import append_results
     from clipscale.evaluate.runner import _meta_from_spec
     from clipscale.errors import NotFoundError
@@ -103,7 +104,7 @@ def finetune_study(settings, root, runs) -> pd.DataFrame | None:
             if (out / "results.csv").exists():
                 frames.append(pd.read_csv(out / "results.csv"))
                 continue
-            df = finetune_checkpoint(spec.get("model") or spec["arch"], last, task, out, recipe,
+            df = finetune_checkpoint(run_arch(run_dir, spec), last, task, out, recipe,
                                      meta=_meta_from_spec(spec, Path(run_dir)), progress=False)
             write_results(df, out)
             frames.append(df)

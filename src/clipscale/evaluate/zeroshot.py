@@ -1,8 +1,8 @@
-"""Zero-shot classification and retrieval on precomputed, unit-norm image features.
+"""Zero-shot classification and retrieval metrics on precomputed, unit-norm image features.
 
-The classifier follows CLIP: each class name is put into every prompt template, the prompts'
-unit-norm text features are averaged and renormalised into one column per class. All prompts of all
-classes are encoded in large batches (clip_benchmark encodes one class at a time).
+The classifier is clipscale.zoo.classify's (CLIP's rule: each class name in every prompt template,
+the prompts' unit-norm text features averaged per class and renormalised), re-exported here. All
+prompts of all classes are encoded in large batches (clip_benchmark encodes one class at a time).
 """
 from __future__ import annotations
 
@@ -10,41 +10,36 @@ import torch
 
 from clipscale.errors import DataError
 from clipscale.evaluate import metrics
-from clipscale.evaluate.features import Encoded, encode_texts
+from clipscale.evaluate.features import Encoded
+from clipscale.zoo.classify import average_prompts, classifier_weights, encode_texts, fill_template, zeroshot_logits
 
-
-def fill_template(template: str, classname: str) -> str:
-    """A prompt from a template written with clip_benchmark's '{c}' (or a bare '{}')."""
-    return template.replace("{c}", classname) if "{c}" in template else template.replace("{}", classname)
-
-
-def classifier_weights(model, tokenizer, classnames: list[str], templates, *, device: str = "cpu") -> torch.Tensor:
-    """(embed_dim, n_classes) zero-shot classifier: per-class mean of unit-norm prompt features, renormalised.
-
-    `templates` is a list of templates, or a dict class name -> list of prompts (CuPL style).
-    """
-    prompts, owner = [], []
-    for c, name in enumerate(classnames):
-        texts = templates[name] if isinstance(templates, dict) else [fill_template(t, name) for t in templates]
-        prompts.extend(texts)
-        owner.extend([c] * len(texts))
-    if not prompts:
-        raise DataError("no prompts: a zero-shot task needs class names and at least one template")
-    feats = encode_texts(model, tokenizer, prompts, device=device)
-    owner_t = torch.tensor(owner)
-    sums = torch.zeros(len(classnames), feats.shape[1]).index_add_(0, owner_t, feats)
-    counts = torch.bincount(owner_t, minlength=len(classnames)).clamp(min=1).unsqueeze(1)
-    mean = sums / counts
-    return (mean / mean.norm(dim=1, keepdim=True)).t().contiguous()
+__all__ = ["average_prompts", "classifier_weights", "classify", "fill_template", "per_image_classify", "retrieve"]
 
 
 def classify(enc: Encoded, weights: torch.Tensor, *, multilabel: bool = False) -> dict[str, float]:
     """Metrics (fractions) of zero-shot classification of encoded images with a classifier."""
-    logits = 100.0 * enc.features @ weights  # CLIP's logit scale; metrics do not depend on it
+    logits = zeroshot_logits(enc.features, weights)
     if multilabel:
         return metrics.multilabel_metrics(logits, torch.stack([metrics.as_tensor(t).float() for t in enc.targets]))
     target = torch.as_tensor([int(t) for t in enc.targets])
     return metrics.classification_metrics(logits, target)
+
+
+def per_image_classify(enc: Encoded, prompts: list, labels: list[int], model, tokenizer, *,
+                       device: str = "cpu") -> dict[str, float]:
+    """Metrics of zero-shot classification where each image has its own prompts per class.
+
+    prompts: [image][class][prompt] (the same number of classes and prompts for every image);
+    labels: the class index of each image. Each class's prompts become one classifier column
+    by the same rule as classifier_weights (average_prompts).
+    """
+    n_classes, n_prompts = len(prompts[0]), len(prompts[0][0])
+    flat = [p for per_image in prompts for per_class in per_image for p in per_class]
+    unique = {p: i for i, p in enumerate(dict.fromkeys(flat))}  # images share most prompts: encode each once
+    feats = encode_texts(model, tokenizer, list(unique), device=device)[torch.tensor([unique[p] for p in flat])]
+    owner = torch.arange(len(prompts) * n_classes).repeat_interleave(n_prompts)
+    weights = average_prompts(feats, owner, len(prompts) * n_classes).view(len(prompts), n_classes, -1)
+    return metrics.classification_metrics(zeroshot_logits(enc.features, weights), torch.as_tensor(labels))
 
 
 def retrieve(enc: Encoded, model, tokenizer, *, device: str = "cpu", ks=(1, 5, 10)) -> dict[str, float]:

@@ -10,8 +10,9 @@ import time
 import traceback
 from pathlib import Path
 
+from clipscale.compute import gmacs_per_sample  # noqa: F401 - also imported from here by study.pipeline/progress
 from clipscale.errors import UserInputError
-from clipscale.schema import pretty_samples
+from clipscale.schema import run_upstream_dataset
 from clipscale.study.spec import Run, StudySpec, spec_from_dict
 from clipscale.study.store import Store
 
@@ -126,14 +127,20 @@ def evaluate_checkpoints(spec: StudySpec, run: Run, run_dir: Path):
     if run.is_trunk:
         return annotate(_evaluate_branches(spec, run, run_dir, tasks, limit), run)
     if spec.eval.every_checkpoint:
-        rows = ev.evaluate_run(run_dir, tasks, limit=limit, progress=False)
+        rows = ev.evaluate_run(run_dir, tasks, limit=limit, progress=False)  # facts from the run's spec.json
     else:
         import pandas as pd
 
         rows = pd.concat([ev.evaluate(run.model, run_dir / "checkpoints" / f"epoch_{e}.pt", tasks, limit=limit,
-                                      progress=False, meta={"epoch": e})
+                                      progress=False, meta={"epoch": e, **_row_facts(run)})
                           for e in level_epochs(run)], ignore_index=True)
     return annotate(rows, run)
+
+
+def _row_facts(run: Run) -> dict:
+    """What evaluate cannot read from a lone checkpoint: the run's upstream data (evaluate_run reads
+    it from the run's spec.json by the same rule)."""
+    return {"upstream_dataset": run_upstream_dataset(run.train.train_data or None, run.data_size)}
 
 
 def _evaluate_branches(spec: StudySpec, run: Run, run_dir: Path, tasks, limit):
@@ -150,7 +157,8 @@ def _evaluate_branches(spec: StudySpec, run: Run, run_dir: Path, tasks, limit):
         last = max((branch_dir(run_dir, level) / "checkpoints").glob("epoch_*.pt"),
                    key=lambda p: int(p.stem.split("_")[1]))
         rows = ev.evaluate(run.model, last, tasks, limit=limit, progress=False, decoded=decoded,
-                           meta={"samples_seen": float(level), "epoch": int(last.stem.split("_")[1])})
+                           meta={"samples_seen": float(level), "epoch": int(last.stem.split("_")[1]),
+                                 **_row_facts(run)})
         frames.append(rows.assign(level=float(level), branch=f"branch_s{level}"))
     if spec.eval.every_checkpoint:
         trunk = ev.evaluate_run(run_dir / "trunk", tasks, arch=run.model, limit=limit, progress=False)
@@ -188,21 +196,4 @@ def annotate(rows, run: Run):
     rows["data_size"] = run.data_size
     rows["lr"] = run.lr
     rows["batch_size"] = run.batch_size
-    rows["upstream_dataset"] = f"embedded-{pretty_samples(run.data_size)}" if not run.train.train_data \
-        else run.train.train_data
-    if "gmacs" in rows and rows["gmacs"].notna().all():
-        rows["gmacs_total"] = rows["gmacs"] * seen
-    rows["samples_seen_pretty"] = [pretty_samples(s) for s in seen]
     return rows
-
-
-_GMACS: dict[str, float] = {}
-
-
-def gmacs_per_sample(model: str) -> float:
-    """GMACs of one forward pass (image + text) of one sample, from clipscale.compute."""
-    if model not in _GMACS:
-        from clipscale import compute
-
-        _GMACS[model] = float(compute.count(model).gmacs)
-    return _GMACS[model]

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from clipscale._io import atomic_write_json, atomic_write_with
+from clipscale._logs import logging_restored
 from clipscale.errors import TrainingError, UserInputError
 from clipscale.train import distributed
 from clipscale.train.run import RunFolder, TrainResult, compute_record
@@ -151,33 +152,12 @@ def _patched():
         oc_data.tar_file_expander = real_expander
 
 
-@contextlib.contextmanager
-def _logging_restored():
-    """open_clip_train sets every logger to INFO and adds root handlers; undo that afterwards."""
-    import logging
-
-    root = logging.getLogger()
-    handlers, levels = list(root.handlers), {n: lg.level for n, lg in logging.root.manager.loggerDict.items()
-                                             if isinstance(lg, logging.Logger)}
-    root_level = root.level
-    try:
-        yield
-    finally:
-        for h in [h for h in root.handlers if h not in handlers]:
-            root.removeHandler(h)
-            h.close()
-        for name, lg in list(logging.root.manager.loggerDict.items()):
-            if isinstance(lg, logging.Logger):
-                lg.setLevel(levels.get(name, logging.NOTSET))
-        root.setLevel(root_level)
-
-
 def _call_main(argv: list[str]):
     """open_clip_train.main(argv); its return value and SystemExit code are reported, not trusted."""
     from open_clip_train import main as oc_main
 
     try:
-        with _patched(), _logging_restored():
+        with _patched(), logging_restored():  # open_clip_train sets every logger to INFO
             return oc_main.main(argv)
     except SystemExit as exc:
         return exc.code

@@ -51,9 +51,9 @@ class TrainResult:
 
 def compute_record(model: str, samples_seen: int) -> dict[str, Any]:
     """GMACs per sample (image + text forward, clipscale.compute) and in total (x samples seen)."""
-    from clipscale.compute import count
+    from clipscale.compute import gmacs_per_sample
 
-    gmacs = count(model).gmacs
+    gmacs = gmacs_per_sample(model)
     return {"gmacs": gmacs, "gmacs_total": gmacs * samples_seen}
 
 

@@ -1,14 +1,17 @@
-"""Zero-shot classification of image files: the paper's inference example as a function.
+"""Zero-shot classification: the one classifier rule, and the paper's inference example as a function.
 
-Class prompts come from OpenCLIP: ImageNet's 1,000 class names and the 80 CLIP prompt templates
-(open_clip.zero_shot_metadata), averaged per class by open_clip.build_zero_shot_classifier.
+The classifier follows CLIP: each class name is put into every prompt template, the prompts'
+unit-norm text features are averaged per class and renormalised (`classifier_weights`,
+`average_prompts`). clipscale.evaluate builds its zero-shot tasks from these same functions.
+Class prompts of `classify` come from OpenCLIP: ImageNet's 1,000 class names and the 80 CLIP
+prompt templates (open_clip.zero_shot_metadata).
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence, Union
 
 from clipscale.errors import DataError, UserInputError, unknown
 
@@ -55,27 +58,89 @@ def templates(name: str) -> list:
     return sets[name]
 
 
+Template = Union[str, Callable[[str], str]]
+
+
+def fill_template(template: Template, classname: str) -> str:
+    """A prompt from a template: OpenCLIP's callables, clip_benchmark's '{c}' strings, or a bare '{}'."""
+    if callable(template):
+        return template(classname)
+    return template.replace("{c}", classname) if "{c}" in template else template.replace("{}", classname)
+
+
+def encode_texts(model, tokenizer, texts: list[str], *, batch_size: int = 1024, device="cpu"):
+    """Unit-norm text features (fp32, on the CPU), in the order of `texts`."""
+    import torch
+    import torch.nn.functional as F
+
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(texts), batch_size):
+            tokens = tokenizer(texts[start:start + batch_size]).to(device)
+            out.append(F.normalize(model.encode_text(tokens).float(), dim=-1).cpu())
+    return torch.cat(out) if out else torch.zeros(0, 0)
+
+
+def average_prompts(features, owner, n_groups: int):
+    """(n_groups, D): the mean of the unit-norm prompt features of each group, renormalised (CLIP's rule).
+
+    features: (M, D) unit-norm prompt features; owner: (M,) group index (a class) of each prompt.
+    """
+    import torch
+
+    owner = torch.as_tensor(owner, dtype=torch.long)
+    sums = torch.zeros(n_groups, features.shape[1]).index_add_(0, owner, features)
+    counts = torch.bincount(owner, minlength=n_groups).clamp(min=1).unsqueeze(1)
+    return torch.nn.functional.normalize(sums / counts, dim=1)
+
+
+def classifier_weights(model, tokenizer, classnames: Sequence[str], templates, *, device="cpu"):
+    """(embed_dim, n_classes) zero-shot classifier: per-class mean of unit-norm prompt features, renormalised.
+
+    `templates` is a list of templates (see fill_template), or a dict class name -> prompts (CuPL style).
+    """
+    prompts, owner = [], []
+    for c, name in enumerate(classnames):
+        texts = templates[name] if isinstance(templates, dict) else [fill_template(t, name) for t in templates]
+        prompts.extend(texts)
+        owner.extend([c] * len(texts))
+    if not prompts:
+        raise DataError("no prompts: a zero-shot classifier needs class names and at least one template")
+    feats = encode_texts(model, tokenizer, prompts, device=device)
+    return average_prompts(feats, owner, len(classnames)).t().contiguous()
+
+
+def zeroshot_logits(image_features, weights, scale: float = 100.0):
+    """Logits of unit-norm image features (N, D) against a classifier: `scale` x cosine similarity.
+
+    weights: (D, C) shared by every image, or (N, C, D) one classifier per image. The default
+    scale is CLIP's 100 (ranking metrics do not depend on it); probabilities use the model's own.
+    """
+    import torch
+
+    if weights.ndim == 3:
+        return scale * torch.einsum("nd,ncd->nc", image_features, weights)
+    return scale * image_features @ weights
+
+
 def classify(model, preprocess, tokenizer, images: Sequence[str | os.PathLike], labels: Sequence[str],
              template_set: str = "openai", top: int = 5, batch_size: int = 32) -> list[Prediction]:
     """Zero-shot top-`top` labels of each image file; probabilities are a softmax over all labels."""
-    import open_clip
     import torch
 
     if top < 1:
         raise UserInputError(f"--top must be at least 1, got {top}")
     top = min(top, len(labels))
     device = next(model.parameters()).device
+    classifier = classifier_weights(model, tokenizer, list(labels), templates(template_set), device=device)
     with torch.no_grad():
-        classifier = open_clip.build_zero_shot_classifier(model, tokenizer, list(labels), templates(template_set),
-                                                          num_classes_per_batch=10, device=device,
-                                                          use_tqdm=len(labels) > 50)
-        scale = model.logit_scale.exp()
+        scale = model.logit_scale.exp().cpu()
         out = []
         for start in range(0, len(images), batch_size):
             chunk = list(images[start:start + batch_size])
             pixels = torch.stack([preprocess(_open_image(p)) for p in chunk]).to(device)
-            features = model.encode_image(pixels, normalize=True)
-            probs = (scale * features @ classifier).softmax(dim=-1)
+            features = model.encode_image(pixels, normalize=True).float().cpu()
+            probs = zeroshot_logits(features, classifier, scale).softmax(dim=-1)
             values, index = probs.topk(top, dim=-1)
             for path, v, i in zip(chunk, values.tolist(), index.tolist()):
                 out.append(Prediction(str(path), tuple(labels[k] for k in i), tuple(v)))
