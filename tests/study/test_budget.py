@@ -88,3 +88,20 @@ def test_a_rerun_reads_the_saved_plan_back(tiny, monkeypatch):
     again = budget.planned(spec, 120)  # same spec and budget: no new measurement, the same grid
     assert calls == [1] and again.spec.axes.samples_seen == first.spec.axes.samples_seen
     assert budget.saved_plan(spec).axes.samples_seen == first.spec.axes.samples_seen
+
+
+def test_a_budgeted_run_records_planned_and_observed_speeds(tiny, monkeypatch):
+    """summary.json's budget record: the plan, the actual seconds, and the speed each model trained
+    at in its runs (read from the runs' done.json), beside the measured one."""
+    import json
+
+    import clipscale.study.budget as budget
+
+    spec = load_spec(tiny(models=("ladder-e-xxs",), samples=(256, 512), levels_from="cooldown"))
+    monkeypatch.setattr(budget, "plan", lambda s, sec: plan(s, sec, speeds={"ladder-e-xxs": 2000.0},
+                                                             n_eval_images=64))
+    outcome, p = budget.run_with_budget(spec, 26, jobs=1, progress=False, report=False)
+    facts = json.loads((outcome.out_dir / "summary.json").read_text())["budget"]
+    assert facts["predicted_s"] == round(p.predicted_s, 1) and facts["actual_s"] > 0
+    assert set(facts["observed_samples_per_s"]) == {"ladder-e-xxs"}
+    assert facts["observed_samples_per_s"]["ladder-e-xxs"] > 0

@@ -249,6 +249,22 @@ def saved_plan(spec):
     return scaled(spec, old["plan"]["scale"]).replace(train={"precision": old["plan"]["precision"]})
 
 
+def observed_speeds(spec) -> dict[str, float]:
+    """Model -> samples/s the study's finished runs trained at (mean over its runs; a cool-down run's
+    trunk), read from each run's done.json: what the measured speeds predicted."""
+    import json
+
+    from clipscale.study.store import Store
+
+    store, seen = Store(spec.out), {}
+    for run in spec.runs():
+        root = store.run_dir(run.name)
+        done = root / "trunk" / "done.json" if run.is_trunk else root / "done.json"
+        if done.exists():
+            seen.setdefault(run.model, []).append(float(json.loads(done.read_text()).get("samples_per_s") or 0))
+    return {m: round(sum(v) / len(v), 1) for m, v in seen.items() if all(v)}
+
+
 def run_with_budget(spec, seconds: float, *, jobs: int | None = None, progress: bool = True, report: bool = True):
     """Plan `spec` for `seconds`, run it, and record planned vs actual seconds in summary.json."""
     import json
@@ -261,7 +277,8 @@ def run_with_budget(spec, seconds: float, *, jobs: int | None = None, progress: 
     outcome = run_study(p.spec, jobs=jobs, progress=progress, report=report, budget=p.to_dict())
     actual = time.time() - t0
     facts = {**p.to_dict(), "actual_s": round(actual, 1), "n_runs": len(p.spec.runs()),
-             "samples_seen_levels": list(p.spec.axes.samples_seen)}
+             "samples_seen_levels": list(p.spec.axes.samples_seen),
+             "observed_samples_per_s": observed_speeds(p.spec)}
     path = outcome.out_dir / "summary.json"
     summary = json.loads(path.read_text()) if path.exists() else {}
     summary["budget"] = facts
