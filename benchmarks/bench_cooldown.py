@@ -25,7 +25,7 @@ from clipscale.train.branches import branch_dir, plan, train_branches
 
 
 def _error_pct(model: str, checkpoint: Path, task: str, limit: int) -> float:
-    row = evaluate(model, str(checkpoint), [task], limit=limit, progress=False).iloc[0]
+    row = evaluate(model, str(checkpoint), [task], limit=limit or None, progress=False).iloc[0]
     return 100 * (1 - row["acc1"])
 
 
