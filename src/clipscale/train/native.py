@@ -60,14 +60,25 @@ class _DropMessage(logging.Filter):
         return self.text not in record.getMessage()
 
 
+def decays(param: torch.Tensor) -> bool:
+    """Whether AdamW's weight decay applies to a parameter: matrices and kernels (>= 2-d) only.
+
+    OpenCLIP's rule (open_clip_train/main.py, `exclude = lambda n, p: p.ndim < 2 or "bn" in n or
+    "ln" in n or "bias" in n or 'logit_scale' in n`) decided by dimension: gains, biases, the class
+    embedding (1-d) and the logit scale (0-d) are exactly the < 2-d tensors of OpenCLIP's ViT, ResNet,
+    ConvNeXt and text towers, so the names add nothing there (tests/train/test_native.py checks the
+    two rules agree on every ladder model). The one known difference: timm Swin towers'
+    `relative_position_bias_table` (2-d) is decayed here, not by open_clip_train.
+    """
+    return param.ndim >= 2
+
+
 def build_optimizer(model: torch.nn.Module, spec: TrainSpec, device: torch.device) -> torch.optim.Optimizer:
-    """AdamW with OpenCLIP's decay rule: no decay on 1-d params (gains, biases) nor the logit scale."""
+    """AdamW with OpenCLIP's decay rule (see `decays`): no decay on gains, biases nor the logit scale."""
     decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        if not p.requires_grad:
-            continue
-        exclude = p.ndim < 2 or "bn" in name or "ln" in name or "bias" in name or "logit_scale" in name
-        (no_decay if exclude else decay).append(p)
+    for p in model.parameters():
+        if p.requires_grad:
+            (decay if decays(p) else no_decay).append(p)
     groups = [{"params": no_decay, "weight_decay": 0.0}, {"params": decay, "weight_decay": spec.weight_decay}]
     # fused: one kernel for all parameters; the token embedding alone (49408 x width) makes the
     # per-parameter update a large share of a tiny model's step.
