@@ -182,3 +182,11 @@ def test_bf16_autocast_runs_and_differs(tiny_run, tmp_path):
     a, b = state_dict(bf16.final_checkpoint), state_dict(tiny_run.final_checkpoint)
     assert a["visual.proj"].dtype == torch.float32  # autocast: fp32 master weights
     assert not torch.equal(a["visual.proj"], b["visual.proj"])
+
+
+def test_a_run_leaves_the_process_warning_filters_as_they_were(tmp_path):
+    import warnings
+
+    before = list(warnings.filters)
+    train(tiny_spec(samples_seen=64, epochs=1), tmp_path / "run", progress=False)
+    assert warnings.filters == before

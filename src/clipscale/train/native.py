@@ -255,8 +255,6 @@ def run(spec: TrainSpec, out_dir: str | Path, *, resume: bool = True, progress: 
     if not state and init_from is not None:
         state = _branch_state(Path(init_from), spec, model, optimizer)
     loss_fn = ClipLoss(gather_with_grad=True, rank=dist.rank, world_size=dist.world_size)
-    # OpenCLIP's gather uses torch.distributed.nn.all_gather, deprecated (still correct) in torch 2.x.
-    warnings.filterwarnings("ignore", message=".*all_gather is deprecated", category=FutureWarning)
     ddp = model
     if dist.distributed:  # CPU modules take device_ids=None (what open_clip_train gets wrong)
         ids = [dist.device] if dist.device.type == "cuda" else None
@@ -264,7 +262,10 @@ def run(spec: TrainSpec, out_dir: str | Path, *, resume: bool = True, progress: 
     size = model_config(spec.model)["vision_cfg"].get("image_size", 224)  # not every tower has .image_size
     batches = make_batches(spec, dist, tokenizer, preprocess, size[0] if isinstance(size, (list, tuple)) else size)
     loop = _Loop(spec, dist, folder, state, progress, t0)
-    loop.run(ddp, model, loss_fn, optimizer, batches)
+    with warnings.catch_warnings():  # scoped to this run, not the process
+        # OpenCLIP's gather uses torch.distributed.nn.all_gather, deprecated (still correct) in torch 2.x.
+        warnings.filterwarnings("ignore", message=".*all_gather is deprecated", category=FutureWarning)
+        loop.run(ddp, model, loss_fn, optimizer, batches)
     result = TrainResult(out_dir=folder.root, checkpoints=folder.checkpoints(),
                          final_checkpoint=folder.checkpoint(spec.epochs), samples_seen=loop.step * spec.batch_size,
                          steps=loop.step, wall_s=loop.wall_s(),
