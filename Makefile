@@ -29,7 +29,9 @@ browser:
 demo: $(STAMP)
 	$(PY) -m clipscale demo --out $(DEMO_OUT)
 
+# lint-imports: the stage layers and no import cycles (the contracts in pyproject.toml, DEVELOPERS.md).
 test: $(STAMP) browser
+	PYTHONPATH=src .venv/bin/lint-imports
 	$(PY) -m pytest -n 2 --dist loadfile
 
 bench: $(STAMP)

@@ -109,3 +109,29 @@ def test_hash_follows_the_embedded_data_version(monkeypatch):
     before = _spec().runs()[0].hash
     monkeypatch.setattr(vocab, "GRAMMAR_VERSION", vocab.GRAMMAR_VERSION + 1)
     assert _spec().runs()[0].hash != before  # new data: new runs, old results never reused
+
+
+def test_training_defaults_and_choices_are_trainspecs():
+    """[train] and [axes] defaults come from TrainSpec; the choices are its constants (one home)."""
+    import dataclasses
+
+    from clipscale.study import spec as study_spec
+    from clipscale.train import spec as train_spec
+
+    fields = {f.name: f.default for f in dataclasses.fields(train_spec.TrainSpec)}
+    settings = study_spec.TrainSettings()
+    for name in ("engine", "precision", "warmup", "weight_decay", "seed", "cooldown"):
+        assert getattr(settings, name) == fields[name], name
+    axes = study_spec.Axes(model=("ladder-xs",), data_size=(1,), samples_seen=(1,))
+    assert (axes.lr, axes.batch_size) == ((fields["lr"],), (fields["batch_size"],))
+    assert study_spec.ENGINES is train_spec.ENGINES and study_spec.PRECISIONS is train_spec.PRECISIONS
+
+
+@pytest.mark.parametrize("train, match", [
+    ({"warmup": 1.5}, "run ladder-xs.*warmup is a fraction of the steps in \\[0, 1\\), got 1.5"),
+    ({"weight_decay": -0.1}, "weight_decay must be >= 0"),
+    ({"levels_from": "cooldown", "cooldown": 1.0}, "cool-down is a fraction of the steps in \\(0, 1\\)"),
+])
+def test_training_values_are_checked_by_trainspec_with_the_run_named(train, match):
+    with pytest.raises(UserInputError, match=match):
+        _spec(train=train)

@@ -115,6 +115,46 @@ def test_killed_subprocess_resumes_bit_identical(tmp_path):
     assert json.loads(resumed.stdout)["steps"] == 160
 
 
+def _openclip_exclude():
+    """OpenCLIP's own no-decay rule, read from the installed open_clip_train/main.py (not a copy)."""
+    import ast
+    import importlib.util
+    from pathlib import Path
+
+    source = Path(importlib.util.find_spec("open_clip_train.main").origin).read_text()
+    rule = next(node.value for node in ast.walk(ast.parse(source))
+                if isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda)
+                and any(getattr(t, "id", None) == "exclude" for t in node.targets))
+    return eval(compile(ast.Expression(rule), "open_clip_train/main.py", "eval"))  # lambda n, p: ...
+
+
+@pytest.mark.parametrize("family", ["bpe", "e"])
+def test_decay_rule_by_dimension_is_openclips_on_every_ladder_model(family):
+    import open_clip
+
+    from clipscale.models import ladder
+    from clipscale.train.native import decays
+
+    exclude = _openclip_exclude()
+    for name in ladder(family):
+        model = open_clip.create_model(name, device="meta")  # shapes only, no memory
+        params = list(model.named_parameters())
+        assert params and any(p.ndim < 2 for _, p in params) and any(p.ndim >= 2 for _, p in params)
+        differ = [n for n, p in params if decays(p) == exclude(n, p)]
+        assert not differ, f"{name}: the dimension rule and OpenCLIP's disagree on {differ}"
+
+
+def test_optimizer_groups_are_openclips():
+    spec = tiny_spec(weight_decay=0.1)
+    model, _, _ = build_model(spec, torch.device("cpu"))
+    opt = build_optimizer(model, spec, torch.device("cpu"))
+    names = {id(p): n for n, p in model.named_parameters()}
+    groups = {g["weight_decay"]: [names[id(p)] for p in g["params"]] for g in opt.param_groups}
+    exclude = _openclip_exclude()
+    named = list(model.named_parameters())
+    assert groups == {0.0: [n for n, p in named if exclude(n, p)], 0.1: [n for n, p in named if not exclude(n, p)]}
+
+
 def test_recipe_decay_groups_and_logit_clamp():
     spec = tiny_spec()
     model, _, tokenizer = build_model(spec, torch.device("cpu"))
@@ -142,3 +182,11 @@ def test_bf16_autocast_runs_and_differs(tiny_run, tmp_path):
     a, b = state_dict(bf16.final_checkpoint), state_dict(tiny_run.final_checkpoint)
     assert a["visual.proj"].dtype == torch.float32  # autocast: fp32 master weights
     assert not torch.equal(a["visual.proj"], b["visual.proj"])
+
+
+def test_a_run_leaves_the_process_warning_filters_as_they_were(tmp_path):
+    import warnings
+
+    before = list(warnings.filters)
+    train(tiny_spec(samples_seen=64, epochs=1), tmp_path / "run", progress=False)
+    assert warnings.filters == before

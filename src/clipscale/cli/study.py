@@ -5,7 +5,10 @@ from pathlib import Path
 
 
 def register(sub) -> None:
-    """Add `study init|run|status|report` (and the internal `study worker`)."""
+    """Add `study init|run|status|report` (and the internal `study worker`); choices and defaults are
+    the study spec's (study/spec.py)."""
+    from clipscale.study.spec import LAUNCHERS, LaunchSettings
+
     p = sub.add_parser("study", help="run a whole scaling study (grid spec, launchers, status)",
                        description="A study is a TOML spec whose axes expand into training runs; "
                                    "see docs/study.md and `clipscale study init`.")
@@ -21,7 +24,7 @@ def register(sub) -> None:
                         description="Runs what is not done yet: a rerun skips finished runs and resumes "
                                     "interrupted ones from their last checkpoint.")
     _spec_args(run)
-    run.add_argument("--launcher", choices=("local", "torchrun", "slurm"),
+    run.add_argument("--launcher", choices=LAUNCHERS,
                      help="override [launch] launcher: local processes, torchrun (DDP per run), "
                           "or slurm (submitit; [slurm] table = sbatch settings)")
     run.add_argument("--jobs", type=int, help="runs at once (default: the spec's [launch] jobs)")
@@ -55,7 +58,7 @@ def register(sub) -> None:
     w.add_argument("study_dir")
     # RUN is positional: torchrun's own parser would take `--run` for its `--run-path`.
     w.add_argument("run", nargs="?", help="this run only; without it, claim runs until none is left")
-    w.add_argument("--threads", type=int, default=1)
+    w.add_argument("--threads", type=int, default=LaunchSettings.threads)
     w.set_defaults(func=_worker)
 
 

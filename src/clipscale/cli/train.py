@@ -21,7 +21,9 @@ partial one from its last checkpoint. See docs/train.md.
 
 
 def register(sub) -> None:
-    """Add `clipscale train` to the top-level parser."""
+    """Add `clipscale train` to the top-level parser. Defaults and choices are TrainSpec's (train/spec.py)."""
+    from clipscale.train.spec import COOLDOWN_SHAPES, ENGINES, PRECISIONS, RUN_SCHEDULES, default
+
     p = sub.add_parser("train", help="train one CLIP model (native engine or open_clip_train)",
                        description="Train one CLIP model on the embedded procedural data (or webdataset "
                                    "shards) with OpenCLIP's model, loss and recipe. Deterministic: the same "
@@ -34,31 +36,33 @@ def register(sub) -> None:
     p.add_argument("--samples-seen", type=int, default=None, metavar="S",
                    help="samples shown in total (all processes)")
     p.add_argument("--out", required=True, metavar="DIR", help="run folder")
-    p.add_argument("--batch-size", type=int, default=128, metavar="B",
-                   help="global batch (all processes together; default 128)")
-    p.add_argument("--lr", type=float, default=2e-3, metavar="LR", help="peak learning rate (default 2e-3)")
-    p.add_argument("--warmup", type=float, default=0.1, metavar="FRAC",
-                   help="warmup as a fraction of the steps, in [0, 1) (default 0.1)")
-    p.add_argument("--weight-decay", type=float, default=0.2, metavar="WD",
-                   help="AdamW weight decay on matrices (default 0.2)")
-    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
-                   help="fp32, or bf16 autocast (default fp32)")
-    p.add_argument("--seed", type=int, default=0, metavar="N", help="initialisation and data order seed (default 0)")
-    p.add_argument("--epochs", type=int, default=1, metavar="N",
-                   help="checkpoints to write, evenly spaced in samples (default 1)")
-    p.add_argument("--train-data", default=None, metavar="PATTERN",
+    p.add_argument("--batch-size", type=int, default=default("batch_size"), metavar="B",
+                   help="global batch (all processes together; default %(default)s)")
+    p.add_argument("--lr", type=float, default=default("lr"), metavar="LR", help="peak learning rate (default %(default)s)")
+    p.add_argument("--warmup", type=float, default=default("warmup"), metavar="FRAC",
+                   help="warmup as a fraction of the steps, in [0, 1) (default %(default)s)")
+    p.add_argument("--weight-decay", type=float, default=default("weight_decay"), metavar="WD",
+                   help="AdamW weight decay on matrices (default %(default)s)")
+    p.add_argument("--precision", choices=PRECISIONS, default=default("precision"),
+                   help="fp32, or bf16 autocast (default %(default)s)")
+    p.add_argument("--seed", type=int, default=default("seed"), metavar="N",
+                   help="initialisation and data order seed (default %(default)s)")
+    p.add_argument("--epochs", type=int, default=default("epochs"), metavar="N",
+                   help="checkpoints to write, evenly spaced in samples (default %(default)s)")
+    p.add_argument("--train-data", default=default("train_data"), metavar="PATTERN",
                    help="webdataset shards instead of the embedded data, e.g. 'shards/{000000..000099}.tar'")
-    p.add_argument("--threads", type=int, default=None, metavar="N",
+    p.add_argument("--threads", dest="num_threads", type=int, default=default("num_threads"), metavar="N",
                    help="torch threads per process (default: torch's choice)")
-    p.add_argument("--engine", choices=("native", "open_clip"), default="native",
-                   help="native (default, deterministic) or open_clip (open_clip_train.main)")
-    p.add_argument("--schedule", choices=("cosine", "const-cooldown"), default="cosine",
-                   help="cosine (default), or warmup + constant + cool-down (Hägele et al. 2024)")
-    p.add_argument("--cooldown", type=float, default=0.2, metavar="FRAC",
-                   help="const-cooldown: cool-down as a fraction of the steps, in (0, 1) (default 0.2)")
-    p.add_argument("--cooldown-shape", choices=("linear", "1-sqrt"), default="1-sqrt",
-                   help="const-cooldown: shape of the decay (default 1-sqrt)")
-    p.add_argument("--final-lr", type=float, default=0.0, metavar="LR", help="const-cooldown: lr at the end (default 0)")
+    p.add_argument("--engine", choices=ENGINES, default=default("engine"),
+                   help="native (deterministic) or open_clip (open_clip_train.main) (default %(default)s)")
+    p.add_argument("--schedule", choices=RUN_SCHEDULES, default=default("schedule"),
+                   help="cosine, or warmup + constant + cool-down (Hägele et al. 2024) (default %(default)s)")
+    p.add_argument("--cooldown", type=float, default=default("cooldown"), metavar="FRAC",
+                   help="const-cooldown: cool-down as a fraction of the steps, in (0, 1) (default %(default)s)")
+    p.add_argument("--cooldown-shape", choices=COOLDOWN_SHAPES, default=default("cooldown_shape"),
+                   help="const-cooldown: shape of the decay (default %(default)s)")
+    p.add_argument("--final-lr", type=float, default=default("final_lr"), metavar="LR",
+                   help="const-cooldown: lr at the end (default %(default)s)")
     p.add_argument("--levels", default=None, metavar="S1,S2,...",
                    help="const-cooldown: one constant-lr trunk and one cool-down branch per samples-seen level "
                         "(--out DIR/trunk, DIR/branch_s<level>)")
@@ -67,21 +71,28 @@ def register(sub) -> None:
     p.set_defaults(func=_run)
 
 
-def _run(args) -> int:
-    from clipscale.train import TrainSpec, train
+def spec_of(args) -> "TrainSpec":
+    """The TrainSpec of parsed `clipscale train` arguments: every option named after a TrainSpec field
+    sets that field (--threads sets num_threads), so no field is listed twice."""
+    import dataclasses
 
     from clipscale.errors import UserInputError
+    from clipscale.train import TrainSpec
 
     levels = _levels(args.levels)
     samples = args.samples_seen if args.samples_seen is not None else (levels[-1] if levels else None)
     if samples is None:
         raise UserInputError("--samples-seen is required (or --levels with --schedule const-cooldown)")
-    spec = TrainSpec(model=args.model, data_size=args.data_size, samples_seen=samples,
-                     batch_size=args.batch_size, lr=args.lr, warmup=args.warmup, weight_decay=args.weight_decay,
-                     precision=args.precision, seed=args.seed, epochs=args.epochs, train_data=args.train_data,
-                     num_threads=args.threads, engine=args.engine, schedule=args.schedule, cooldown=args.cooldown,
-                     cooldown_shape=args.cooldown_shape, final_lr=args.final_lr)
-    if args.precision == "bf16":
+    fields = {f.name for f in dataclasses.fields(TrainSpec)}
+    return TrainSpec(**{k: v for k, v in vars(args).items() if k in fields} | {"samples_seen": samples})
+
+
+def _run(args) -> int:
+    from clipscale.errors import UserInputError
+    from clipscale.train import train
+
+    spec, levels = spec_of(args), _levels(args.levels)
+    if spec.precision == "bf16":
         from clipscale.train.precision import bf16_warning, detect_bf16
 
         warning = bf16_warning(detect_bf16())
@@ -90,9 +101,10 @@ def _run(args) -> int:
     if levels:
         from clipscale.train.branches import train_branches
 
-        if samples != levels[-1]:
-            raise UserInputError(f"--samples-seen {samples} is not the largest level {levels[-1]}; omit it with --levels")
-        if args.engine != "native":
+        if spec.samples_seen != levels[-1]:
+            raise UserInputError(f"--samples-seen {spec.samples_seen} is not the largest level {levels[-1]}; "
+                                 "omit it with --levels")
+        if spec.engine != "native":
             raise UserInputError("cool-down branches need the native engine; use --engine native")
         summary = train_branches(spec, levels, args.out, resume=args.resume, progress=not args.no_progress)
         if int(os.environ.get("RANK", "0")) == 0:

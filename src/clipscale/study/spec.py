@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from clipscale.errors import UserInputError, choices_hint
+from clipscale.train.spec import ENGINES, PRECISIONS, TrainSpec, default
 
-ENGINES = ("native", "open_clip")  # clipscale.train engines
-PRECISIONS = ("fp32", "bf16")
 LAUNCHERS = ("local", "torchrun", "slurm")
 # "runs": one training run per samples-seen level, each with its full schedule (the paper's way).
 # "checkpoints": one run per (model, data, lr, batch) to the largest level; the smaller levels are
@@ -38,8 +37,8 @@ class Axes:
     model: tuple[str, ...]               # ladder names (ladder-xs ... ladder-xl) or OpenCLIP names
     data_size: tuple[int, ...]           # unique image-text pairs (a prefix of the embedded data)
     samples_seen: tuple[int, ...]        # samples (pairs) trained on, repeats included
-    lr: tuple[float, ...] = (2e-3,)      # peak learning rate
-    batch_size: tuple[int, ...] = (128,)  # global batch, samples
+    lr: tuple[float, ...] = (default("lr"),)                # peak learning rate
+    batch_size: tuple[int, ...] = (default("batch_size"),)  # global batch, samples
     # A compute band in total GMACs (gmacs per sample x samples seen): a model's levels outside
     # [min, max] are dropped, so small models run long and large ones short, as compute-optimal
     # grids do. 0 = no bound.
@@ -49,17 +48,17 @@ class Axes:
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """Settings shared by every run of the study (see clipscale.train.TrainSpec)."""
+    """Settings shared by every run of the study; defaults and checks are clipscale.train.TrainSpec's."""
 
-    engine: str = "native"
-    precision: str = "fp32"
-    warmup: float = 0.1                  # fraction of a run's optimizer steps spent warming up
-    weight_decay: float = 0.2
+    engine: str = default("engine")
+    precision: str = default("precision")
+    warmup: float = default("warmup")    # fraction of a run's optimizer steps spent warming up
+    weight_decay: float = default("weight_decay")
     checkpoints: int = 4                 # checkpoints per run ("epochs" of OpenCLIP): learning curves
     levels_from: str = "runs"
-    seed: int = 0
+    seed: int = default("seed")
     train_data: str = ""                 # webdataset shards ('dir/{000000..000099}.tar'); "" = embedded
-    cooldown: float = 0.2                # levels_from = "cooldown": fraction of a level's steps cooled down
+    cooldown: float = default("cooldown")  # levels_from = "cooldown": fraction of a level's steps cooled down
     warmup_samples: int = 0              # levels_from = "cooldown": warmup in samples; 0 = warmup x largest level
 
 
@@ -340,12 +339,12 @@ def validate(spec: StudySpec, where: str = "spec") -> None:
             raise UserInputError(f"{where} [axes] {key}: values must be > 0, got {bad[0]}")
         if len(set(getattr(a, key))) != len(getattr(a, key)):
             raise UserInputError(f"{where} [axes] {key}: duplicate values; list each value once")
+    # The choices are TrainSpec's (one constant each), checked here to name the TOML key; every other
+    # training value is checked by TrainSpec itself, run by run, below.
     _one_of(t.engine, ENGINES, f"{where} [train] engine")
     _one_of(t.precision, PRECISIONS, f"{where} [train] precision")
     _one_of(t.levels_from, LEVELS_FROM, f"{where} [train] levels_from")
     _one_of(spec.launch.launcher, LAUNCHERS, f"{where} [launch] launcher")
-    if not 0 <= t.warmup < 1:
-        raise UserInputError(f"{where} [train] warmup: a fraction of the steps in [0, 1), got {t.warmup}")
     for key, value in (("checkpoints", t.checkpoints), ("jobs", spec.launch.jobs),
                        ("threads", spec.launch.threads), ("nproc_per_node", spec.launch.nproc_per_node)):
         if value < 1:
@@ -356,19 +355,14 @@ def validate(spec: StudySpec, where: str = "spec") -> None:
     if spec.fit.holdout_top < 0:
         raise UserInputError(f"{where} [fit] holdout_top: must be >= 0, got {spec.fit.holdout_top}")
     _validate_finetune(spec.finetune, where)
-    from clipscale.train import TrainSpec
-
     for run in expand(spec):
         if run.epochs > 200:
             raise UserInputError(f"{where}: run {run.name} needs {run.epochs} checkpoints to hit every "
                                  f"samples_seen level; choose levels with a larger common divisor")
-        if run.batch_size > run.samples_seen:
-            raise UserInputError(f"{where}: batch_size {run.batch_size} > samples_seen {run.samples_seen}; "
-                                 "lower the batch or raise samples_seen")
         try:
             TrainSpec.from_dict(run.train_spec())
         except UserInputError as exc:
-            raise UserInputError(f"{where}: run {run.name}: {exc}") from None
+            raise UserInputError(f"{where}: run {run.name} (its [axes] values and [train] settings): {exc}") from None
 
 
 def _validate_finetune(f: FinetuneSettings, where: str) -> None:

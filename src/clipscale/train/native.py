@@ -60,14 +60,25 @@ class _DropMessage(logging.Filter):
         return self.text not in record.getMessage()
 
 
+def decays(param: torch.Tensor) -> bool:
+    """Whether AdamW's weight decay applies to a parameter: matrices and kernels (>= 2-d) only.
+
+    OpenCLIP's rule (open_clip_train/main.py, `exclude = lambda n, p: p.ndim < 2 or "bn" in n or
+    "ln" in n or "bias" in n or 'logit_scale' in n`) decided by dimension: gains, biases, the class
+    embedding (1-d) and the logit scale (0-d) are exactly the < 2-d tensors of OpenCLIP's ViT, ResNet,
+    ConvNeXt and text towers, so the names add nothing there (tests/train/test_native.py checks the
+    two rules agree on every ladder model). The one known difference: timm Swin towers'
+    `relative_position_bias_table` (2-d) is decayed here, not by open_clip_train.
+    """
+    return param.ndim >= 2
+
+
 def build_optimizer(model: torch.nn.Module, spec: TrainSpec, device: torch.device) -> torch.optim.Optimizer:
-    """AdamW with OpenCLIP's decay rule: no decay on 1-d params (gains, biases) nor the logit scale."""
+    """AdamW with OpenCLIP's decay rule (see `decays`): no decay on gains, biases nor the logit scale."""
     decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        if not p.requires_grad:
-            continue
-        exclude = p.ndim < 2 or "bn" in name or "ln" in name or "bias" in name or "logit_scale" in name
-        (no_decay if exclude else decay).append(p)
+    for p in model.parameters():
+        if p.requires_grad:
+            (decay if decays(p) else no_decay).append(p)
     groups = [{"params": no_decay, "weight_decay": 0.0}, {"params": decay, "weight_decay": spec.weight_decay}]
     # fused: one kernel for all parameters; the token embedding alone (49408 x width) makes the
     # per-parameter update a large share of a tiny model's step.
@@ -244,8 +255,6 @@ def run(spec: TrainSpec, out_dir: str | Path, *, resume: bool = True, progress: 
     if not state and init_from is not None:
         state = _branch_state(Path(init_from), spec, model, optimizer)
     loss_fn = ClipLoss(gather_with_grad=True, rank=dist.rank, world_size=dist.world_size)
-    # OpenCLIP's gather uses torch.distributed.nn.all_gather, deprecated (still correct) in torch 2.x.
-    warnings.filterwarnings("ignore", message=".*all_gather is deprecated", category=FutureWarning)
     ddp = model
     if dist.distributed:  # CPU modules take device_ids=None (what open_clip_train gets wrong)
         ids = [dist.device] if dist.device.type == "cuda" else None
@@ -253,7 +262,10 @@ def run(spec: TrainSpec, out_dir: str | Path, *, resume: bool = True, progress: 
     size = model_config(spec.model)["vision_cfg"].get("image_size", 224)  # not every tower has .image_size
     batches = make_batches(spec, dist, tokenizer, preprocess, size[0] if isinstance(size, (list, tuple)) else size)
     loop = _Loop(spec, dist, folder, state, progress, t0)
-    loop.run(ddp, model, loss_fn, optimizer, batches)
+    with warnings.catch_warnings():  # scoped to this run, not the process
+        # OpenCLIP's gather uses torch.distributed.nn.all_gather, deprecated (still correct) in torch 2.x.
+        warnings.filterwarnings("ignore", message=".*all_gather is deprecated", category=FutureWarning)
+        loop.run(ddp, model, loss_fn, optimizer, batches)
     result = TrainResult(out_dir=folder.root, checkpoints=folder.checkpoints(),
                          final_checkpoint=folder.checkpoint(spec.epochs), samples_seen=loop.step * spec.batch_size,
                          steps=loop.step, wall_s=loop.wall_s(),

@@ -16,8 +16,10 @@ from clipscale.errors import UserInputError, choices_hint
 
 PRECISIONS = ("fp32", "bf16")
 ENGINES = ("native", "open_clip")
-# "const" (warmup, then constant) is the schedule of a cool-down trunk (clipscale.train.branches).
-SCHEDULES = ("cosine", "const-cooldown", "const")
+# The schedules a run asks for (`clipscale train --schedule`); "const" (warmup, then constant) is the
+# schedule of a cool-down trunk, which clipscale.train.branches sets itself.
+RUN_SCHEDULES = ("cosine", "const-cooldown")
+SCHEDULES = (*RUN_SCHEDULES, "const")
 COOLDOWN_SHAPES = ("linear", "1-sqrt")
 # Fields added after the first release: left out of to_dict() at their defaults, so the spec.json
 # and the study hash of every cosine run stay what they were.
@@ -186,3 +188,11 @@ class TrainSpec:
 
     def replace(self, **changes: Any) -> "TrainSpec":
         return dataclasses.replace(self, **changes)
+
+
+def default(name: str) -> Any:
+    """TrainSpec's default of field `name`: the one place the CLI and the study spec read it from."""
+    fields = {f.name: f for f in dataclasses.fields(TrainSpec)}
+    if name not in fields or fields[name].default is dataclasses.MISSING:
+        raise KeyError(f"TrainSpec has no default for {name!r}")
+    return fields[name].default
