@@ -235,9 +235,9 @@ def in_band(spec: StudySpec, model: str, levels: list[int]) -> list[int]:
     lo, hi = spec.axes.min_gmacs_total, spec.axes.max_gmacs_total
     if not lo and not hi:
         return list(levels)
-    from clipscale.compute import count
+    from clipscale.compute import gmacs_per_sample
 
-    g = float(count(model).gmacs)
+    g = gmacs_per_sample(model)
     return [s for s in levels if (not lo or g * s >= lo) and (not hi or g * s <= hi)]
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import math
 import time
 import warnings
@@ -27,6 +26,7 @@ from open_clip.loss import ClipLoss
 from clipscale.errors import TrainingError, UserInputError
 from clipscale.train import distributed
 from clipscale.train.run import RunFolder, TrainResult, compute_record
+from clipscale._logs import quiet_openclip
 from clipscale.train.spec import TrainSpec
 
 LOGIT_SCALE_MAX = math.log(100)  # OpenCLIP clamps the learned temperature at 100
@@ -42,22 +42,9 @@ def build_model(spec: TrainSpec, device: torch.device):
 
     model_config(spec.model)  # NotFoundError listing the valid names
     torch.manual_seed(spec.seed)
-    quiet = _DropMessage("No pretrained weights loaded")  # training from scratch is the point
-    logging.getLogger().addFilter(quiet)
-    try:
+    with quiet_openclip():  # training from scratch is the point: no weights is expected
         model, _, preprocess = open_clip.create_model_and_transforms(spec.model, precision="fp32")
-    finally:
-        logging.getLogger().removeFilter(quiet)
     return model.to(device).train(), preprocess, open_clip.get_tokenizer(spec.model)
-
-
-class _DropMessage(logging.Filter):
-    def __init__(self, text: str):
-        super().__init__()
-        self.text = text
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return self.text not in record.getMessage()
 
 
 def decays(param: torch.Tensor) -> bool:
