@@ -53,14 +53,10 @@ def resolve_checkpoint(checkpoint: str, arch: str | None) -> tuple[str, object, 
 
     path = Path(checkpoint)
     if path.is_dir():
-        from clipscale.evaluate.checkpoints import epoch_files, run_spec
-        from clipscale.evaluate.runner import _meta_from_spec
+        from clipscale.evaluate.checkpoints import epoch_files, run_arch, run_meta, run_spec
 
         spec = run_spec(path)
-        arch = arch or spec.get("model") or spec.get("arch")
-        if not arch:
-            raise UserInputError(f"{path}/spec.json names no model; pass --arch")
-        return arch, epoch_files(path)[-1][1], _meta_from_spec(spec, path)
+        return run_arch(path, spec, arch), epoch_files(path)[-1][1], run_meta(path, spec)
     if path.exists():
         if not arch:
             raise UserInputError(f"{path} is a checkpoint file; pass the --arch it was trained with")
