@@ -127,3 +127,13 @@ def test_probe_uses_the_pretrained_tower_on_the_same_images(trained, tmp_path):
     kw = dict(batch_size=64, device="cpu")
     want = probe(ft.image_features(clf, trx, **kw), tr_y, ft.image_features(clf, tex, **kw), te_y, 10)
     assert row["linear_probe_acc1"] == pytest.approx(want["acc1"]) and row["probe_C"] == want["probe_C"]
+
+
+@pytest.mark.slow
+def test_cli_train_images_and_probe(trained, tmp_path, capsys):
+    args = ["finetune", str(trained), "--task", "digits", "--limit", "60", "--train-images", "24", "--epochs", "1",
+            "--batch-size", "8", "--probe", "--quiet", "--out", str(tmp_path)]
+    assert main(args) == 0
+    assert "linear-probe acc1" in capsys.readouterr().out
+    row = pd.read_csv(tmp_path / "results.csv").iloc[0]
+    assert row["train_images"] == 24 and row["n_images"] == 60 and 0.0 <= row["linear_probe_acc1"] <= 1.0
