@@ -27,3 +27,34 @@ def test_warmup_then_cosine_to_zero():
 def test_bad_recipe_is_one_user_error():
     with pytest.raises(UserInputError, match="wise-alpha"):
         ft.Recipe(wise_alpha=1.5).check()
+
+
+def test_recipe_needs_two_train_images():
+    with pytest.raises(UserInputError, match="train-images"):
+        ft.Recipe(train_images=1).check()
+
+
+def test_load_split_takes_the_first_n_train_images(xs):
+    from clipscale.evaluate.datasets import task_data
+
+    task = ft.finetune_task("digits")
+    data = task_data(task, limit=40, need_train=True)
+    _, preprocess, _ = xs
+    all_x, all_y = ft.load_split(task, data, "train", preprocess)
+    x, y = ft.load_split(task, data, "train", preprocess, 25)
+    assert len(all_y) == 40 and len(y) == 25
+    assert torch.equal(x, all_x[:25]) and torch.equal(y, all_y[:25])
+
+
+def test_run_folder_gives_its_arch_last_epoch_and_name(run_dir, tmp_path):
+    from clipscale.cli.finetune import resolve_checkpoint
+    from clipscale.errors import DataError
+
+    arch, weights, meta = resolve_checkpoint(str(run_dir), None)
+    assert arch == "ladder-xs" and weights.name == "epoch_2.pt" and meta["name"] == run_dir.name
+    assert resolve_checkpoint(str(run_dir), "ladder-s")[0] == "ladder-s"  # --arch wins over spec.json
+    (tmp_path / "spec.json").write_text('{"data_size": 100}')
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "epoch_1.pt").write_bytes(b"")
+    with pytest.raises(DataError, match="names no model; pass --arch"):
+        resolve_checkpoint(str(tmp_path), None)

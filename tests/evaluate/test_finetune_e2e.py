@@ -103,3 +103,37 @@ def test_saved_head_of_another_size_is_refused(tmp_path):
     other = ft.Classifier(torch.nn.Linear(4, 3), torch.randn(3, 7)).state_dict()
     with pytest.raises(ft.UserInputError, match="head size mismatch"):
         ft._check_head(other, clf, tmp_path / "epoch_1.pt")
+
+
+@pytest.mark.slow
+def test_probe_uses_the_pretrained_tower_on_the_same_images(trained, tmp_path):
+    from clipscale.evaluate.checkpoints import load_model
+    from clipscale.evaluate.datasets import task_data
+    from clipscale.evaluate.linear_probe import probe
+    from clipscale.evaluate.transfer import finetune_checkpoint
+
+    ck = sorted(trained.glob("checkpoints/epoch_*.pt"))[-1]
+    recipe = ft.Recipe(epochs=2, lr=1e-3, batch_size=16, limit=120, train_images=60)
+    row = finetune_checkpoint("ladder-xs", ck, "digits", tmp_path, recipe, probe=True).iloc[0]
+    assert row["train_images"] == 60 and row["n_images"] == 120
+    assert '"train_images": 60' in row["finetune_recipe"]
+    # the same probe by hand, on the features of the checkpoint as loaded (before any fine-tuning)
+    model, preprocess, tokenizer, _ = load_model("ladder-xs", ck)
+    task = ft.finetune_task("digits")
+    data = task_data(task, limit=120, need_train=True)
+    clf = ft.build_classifier(model, tokenizer, data)
+    (trx, tr_y), (tex, te_y) = (ft.load_split(task, data, "train", preprocess, 60),
+                                ft.load_split(task, data, "test", preprocess))
+    kw = dict(batch_size=64, device="cpu")
+    want = probe(ft.image_features(clf, trx, **kw), tr_y, ft.image_features(clf, tex, **kw), te_y, 10)
+    assert row["linear_probe_acc1"] == pytest.approx(want["acc1"]) and row["probe_C"] == want["probe_C"]
+
+
+@pytest.mark.slow
+def test_cli_train_images_and_probe(trained, tmp_path, capsys):
+    args = ["finetune", str(trained), "--task", "digits", "--limit", "60", "--train-images", "24", "--epochs", "1",
+            "--batch-size", "8", "--probe", "--quiet", "--out", str(tmp_path)]
+    assert main(args) == 0
+    assert "linear-probe acc1" in capsys.readouterr().out
+    row = pd.read_csv(tmp_path / "results.csv").iloc[0]
+    assert row["train_images"] == 24 and row["n_images"] == 60 and 0.0 <= row["linear_probe_acc1"] <= 1.0

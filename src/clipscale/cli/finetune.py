@@ -8,6 +8,7 @@ _EPILOG = """examples:
   clipscale finetune RN50/openai --task embedded/shape --out ft/rn50 --epochs 1 --limit 256
   clipscale finetune ladder-s-2M --task digits --out ft/s --wise-alpha 0.5         (a zoo name)
   clipscale finetune runs/xs --task digits --out ft/xs-run        (a run folder: its last epoch_N.pt)
+  clipscale finetune runs/xs --task digits --out ft/xs-300 --train-images 300 --epochs 10 --lr 1e-3 --probe
 a kill (even SIGKILL) loses at most one epoch: rerun the same command to continue with the same numbers.
 writes OUT/results.csv (one row, the paper's schema, task = eval_type = finetune), OUT/finetuned.pt
 (OpenCLIP format plus the head) and OUT/checkpoints/epoch_N.pt; accuracies are fractions in [0, 1]."""
@@ -38,9 +39,13 @@ def register(sub) -> None:
     r.add_argument("--wise-alpha", type=float, default=1.0, help="WiSE-FT: 0 = zero-shot, 1 = fine-tuned weights")
     r.add_argument("--seed", type=int, default=0, help="seed of the data order (default: 0)")
     r.add_argument("--limit", type=int, default=None, help="at most N images per split (quick runs)")
+    r.add_argument("--train-images", type=int, default=None,
+                   help="at most N training images, the first of the train split (limited downstream data)")
     p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     p.add_argument("--upstream-dataset", default=None, help="the pre-training data, for upstream_dataset")
     p.add_argument("--name", default=None, help="the name column")
+    p.add_argument("--probe", action="store_true",
+                   help="also a linear probe of the pre-trained features on the same images (linear_probe_acc1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_finetune)
 
@@ -53,14 +58,10 @@ def resolve_checkpoint(checkpoint: str, arch: str | None) -> tuple[str, object, 
 
     path = Path(checkpoint)
     if path.is_dir():
-        from clipscale.evaluate.checkpoints import epoch_files, run_spec
-        from clipscale.evaluate.runner import _meta_from_spec
+        from clipscale.evaluate.checkpoints import epoch_files, run_arch, run_meta, run_spec
 
         spec = run_spec(path)
-        arch = arch or spec.get("model") or spec.get("arch")
-        if not arch:
-            raise UserInputError(f"{path}/spec.json names no model; pass --arch")
-        return arch, epoch_files(path)[-1][1], _meta_from_spec(spec, path)
+        return run_arch(path, spec, arch), epoch_files(path)[-1][1], run_meta(path, spec)
     if path.exists():
         if not arch:
             raise UserInputError(f"{path} is a checkpoint file; pass the --arch it was trained with")
@@ -85,7 +86,7 @@ def _finetune(args) -> int:
     recipe = Recipe(epochs=args.epochs, samples=args.samples, lr=args.lr, weight_decay=args.weight_decay,
                     warmup=args.warmup, batch_size=args.batch_size, precision=args.precision,
                     label_smoothing=args.label_smoothing, wise_alpha=args.wise_alpha, seed=args.seed,
-                    limit=args.limit)
+                    limit=args.limit, train_images=args.train_images)
     recipe.check()
     from clipscale.evaluate.finetune import finetune_task
 
@@ -95,10 +96,11 @@ def _finetune(args) -> int:
     from clipscale.evaluate.transfer import finetune_checkpoint, write_results
 
     df = finetune_checkpoint(arch, weights, args.task, args.out, recipe, device=args.device, meta=meta,
-                             progress=not args.quiet)
+                             probe=args.probe, progress=not args.quiet)
     path = write_results(df, args.out)
     r = df.iloc[0]
-    print(f"{r['name']}  {args.task}  zero-shot acc1 {r['zeroshot_acc1']:.4f}  fine-tuned acc1 {r['acc1']:.4f}  "
+    probe = f"  linear-probe acc1 {r['linear_probe_acc1']:.4f}" if args.probe else ""
+    print(f"{r['name']}  {args.task}  zero-shot acc1 {r['zeroshot_acc1']:.4f}{probe}  fine-tuned acc1 {r['acc1']:.4f}  "
           f"(n_test={int(r['n_images'])}, n_train={int(r['train_images'])})")
     print(f"wrote {path}", file=sys.stderr)
     return 0

@@ -91,6 +91,14 @@ def run_arch(run_dir: str | Path, spec: dict, arch: str | None = None) -> str:
     return arch
 
 
+def run_meta(run_dir: str | Path, spec: dict) -> dict:
+    """Row facts of a training run from its spec.json: upstream data (schema.run_upstream_dataset), name."""
+    from clipscale.schema import run_upstream_dataset
+
+    return {"upstream_dataset": run_upstream_dataset(spec.get("train_data"), spec.get("data_size")),
+            "name": spec.get("name") or Path(run_dir).name}
+
+
 def run_spec(run_dir: str | Path) -> dict:
     """A training run's spec.json as a dict (empty when absent)."""
     p = Path(run_dir) / "spec.json"

@@ -32,7 +32,9 @@ class Recipe:
 
     epochs: passes over the train split; samples (if set) replaces it: total training images.
     precision: 'fp32' or 'bf16' (autocast). wise_alpha: 1 = the fine-tuned weights, 0 = zero-shot.
-    limit: at most this many images per split (quick runs, tests).
+    limit: at most this many images per split (quick runs, tests). train_images: at most this many
+    training images, the first of the train split (after `limit`): limited downstream data. The
+    embedded tasks cycle through their classes, so k x (classes of the scene family) gives k per class.
     """
 
     epochs: int = 2
@@ -46,6 +48,7 @@ class Recipe:
     wise_alpha: float = 1.0
     seed: int = 0
     limit: int | None = None
+    train_images: int | None = None
 
     def check(self) -> None:
         """UserInputError naming the first option out of range."""
@@ -57,6 +60,8 @@ class Recipe:
             raise UserInputError(f"--warmup {self.warmup}: a fraction of the steps in [0, 1)")
         if self.epochs < 1 or self.batch_size < 1 or (self.samples is not None and self.samples < 1):
             raise UserInputError("--epochs, --samples and --batch-size must be at least 1")
+        if self.train_images is not None and self.train_images < 2:
+            raise UserInputError(f"--train-images {self.train_images}: fine-tuning needs at least 2 images")
         if self.lr <= 0 or self.weight_decay < 0 or not 0 <= self.label_smoothing < 1:
             raise UserInputError("--lr must be > 0, --weight-decay >= 0, --label-smoothing in [0, 1)")
 
@@ -86,8 +91,10 @@ def finetune_task(name: str) -> Task:
     return task
 
 
-def load_split(task: Task, data: TaskData, split: str, preprocess) -> tuple[torch.Tensor, torch.Tensor]:
-    """(pixels (N, 3, H, W) float32, labels (N,) int64) of a split; DataError when the task lacks it."""
+def load_split(task: Task, data: TaskData, split: str, preprocess,
+               n: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(pixels (N, 3, H, W) float32, labels (N,) int64) of a split (its first n images when n is set);
+    DataError when the task lacks it."""
     source = data.test if split == "test" else data.train
     if source is None:
         raise DataError(f"task {task.name!r} has no train split to fine-tune on; pick a task with one "
@@ -95,7 +102,7 @@ def load_split(task: Task, data: TaskData, split: str, preprocess) -> tuple[torc
     if data.per_image_prompts is not None or data.multilabel:
         raise UserInputError(f"task {task.name!r} has per-image prompts or several labels per image; a fixed "
                              "linear head needs one class list (try embedded/objects, embedded/shape, digits)")
-    images, targets, _ = _load_batch(source, range(source.n), [])
+    images, targets, _ = _load_batch(source, range(source.n if n is None else min(n, source.n)), [])
     if not images:
         raise DataError(f"task {task.name!r}: no readable image in its {split} split")
     pixels = Pixels(preprocess)(images)
@@ -139,6 +146,17 @@ def predict(model: Classifier, pixels: torch.Tensor, *, batch_size: int, device:
     return torch.cat(out)
 
 
+def image_features(model: Classifier, pixels: torch.Tensor, *, batch_size: int, device: str) -> torch.Tensor:
+    """(N, D) float32 unit-norm features of the image tower (eval mode, no gradients), for a linear probe."""
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(pixels), batch_size):
+            feats = model.visual(pixels[i:i + batch_size].to(device)).float()
+            out.append(torch.nn.functional.normalize(feats, dim=-1).cpu())
+    return torch.cat(out)
+
+
 def _last_epoch(out: Path) -> tuple[int, Path | None]:
     files = sorted(out.glob("checkpoints/epoch_*.pt"), key=lambda p: int(p.stem.split("_")[1]))
     return (int(files[-1].stem.split("_")[1]), files[-1]) if files else (0, None)
@@ -164,7 +182,7 @@ def train_head(model: Classifier, pixels, labels, recipe: Recipe, out: Path, *, 
     start, last = _last_epoch(out)
     if last is not None:
         ck = torch.load(last, map_location="cpu", weights_only=True)
-        if ck.get("recipe") != asdict(recipe):
+        if {**asdict(Recipe()), **(ck.get("recipe") or {})} != asdict(recipe):  # keys added later: defaults
             raise UserInputError(f"{out} holds a fine-tuning run with another recipe; pass a new --out")
         _check_head(ck["state_dict"], model, last)
         model.load_state_dict(ck["state_dict"])

@@ -9,7 +9,7 @@ import torch
 
 from clipscale.errors import DataError, UserInputError
 from clipscale.evaluate import linear_probe, zeroshot
-from clipscale.evaluate.checkpoints import epoch_files, load_model, run_arch, run_spec
+from clipscale.evaluate.checkpoints import epoch_files, load_model, run_arch, run_meta, run_spec
 from clipscale.evaluate.datasets import TaskData, task_data
 from clipscale.evaluate.features import DecodedImages, Encoded, FeatureCache
 from clipscale.evaluate.progress import ProgressArg, resolve
@@ -88,11 +88,8 @@ def _evaluate_loaded(arch, model, tokenizer, info, datas, cache, meta, device) -
 
 
 def _meta_from_spec(spec: dict, run_dir: Path) -> dict:
-    """Row facts from a training run's spec.json: its upstream data (schema.run_upstream_dataset), its name."""
-    from clipscale.schema import run_upstream_dataset
-
-    return {"upstream_dataset": run_upstream_dataset(spec.get("train_data"), spec.get("data_size")),
-            "name": spec.get("name") or run_dir.name}
+    """Deprecated private name of checkpoints.run_meta (tests/study still import it)."""
+    return run_meta(run_dir, spec)
 
 
 def evaluate_run(run_dir, tasks=None, *, arch: str | None = None, data_root=None, device: str = "cpu",
@@ -110,7 +107,7 @@ def evaluate_run(run_dir, tasks=None, *, arch: str | None = None, data_root=None
     files = epoch_files(run_dir)
     task_list = resolve_tasks(tasks)
     datas = [(t, task_data(t, data_root=data_root, limit=limit)) for t in task_list]
-    base = {**_meta_from_spec(spec, run_dir), **(meta or {})}
+    base = {**run_meta(run_dir, spec), **(meta or {})}
     progress = resolve(progress)  # one renderer for every epoch
     frames, decoded = [], DecodedImages()  # images are decoded (rendered) once for all epochs
     for epoch, path in files:

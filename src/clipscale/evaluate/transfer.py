@@ -24,12 +24,15 @@ from clipscale.evaluate.runner import check_device
 
 
 def finetune_checkpoint(arch: str, checkpoint, task: str, out, recipe: ft.Recipe = ft.Recipe(), *,
-                        device: str = "cpu", meta: dict | None = None, progress: ProgressArg = False) -> pd.DataFrame:
+                        device: str = "cpu", meta: dict | None = None, probe: bool = False,
+                        progress: ProgressArg = False) -> pd.DataFrame:
     """One results row: the test top-1 (a fraction) of `checkpoint` fine-tuned on `task`'s train split.
 
-    The row's `task` and `eval_type` are 'finetune'; `finetune_recipe` holds the recipe as JSON and
-    `zeroshot_acc1` the head's accuracy before training (step 0). Rerunning with the same `out`
-    resumes from the last epoch checkpoint and gives the same numbers.
+    The row's `task` and `eval_type` are 'finetune'; `finetune_recipe` holds the recipe as JSON,
+    `zeroshot_acc1` the head's accuracy before training (step 0) and `train_images` the number of
+    training images. probe: also `linear_probe_acc1` (and `probe_C`), a logistic-regression probe on
+    the frozen pre-trained features of the same training images, scored on the same test images.
+    Rerunning with the same `out` resumes from the last epoch checkpoint and gives the same numbers.
     """
     recipe.check()
     check_device(device)
@@ -38,13 +41,15 @@ def finetune_checkpoint(arch: str, checkpoint, task: str, out, recipe: ft.Recipe
     if data.train is None:
         ft.load_split(spec, data, "train", None)  # raises the one-line DataError
     model, preprocess, tokenizer, info = load_model(arch, checkpoint, device=device)
-    train_x, train_y = ft.load_split(spec, data, "train", preprocess)
+    train_x, train_y = ft.load_split(spec, data, "train", preprocess, recipe.train_images)
     test_x, test_y = ft.load_split(spec, data, "test", preprocess)
     torch.manual_seed(recipe.seed)
     clf = ft.build_classifier(model, tokenizer, data, device=device)
     zero = {k: v.detach().clone() for k, v in clf.state_dict().items()}
     pred = dict(batch_size=recipe.batch_size, device=device, precision=recipe.precision)
-    zero_acc = classification_metrics(ft.predict(clf, test_x, **pred), test_y)["acc1"]
+    extra = {"zeroshot_acc1": classification_metrics(ft.predict(clf, test_x, **pred), test_y)["acc1"]}
+    if probe:  # before training: the probe sees the pre-trained tower, not the fine-tuned one
+        extra.update(_probe(clf, train_x, train_y, test_x, test_y, len(data.classnames), device))
     out = Path(out)
     ft.train_head(clf, train_x, train_y, recipe, out, device=device, progress=progress)
     if recipe.wise_alpha < 1.0:
@@ -54,11 +59,21 @@ def finetune_checkpoint(arch: str, checkpoint, task: str, out, recipe: ft.Recipe
     row = make_row(replace(spec, kind=ft.FINETUNE), metrics, arch=arch, info=info, meta=meta or {},
                    n_images=len(test_y), n_skipped=0)
     row.update({"eval_type": ft.FINETUNE, "finetune_recipe": json.dumps(asdict(recipe), sort_keys=True),
-                "zeroshot_acc1": zero_acc, "train_images": len(train_y)})
+                "train_images": len(train_y), **extra})
     df = to_frame([row])
-    for k in ("eval_type", "finetune_recipe", "zeroshot_acc1"):
+    for k in ("eval_type", "finetune_recipe", *extra):
         df[k] = row[k]
     return df
+
+
+def _probe(clf: ft.Classifier, train_x, train_y, test_x, test_y, n_classes: int, device: str) -> dict:
+    """linear_probe_acc1 (a fraction) and probe_C of a probe on the classifier's current image features."""
+    from clipscale.evaluate.linear_probe import probe
+
+    feats = dict(batch_size=256, device=device)
+    res = probe(ft.image_features(clf, train_x, **feats), train_y, ft.image_features(clf, test_x, **feats),
+                test_y, n_classes)
+    return {"linear_probe_acc1": res["acc1"], "probe_C": res["probe_C"]}
 
 
 def _save_openclip(path: Path, model, clf: ft.Classifier, recipe: ft.Recipe, info) -> None:
@@ -85,9 +100,8 @@ def finetune_study(settings, root, runs) -> pd.DataFrame | None:
     """
     if not settings.tasks:
         return None
-    from clipscale.evaluate.checkpoints import epoch_files, run_arch, run_spec
+    from clipscale.evaluate.checkpoints import epoch_files, run_arch, run_meta, run_spec
     from clipscale.evaluate.results import append_results
-    from clipscale.evaluate.runner import _meta_from_spec
     from clipscale.errors import NotFoundError
 
     recipe = ft.Recipe(epochs=settings.epochs, lr=settings.lr, batch_size=settings.batch_size,
@@ -105,7 +119,7 @@ def finetune_study(settings, root, runs) -> pd.DataFrame | None:
                 frames.append(pd.read_csv(out / "results.csv"))
                 continue
             df = finetune_checkpoint(run_arch(run_dir, spec), last, task, out, recipe,
-                                     meta=_meta_from_spec(spec, Path(run_dir)), progress=False)
+                                     meta=run_meta(run_dir, spec), progress=False)
             write_results(df, out)
             frames.append(df)
     if not frames:
