@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from clipscale.evaluate.results import COLUMNS
-from clipscale.evaluate.runner import _meta_from_spec
+from clipscale.evaluate.checkpoints import run_meta
 from clipscale.schema import run_upstream_dataset
 from clipscale.study import spec_from_dict
 from clipscale.study.runner import _row_facts, annotate
@@ -17,7 +17,7 @@ RAW = {"name": "t", "out": "o", "axes": {"model": ["ladder-xs"], "data_size": [1
 
 def test_one_rule_names_the_upstream_data_of_a_run():
     run = spec_from_dict(RAW).runs()[0]
-    from_spec_json = _meta_from_spec(run.train_spec(1), Path("runs") / run.name)["upstream_dataset"]
+    from_spec_json = run_meta(Path("runs") / run.name, run.train_spec(1))["upstream_dataset"]
     assert _row_facts(run)["upstream_dataset"] == from_spec_json == "embedded-1K"
     shards = spec_from_dict({**RAW, "train": {"train_data": "shards/{000000..000009}.tar"}}).runs()[0]
     assert _row_facts(shards)["upstream_dataset"] == "shards/{000000..000009}.tar"

@@ -87,11 +87,6 @@ def _evaluate_loaded(arch, model, tokenizer, info, datas, cache, meta, device) -
     return to_frame(rows)
 
 
-def _meta_from_spec(spec: dict, run_dir: Path) -> dict:
-    """Deprecated private name of checkpoints.run_meta (tests/study still import it)."""
-    return run_meta(run_dir, spec)
-
-
 def evaluate_run(run_dir, tasks=None, *, arch: str | None = None, data_root=None, device: str = "cpu",
                  batch_size: int = 256, meta: dict | None = None, limit: int | None = None,
                  progress: ProgressArg = False) -> pd.DataFrame:
