@@ -105,7 +105,8 @@ def finetune_study(settings, root, runs) -> pd.DataFrame | None:
     from clipscale.errors import NotFoundError
 
     recipe = ft.Recipe(epochs=settings.epochs, lr=settings.lr, batch_size=settings.batch_size,
-                       wise_alpha=settings.wise_alpha, limit=settings.limit or None)
+                       wise_alpha=settings.wise_alpha, limit=settings.limit or None,
+                       train_images=settings.train_images or None)
     frames = []
     for name, run_dir in runs:
         try:

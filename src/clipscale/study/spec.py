@@ -86,6 +86,7 @@ class FinetuneSettings:
     batch_size: int = 64
     limit: int = 0                       # at most this many images per split; 0 = all
     wise_alpha: float = 1.0              # WiSE-FT: 0 = zero-shot weights, 1 = fine-tuned
+    train_images: int = 0                # fine-tune on the first N train images (limited data); 0 = all
 
 
 @dataclass(frozen=True)
@@ -374,6 +375,7 @@ def _validate_finetune(f: FinetuneSettings, where: str) -> None:
     for task in f.tasks:
         finetune_task(task)
     try:
-        Recipe(epochs=f.epochs, lr=f.lr, batch_size=f.batch_size, wise_alpha=f.wise_alpha).check()
+        Recipe(epochs=f.epochs, lr=f.lr, batch_size=f.batch_size, wise_alpha=f.wise_alpha,
+               train_images=f.train_images or None).check()
     except UserInputError as exc:
         raise UserInputError(f"{where} [finetune]: {exc}") from None
