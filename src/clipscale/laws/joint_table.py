@@ -74,7 +74,8 @@ def fit_joint_groups(df, *, size_col: str, data_col: str, metric: str | None = N
             entry.fit, entry.message = fit, "; ".join(fit.notes)
             entry.extra = {"cost": {"sizes": list(cost.sizes), "costs": list(cost.costs),
                                     "unit": "per-sample cost (GMACs)" if cost_col else
-                                    f"{cost_factor} x N" if cost_factor is not None else "N"},
+                                    f"{cost_factor} x N" if cost_factor is not None
+                                    else "N (the size is the per-sample cost)"},
                            "architectures": _architectures(sub, size_col, name_col)}
         except ClipscaleError as exc:
             if errors == "raise":

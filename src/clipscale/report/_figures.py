@@ -44,7 +44,7 @@ def _save(fig, folder: Path, stem: str) -> list[Path]:
 def scaling_figure(points: pd.DataFrame, laws: dict, dataset: str, method: str, folder: Path) -> list[Path]:
     """Error (%) vs total GMACs for one dataset with `method`'s fitted laws; returns [png, pdf]."""
     plt = _pyplot()
-    sub = points[points["downstream_dataset"] == dataset]
+    sub = points[points["panel"] == dataset]
     archs, datas = sorted(points["arch"].unique()), sorted(points["data"].unique())
     fig, ax = plt.subplots(figsize=(6.4, 4.4))  # the legend goes to the right of the axes
     for (arch, data), part in sub.groupby(["arch", "data"]):

@@ -59,10 +59,10 @@ def _sorted_labels(values) -> list:
 
 
 def payload(*, title, points, curves, fitset: FitSet, backtest, problems, files, curves_empty,
-            in_sample=None) -> dict:
+            in_sample=None, joint=None) -> dict:
     """Everything the page script needs, JSON-ready (errors are fractions, compute total GMACs)."""
     datasets = [{"name": d, "metric": str(sub["metric"].iloc[0]), "n_points": int(len(sub))}
-                for d, sub in points.groupby("downstream_dataset", sort=True)]
+                for d, sub in points.groupby("panel", sort=True)]
     default = _default_dataset(datasets, fitset)
     return clean({
         "title": title,
@@ -77,7 +77,7 @@ def payload(*, title, points, curves, fitset: FitSet, backtest, problems, files,
                    "samples": _sorted_labels(list(points["samples_pretty"]))},
         "groups": sorted(set(points["group"]) | {g for by_method in fitset.laws.values()
                                                   for laws in by_method.values() for g in laws}),
-        "points": {d: _point_records(sub) for d, sub in points.groupby("downstream_dataset", sort=True)},
+        "points": {d: _point_records(sub) for d, sub in points.groupby("panel", sort=True)},
         "laws": fitset.laws,
         "predictions": _prediction_lookup(fitset),
         "coefficients": table_json(fitset.coefficient_frame(), COEFFICIENT_ORDER),
@@ -86,8 +86,41 @@ def payload(*, title, points, curves, fitset: FitSet, backtest, problems, files,
                             for k, label in CURVE_AXES]},
         "backtest": table_json(backtest),
         "in_sample": table_json(in_sample),
+        "joint": joint,
+        "eval_laws": eval_laws(points, fitset),
         "files": files,
     })
+
+
+def eval_laws(points: pd.DataFrame, fitset: FitSet) -> dict | None:
+    """The laws of one downstream dataset's evaluation types side by side (zero-shot, linear probe,
+    fine-tune: one plot each), for every dataset evaluated more than one way; None when none is."""
+    if not len(points):
+        return None
+    panels = points.groupby("downstream_dataset")["panel"].unique()
+    rows = []
+    for dataset, names in panels.items():
+        if len(names) < 2:
+            continue
+        for panel in sorted(names, key=lambda p: (p != dataset, p)):
+            kinds = points.loc[points["panel"] == panel, "eval_type"].unique()
+            for method, by_group in fitset.laws.get(panel, {}).items():
+                for group, law in sorted(by_group.items()):
+                    ci = law.get("alpha_ci") or (None, None)
+                    rows.append([dataset, _eval_label(kinds), method, group, law.get("n"),
+                                 law.get("formula", ""), law.get("alpha"), ci[0], ci[1], law.get("r2"),
+                                 law.get("missing", "")])
+    if not rows:
+        return None
+    cols = ["downstream_dataset", "evaluation", "method", "group", "n_points", "formula", "alpha",
+            f"alpha {round(100 * BAND_LEVEL)}% lo", f"alpha {round(100 * BAND_LEVEL)}% hi", "r2", "no fit"]
+    return {"columns": cols, "rows": clean(rows)}
+
+
+def _eval_label(kinds) -> str:
+    from clipscale.report._data import EVAL_LABELS
+
+    return ", ".join(sorted({EVAL_LABELS.get(str(k), str(k) or "unknown") for k in kinds}))
 
 
 def _default_dataset(datasets: list, fitset: FitSet) -> str:

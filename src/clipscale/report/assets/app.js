@@ -323,6 +323,33 @@ function renderTables() {
   });
 }
 
+/* ---- laws per evaluation type; the joint law and the compute-optimal model per budget ---- */
+function renderEvals() {
+  if (!DATA.eval_laws) { $("evals-section").hidden = true; return; }
+  makeTable($("evals-table"), DATA.eval_laws.columns, DATA.eval_laws.rows.slice(), "No laws.");
+}
+
+function renderJoint() {
+  var joint = DATA.joint;
+  if (!joint) { $("joint-section").hidden = true; return; }
+  joint.failed.forEach(function (line) { $("joint-failed").appendChild(h("li", {"class": "missing"}, line)); });
+  var box = $("joint-laws");
+  joint.laws.forEach(function (law) {
+    var div = h("div", {"class": "joint-law"});
+    div.appendChild(h("h3", {}, law.title));
+    div.appendChild(h("p", {}, "")).appendChild(h("code", {"class": "formula"}, law.formula));
+    div.appendChild(h("p", {"class": "note"}, law.definition));
+    var params = h("div", {"class": "table-box"}), plan = h("div", {"class": "table-box"});
+    div.appendChild(params);
+    div.appendChild(h("p", {"class": "note"}, "Compute-optimal model per budget (the runs' compute range and one decade beyond):"));
+    div.appendChild(plan);
+    if (law.notes.length) div.appendChild(h("div", {"class": "fit-notes"}, law.notes.join("; ")));
+    box.appendChild(div);
+    makeTable(params, law.params.columns, law.params.rows.slice(), "No parameters.");
+    makeTable(plan, law.plan.columns, law.plan.rows.slice(), "No budgets.");
+  });
+}
+
 $("backtest-all").addEventListener("change", renderBacktest);
 $("insample-all").addEventListener("change", renderBacktest);
 renderProblems();
@@ -331,4 +358,6 @@ renderLegend();
 renderScaling();
 setupCurveControls();
 renderTables();
+renderEvals();
+renderJoint();
 document.body.setAttribute("data-ready", "true");
