@@ -43,8 +43,44 @@ def test_laws_per_evaluation_type_and_the_joint_law(tiny, tmp_path):
     assert "embedded/shape · fine-tune" in text and "compute-optimal" in text
 
 
+def _embedded(index) -> dict:
+    """The JSON the report page reads."""
+    import json
+    import re
+
+    text = index.read_text(encoding="utf-8")
+    return json.loads(re.search(r'<script id="report-data" type="application/json">(.*?)</script>', text, re.S).group(1))
+
+
 def test_too_few_runs_for_the_joint_law_is_a_failed_entry_not_a_crash(tiny):
     spec = load_spec(tiny())
     fits, _, _ = fit_study(spec, _results(n_models=1, kinds=("zeroshot_classification",)).head(4))
     joint = fits.select("joint")[0]
     assert not joint.ok and "too few" in joint.message
+
+
+def test_the_report_draws_each_trunk_and_its_cool_down_branches(tiny, tmp_path):
+    """training_curves reads runs/<run>/trunk and branch_s<level> logs; the report draws one line each."""
+    import json
+
+    from clipscale.report import build_report
+    from clipscale.study.pipeline import training_curves
+    from clipscale.study.store import Store
+
+    spec = load_spec(tiny(models=("ladder-e-xxs",), samples=(256, 512, 1024), levels_from="cooldown"))
+    run = spec.runs()[0]
+    root = Store(spec.out).run_dir(run.name)
+    logs = {"trunk": range(64, 1024, 64), **{f"branch_s{lv}": range(int(lv * 0.8), lv + 1, 32) for lv in run.levels}}
+    for part, steps in logs.items():
+        (root / part).mkdir(parents=True)
+        (root / part / "metrics.jsonl").write_text(
+            "".join(json.dumps({"samples_seen": s, "loss": 5.0 / (1 + s / 256), "lr": 1e-3}) + "\n" for s in steps))
+    rows = training_curves(Store(spec.out), spec.runs())
+    assert sorted(rows["part"].unique()) == sorted(logs) and set(rows["arch"]) == {"ladder-e-xxs"}
+    assert len(rows) == sum(len(s) for s in logs.values())
+    data = _embedded(build_report(_results(1, ("zeroshot_classification",)), tmp_path / "r", training=rows,
+                                 n_boot=0, figure_datasets=[]))
+    kinds = sorted(p["kind"] for p in data["training"])
+    assert kinds == ["branch", "branch", "branch", "trunk"]
+    trunk = [p for p in data["training"] if p["kind"] == "trunk"][0]
+    assert trunk["x"] == list(logs["trunk"]) and (tmp_path / "r" / "figures" / "training_loss.png").exists()

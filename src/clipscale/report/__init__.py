@@ -21,7 +21,7 @@ import pandas as pd
 
 from clipscale._io import atomic_write_bytes, atomic_write_text, atomic_write_with
 from clipscale.errors import NotFoundError, unknown
-from clipscale.report._data import Problems, curve_layout, normalise_curves, normalise_results
+from clipscale.report._data import Problems, curve_layout, normalise_curves, normalise_results, normalise_training
 from clipscale.report._fits import DEFAULT_METHODS, FitSet, fit_results, fits_from_table, from_fits
 from clipscale.report._joint import joint_section
 from clipscale.report._page import payload, render_html
@@ -39,7 +39,7 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
                  backtest: pd.DataFrame | None = None, methods: Sequence[str] = DEFAULT_METHODS,
                  n_boot: int = 200, seed: int = 0, figure_datasets: Sequence[str] | None = None,
                  figures: Sequence[str | os.PathLike] = (), notes: Sequence[str] = (), holdout: int = 0,
-                 in_sample: pd.DataFrame | None = None) -> Path:
+                 in_sample: pd.DataFrame | None = None, training: pd.DataFrame | None = None) -> Path:
     """Write the report into `out_dir` and return the path of its index.html.
 
     results: rows in clipscale.schema.RESULT_COLUMNS (metrics as fractions; error = 1 - default metric).
@@ -62,6 +62,7 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
     points = normalise_results(results, problems)
     _check_figure_inputs(points, figure_datasets, figures)
     curve_rows = normalise_curves(curves, results if isinstance(results, pd.DataFrame) else None, problems)
+    train_rows = normalise_training(training, problems)
     fits = _read_fits(fits)
     if isinstance(fits, pd.DataFrame):
         fitset = fits_from_table(fits, points, problems)
@@ -75,13 +76,13 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
     if backtest is None and holdout > 0 and not given_fits and len(points):
         backtest = _holdout_backtest(results, points, problems, fitset.methods, holdout)
     joint, plan = joint_section(fitset.joint)
-    files = _write_tables(out, results, points, curve_rows, fitset, backtest, in_sample, plan)
+    files = _write_tables(out, results, points, curve_rows, fitset, backtest, in_sample, plan, train_rows)
     data = payload(title=title, points=points, curves=curve_rows, fitset=fitset, backtest=backtest,
-                   problems=problems, files=files, in_sample=in_sample, joint=joint,
+                   problems=problems, files=files, in_sample=in_sample, joint=joint, training=train_rows,
                    curves_empty="No learning curves were given (pass --curves CURVES.csv)." if curves is None
                    else "The learning-curves table has no usable rows (see the notes above).")
     links, data["figures"] = _write_figures(out, points, curve_rows, fitset, data["default_dataset"],
-                                            figure_datasets, figures)
+                                            figure_datasets, figures, train_rows)
     data["files"] = files + links
     note = _CURVES_NOTE if curve_layout(curves) == "paper" else ""
     return atomic_write_text(out / "index.html", render_html(data, note))
@@ -157,7 +158,7 @@ def _write_csv(path: Path, df: pd.DataFrame) -> None:
 
 
 def _write_tables(out: Path, results, points, curve_rows, fitset: FitSet, backtest, in_sample=None,
-                  plan=None) -> list[dict]:
+                  plan=None, train_rows=None) -> list[dict]:
     """The report's CSVs, next to index.html; returns the page's links to them."""
     tables = [("results.csv", results if isinstance(results, pd.DataFrame) else pd.DataFrame(), "results table as given"),
               ("points.csv", points.assign(error_pct=100 * points["error"]), "plotted points: error (fraction and %), compute = total GMACs"),
@@ -169,6 +170,8 @@ def _write_tables(out: Path, results, points, curve_rows, fitset: FitSet, backte
         tables.append(("backtest.csv", backtest, "backtest: predictions for held-out runs"))
     if isinstance(in_sample, pd.DataFrame):
         tables.append(("predictions_in_sample.csv", in_sample, "in-sample predictions: these runs were fitted"))
+    if train_rows is not None and len(train_rows):
+        tables.append(("training.csv", train_rows, "training loss as logged: trunk and cool-down branches, per run"))
     if plan is not None and len(plan):
         tables.append(("compute_optimal.csv", plan, "joint law: compute-optimal N, D and error per budget "
                                                     "(fractions; budget in the cost's unit x samples)"))
@@ -180,7 +183,7 @@ def _write_tables(out: Path, results, points, curve_rows, fitset: FitSet, backte
 
 
 def _write_figures(out: Path, points, curve_rows, fitset: FitSet, default_dataset: str,
-                   figure_datasets, figures) -> tuple[list[dict], dict]:
+                   figure_datasets, figures, train_rows=None) -> tuple[list[dict], dict]:
     """PNG/PDF figures into out/figures: (links for the Files list, {dataset: {png, pdf}} for the plot)."""
     from clipscale.report import _figures
 
@@ -198,6 +201,8 @@ def _write_figures(out: Path, points, curve_rows, fitset: FitSet, default_datase
         paths += pair
     if len(curve_rows):
         paths += _figures.curves_figure(curve_rows, folder)
+    if train_rows is not None and len(train_rows):
+        paths += _figures.training_figure(train_rows, folder)
     for given in figures:
         paths.append(atomic_write_bytes(folder / Path(given).name, Path(given).read_bytes()))
     return [{"label": f"figures/{p.name}", "href": href(p), "note": ""} for p in paths], per_dataset

@@ -240,3 +240,30 @@ def _run_samples(out: pd.DataFrame, given: pd.Series) -> pd.Series:
         return given
     final = out.groupby("name")["samples_seen"].transform("max")
     return final.map(lambda v: pretty_samples(v) if np.isfinite(v) else "unknown")
+
+
+# Columns of the normalised training-loss table (one row per logged optimizer step of a run part).
+TRAINING_COLUMNS = ("run", "arch", "part", "kind", "samples_seen", "loss", "lr")
+
+
+def normalise_training(training: pd.DataFrame | None, problems: Problems) -> pd.DataFrame:
+    """Training loss as logged (clipscale.study.pipeline.training_curves: run, arch, part,
+    samples_seen, loss, lr) -> TRAINING_COLUMNS, with `kind` 'trunk', 'branch' (a cool-down branch,
+    part 'branch_s<level>') or 'run'; rows without a finite loss or samples seen are dropped."""
+    if training is None:
+        return pd.DataFrame(columns=TRAINING_COLUMNS)
+    training = _require_frame(training, "training")
+    missing = [c for c in ("run", "samples_seen", "loss") if c not in training.columns]
+    if missing:
+        problems.add(f"The training-loss table lacks the column(s) {', '.join(missing)}; no training curves are drawn.")
+        return pd.DataFrame(columns=TRAINING_COLUMNS)
+    n = len(training)
+    col = lambda name, default: training[name] if name in training.columns else pd.Series([default] * n, index=training.index)
+    out = pd.DataFrame({"run": training["run"].astype(str), "arch": col("arch", "unknown").astype(str),
+                        "part": col("part", "run").astype(str)})
+    out["kind"] = out["part"].map(lambda p: "trunk" if p == "trunk" else "branch" if p.startswith("branch") else "run")
+    for c in ("samples_seen", "loss", "lr"):
+        out[c] = pd.to_numeric(col(c, np.nan), errors="coerce")
+    ok = np.isfinite(out["samples_seen"]) & np.isfinite(out["loss"])
+    return out[ok].sort_values(["run", "part", "samples_seen"], kind="stable").reset_index(drop=True)
+

@@ -59,7 +59,7 @@ def _sorted_labels(values) -> list:
 
 
 def payload(*, title, points, curves, fitset: FitSet, backtest, problems, files, curves_empty,
-            in_sample=None, joint=None) -> dict:
+            in_sample=None, joint=None, training=None) -> dict:
     """Everything the page script needs, JSON-ready (errors are fractions, compute total GMACs)."""
     datasets = [{"name": d, "metric": str(sub["metric"].iloc[0]), "n_points": int(len(sub))}
                 for d, sub in points.groupby("panel", sort=True)]
@@ -72,7 +72,8 @@ def payload(*, title, points, curves, fitset: FitSet, backtest, problems, files,
         "methods": list(fitset.methods) if fitset.laws else [],
         "default_method": fitset.methods[0] if fitset.methods else "",
         "band_level_pct": round(100 * BAND_LEVEL),
-        "styles": {"archs": _sorted_labels(list(points["arch"]) + list(curves["arch"])),
+        "styles": {"archs": _sorted_labels(list(points["arch"]) + list(curves["arch"])
+                                           + (list(training["arch"]) if training is not None else [])),
                    "data": _sorted_labels(list(points["data"]) + list(curves["data"])),
                    "samples": _sorted_labels(list(points["samples_pretty"]))},
         "groups": sorted(set(points["group"]) | {g for by_method in fitset.laws.values()
@@ -87,6 +88,7 @@ def payload(*, title, points, curves, fitset: FitSet, backtest, problems, files,
         "backtest": table_json(backtest),
         "in_sample": table_json(in_sample),
         "joint": joint,
+        "training": _training(training),
         "eval_laws": eval_laws(points, fitset),
         "files": files,
     })
@@ -145,6 +147,15 @@ def _prediction_lookup(fitset: FitSet) -> dict:
         out.setdefault(row["downstream_dataset"], {}).setdefault(row["method"], {})[row["point_id"]] = \
             row["predicted_error_pct"] / 100
     return out
+
+
+def _training(rows: pd.DataFrame | None) -> list:
+    """One line per run part (trunk, each cool-down branch, or a whole run): samples seen and loss."""
+    if rows is None or not len(rows):
+        return []
+    return [{"run": run, "part": part, "arch": sub["arch"].iloc[0], "kind": sub["kind"].iloc[0],
+             "x": sub["samples_seen"].tolist(), "y": sub["loss"].tolist()}
+            for (run, part), sub in rows.groupby(["run", "part"], sort=True)]
 
 
 def _runs(curves: pd.DataFrame) -> list:

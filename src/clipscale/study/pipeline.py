@@ -99,7 +99,7 @@ def finish_study(spec: StudySpec, *, report: bool = True, wall_s: float = 0.0,
                      + "; ".join(f"{m['run']} ({m['state']}{': ' + m['reason'] if m['reason'] else ''})"
                                  for m in missing[:10]))
     report_path = make_report(spec, results, curves, store.root / "fits.json" if found is not None else None,
-                              backtest, notes) if report else None
+                              backtest, notes, training_curves(store, runs)) if report else None
     summary = summarize(spec, results, fits, missing, notes, wall_s, backtest)
     _io.atomic_write_json(store.root / "summary.json", summary)
     return StudyOutcome(store.root, results, curves, fits, report_path, missing, wall_s, summary)
@@ -197,11 +197,35 @@ def _joint(rows, keys):
         return Fits([FitEntry(group={}, method="joint", n_points=len(rows), status="failed", message=str(exc))])
 
 
-def make_report(spec, results, curves, fits, backtest, notes) -> Path | None:
+def training_curves(store: Store, runs):
+    """Training loss of every run as logged (metrics.jsonl): one row per logged step with run, arch,
+    part ('run'; for a cool-down run 'trunk' and 'branch_s<level>'), samples_seen, loss and lr.
+    None when no run has logged a step yet."""
+    import pandas as pd
+
+    from clipscale.train.branches import branch_dir
+
+    frames = []
+    for run in runs:
+        root = store.run_dir(run.name)
+        parts = [("trunk", root / "trunk")] + [(branch_dir(root, lv).name, branch_dir(root, lv)) for lv in run.levels] \
+            if run.is_trunk else [("run", root)]
+        for part, folder in parts:
+            path = folder / "metrics.jsonl"
+            if not path.is_file() or path.stat().st_size == 0:
+                continue
+            log = pd.read_json(path, lines=True)
+            if {"samples_seen", "loss"} <= set(log.columns):
+                frames.append(log.reindex(columns=["samples_seen", "loss", "lr"])
+                              .assign(run=run.name, arch=run.model, part=part))
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def make_report(spec, results, curves, fits, backtest, notes, training=None) -> Path | None:
     from clipscale.report import build_report
 
     out = Path(spec.out) / "report"
-    return build_report(results, out, curves=curves, fits=fits, backtest=backtest,  # fits: fits.json, read back
+    return build_report(results, out, curves=curves, fits=fits, backtest=backtest, training=training,  # fits: fits.json
                         title=f"clipscale study: {spec.name}", notes=notes)
 
 

@@ -256,6 +256,23 @@ function renderCurves() {
   $("curve-count").textContent = runs.length + " of " + DATA.curves.runs.length + " runs shown";
 }
 
+function renderTraining() {
+  var parts = DATA.training || [];
+  if (!parts.length) { $("training-box").hidden = true; return; }
+  var lines = parts.map(function (p) {
+    var branch = p.kind === "branch";
+    return {x: p.x, y: p.y, color: STYLE.color[p.arch] || "#555", dash: branch ? "5 3" : "", width: branch ? 1.2 : 1.8,
+      cls: "training-" + p.kind, title: p.run + " · " + p.part + " (" + p.arch + ")"};
+  });
+  var ends = parts.filter(function (p) { return p.kind === "branch" && p.x.length; }).map(function (p) {
+    var i = p.x.length - 1;
+    return {x: p.x[i], y: p.y[i], color: STYLE.color[p.arch] || "#555", shape: "circle", r: 3,
+      title: p.run + ": cool-down to " + fmt(p.x[i]) + " samples, loss " + fmt(p.y[i], 3)};
+  });
+  drawPlot($("training-plot"), {xlog: true, ylog: false, xlabel: "samples seen", ylabel: "training loss",
+    empty: "no training loss logged", lines: lines, points: ends});
+}
+
 function naturalCompare(a, b) {
   var na = parseCount(a), nb = parseCount(b);
   if (!isNaN(na) && !isNaN(nb) && na !== nb) return na - nb;
@@ -360,4 +377,5 @@ setupCurveControls();
 renderTables();
 renderEvals();
 renderJoint();
+renderTraining();
 document.body.setAttribute("data-ready", "true");
