@@ -125,7 +125,7 @@ def fit_task(spec: StudySpec) -> str:
 
 #: the study's joint law E(N, D): N = per-sample GMACs of the trained models (so C = N x D is total
 #: GMACs exactly), D = samples seen; the full grid of 4,500 starts and 200 bootstrap resamples take
-#: about 0.5 s on 17 runs (2-core CPU; benchmarks/bench_joint.py times the grid)
+#: about 0.6 s on the demo's 17 runs (2-core CPU; benchmarks/bench_study_fits.py measures it)
 JOINT_SIZE_COL, JOINT_DATA_COL, JOINT_N_BOOT = "gmacs", "samples_seen", 200
 ZERO_SHOT_KINDS = ("zeroshot_classification", "zeroshot_retrieval")  # the results' `task` column
 
