@@ -255,7 +255,8 @@ def fit_groups(df, *, compute_col: str = "gmacs_total", metric: str | None = Non
     solved task), gives an entry with status 'failed' and the reason in `message` (errors='raise'
     raises instead); the other groups are still fitted. With holdout_top_frac, holdout_top or
     holdout_above (a compute cutoff: runs above it are held out), the entry also has
-    backtest_mae_pct (error-percentage points) and backtest_n_heldout.
+    backtest_mae_pct (error-percentage points) and backtest_n_heldout. bad="drop" (the report's
+    choice) drops the rows that cannot be fitted, solved runs (error 0) included, instead of failing.
     """
     from clipscale.laws.methods import get, group_options
 
@@ -267,7 +268,7 @@ def fit_groups(df, *, compute_col: str = "gmacs_total", metric: str | None = Non
         check_split(holdout_top_frac, holdout_top, holdout_above)
         split = {"holdout_top_frac": holdout_top_frac, "holdout_top": holdout_top, "cutoff": holdout_above}
     data = prepare_table(df, compute_col=compute_col, metric=metric, error_col=error_col, where=where,
-                         wide=wide, value_cols=value_cols, zero_error_ok=True, bad=bad)
+                         wide=wide, value_cols=value_cols, zero_error_ok=bad == "raise", bad=bad)
     keys = resolve_group_by(data, group_by)
     fits = Fits(meta={"compute_col": compute_col, "metric": metric, "error_col": error_col, "group_by": keys,
                       "method": method, "n_boot": n_boot, "seed": seed, "options": dict(opts)})

@@ -63,15 +63,7 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
     _check_figure_inputs(points, figure_datasets, figures)
     curve_rows = normalise_curves(curves, results if isinstance(results, pd.DataFrame) else None, problems)
     train_rows = normalise_training(training, problems)
-    fits = _read_fits(fits)
-    if isinstance(fits, pd.DataFrame):
-        fitset = fits_from_table(fits, points, problems)
-    else:
-        given = fits is not None
-        fits = fits if given else fit_results(results, methods=methods, n_boot=n_boot, seed=seed) if len(points) \
-            else _empty_fits()
-        fitset = from_fits(fits, points, problems)
-        fitset.methods = fitset.methods if given else tuple(methods)
+    fitset = _fitset(_read_fits(fits), results, points, problems, methods, n_boot, seed)
     _note_unfitted(fitset, problems)
     if backtest is None and holdout > 0 and not given_fits and len(points):
         backtest = _holdout_backtest(results, points, problems, fitset.methods, holdout)
@@ -106,10 +98,19 @@ def _read_fits(fits):
     return pd.read_csv(path)
 
 
-def _empty_fits():
+def _fitset(fits, results, points, problems: Problems, methods, n_boot: int, seed: int) -> FitSet:
+    """The caller's fits (a Fits or a fit table), else every dataset x group x method fitted by
+    clipscale.laws (nothing to fit when no point is left)."""
+    if isinstance(fits, pd.DataFrame):
+        return fits_from_table(fits, points, problems)
+    if fits is not None:
+        return from_fits(fits, points, problems)
     from clipscale.laws import Fits
 
-    return Fits()
+    fitted = fit_results(results, methods=methods, n_boot=n_boot, seed=seed) if len(points) else Fits()
+    fitset = from_fits(fitted, points, problems)
+    fitset.methods = tuple(methods)
+    return fitset
 
 
 def _holdout_backtest(results, points, problems: Problems, methods, holdout: int) -> pd.DataFrame:
