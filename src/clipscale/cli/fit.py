@@ -45,7 +45,9 @@ def register(sub) -> None:
     j.add_argument("--cost-factor", type=float, help="instead of --cost-col: per-sample compute = FACTOR x N "
                                                     "(6 for Chinchilla's C = 6ND)")
     j.add_argument("--delta", type=float, default=1e-3, help="Huber delta in natural-log units (default 1e-3)")
-    j.add_argument("--save-fits", metavar="JSON", help="write the fits (JointFit objects) for `clipscale plan --fit`")
+    p.add_argument("--save-fits", metavar="JSON", help="write the fit objects (bootstrap included) to this JSON "
+                                                       "file (default with --out: fits.json beside the CSV); the "
+                                                       "report and `clipscale plan --fit` read it back")
     p.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE",
                    help="method option, repeatable, e.g. --opt loss=huber --opt delta=0.05 (frontier), "
                         "--opt form=shifted (saturating), --opt nbins=5 (paper)")
@@ -95,8 +97,7 @@ def parse_opts(items: list[str]) -> dict:
 def run(args) -> int:
     import pandas as pd
 
-    from clipscale.laws import fit_table
-    from clipscale.laws.table import read_table
+    from clipscale.laws.table import fit_groups, read_table
 
     df = read_table(args.results)
     if args.method == "joint":
@@ -105,16 +106,18 @@ def run(args) -> int:
         raise UserInputError("--size-col/--data-col are for --method joint; add it or drop them")
     if args.compare is not None:
         return run_compare(args, df)
-    fits = fit_table(df, compute_col=args.compute_col, metric=args.metric, error_col=args.error_col,
+    found = fit_groups(df, compute_col=args.compute_col, metric=args.metric, error_col=args.error_col,
                      group_by=args.group_by, where=args.where, method=args.method, n_boot=args.n_boot,
                      seed=args.seed, holdout_top_frac=args.holdout_top_frac, holdout_top=args.holdout_top,
                      holdout_above=args.holdout_above,
                      wide=args.wide, value_cols=args.value_cols, **parse_opts(args.opt))
+    found.meta["table"] = str(args.results)
+    fits = found.frame()
     keys = [c for c in fits.columns[:fits.columns.get_loc("metric")]]
     for _, row in fits[(fits["status"] == "ok") & (fits["message"].astype(str) != "")].iterrows():
         group = ", ".join(str(row[k]) for k in keys) or "all rows"
         print(f"clipscale: note: ({group}): {row['message']}", file=sys.stderr)
-    _warn_and_write(fits, args)
+    _warn_and_write(fits, args, found)
     if args.json:
         records = json.loads(fits.to_json(orient="records"))
         print(json.dumps(records, indent=2))
@@ -127,7 +130,7 @@ def run_joint(args, df) -> int:
     """`clipscale fit --method joint`: one joint law per group; --save-fits for `clipscale plan`."""
     import pandas as pd
 
-    from clipscale.laws.joint_table import fit_joint_table, save_fits
+    from clipscale.laws.joint_table import fit_joint_groups
 
     if not args.size_col or not args.data_col:
         raise UserInputError("--method joint needs --size-col COL (parameters or per-sample GMACs) and "
@@ -136,15 +139,14 @@ def run_joint(args, df) -> int:
         raise UserInputError("--compare and --opt do not apply to --method joint; drop them")
     cost_col = args.cost_col or ("gmacs" if args.cost_factor is None and "gmacs" in df.columns
                                  and args.size_col != "gmacs" else None)
-    fits, entries = fit_joint_table(
+    found = fit_joint_groups(
         df, size_col=args.size_col, data_col=args.data_col, metric=args.metric, error_col=args.error_col,
         group_by=args.group_by, where=args.where, n_boot=args.n_boot, seed=args.seed, delta=args.delta,
         size_unit=args.size_unit, cost_col=cost_col, cost_factor=args.cost_factor,
         holdout_top_frac=args.holdout_top_frac, holdout_top=args.holdout_top, holdout_above=args.holdout_above)
-    _warn_and_write(fits, args)
-    if args.save_fits:
-        save_fits(args.save_fits, entries, {"table": str(args.results), "size_col": args.size_col,
-                                            "data_col": args.data_col, "size_unit": args.size_unit})
+    found.meta["table"] = str(args.results)
+    fits = found.frame()
+    _warn_and_write(fits, args, found)
     if args.json:
         print(json.dumps(json.loads(fits.to_json(orient="records")), indent=2))
     else:
@@ -198,8 +200,9 @@ def _text(fits, pd) -> str:
         return f"method: {fits['method'].iloc[0]}\n" + view.to_string(index=False)
 
 
-def _warn_and_write(fits, args) -> None:
-    """One warning line per failed group; FitError when none fitted; --out written atomically."""
+def _warn_and_write(fits, args, found=None) -> None:
+    """One warning line per failed group; FitError when none fitted; --out written atomically, with
+    the fit objects (`found`, a clipscale.laws Fits) in --save-fits or fits.json beside --out."""
     from clipscale._io import atomic_write_with
 
     failed = fits[fits["status"] != "ok"]
@@ -209,3 +212,7 @@ def _warn_and_write(fits, args) -> None:
         raise FitError(f"no group could be fitted: {failed['message'].iloc[0]}")
     if args.out:
         atomic_write_with(args.out, lambda p: fits.to_csv(p, index=False))
+    if found is not None and (args.save_fits or args.out):
+        from clipscale.laws.collection import fits_path
+
+        found.save(args.save_fits or fits_path(args.out))

@@ -10,12 +10,12 @@ def register(sub) -> None:
     """Add `clipscale plan` to the top-level parser."""
     p = sub.add_parser(
         "plan", help="compute-optimal model size and samples for a compute budget (joint law)",
-        description="For each fitted group of FITS.json (written by `clipscale fit --method joint "
-                    "--save-fits`), the model size N and samples D that minimise the joint law's E(N, D) "
+        description="For each joint-law fit in FITS.json (written by `clipscale fit --method joint "
+                    "--save-fits`, or a study's fits.json), the model size N and samples D that minimise the joint law's E(N, D) "
                     "under budget C = per-sample cost(N) x D, with bootstrap intervals, the predicted "
                     "error, and the nearest architecture that was trained. Budgets outside the fitted "
                     "runs' compute are allowed; the output says by how many decades they extrapolate.")
-    p.add_argument("--fit", required=True, metavar="FITS.json", help="fits file from `clipscale fit --method joint --save-fits`")
+    p.add_argument("--fit", required=True, metavar="FITS.json", help="fits file with joint-law fits: `clipscale fit --method joint --save-fits`, or a study's fits.json")
     p.add_argument("--budget", required=True, type=float, nargs="+",
                    help="total compute budget(s), the per-sample cost's unit x samples (e.g. total GMACs)")
     p.add_argument("--where", action="append", metavar="COL==VALUE",
@@ -23,28 +23,6 @@ def register(sub) -> None:
     p.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per group x budget")
     p.set_defaults(func=run)
-
-
-def plan_rows(entries, budgets, level: float = 0.95) -> list[dict]:
-    """One row per fitted group x budget: N_opt, D_opt, E_opt with intervals, nearest architecture."""
-    import numpy as np
-
-    rows = []
-    for ent in entries:
-        fit, cost = ent["fit"], ent["cost"]
-        for opt in fit.optimal(budgets, cost, level=level):
-            row = {**ent["group"], **opt}
-            n, d = opt["N_opt"], opt["D_opt"]
-            if len(fit.boot):
-                lo, hi = fit.predict_interval([n], [d], level=level)
-                row["E_pred_lo"], row["E_pred_hi"] = float(lo[0]), float(hi[0])
-            archs = ent.get("architectures") or []
-            if archs:
-                best = min(archs, key=lambda a: abs(np.log10(a["size"] / n)))
-                row["nearest_arch"], row["nearest_arch_size"] = best["name"], best["size"]
-            row["size_unit"], row["cost_unit"] = fit.size_unit, ent.get("cost_unit", "")
-            rows.append(row)
-    return rows
 
 
 def _select(entries, where):
@@ -62,7 +40,7 @@ def _select(entries, where):
 
 
 def run(args) -> int:
-    from clipscale.laws.joint_table import load_fits
+    from clipscale.laws.joint_table import load_fits, plan_rows
 
     if not 0 < args.level < 1:
         raise UserInputError(f"--level must be a fraction in (0, 1), got {args.level}; e.g. 0.95")

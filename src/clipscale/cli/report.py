@@ -15,7 +15,9 @@ def register(sub) -> None:
     p.add_argument("results", type=Path, help="results table (CSV, clipscale.schema.RESULT_COLUMNS)")
     p.add_argument("--out", type=Path, required=True, help="folder to write index.html, CSVs and figures/ into")
     p.add_argument("--curves", type=Path, help="learning curves CSV (the paper's layout or clipscale's)")
-    p.add_argument("--fits", type=Path, help="fit table CSV (clipscale fit output) to show instead of fitting here")
+    p.add_argument("--fits", type=Path, help="fits to show instead of fitting here: fits.json, or fits.csv "
+                                              "(clipscale fit --out; its fits.json beside it is read when present, "
+                                              "else the laws are drawn without bands)")
     p.add_argument("--backtest", type=Path, help="backtest table CSV (predicted vs actual) to show as is")
     p.add_argument("--title", default="clipscale report", help="page title")
     p.add_argument("--methods", default=None,
@@ -52,6 +54,16 @@ def _read(path: Path | None, what: str, notes: list[str]):
     return pd.DataFrame()
 
 
+def _fits_arg(path: Path | None, notes: list[str]):
+    """--fits: the path itself when clipscale.laws can read the fit objects back (fits.json, or
+    fits.csv with fits.json beside it), else the CSV as a table."""
+    from clipscale.laws.collection import fits_path
+
+    if path is not None and (path.suffix.lower() == ".json" or fits_path(path).is_file()):
+        return path
+    return _read(path, "fit table", notes)
+
+
 def _report(args: argparse.Namespace) -> int:
     from clipscale.errors import UserInputError
     from clipscale.report import DEFAULT_METHODS, build_report
@@ -62,9 +74,9 @@ def _report(args: argparse.Namespace) -> int:
     notes: list[str] = []
     results = _read(args.results, "results", notes)
     curves = _read(args.curves, "learning-curves", notes)
-    fits = _read(args.fits, "fit table", notes)
+    fits = _fits_arg(args.fits, notes)
     backtest = _read(args.backtest, "backtest", notes)
-    index = build_report(results, args.out, curves=curves, fits=fits if fits is not None and len(fits) else None,
+    index = build_report(results, args.out, curves=curves, fits=fits if isinstance(fits, Path) or (fits is not None and len(fits)) else None,
                          title=args.title, backtest=backtest, methods=methods, n_boot=args.n_boot,
                          seed=args.seed, figure_datasets=args.figure_datasets, figures=args.figures, notes=notes,
                          holdout=args.holdout)

@@ -1,39 +1,47 @@
-"""The joint law per group of a results table: `fit_joint_table`, and the fits file `plan` reads.
+"""The joint law per group of a results table: `fit_joint_groups` (a `Fits`), `fit_joint_table`,
+the fits file `plan` reads (`load_fits`) and the compute-optimal plan per budget (`plan_rows`).
 
 N = `size_col` (parameters, or per-sample GMACs: say which with `size_unit`), D = `data_col`
 (samples seen), E = 1 - metric (a fraction) or `error_col` (any positive loss). The per-sample
 cost for compute-optimal allocation comes from `cost_col` (per-sample GMACs of the rows, e.g. the
 paper's `gmacs`), interpolated in log-log between the sizes present; with `cost_factor` instead,
-cost = factor x N (6 for Chinchilla's C = 6 N D).
+cost = factor x N (6 for Chinchilla's C = 6 N D); with neither, N is itself the per-sample cost.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from clipscale._io import atomic_write_json
 from clipscale.errors import ClipscaleError, DataError
 from clipscale.laws.allocate import LogLogCost
 from clipscale.laws.backtest import split_mask
-from clipscale.laws.joint import JointFit, fit_joint
-from clipscale.laws.table import ERROR, METRIC, _need, prepare_table, read_table, resolve_group_by
+from clipscale.laws.collection import FitEntry, Fits, joint_summary
+from clipscale.laws.joint import fit_joint
+from clipscale.laws.table import ERROR, METRIC, _groups, _need, prepare_table, read_table, resolve_group_by
 
-FITS_SCHEMA = "clipscale.laws.JointFits/1"
+summary = joint_summary  # the fits.csv columns of a joint fit (clipscale.laws.collection)
 
 
-def fit_joint_table(df, *, size_col: str, data_col: str, metric: str | None = None,
-                    error_col: str | None = None, group_by=None, where=None, n_boot: int = 200,
-                    seed: int = 0, delta: float = 1e-3, size_unit: str = "parameters",
-                    cost_col: str | None = None, cost_factor: float | None = None,
-                    holdout_top_frac: float | None = None, holdout_top: int | None = None,
-                    holdout_above: float | None = None, name_col: str | None = None,
-                    errors: str = "row") -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    """(one summary row per group, fit entries for `save_fits`). A group that cannot be fitted
-    gives a row with status 'failed' and the reason in `message` (errors='raise' raises)."""
+def fit_joint_table(df, **kwargs) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """(one summary row per group, the fitted groups as `load_fits` gives them); see
+    `fit_joint_groups` for the arguments."""
+    fits = fit_joint_groups(df, **kwargs)
+    return fits.frame(), [_view(e) for e in fits.select(ok=True)]
+
+
+def fit_joint_groups(df, *, size_col: str, data_col: str, metric: str | None = None,
+                     error_col: str | None = None, group_by=None, where=None, n_boot: int = 200,
+                     seed: int = 0, delta: float = 1e-3, size_unit: str = "parameters",
+                     cost_col: str | None = None, cost_factor: float | None = None,
+                     holdout_top_frac: float | None = None, holdout_top: int | None = None,
+                     holdout_above: float | None = None, name_col: str | None = None,
+                     errors: str = "row", starts=None) -> Fits:
+    """The joint law per group, as a `Fits` (method 'joint'; saved as fits.json, `clipscale plan`
+    reads it). A group that cannot be fitted gives an entry with status 'failed' and the reason in
+    `message` (errors='raise' raises). `starts`: the grid of starts (default Hoffmann et al.'s 4,500)."""
     if isinstance(df, (str, Path)):
         df = read_table(df)
     for col, what, flag in ((size_col, "model size: parameters or per-sample GMACs", "--size-col"),
@@ -50,42 +58,31 @@ def fit_joint_table(df, *, size_col: str, data_col: str, metric: str | None = No
     if any(v is not None for v in (holdout_top_frac, holdout_top, holdout_above)):
         split = {"holdout_top_frac": holdout_top_frac, "holdout_top": holdout_top, "cutoff": holdout_above}
     keys = resolve_group_by(data, group_by)
-    rows, entries = [], []
-    for key, sub in (data.groupby(keys, sort=True, dropna=False) if keys else [((), data)]):
-        key = key if isinstance(key, tuple) else (key,)
-        label = "(" + ", ".join(map(str, key)) + ")" if keys else "(all rows)"
-        row: dict[str, Any] = dict(zip(keys, key))
+    fits = Fits(meta={"size_col": size_col, "data_col": data_col, "size_unit": size_unit, "group_by": keys,
+                      "method": "joint", "n_boot": n_boot, "seed": seed, "delta": delta})
+    for group, label, sub in _groups(data, keys):
         metrics = sub[METRIC].unique()
-        row.update(metric=metrics[0] if len(metrics) == 1 else "mixed", method="joint", n_points=len(sub))
+        entry = FitEntry(group=group, method="joint", n_points=len(sub),
+                         metric=metrics[0] if len(metrics) == 1 else "mixed")
         try:
             cost = _cost(sub, size_col, cost_col, cost_factor)
             n, d, e = (sub[c].to_numpy(float) for c in (size_col, data_col, ERROR))
-            res = fit_joint(n, d, e, delta=delta, n_boot=n_boot, seed=seed, label=label, size_unit=size_unit)
-            row.update(summary(res))
+            fit = fit_joint(n, d, e, delta=delta, n_boot=n_boot, seed=seed, label=label, size_unit=size_unit,
+                            starts=starts)
             if split:
-                row.update(_backtest(n, d, e, cost, split, delta, label, size_unit))
-            row.update(status="ok", message="; ".join(res.notes))
-            archs = _architectures(sub, size_col, name_col)
-            entries.append({"group": {k: _plain(v) for k, v in zip(keys, key)}, "fit": res.to_dict(),
-                            "cost": {"sizes": list(cost.sizes), "costs": list(cost.costs),
-                                     "unit": "per-sample cost (GMACs)" if cost_col else f"{cost_factor} x N"},
-                            "architectures": archs})
+                entry.backtest = _backtest(n, d, e, cost, split, delta, label, size_unit)
+            entry.fit, entry.message = fit, "; ".join(fit.notes)
+            entry.extra = {"cost": {"sizes": list(cost.sizes), "costs": list(cost.costs),
+                                    "unit": "per-sample cost (GMACs)" if cost_col else
+                                    f"{cost_factor} x N" if cost_factor is not None
+                                    else "N (the size is the per-sample cost)"},
+                           "architectures": _architectures(sub, size_col, name_col)}
         except ClipscaleError as exc:
             if errors == "raise":
                 raise
-            row.update(status="failed", message=str(exc))
-        rows.append(row)
-    return pd.DataFrame(rows), entries
-
-
-def summary(res: JointFit) -> dict[str, Any]:
-    """The JSON/CSV summary of one joint fit: parameters, intervals, objective, a_opt."""
-    out: dict[str, Any] = {k: v for k, v in res.params.items()}
-    out.update(objective=res.objective, n_starts=res.n_starts, a_opt=res.beta / (res.alpha + res.beta),
-               resid_std=res.resid_std, formula=res.formula())
-    for k, (lo, hi) in res.ci.items():
-        out[f"{k}_lo"], out[f"{k}_hi"] = lo, hi
-    return out
+            entry.status, entry.message = "failed", str(exc)
+        fits.entries.append(entry)
+    return fits
 
 
 def _backtest(n, d, e, cost, split, delta, label, size_unit) -> dict[str, Any]:
@@ -120,30 +117,47 @@ def _architectures(sub, size_col, name_col) -> list[dict[str, Any]]:
     return [{"name": str(k), "size": float(v)} for k, v in pairs.items()]
 
 
-def _plain(v):
-    return v.item() if hasattr(v, "item") else v
-
-
-def save_fits(path, entries: list[dict[str, Any]], meta: dict[str, Any] | None = None) -> Path:
-    """Write the fits file (JSON, atomically) that `clipscale plan --fit` reads."""
-    return atomic_write_json(path, {"schema": FITS_SCHEMA, **(meta or {}), "fits": entries})
+def save_fits(path, entries, meta: dict[str, Any] | None = None) -> Path:
+    """Write a fits file (fits.json, atomically) that `clipscale plan --fit` reads: a `Fits`, or the
+    entries `fit_joint_table` returns."""
+    fits = entries if isinstance(entries, Fits) else Fits([e["entry"] for e in entries])
+    fits.meta.update(meta or {})
+    return fits.save(path)
 
 
 def load_fits(path) -> list[dict[str, Any]]:
-    """The fit entries of a fits file; each has group, fit (a JointFit), cost (a LogLogCost), architectures."""
-    try:
-        data = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise DataError(f"fits file not found: {path}; write one with `clipscale fit ... --method joint "
-                        "--save-fits FITS.json`") from None
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path} is not JSON ({exc.msg}); pass a file written by --save-fits") from None
-    if data.get("schema") != FITS_SCHEMA:
-        raise DataError(f"{path} is not a joint-law fits file (schema {data.get('schema')!r}, expected "
-                        f"{FITS_SCHEMA!r}); write one with `clipscale fit --method joint --save-fits`")
-    out = []
-    for e in data["fits"]:
-        out.append({**e, "fit": JointFit.from_dict(e["fit"]),
-                    "cost": LogLogCost.from_pairs(e["cost"]["sizes"], e["cost"]["costs"]),
-                    "cost_unit": e["cost"].get("unit", "")})
-    return out
+    """The joint-law entries of a fits file (fits.json of any methods, or the older joint-only file):
+    each a dict with group, fit (a JointFit), cost (a LogLogCost), cost_unit, architectures, entry."""
+    views = [_view(e) for e in Fits.load(path).select("joint", ok=True)]
+    if not views:
+        raise DataError(f"{path} holds no joint-law fit; write one with `clipscale fit TABLE --method joint "
+                        "--size-col COL --data-col COL --save-fits FITS.json`")
+    return views
+
+
+def _view(e: FitEntry) -> dict[str, Any]:
+    return {"group": e.group, "fit": e.fit, "cost": e.cost(), "cost_unit": e.extra.get("cost", {}).get("unit", ""),
+            "architectures": e.extra.get("architectures") or [], "entry": e}
+
+
+def plan_rows(entries, budgets, level: float = 0.95) -> list[dict[str, Any]]:
+    """One row per fitted group x budget (total compute, the cost's unit): N_opt, D_opt, E_opt with
+    bands at `level`, the interval of a new run's E at that (N, D) (E_pred_lo/hi), the nearest
+    trained architecture (in log size) and `extrapolation_decades` (0 inside the fitted runs' compute).
+    `entries`: what `load_fits` returns."""
+    rows = []
+    for ent in entries:
+        fit, cost = ent["fit"], ent["cost"]
+        for opt in fit.optimal(budgets, cost, level=level):
+            row = {**ent["group"], **opt}
+            n, d = opt["N_opt"], opt["D_opt"]
+            if len(fit.boot):
+                lo, hi = fit.predict_interval([n], [d], level=level)
+                row["E_pred_lo"], row["E_pred_hi"] = float(lo[0]), float(hi[0])
+            archs = ent.get("architectures") or []
+            if archs:
+                best = min(archs, key=lambda a: abs(np.log10(a["size"] / n)))
+                row["nearest_arch"], row["nearest_arch_size"] = best["name"], best["size"]
+            row["size_unit"], row["cost_unit"] = fit.size_unit, ent.get("cost_unit", "")
+            rows.append(row)
+    return rows

@@ -14,11 +14,15 @@ import numpy as np
 import pandas as pd
 
 from clipscale.errors import ClipscaleError, DataError, FitError, choices_hint
-from clipscale.laws.backtest import backtest, check_split, compare_methods
+from clipscale.laws.backtest import BACKTEST_COLUMNS, backtest, check_split, compare_methods
+from clipscale.laws.collection import FitEntry, Fits
 from clipscale.schema import default_metric, paper_group
 
 DEFAULT_GROUP_BY = ("downstream_dataset", "group")
 COMPUTE, ERROR, METRIC = "_compute", "_error", "_metric"
+#: the evaluation type of a row: the results schema's `task` column (zeroshot_classification,
+#: zeroshot_retrieval, linear_probe, finetune); rows of different types are never fitted together
+EVAL_COL = "task"
 WIDE_VALUE = "score"
 _OPS = {"==": operator.eq, "!=": operator.ne, "<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
 _WHERE = re.compile(r"^\s*(.+?)\s*(==|!=|<=|>=|<|>)\s*(.*?)\s*$")
@@ -94,11 +98,18 @@ def apply_where(df: pd.DataFrame, where: Iterable[str] | str | None) -> pd.DataF
 
 def prepare_table(df, *, compute_col: str = "gmacs_total", metric: str | None = None,
                   error_col: str | None = None, where=None, wide: bool | None = None,
-                  value_cols: Sequence[str] | None = None, zero_error_ok: bool = False) -> pd.DataFrame:
+                  value_cols: Sequence[str] | None = None, zero_error_ok: bool = False,
+                  bad: str = "raise") -> pd.DataFrame:
     """The table with `_compute` (compute_col), `_error` (fraction: error_col, or 1 - metric with the
     paper's per-dataset default metric) and `_metric` columns, `group` derived from upstream_dataset
-    when absent, filtered by `where`. Bad values raise DataError naming the column and rows;
-    `zero_error_ok` lets error 0 through (fit_table fails only the groups that have it)."""
+    when absent, filtered by `where`. Total GMACs (`gmacs_total`) missing is derived as `gmacs` (per
+    sample) x `samples_seen`. Bad values raise DataError naming the column and rows; `zero_error_ok`
+    lets error 0 through (fit_table fails only the groups that have it). bad="drop" drops the rows
+    that cannot be fitted instead (a missing metric column, a metric outside [0, 1], compute or error
+    not > 0) and says what it dropped in `out.attrs["dropped"]` (rows) and `out.attrs["no_metric"]`
+    ({metric column: [datasets]}): the report shows what it can and names the rest."""
+    if bad not in ("raise", "drop"):
+        raise DataError(f"bad={bad!r}; valid choices: raise, drop")
     if isinstance(df, (str, Path)):
         df = read_table(df)
     df = df.copy()
@@ -110,23 +121,39 @@ def prepare_table(df, *, compute_col: str = "gmacs_total", metric: str | None = 
         metric = WIDE_VALUE
     if "group" not in df.columns and "upstream_dataset" in df.columns:
         df["group"] = df["upstream_dataset"].map(paper_group)
+    if compute_col == "gmacs_total" and compute_col not in df.columns and {"gmacs", "samples_seen"} <= set(df.columns):
+        df[compute_col] = pd.to_numeric(df["gmacs"], errors="coerce") * pd.to_numeric(df["samples_seen"], errors="coerce")
     _need(df, compute_col, "compute", "--compute-col")
     df = apply_where(df, where)
+    keep = pd.Series(True, index=df.index)
+    no_metric: dict[str, list[str]] = {}
     if error_col is not None:
         _need(df, error_col, "error", "--error-col")
         df[METRIC] = f"error:{error_col}"
         df[ERROR] = pd.to_numeric(df[error_col], errors="coerce")
     else:
         df[METRIC] = _metric_names(df, metric)
-        for name in df[METRIC].unique():
-            _need(df, name, "metric", "--metric")
         values = pd.Series(np.nan, index=df.index)
         for name in df[METRIC].unique():
             rows = df[METRIC] == name
+            if name not in df.columns and bad == "drop":
+                no_metric[name] = sorted(map(str, df.loc[rows, "downstream_dataset"].unique())) \
+                    if "downstream_dataset" in df.columns else []
+                continue
+            _need(df, name, "metric", "--metric")
             values[rows] = pd.to_numeric(df.loc[rows, name], errors="coerce")
-        _check_fraction(df, values)
+        if bad == "drop":
+            keep &= values.between(0, 1)
+        else:
+            _check_fraction(df, values)
         df[ERROR] = 1.0 - values
     df[COMPUTE] = pd.to_numeric(df[compute_col], errors="coerce")
+    if bad == "drop":
+        for col in (COMPUTE, ERROR):
+            keep &= np.isfinite(df[col]) & ((df[col] >= 0) if zero_error_ok and col == ERROR else (df[col] > 0))
+        out = df[keep]
+        out.attrs.update(dropped=int((~keep).sum()), no_metric=no_metric)
+        return out
     _check_positive(df, COMPUTE, compute_col)
     _check_positive(df, ERROR, "error (1 - metric)" if error_col is None else error_col, zero_error_ok)
     return df
@@ -167,31 +194,69 @@ def _check_positive(df: pd.DataFrame, col: str, name: str, zero_ok: bool = False
                         f"(value {df[col][bad].iloc[0]}); drop those rows with --where or fix the table")
 
 
+def mixed_eval_types(df: pd.DataFrame) -> bool:
+    """True when some downstream dataset has rows of several evaluation types (EVAL_COL)."""
+    if EVAL_COL not in df.columns:
+        return False
+    kinds = df[EVAL_COL].astype(str)
+    if "downstream_dataset" in df.columns:
+        return bool((kinds.groupby(df["downstream_dataset"].astype(str)).nunique() > 1).any())
+    return kinds.nunique() > 1
+
+
 def resolve_group_by(df: pd.DataFrame, group_by) -> list[str]:
     """Explicit group columns must exist; the default (None or DEFAULT_GROUP_BY) keeps those of
-    (downstream_dataset, group) present in the table (a wide table without groups is one group)."""
+    (downstream_dataset, group) present in the table (a wide table without groups is one group), and
+    adds the evaluation type (EVAL_COL) when a dataset has rows of several types (zero-shot, linear
+    probe, fine-tune): those are different laws, never one fit."""
     if group_by is None or tuple([group_by] if isinstance(group_by, str) else group_by) == DEFAULT_GROUP_BY:
-        return [c for c in DEFAULT_GROUP_BY if c in df.columns]
+        return [c for c in DEFAULT_GROUP_BY if c in df.columns] + ([EVAL_COL] if mixed_eval_types(df) else [])
     cols = [group_by] if isinstance(group_by, str) else list(group_by)
     for c in cols:
         _need(df, c, "in --group-by", "--group-by")
     return cols
 
 
-def fit_table(df, *, compute_col: str = "gmacs_total", metric: str | None = None, error_col: str | None = None,
-              group_by=DEFAULT_GROUP_BY, where=None, method: str = "paper", n_boot: int = 1000, seed: int = 0,
-              holdout_top_frac: float | None = None, holdout_top: int | None = None,
-              holdout_above: float | None = None, errors: str = "row", wide: bool | None = None,
-              value_cols: Sequence[str] | None = None, **opts) -> pd.DataFrame:
-    """One law per group of a results table (path or DataFrame); see `prepare_table` for the inputs.
+def _groups(data: pd.DataFrame, keys: list[str]):
+    """(group values dict, label, rows) per group of `data` by `keys` (one group when no keys)."""
+    for key, sub in (data.groupby(keys, sort=True, dropna=False) if keys else [((), data)]):
+        key = key if isinstance(key, tuple) else (key,)
+        label = "(" + ", ".join(map(str, key)) + ")" if keys else "(all rows)"
+        yield {k: _py(v) for k, v in zip(keys, key)}, label, sub
 
-    group_by: the default (downstream_dataset, group) uses the columns present; explicit columns must
-    exist. For method 'paper', groups whose `group` is 'openai' (CLIP-WIT) use plain least squares, as
-    the paper does (laws.methods.group_options). A group that cannot be fitted, e.g. one whose error
-    reaches 0 (a solved task), gives a row with status 'failed' and the reason in `message`
-    (errors='raise' raises instead); the other groups are still fitted. With holdout_top_frac, holdout_top or holdout_above (a
-    compute cutoff: runs above it are held out), the row also has backtest_mae_pct (error-percentage
-    points) and backtest_n_heldout.
+
+def _py(v):
+    return v.item() if hasattr(v, "item") else v
+
+
+def _paper_group(sub: pd.DataFrame):
+    groups = sub["group"].unique() if "group" in sub.columns else []
+    return groups[0] if len(groups) == 1 else None
+
+
+def fit_table(df, **kwargs) -> pd.DataFrame:
+    """One law per group of a results table (path or DataFrame): `fit_groups(...).frame()`, the
+    fits.csv table (see `fit_groups` for the arguments)."""
+    return fit_groups(df, **kwargs).frame()
+
+
+def fit_groups(df, *, compute_col: str = "gmacs_total", metric: str | None = None, error_col: str | None = None,
+               group_by=DEFAULT_GROUP_BY, where=None, method: str = "paper", n_boot: int = 1000, seed: int = 0,
+               holdout_top_frac: float | None = None, holdout_top: int | None = None,
+               holdout_above: float | None = None, errors: str = "row", wide: bool | None = None,
+               value_cols: Sequence[str] | None = None, bad: str = "raise", **opts) -> Fits:
+    """One law per group of a results table (path or DataFrame), as a `Fits` (save it as fits.json);
+    see `prepare_table` for the inputs.
+
+    group_by: the default (downstream_dataset, group) uses the columns present (and the evaluation
+    type when a dataset mixes several); explicit columns must exist. For method 'paper', groups whose
+    `group` is 'openai' (CLIP-WIT) use plain least squares, as the paper does
+    (laws.methods.group_options). A group that cannot be fitted, e.g. one whose error reaches 0 (a
+    solved task), gives an entry with status 'failed' and the reason in `message` (errors='raise'
+    raises instead); the other groups are still fitted. With holdout_top_frac, holdout_top or
+    holdout_above (a compute cutoff: runs above it are held out), the entry also has
+    backtest_mae_pct (error-percentage points) and backtest_n_heldout. bad="drop" (the report's
+    choice) drops the rows that cannot be fitted, solved runs (error 0) included, instead of failing.
     """
     from clipscale.laws.methods import get, group_options
 
@@ -203,28 +268,27 @@ def fit_table(df, *, compute_col: str = "gmacs_total", metric: str | None = None
         check_split(holdout_top_frac, holdout_top, holdout_above)
         split = {"holdout_top_frac": holdout_top_frac, "holdout_top": holdout_top, "cutoff": holdout_above}
     data = prepare_table(df, compute_col=compute_col, metric=metric, error_col=error_col, where=where,
-                         wide=wide, value_cols=value_cols, zero_error_ok=True)
+                         wide=wide, value_cols=value_cols, zero_error_ok=bad == "raise", bad=bad)
     keys = resolve_group_by(data, group_by)
-    rows = []
-    for key, sub in (data.groupby(keys, sort=True, dropna=False) if keys else [((), data)]):
-        key = key if isinstance(key, tuple) else (key,)
-        label = "(" + ", ".join(map(str, key)) + ")" if keys else "(all rows)"
+    fits = Fits(meta={"compute_col": compute_col, "metric": metric, "error_col": error_col, "group_by": keys,
+                      "method": method, "n_boot": n_boot, "seed": seed, "options": dict(opts)})
+    for group, label, sub in _groups(data, keys):
         metrics = sub[METRIC].unique()
-        row = dict(zip(keys, key))
-        row.update(metric=metrics[0] if len(metrics) == 1 else "mixed", method=method, n_points=len(sub))
-        groups = sub["group"].unique() if "group" in sub.columns else []
-        o = group_options(method, groups[0] if len(groups) == 1 else None, opts)
+        entry = FitEntry(group=group, method=method, n_points=len(sub),
+                         metric=metrics[0] if len(metrics) == 1 else "mixed")
+        o = group_options(method, _paper_group(sub), opts)
         try:
-            row.update(_fit_group(sub, method, label, n_boot, seed, split, o))
+            entry.fit, entry.backtest = _fit_group(sub, method, label, n_boot, seed, split, o)
+            entry.message = "; ".join(entry.fit.notes)
         except ClipscaleError as exc:
             if errors == "raise":
                 raise
-            row.update(status="failed", message=str(exc))
-        rows.append(row)
-    return pd.DataFrame(rows)
+            entry.status, entry.message = "failed", str(exc)
+        fits.entries.append(entry)
+    return fits
 
 
-def _fit_group(sub: pd.DataFrame, method, label, n_boot, seed, split, opts) -> dict[str, Any]:
+def _fit_group(sub: pd.DataFrame, method, label, n_boot, seed, split, opts):
     from clipscale.laws.fit import fit
 
     c, e = sub[COMPUTE].to_numpy(), sub[ERROR].to_numpy()
@@ -233,21 +297,43 @@ def _fit_group(sub: pd.DataFrame, method, label, n_boot, seed, split, opts) -> d
                        f"{label}; a law in log error needs error > 0: drop those runs with --where "
                        "or evaluate a harder task")
     res = fit(c, e, method, n_boot=n_boot, seed=seed, label=label, **opts)
-    out = _summary(res)
+    bt = {}
     if split:
-        bt = backtest(c, e, method, label=label, **split, **opts)
-        out.update(backtest_mae_pct=bt.mae_pct, backtest_n_heldout=bt.n_heldout)
-    out.update(status="ok", message="; ".join(res.notes))
-    return out
+        b = backtest(c, e, method, label=label, **split, **opts)
+        bt = {"backtest_mae_pct": b.mae_pct, "backtest_n_heldout": b.n_heldout}
+    return res, bt
 
 
-def _summary(res) -> dict[str, Any]:
-    out = {"n_fit_points": res.n_fit_points, "alpha": res.alpha, "beta": res.beta, "e_inf": res.e_inf,
-           "c0": res.c0, "r2": res.r2, "formula": res.formula()}
-    for name in ("alpha", "beta", "e_inf"):
-        lo, hi = res.ci.get(name, (np.nan, np.nan))
-        out[f"{name}_lo"], out[f"{name}_hi"] = lo, hi
-    return out
+def backtest_groups(df, methods: Sequence[str] = ("paper",), *, holdout_top: int | None = None,
+                    holdout_top_frac: float | None = None, cutoff: float | None = None, group_by=DEFAULT_GROUP_BY,
+                    keep=(), n_boot: int = 0, seed: int = 0, bad: str = "raise",
+                    **table_opts) -> tuple[pd.DataFrame, list[str]]:
+    """Backtest every group x method of a results table (see `prepare_table` for table_opts): fit
+    without the held-out runs (the most expensive ones), predict them. Returns (one row per held-out
+    run: the group columns, the `keep` columns, then backtest.BACKTEST_COLUMNS; and one
+    'group / method: reason' line per combination that could not be backtested)."""
+    check_split(holdout_top_frac, holdout_top, cutoff)
+    from clipscale.laws.methods import group_options
+
+    data = prepare_table(df, bad=bad, **table_opts)
+    keys = resolve_group_by(data, group_by)
+    frames, skipped = [], []
+    for group, label, sub in _groups(data, keys):
+        sub = sub.reset_index(drop=True)
+        for method in methods:
+            try:
+                bt = backtest(sub[COMPUTE].to_numpy(float), sub[ERROR].to_numpy(float), method,
+                              holdout_top=holdout_top, holdout_top_frac=holdout_top_frac, cutoff=cutoff,
+                              n_boot=n_boot, seed=seed, label=label,
+                              **group_options(method, _paper_group(sub)))
+            except ClipscaleError as exc:
+                skipped.append(f"{label} / {method}: {exc}")
+                continue
+            frame = bt.held_out_frame(sub, keep=[k for k in keep if k not in group])
+            for i, (k, v) in enumerate(group.items()):
+                frame.insert(i, k, v)
+            frames.append(frame)
+    return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(BACKTEST_COLUMNS))), skipped
 
 
 def compare_table(df, methods: Sequence[str] = ("paper", "ls", "frontier", "saturating"), *,
@@ -274,9 +360,13 @@ def backtest_table(df, *, method: str = "paper", holdout_top: int | None = None,
                    compute_col: str = "gmacs_total", metric: str | None = None, error_col: str | None = None,
                    where=None, **opts) -> pd.DataFrame:
     """Backtest one group of runs (a results table, see `prepare_table`): one row per held-out run
-    in the shared backtest columns (backtest.BACKTEST_COLUMNS) after the `keep` columns."""
+    in the shared backtest columns (backtest.BACKTEST_COLUMNS) after the `keep` columns. The
+    paper's CLIP-WIT rule (methods.group_options) applies when the runs are one paper group."""
+    from clipscale.laws.methods import group_options
+
     data = prepare_table(df, compute_col=compute_col, metric=metric, error_col=error_col, where=where,
                          wide=False).reset_index(drop=True)
     bt = backtest(data[COMPUTE].to_numpy(float), data[ERROR].to_numpy(float), method, holdout_top=holdout_top,
-                  holdout_top_frac=holdout_top_frac, cutoff=cutoff, **opts)
+                  holdout_top_frac=holdout_top_frac, cutoff=cutoff,
+                  **group_options(method, _paper_group(data), opts))
     return bt.held_out_frame(data, keep=keep)

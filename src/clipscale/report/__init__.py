@@ -21,8 +21,9 @@ import pandas as pd
 
 from clipscale._io import atomic_write_bytes, atomic_write_text, atomic_write_with
 from clipscale.errors import NotFoundError, unknown
-from clipscale.report._data import Problems, curve_layout, normalise_curves, normalise_results
-from clipscale.report._fits import DEFAULT_METHODS, FitSet, compute_fits, fits_from_table, holdout_backtest
+from clipscale.report._data import Problems, curve_layout, normalise_curves, normalise_results, normalise_training
+from clipscale.report._fits import DEFAULT_METHODS, FitSet, fit_results, fits_from_table, from_fits
+from clipscale.report._joint import joint_section
 from clipscale.report._page import payload, render_html
 
 __all__ = ["build_report", "DEFAULT_METHODS"]
@@ -34,17 +35,19 @@ _CURVES_NOTE = ("Paper runs: arch, data and samples seen come from the checkpoin
 
 
 def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: pd.DataFrame | None = None,
-                 fits: pd.DataFrame | None = None, title: str = "clipscale report",
+                 fits=None, title: str = "clipscale report",
                  backtest: pd.DataFrame | None = None, methods: Sequence[str] = DEFAULT_METHODS,
                  n_boot: int = 200, seed: int = 0, figure_datasets: Sequence[str] | None = None,
                  figures: Sequence[str | os.PathLike] = (), notes: Sequence[str] = (), holdout: int = 0,
-                 in_sample: pd.DataFrame | None = None) -> Path:
+                 in_sample: pd.DataFrame | None = None, training: pd.DataFrame | None = None) -> Path:
     """Write the report into `out_dir` and return the path of its index.html.
 
     results: rows in clipscale.schema.RESULT_COLUMNS (metrics as fractions; error = 1 - default metric).
-    curves: learning curves, the paper's layout or clipscale's. fits: a clipscale.laws.fit_table frame to
-    show instead of fitting here (else every dataset x group x method in `methods` is fitted with
-    `n_boot` bootstrap resamples for the band). backtest: any table of predicted vs actual, shown as is.
+    curves: learning curves, the paper's layout or clipscale's. fits: the fits to show instead of
+    fitting here: a clipscale.laws `Fits` or the path of a fits.json (laws, bands and joint laws read
+    back), or a fit_table frame / fits.csv path (laws without bands); else every dataset x group x
+    method in `methods` is fitted by clipscale.laws.fit_groups with `n_boot` bootstrap resamples for
+    the band. backtest: any table of predicted vs actual, shown as is.
     figure_datasets: datasets to draw as PNG/PDF (default: the one shown first; ["all"]: every one,
     about a second each); figures: the caller's
     own figure files, copied into out_dir/figures and linked. notes: sentences to show at the top
@@ -55,26 +58,79 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
     """
     out = Path(out_dir)
     problems = Problems(list(notes))
+    given_fits = fits is not None
     points = normalise_results(results, problems)
     _check_figure_inputs(points, figure_datasets, figures)
     curve_rows = normalise_curves(curves, results if isinstance(results, pd.DataFrame) else None, problems)
-    if isinstance(fits, pd.DataFrame):
-        fitset = fits_from_table(fits, points, problems)
-    else:
-        fitset = compute_fits(points, methods=methods, n_boot=n_boot, seed=seed)
+    train_rows = normalise_training(training, problems)
+    fitset = _fitset(_read_fits(fits), results, points, problems, methods, n_boot, seed)
     _note_unfitted(fitset, problems)
-    if backtest is None and holdout > 0 and fits is None and len(points):
-        backtest = holdout_backtest(points, problems, methods=fitset.methods, holdout=holdout)
-    files = _write_tables(out, results, points, curve_rows, fitset, backtest, in_sample)
+    if backtest is None and holdout > 0 and not given_fits and len(points):
+        backtest = _holdout_backtest(results, points, problems, fitset.methods, holdout)
+    joint, plan = joint_section(fitset.joint)
+    files = _write_tables(out, results, points, curve_rows, fitset, backtest, in_sample, plan, train_rows)
     data = payload(title=title, points=points, curves=curve_rows, fitset=fitset, backtest=backtest,
-                   problems=problems, files=files, in_sample=in_sample,
+                   problems=problems, files=files, in_sample=in_sample, joint=joint, training=train_rows,
                    curves_empty="No learning curves were given (pass --curves CURVES.csv)." if curves is None
                    else "The learning-curves table has no usable rows (see the notes above).")
     links, data["figures"] = _write_figures(out, points, curve_rows, fitset, data["default_dataset"],
-                                            figure_datasets, figures)
+                                            figure_datasets, figures, train_rows)
     data["files"] = files + links
     note = _CURVES_NOTE if curve_layout(curves) == "paper" else ""
     return atomic_write_text(out / "index.html", render_html(data, note))
+
+
+def _read_fits(fits):
+    """A Fits, a DataFrame or None from what the caller passed (a path: fits.json, or a CSV with its
+    fits.json beside it when there is one, read back)."""
+    if not isinstance(fits, (str, os.PathLike)):
+        return fits
+    from clipscale.laws import Fits
+    from clipscale.laws.collection import fits_path
+
+    path = Path(fits)
+    if path.suffix.lower() == ".json":
+        return Fits.load(path)
+    if fits_path(path).is_file():
+        return Fits.load(fits_path(path))
+    if not path.is_file():
+        raise NotFoundError(f"fit table not found: {path}; pass fits.json or fits.csv written by clipscale fit")
+    return pd.read_csv(path)
+
+
+def _fitset(fits, results, points, problems: Problems, methods, n_boot: int, seed: int) -> FitSet:
+    """The caller's fits (a Fits or a fit table), else every dataset x group x method fitted by
+    clipscale.laws (nothing to fit when no point is left)."""
+    if isinstance(fits, pd.DataFrame):
+        return fits_from_table(fits, points, problems)
+    if fits is not None:
+        return from_fits(fits, points, problems)
+    from clipscale.laws import Fits
+
+    fitted = fit_results(results, methods=methods, n_boot=n_boot, seed=seed) if len(points) else Fits()
+    fitset = from_fits(fitted, points, problems)
+    fitset.methods = tuple(methods)
+    return fitset
+
+
+def _holdout_backtest(results, points, problems: Problems, methods, holdout: int) -> pd.DataFrame:
+    """clipscale.laws.backtest_groups for every dataset x group x method: refit without the
+    `holdout` most expensive runs and predict them; the combinations too small are counted. The
+    table's downstream_dataset names the report's plot (panel), so the page can follow its selector."""
+    from clipscale.laws import backtest_groups
+    from clipscale.report._data import panel_name
+
+    table, skipped = backtest_groups(results, methods, holdout_top=holdout, bad="drop", wide=False,
+                                     keep=("name", "arch", "upstream_dataset", "samples_seen_pretty"))
+    if skipped:
+        problems.add(f"Backtest: {len(skipped)} dataset / group / method combinations have too few runs to fit "
+                     f"after holding out the {holdout} most expensive, and are not in the backtest table.")
+    if len(table) and "task" in table.columns:
+        table["downstream_dataset"] = [panel_name(d, t) for d, t in zip(table["downstream_dataset"], table["task"])]
+    elif len(table):  # one evaluation type per dataset: its panel
+        panels = points.groupby("downstream_dataset")["panel"].first()
+        table["downstream_dataset"] = table["downstream_dataset"].map(lambda d: panels.get(str(d), d))
+    return table
 
 
 def _note_unfitted(fitset: FitSet, problems: Problems) -> None:
@@ -89,7 +145,7 @@ def _note_unfitted(fitset: FitSet, problems: Problems) -> None:
 
 def _check_figure_inputs(points: pd.DataFrame, figure_datasets, figures) -> None:
     """Fail before writing anything when a figure dataset or file the caller named does not exist."""
-    known = set(points["downstream_dataset"])
+    known = set(points["panel"])
     unknown_ds = [d for d in (figure_datasets or ()) if d not in known and list(figure_datasets) != [ALL]]
     if unknown_ds:
         raise unknown("figure dataset", unknown_ds[0], known, "choose a downstream_dataset of the results table")
@@ -102,7 +158,8 @@ def _write_csv(path: Path, df: pd.DataFrame) -> None:
     atomic_write_with(path, lambda tmp: df.to_csv(tmp, index=False))
 
 
-def _write_tables(out: Path, results, points, curve_rows, fitset: FitSet, backtest, in_sample=None) -> list[dict]:
+def _write_tables(out: Path, results, points, curve_rows, fitset: FitSet, backtest, in_sample=None,
+                  plan=None, train_rows=None) -> list[dict]:
     """The report's CSVs, next to index.html; returns the page's links to them."""
     tables = [("results.csv", results if isinstance(results, pd.DataFrame) else pd.DataFrame(), "results table as given"),
               ("points.csv", points.assign(error_pct=100 * points["error"]), "plotted points: error (fraction and %), compute = total GMACs"),
@@ -114,6 +171,11 @@ def _write_tables(out: Path, results, points, curve_rows, fitset: FitSet, backte
         tables.append(("backtest.csv", backtest, "backtest: predictions for held-out runs"))
     if isinstance(in_sample, pd.DataFrame):
         tables.append(("predictions_in_sample.csv", in_sample, "in-sample predictions: these runs were fitted"))
+    if train_rows is not None and len(train_rows):
+        tables.append(("training.csv", train_rows, "training loss as logged: trunk and cool-down branches, per run"))
+    if plan is not None and len(plan):
+        tables.append(("compute_optimal.csv", plan, "joint law: compute-optimal N, D and error per budget "
+                                                    "(fractions; budget in the cost's unit x samples)"))
     links = []
     for name, df, note in tables:
         _write_csv(out / name, df)
@@ -122,7 +184,7 @@ def _write_tables(out: Path, results, points, curve_rows, fitset: FitSet, backte
 
 
 def _write_figures(out: Path, points, curve_rows, fitset: FitSet, default_dataset: str,
-                   figure_datasets, figures) -> tuple[list[dict], dict]:
+                   figure_datasets, figures, train_rows=None) -> tuple[list[dict], dict]:
     """PNG/PDF figures into out/figures: (links for the Files list, {dataset: {png, pdf}} for the plot)."""
     from clipscale.report import _figures
 
@@ -131,7 +193,7 @@ def _write_figures(out: Path, points, curve_rows, fitset: FitSet, default_datase
     if figure_datasets is None:
         chosen = [default_dataset] if default_dataset else []
     else:
-        chosen = sorted(set(points["downstream_dataset"])) if list(figure_datasets) == [ALL] else list(figure_datasets)
+        chosen = sorted(set(points["panel"])) if list(figure_datasets) == [ALL] else list(figure_datasets)
     paths, per_dataset = [], {}
     method = fitset.methods[0] if fitset.methods else ""
     for dataset in chosen:
@@ -140,6 +202,8 @@ def _write_figures(out: Path, points, curve_rows, fitset: FitSet, default_datase
         paths += pair
     if len(curve_rows):
         paths += _figures.curves_figure(curve_rows, folder)
+    if train_rows is not None and len(train_rows):
+        paths += _figures.training_figure(train_rows, folder)
     for given in figures:
         paths.append(atomic_write_bytes(folder / Path(given).name, Path(given).read_bytes()))
     return [{"label": f"figures/{p.name}", "href": href(p), "note": ""} for p in paths], per_dataset

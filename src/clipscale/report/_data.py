@@ -17,7 +17,11 @@ from clipscale.schema import default_metric, paper_group, pretty_samples
 
 # Columns of the normalised points table (one row per model x downstream dataset).
 POINT_COLUMNS = ("downstream_dataset", "group", "arch", "data", "samples_seen", "samples_pretty",
-                 "compute", "metric", "error", "name")
+                 "compute", "metric", "error", "name", "eval_type", "panel")
+# Readable names of the evaluation types (the results' `task` column: clipscale.evaluate.tasks.KINDS
+# and clipscale.evaluate.finetune.FINETUNE); zero-shot panels keep the dataset's plain name.
+EVAL_LABELS = {"zeroshot_classification": "zero-shot", "zeroshot_retrieval": "zero-shot",
+               "linear_probe": "linear probe", "finetune": "fine-tune"}
 # Columns of the normalised learning-curves table (one row per checkpoint x downstream dataset).
 CURVE_COLUMNS = ("name", "arch", "data", "samples_pretty", "downstream_dataset", "epoch",
                  "samples_seen", "step", "error")
@@ -55,55 +59,68 @@ def parse_count(text) -> float:
 
 
 def normalise_results(results: pd.DataFrame, problems: Problems) -> pd.DataFrame:
-    """Rows of the paper's results schema -> POINT_COLUMNS, with error = 1 - default metric.
+    """Rows of the paper's results schema -> POINT_COLUMNS, read by clipscale.laws.prepare_table
+    (error = 1 - the dataset's default metric, `group` from upstream_dataset unless given).
 
     `compute` is total GMACs (`gmacs_total`, or `gmacs` x `samples_seen` when only those are given);
-    `error` is a fraction in (0, 1]. Rows that cannot be placed on a log-log plot are dropped and counted.
+    `error` is a fraction in (0, 1]; `panel` is what the report shows one plot for (`panel_name`).
+    Rows that cannot be placed on a log-log plot are dropped and counted.
     """
+    from clipscale.laws import prepare_table
+
     results = _require_frame(results, "results")
     if results.empty:
         problems.add("The results table is empty: no scaling plot, fits or predictions can be shown.")
         return pd.DataFrame(columns=POINT_COLUMNS)
     df = results.copy()
     if "gmacs_total" not in df.columns and {"gmacs", "samples_seen"} <= set(df.columns):
-        df["gmacs_total"] = pd.to_numeric(df["gmacs"], errors="coerce") * pd.to_numeric(df["samples_seen"], errors="coerce")
+        df["gmacs_total"] = np.nan  # derived by prepare_table; here only so the check below passes
     missing = [c for c in ("downstream_dataset", "gmacs_total") if c not in df.columns]
     if missing:
         problems.add(f"The results table lacks the column(s) {', '.join(missing)} (found: "
                      f"{', '.join(map(str, df.columns[:12]))}); it must follow clipscale.schema.RESULT_COLUMNS.")
         return pd.DataFrame(columns=POINT_COLUMNS)
-    return _points_from(df, problems)
+    data = prepare_table(results, compute_col="gmacs_total", wide=False, bad="drop")
+    for metric, datasets in data.attrs["no_metric"].items():
+        problems.add(f"The results table has no {metric!r} column, needed for {', '.join(datasets[:5])}.")
+    dropped = data.attrs["dropped"]
+    if dropped:
+        problems.add(f"{dropped} of {len(results)} result rows were left out: their total GMACs is "
+                     f"missing or not positive, or their metric is missing or outside (0, 1).")
+    return _points_from(data.reset_index(drop=True))
 
 
-def _points_from(df: pd.DataFrame, problems: Problems) -> pd.DataFrame:
-    out = pd.DataFrame({"downstream_dataset": df["downstream_dataset"].astype(str)})
-    out["metric"] = out["downstream_dataset"].map(default_metric)
-    values = pd.Series(np.nan, index=df.index, dtype=float)
-    for metric in out["metric"].unique():
-        rows = out["metric"] == metric
-        if metric in df.columns:
-            values[rows] = pd.to_numeric(df.loc[rows, metric], errors="coerce")
-        else:
-            problems.add(f"The results table has no {metric!r} column, needed for "
-                         f"{', '.join(sorted(out.loc[rows, 'downstream_dataset'].unique())[:5])}.")
-    out["error"] = 1.0 - values
-    out["compute"] = pd.to_numeric(df["gmacs_total"], errors="coerce")
-    data = df["upstream_dataset"].astype(str) if "upstream_dataset" in df.columns else pd.Series("unknown", index=df.index)
+def panel_name(dataset, task) -> str:
+    """The report's plot for a downstream dataset and evaluation type: the dataset's name for
+    zero-shot rows (and rows without a type), 'dataset · linear probe' or 'dataset · fine-tune'."""
+    label = EVAL_LABELS.get(str(task), None if _blank(task) else str(task))
+    return str(dataset) if label in (None, "zero-shot") else f"{dataset} · {label}"
+
+
+def _blank(v) -> bool:
+    return v is None or (isinstance(v, float) and np.isnan(v)) or str(v) in ("", "nan", "None")
+
+
+def _points_from(df: pd.DataFrame) -> pd.DataFrame:
+    from clipscale.laws.table import COMPUTE, ERROR, EVAL_COL, METRIC
+
+    n = len(df)
+    col = lambda name, default: df[name] if name in df.columns else pd.Series([default] * n, index=df.index)
+    out = pd.DataFrame({"downstream_dataset": df["downstream_dataset"].astype(str), "metric": df[METRIC],
+                        "error": df[ERROR].astype(float), "compute": df[COMPUTE].astype(float)})
+    data = col("upstream_dataset", "unknown").astype(str)
     out["data"] = data
-    # A `group` column of the caller's wins, as in clipscale.laws.prepare_table.
-    out["group"] = df["group"].astype(str) if "group" in df.columns else data.map(paper_group)
-    out["arch"] = df["arch"].astype(str) if "arch" in df.columns else "unknown"
-    seen = pd.to_numeric(df["samples_seen"], errors="coerce") if "samples_seen" in df.columns else pd.Series(np.nan, index=df.index)
+    out["group"] = col("group", paper_group("unknown")).astype(str)
+    out["arch"] = col("arch", "unknown").astype(str)
+    seen = pd.to_numeric(col("samples_seen", np.nan), errors="coerce")
     out["samples_seen"] = seen
     pretty = df["samples_seen_pretty"].astype(str) if "samples_seen_pretty" in df.columns else seen.map(
         lambda v: pretty_samples(v) if np.isfinite(v) else "unknown")
     out["samples_pretty"] = pretty
     out["name"] = df["name"].astype(str) if "name" in df.columns else out["arch"] + " " + out["data"]
-    ok = (out["compute"] > 0) & (out["error"] > 0) & (out["error"] <= 1)
-    if (~ok).any():
-        problems.add(f"{int((~ok).sum())} of {len(out)} result rows were left out: their total GMACs is "
-                     f"missing or not positive, or their metric is missing or outside (0, 1).")
-    return out.loc[ok, list(POINT_COLUMNS)].reset_index(drop=True)
+    out["eval_type"] = col(EVAL_COL, "").map(lambda t: "" if _blank(t) else str(t))
+    out["panel"] = [panel_name(d, t) for d, t in zip(out["downstream_dataset"], out["eval_type"])]
+    return out[list(POINT_COLUMNS)]
 
 
 def normalise_curves(curves: pd.DataFrame | None, results: pd.DataFrame | None, problems: Problems) -> pd.DataFrame:
@@ -223,3 +240,30 @@ def _run_samples(out: pd.DataFrame, given: pd.Series) -> pd.Series:
         return given
     final = out.groupby("name")["samples_seen"].transform("max")
     return final.map(lambda v: pretty_samples(v) if np.isfinite(v) else "unknown")
+
+
+# Columns of the normalised training-loss table (one row per logged optimizer step of a run part).
+TRAINING_COLUMNS = ("run", "arch", "part", "kind", "samples_seen", "loss", "lr")
+
+
+def normalise_training(training: pd.DataFrame | None, problems: Problems) -> pd.DataFrame:
+    """Training loss as logged (clipscale.study.pipeline.training_curves: run, arch, part,
+    samples_seen, loss, lr) -> TRAINING_COLUMNS, with `kind` 'trunk', 'branch' (a cool-down branch,
+    part 'branch_s<level>') or 'run'; rows without a finite loss or samples seen are dropped."""
+    if training is None:
+        return pd.DataFrame(columns=TRAINING_COLUMNS)
+    training = _require_frame(training, "training")
+    missing = [c for c in ("run", "samples_seen", "loss") if c not in training.columns]
+    if missing:
+        problems.add(f"The training-loss table lacks the column(s) {', '.join(missing)}; no training curves are drawn.")
+        return pd.DataFrame(columns=TRAINING_COLUMNS)
+    n = len(training)
+    col = lambda name, default: training[name] if name in training.columns else pd.Series([default] * n, index=training.index)
+    out = pd.DataFrame({"run": training["run"].astype(str), "arch": col("arch", "unknown").astype(str),
+                        "part": col("part", "run").astype(str)})
+    out["kind"] = out["part"].map(lambda p: "trunk" if p == "trunk" else "branch" if p.startswith("branch") else "run")
+    for c in ("samples_seen", "loss", "lr"):
+        out[c] = pd.to_numeric(col(c, np.nan), errors="coerce")
+    ok = np.isfinite(out["samples_seen"]) & np.isfinite(out["loss"])
+    return out[ok].sort_values(["run", "part", "samples_seen"], kind="stable").reset_index(drop=True)
+

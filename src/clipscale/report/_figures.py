@@ -44,7 +44,7 @@ def _save(fig, folder: Path, stem: str) -> list[Path]:
 def scaling_figure(points: pd.DataFrame, laws: dict, dataset: str, method: str, folder: Path) -> list[Path]:
     """Error (%) vs total GMACs for one dataset with `method`'s fitted laws; returns [png, pdf]."""
     plt = _pyplot()
-    sub = points[points["downstream_dataset"] == dataset]
+    sub = points[points["panel"] == dataset]
     archs, datas = sorted(points["arch"].unique()), sorted(points["data"].unique())
     fig, ax = plt.subplots(figsize=(6.4, 4.4))  # the legend goes to the right of the axes
     for (arch, data), part in sub.groupby(["arch", "data"]):
@@ -91,6 +91,34 @@ def curves_figure(curves: pd.DataFrame, folder: Path) -> list[Path]:
     ax.legend(fontsize=7)
     try:
         return _save(fig, folder, "learning_curves")
+    finally:
+        plt.close(fig)
+
+
+def training_figure(rows: pd.DataFrame, folder: Path) -> list[Path]:
+    """Training loss vs samples seen: each trunk (solid) with its cool-down branches (dashed, ending
+    in a dot at the branch's level), or each whole run; colour = model. Returns [png, pdf]."""
+    plt = _pyplot()
+    archs = sorted(rows["arch"].unique())
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    for (_run, _part), sub in rows.groupby(["run", "part"], sort=True):
+        colour, kind = f"C{archs.index(sub['arch'].iloc[0]) % 10}", sub["kind"].iloc[0]
+        ax.plot(sub["samples_seen"], sub["loss"], color=colour, lw=0.8 if kind == "branch" else 1.3,
+                ls="--" if kind == "branch" else "-", alpha=0.9)
+        if kind == "branch":
+            ax.plot(sub["samples_seen"].iloc[-1:], sub["loss"].iloc[-1:], "o", ms=3, color=colour)
+    for i, arch in enumerate(archs):
+        ax.plot([], [], color=f"C{i % 10}", label=arch)
+    if (rows["kind"] == "branch").any():
+        ax.plot([], [], color="#444", ls="-", label="trunk (constant lr)")
+        ax.plot([], [], color="#444", ls="--", label="cool-down branch")
+    ax.set_xscale("log")
+    ax.set_xlabel("samples seen")
+    ax.set_ylabel("training loss (contrastive, per batch)")
+    ax.grid(True, which="both", alpha=0.25)
+    ax.legend(fontsize=7)
+    try:
+        return _save(fig, folder, "training_loss")
     finally:
         plt.close(fig)
 

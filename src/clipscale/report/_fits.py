@@ -1,8 +1,10 @@
-"""Scaling-law fits for the report: one per downstream dataset x group x fit method.
+"""The report's view of the scaling-law fits: one law per plot (`panel`), group and fit method.
 
-The fitting itself is clipscale.laws' (`fit`, `FitResult`); this module only asks for it, keeps the
-reason when a group cannot be fitted (too few points, no spread) and samples each law on a compute
-grid (total GMACs) with its confidence band so the browser can draw it without knowing the law's form.
+Nothing here fits a law: the fits are clipscale.laws' (a `Fits`, read back from a fits.json, or
+fitted by `fit_results` through `laws.fit_groups`, the same call `clipscale fit` makes). This module
+maps each fit onto the report's points, keeps the reason when a group could not be fitted and
+samples each law on a compute grid (total GMACs) with its confidence band, so the browser can draw
+it without knowing the law's form. Joint-law fits are kept apart for their own section.
 """
 from __future__ import annotations
 
@@ -12,9 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from clipscale.errors import DataError, FitError, unknown
-from clipscale.report._data import Problems
-from clipscale.laws.methods import group_options
+from clipscale.errors import FitError, unknown
+from clipscale.report._data import Problems, panel_name
 
 DEFAULT_METHODS = ("paper", "frontier", "saturating")
 BAND_LEVEL = 0.95
@@ -22,16 +23,20 @@ _GRID_POINTS = 48
 # The law is drawn from half the smallest to 10x the largest compute of the dataset, so the
 # extrapolation the paper makes (its Fig. 1: one decade beyond the largest run) is visible.
 _GRID_LOW, _GRID_HIGH = 0.5, 10.0
+# Group keys matched against the points' columns (a fit's `task` is the points' `eval_type`).
+_POINT_KEYS = {"downstream_dataset": "downstream_dataset", "task": "eval_type", "group": "group",
+               "arch": "arch", "upstream_dataset": "data", "name": "name"}
 
 
 @dataclass
 class FitSet:
     """Everything the report shows about fits (all errors are fractions, compute is total GMACs)."""
 
-    laws: dict = field(default_factory=dict)      # dataset -> method -> group -> law (JSON-ready)
+    laws: dict = field(default_factory=dict)      # panel -> method -> group -> law (JSON-ready)
     coefficients: list = field(default_factory=list)  # rows of the coefficient table
     predictions: list = field(default_factory=list)   # rows: predicted vs actual error per point
     methods: tuple = DEFAULT_METHODS
+    joint: list = field(default_factory=list)     # joint-law FitEntry objects (their own section)
 
     def coefficient_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.coefficients)
@@ -40,85 +45,118 @@ class FitSet:
         return pd.DataFrame(self.predictions)
 
 
-def compute_fits(points: pd.DataFrame, *, methods=DEFAULT_METHODS, n_boot: int = 200, seed: int = 0) -> FitSet:
-    """Fit every dataset x group x method with clipscale.laws.fit (bootstrap `n_boot` for the band)."""
+def fit_results(results: pd.DataFrame, *, methods=DEFAULT_METHODS, n_boot: int = 200, seed: int = 0):
+    """Every downstream dataset x group (x evaluation type, where a dataset mixes them) x method,
+    fitted by clipscale.laws.fit_groups with `n_boot` bootstrap resamples (for the band): a `Fits`."""
     from clipscale import laws
 
-    fitset = FitSet(methods=tuple(methods))
-    for method in fitset.methods:  # an unknown method is the caller's mistake: fail before any work
+    for method in methods:  # an unknown method is the caller's mistake: fail before any work
         if method not in laws.METHODS:
             raise unknown("fit method", method, laws.METHODS, "choose from them (--methods a,b)")
-    for (dataset, group), sub in points.groupby(["downstream_dataset", "group"], sort=True):
-        compute, error = sub["compute"].to_numpy(float), sub["error"].to_numpy(float)
-        for method in fitset.methods:
-            opts = group_options(method, group)           # CLIP-WIT: not binned (the paper's rule)
-            try:
-                result = laws.fit(compute, error, method=method, n_boot=n_boot, seed=seed,
-                                  label=f"({dataset}, {group})", **opts)
-            except (FitError, DataError) as exc:
-                _add_missing(fitset, dataset, group, method, len(sub), f"no fit: {exc}")
-                continue
-            _add_law(fitset, dataset, group, method, sub, result, points)
+    fits = laws.Fits()
+    for method in methods:
+        fits = fits + laws.fit_groups(results, method=method, n_boot=n_boot, seed=seed, bad="drop",
+                                      wide=False)
+    return fits
+
+
+def from_fits(fits, points: pd.DataFrame, problems: Problems, *, shown: list | None = None) -> FitSet:
+    """The report's FitSet from a clipscale.laws `Fits`: each entry's law drawn over the points of
+    its group (the dataset, evaluation type and paper group it was fitted on), a failed entry named
+    with its reason. `shown`: coefficient rows to show as given (a fit table the caller passed)."""
+    methods = tuple(dict.fromkeys(e.method for e in fits.entries if e.method != "joint"))
+    fitset = FitSet(methods=methods)
+    for entry in fits.entries:
+        if entry.method == "joint":
+            fitset.joint.append(entry)
+            continue
+        sub = _points_of(entry.group, points)
+        panels = sorted(set(sub["panel"])) or [panel_name(entry.group.get("downstream_dataset", "all rows"),
+                                                          entry.group.get("task"))]
+        for panel in panels:
+            part = sub[sub["panel"] == panel]
+            label = _label(entry.group, part)
+            if not entry.ok:
+                _add_missing(fitset, panel, label, entry.method, entry.n_points, f"no fit: {entry.message}")
+            else:
+                _add_law(fitset, panel, label, entry.method, part, entry.fit, points, entry.extra)
+    if shown is not None:
+        fitset.coefficients = shown
     return fitset
 
 
+def _points_of(group: dict, points: pd.DataFrame) -> pd.DataFrame:
+    keep = pd.Series(True, index=points.index)
+    for key, value in group.items():
+        col = _POINT_KEYS.get(key)
+        if col is not None and col in points.columns:
+            keep &= points[col].astype(str) == str(value)
+    return points[keep]
+
+
+def _label(group: dict, part: pd.DataFrame) -> str:
+    """The law's name within its plot: its paper group (or other group values), else the points'."""
+    rest = [str(v) for k, v in group.items() if k not in ("downstream_dataset", "task")]
+    if rest:
+        return ", ".join(rest)
+    groups = part["group"].unique() if len(part) else []
+    return str(groups[0]) if len(groups) == 1 else "all"
+
+
 def fits_from_table(fits: pd.DataFrame, points: pd.DataFrame, problems: Problems) -> FitSet:
-    """Use the caller's fit table (clipscale.laws.fit_table rows) instead of fitting again.
+    """Use the caller's fit table (clipscale.laws.fit_table rows, fits.csv) instead of fitting again.
 
     A row is turned back into a FitResult: with `FitResult.from_dict` when it is a whole saved fit
-    (then the band is drawn), else with `FitResult.from_row` (the law without a band).
-    A table fitted per dataset only (no `group` column, as a study does) applies to all its points.
+    (then the band is drawn), else with `FitResult.from_row` (the law without a band; pass the
+    fits.json written beside fits.csv to get the bands). A table fitted per dataset only (no
+    `group` column, as a study does) applies to all its points.
     """
+    from clipscale.laws import FitEntry, Fits
+
     missing = [c for c in ("downstream_dataset", "alpha", "beta") if c not in fits.columns]
     if missing:
         problems.add(f"The fit table lacks the column(s) {', '.join(missing)}; no fitted laws are drawn.")
         return FitSet()
     rows = fits.to_dict("records")
-    methods = tuple(dict.fromkeys(str(r.get("method", "given")) for r in rows))
-    fitset = FitSet(methods=methods)
+    entries = []
     for row in rows:
-        dataset, method = str(row["downstream_dataset"]), str(row.get("method", "given"))
-        sub = points[points["downstream_dataset"] == dataset]
-        if "group" in row:
-            group = str(row["group"])
-            sub = sub[sub["group"] == group]
-        else:
-            groups = sub["group"].unique()
-            group = str(groups[0]) if len(groups) == 1 else "all"
-        result = _result_from_row(row)
-        if result is None:
-            reason = row.get("message") if row.get("status") == "failed" else "coefficients missing in the fit table"
-            _add_missing(fitset, dataset, group, method, len(sub), f"no fit: {reason}")
+        if row.get("method") == "joint":  # a joint law is read back from fits.json only
             continue
-        _add_law(fitset, dataset, group, method, sub, result, points)
-    fitset.coefficients = rows  # the caller's table, shown as given
-    return fitset
+        group = {k: row[k] for k in ("downstream_dataset", "group", "task") if k in row and not _nan(row[k])}
+        result = _result_from_row(row)
+        reason = row.get("message") if row.get("status") == "failed" else "coefficients missing in the fit table"
+        entries.append(FitEntry(group=group, method=str(row.get("method", "given")),
+                                n_points=int(row.get("n_points") or 0) if not _nan(row.get("n_points")) else 0,
+                                fit=result, status="ok" if result is not None else "failed",
+                                message="" if result is not None else str(reason),
+                                extra={"headline": row["headline"]} if "headline" in row else {}))
+    return from_fits(Fits(entries), points, problems, shown=rows)
+
+
+def _nan(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
 
 
 def _result_from_row(row: dict):
     clean = {k: v for k, v in row.items() if not (isinstance(v, float) and math.isnan(v))}
     if "alpha" not in clean or "beta" not in clean or clean.get("status", "ok") != "ok":
         return None
-    if clean.get("schema"):  # a FitResult.to_dict() row: rebuild it, bootstrap and all
-        try:
-            from clipscale.laws import FitResult
-
-            return FitResult.from_dict(clean)
-        except (ImportError, KeyError, TypeError, ValueError):
-            pass
     from clipscale.laws import FitResult
 
     return FitResult.from_row(clean)     # drawn without a band; a logodds row stays a logodds law
 
 
-def _add_missing(fitset: FitSet, dataset, group, method, n_points: int, reason: str) -> None:
-    fitset.laws.setdefault(dataset, {}).setdefault(method, {})[group] = {"missing": reason, "n": n_points}
-    fitset.coefficients.append({"downstream_dataset": dataset, "group": group, "method": method,
+def _add_missing(fitset: FitSet, panel, group, method, n_points: int, reason: str) -> None:
+    fitset.laws.setdefault(panel, {}).setdefault(method, {})[group] = {"missing": reason, "n": n_points}
+    fitset.coefficients.append({"downstream_dataset": panel, "group": group, "method": method,
                                 "n_points": n_points, "formula": "", "note": reason})
 
 
-def _add_law(fitset: FitSet, dataset, group, method, sub: pd.DataFrame, result, points: pd.DataFrame) -> None:
-    every = points.loc[points["downstream_dataset"] == dataset, "compute"]
+def _add_law(fitset: FitSet, panel, group, method, sub: pd.DataFrame, result, points: pd.DataFrame,
+             extra: dict | None = None) -> None:
+    """Sample the law over its panel's compute range (with its band) and add its coefficient and
+    prediction rows; `panel` is the report's plot (the dataset, with a non-zero-shot evaluation type)."""
+    every = points.loc[points["panel"] == panel, "compute"]
     span = every if len(every) else sub["compute"]
     grid = _possible(result, np.geomspace(span.min() * _GRID_LOW, span.max() * _GRID_HIGH, _GRID_POINTS))
     law = {"formula": _formula(result), "n": int(len(sub)), "x": grid.tolist(),
@@ -127,14 +165,17 @@ def _add_law(fitset: FitSet, dataset, group, method, sub: pd.DataFrame, result, 
     if band is not None:
         law["lo"], law["hi"] = band
     law.update(_scalars(result))
-    fitset.laws.setdefault(dataset, {}).setdefault(method, {})[group] = law
-    fitset.coefficients.append({"downstream_dataset": dataset, "group": group, "method": method,
+    ci = _ci(result)
+    law["alpha_ci"] = [ci.get("alpha_lo"), ci.get("alpha_hi")]
+    fitset.laws.setdefault(panel, {}).setdefault(method, {})[group] = law
+    flags = {k: v for k, v in (extra or {}).items() if k == "headline"}
+    fitset.coefficients.append({"downstream_dataset": panel, "group": group, "method": method,
                                 "n_points": int(len(sub)), **_scalars(result), **_ci(result),
-                                "formula": law["formula"], "note": "; ".join(law["notes"])})
+                                "formula": law["formula"], "note": "; ".join(law["notes"]), **flags})
     predicted = np.asarray(result.predict(sub["compute"].to_numpy(float)), float)
     for (point_id, row), pred in zip(sub.iterrows(), predicted):
         fitset.predictions.append({
-            "point_id": int(point_id), "downstream_dataset": dataset, "group": group, "method": method, "name": row["name"],
+            "point_id": int(point_id), "downstream_dataset": panel, "group": group, "method": method, "name": row["name"],
             "arch": row["arch"], "data": row["data"], "samples_seen": row["samples_pretty"],
             "gmacs_total": row["compute"], "actual_error_pct": 100 * row["error"],
             "predicted_error_pct": 100 * pred, "residual_pct_points": 100 * (pred - row["error"])})
@@ -196,32 +237,3 @@ def _num(value):
 
 def _finite(values) -> list:
     return [v if math.isfinite(v) else None for v in np.asarray(values, float).tolist()]
-
-
-def holdout_backtest(points: pd.DataFrame, problems: Problems, *, methods=DEFAULT_METHODS,
-                     holdout: int = 1) -> pd.DataFrame:
-    """Fit each dataset x group x method without its `holdout` most expensive runs, predict them.
-
-    One row per held-out run: actual and predicted error in percent and the miss in error-percentage
-    points (clipscale.laws.backtest, no bootstrap). Groups too small to leave a fit are skipped and counted.
-    """
-    from clipscale import laws
-
-    rows, skipped = [], 0
-    for (dataset, group), sub in points.groupby(["downstream_dataset", "group"], sort=True):
-        compute, error = sub["compute"].to_numpy(float), sub["error"].to_numpy(float)
-        for method in methods:
-            opts = group_options(method, group)
-            try:
-                bt = laws.backtest(compute, error, method, holdout_top=holdout, label=f"({dataset}, {group})", **opts)
-            except (FitError, DataError):
-                skipped += 1
-                continue
-            frame = bt.held_out_frame(sub.reset_index(drop=True), keep=("name", "arch", "data", "samples_pretty"))
-            frame.insert(0, "downstream_dataset", dataset)
-            frame.insert(1, "group", group)
-            rows.append(frame)
-    if skipped:
-        problems.add(f"Backtest: {skipped} dataset / group / method combinations have too few runs to fit "
-                     f"after holding out the {holdout} most expensive, and are not in the backtest table.")
-    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()

@@ -59,10 +59,10 @@ def _sorted_labels(values) -> list:
 
 
 def payload(*, title, points, curves, fitset: FitSet, backtest, problems, files, curves_empty,
-            in_sample=None) -> dict:
+            in_sample=None, joint=None, training=None) -> dict:
     """Everything the page script needs, JSON-ready (errors are fractions, compute total GMACs)."""
     datasets = [{"name": d, "metric": str(sub["metric"].iloc[0]), "n_points": int(len(sub))}
-                for d, sub in points.groupby("downstream_dataset", sort=True)]
+                for d, sub in points.groupby("panel", sort=True)]
     default = _default_dataset(datasets, fitset)
     return clean({
         "title": title,
@@ -72,12 +72,13 @@ def payload(*, title, points, curves, fitset: FitSet, backtest, problems, files,
         "methods": list(fitset.methods) if fitset.laws else [],
         "default_method": fitset.methods[0] if fitset.methods else "",
         "band_level_pct": round(100 * BAND_LEVEL),
-        "styles": {"archs": _sorted_labels(list(points["arch"]) + list(curves["arch"])),
+        "styles": {"archs": _sorted_labels(list(points["arch"]) + list(curves["arch"])
+                                           + (list(training["arch"]) if training is not None else [])),
                    "data": _sorted_labels(list(points["data"]) + list(curves["data"])),
                    "samples": _sorted_labels(list(points["samples_pretty"]))},
         "groups": sorted(set(points["group"]) | {g for by_method in fitset.laws.values()
                                                   for laws in by_method.values() for g in laws}),
-        "points": {d: _point_records(sub) for d, sub in points.groupby("downstream_dataset", sort=True)},
+        "points": {d: _point_records(sub) for d, sub in points.groupby("panel", sort=True)},
         "laws": fitset.laws,
         "predictions": _prediction_lookup(fitset),
         "coefficients": table_json(fitset.coefficient_frame(), COEFFICIENT_ORDER),
@@ -86,8 +87,42 @@ def payload(*, title, points, curves, fitset: FitSet, backtest, problems, files,
                             for k, label in CURVE_AXES]},
         "backtest": table_json(backtest),
         "in_sample": table_json(in_sample),
+        "joint": joint,
+        "training": _training(training),
+        "eval_laws": eval_laws(points, fitset),
         "files": files,
     })
+
+
+def eval_laws(points: pd.DataFrame, fitset: FitSet) -> dict | None:
+    """The laws of one downstream dataset's evaluation types side by side (zero-shot, linear probe,
+    fine-tune: one plot each), for every dataset evaluated more than one way; None when none is."""
+    if not len(points):
+        return None
+    panels = points.groupby("downstream_dataset")["panel"].unique()
+    rows = []
+    for dataset, names in panels.items():
+        if len(names) < 2:
+            continue
+        for panel in sorted(names, key=lambda p: (p != dataset, p)):
+            kinds = points.loc[points["panel"] == panel, "eval_type"].unique()
+            for method, by_group in fitset.laws.get(panel, {}).items():
+                for group, law in sorted(by_group.items()):
+                    ci = law.get("alpha_ci") or (None, None)
+                    rows.append([dataset, _eval_label(kinds), method, group, law.get("n"),
+                                 law.get("formula", ""), law.get("alpha"), ci[0], ci[1], law.get("r2"),
+                                 law.get("missing", "")])
+    if not rows:
+        return None
+    cols = ["downstream_dataset", "evaluation", "method", "group", "n_points", "formula", "alpha",
+            f"alpha {round(100 * BAND_LEVEL)}% lo", f"alpha {round(100 * BAND_LEVEL)}% hi", "r2", "no fit"]
+    return {"columns": cols, "rows": clean(rows)}
+
+
+def _eval_label(kinds) -> str:
+    from clipscale.report._data import EVAL_LABELS
+
+    return ", ".join(sorted({EVAL_LABELS.get(str(k), str(k) or "unknown") for k in kinds}))
 
 
 def _default_dataset(datasets: list, fitset: FitSet) -> str:
@@ -112,6 +147,15 @@ def _prediction_lookup(fitset: FitSet) -> dict:
         out.setdefault(row["downstream_dataset"], {}).setdefault(row["method"], {})[row["point_id"]] = \
             row["predicted_error_pct"] / 100
     return out
+
+
+def _training(rows: pd.DataFrame | None) -> list:
+    """One line per run part (trunk, each cool-down branch, or a whole run): samples seen and loss."""
+    if rows is None or not len(rows):
+        return []
+    return [{"run": run, "part": part, "arch": sub["arch"].iloc[0], "kind": sub["kind"].iloc[0],
+             "x": sub["samples_seen"].tolist(), "y": sub["loss"].tolist()}
+            for (run, part), sub in rows.groupby(["run", "part"], sort=True)]
 
 
 def _runs(curves: pd.DataFrame) -> list:

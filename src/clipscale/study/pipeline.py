@@ -74,12 +74,19 @@ def finish_study(spec: StudySpec, *, report: bool = True, wall_s: float = 0.0,
     store = Store(spec.out)
     runs = spec.runs()
     results, curves = store.merge([r.name for r in runs])
-    finetune_runs(spec, store, runs)  # [finetune]: rows appended to results.csv (eval_type finetune)
+    tuned = finetune_runs(spec, store, runs)  # [finetune]: rows appended to results.csv (eval_type finetune)
+    if tuned is not None and len(tuned):
+        import pandas as pd
+
+        results = tuned if results is None or results.empty else pd.concat([results, tuned], ignore_index=True)
     missing = [{"run": r.name, "state": s, "reason": why}
                for r in runs for s, why in [store.state(r.name)] if s != "done"]
-    fits, backtest, fit_note = fit_study(spec, results)
-    if fits is not None:
+    found, backtest, fit_note = fit_study(spec, results)
+    fits = None
+    if found is not None:  # fits.json (the fit objects) is what the report and `clipscale plan` read back
+        fits = found.frame()
         _io.atomic_write_with(store.root / "fits.csv", lambda p: fits.to_csv(p, index=False))
+        found.save(store.root / "fits.json")
     notes = [fit_note] if fit_note else []
     if budget:  # clipscale.study.budget's plan: what was measured and promised, and what it took
         speeds = ", ".join(f"{m} {v:,.0f}" for m, v in budget["speeds_samples_per_s"].items())
@@ -91,16 +98,18 @@ def finish_study(spec: StudySpec, *, report: bool = True, wall_s: float = 0.0,
         notes.append(f"{len(missing)} of {len(runs)} runs missing: "
                      + "; ".join(f"{m['run']} ({m['state']}{': ' + m['reason'] if m['reason'] else ''})"
                                  for m in missing[:10]))
-    report_path = make_report(spec, results, curves, fits, backtest, notes) if report else None
+    report_path = make_report(spec, results, curves, store.root / "fits.json" if found is not None else None,
+                              backtest, notes, training_curves(store, runs)) if report else None
     summary = summarize(spec, results, fits, missing, notes, wall_s, backtest)
     _io.atomic_write_json(store.root / "summary.json", summary)
     return StudyOutcome(store.root, results, curves, fits, report_path, missing, wall_s, summary)
 
 
-def finetune_runs(spec: StudySpec, store, runs) -> None:
+def finetune_runs(spec: StudySpec, store, runs):
+    """[finetune]: the fine-tuned rows (eval_type finetune), also appended to results.csv; or None."""
     from clipscale.evaluate.transfer import finetune_study
 
-    finetune_study(spec.finetune, store.root, [(r.name, store.run_dir(r.name)) for r in runs])
+    return finetune_study(spec.finetune, store.root, [(r.name, store.run_dir(r.name)) for r in runs])
 
 
 def fit_task(spec: StudySpec) -> str:
@@ -114,24 +123,40 @@ def fit_task(spec: StudySpec) -> str:
     return ev.IMAGENET_ROLE_TASK if ev.IMAGENET_ROLE_TASK in tasks else tasks[0]
 
 
+#: the study's joint law E(N, D): N = per-sample GMACs of the trained models (so C = N x D is total
+#: GMACs exactly), D = samples seen; the full grid of 4,500 starts and 200 bootstrap resamples take
+#: about 0.6 s on the demo's 17 runs (2-core CPU; benchmarks/bench_study_fits.py measures it)
+JOINT_SIZE_COL, JOINT_DATA_COL, JOINT_N_BOOT = "gmacs", "samples_seen", 200
+ZERO_SHOT_KINDS = ("zeroshot_classification", "zeroshot_retrieval")  # the results' `task` column
+
+
 def fit_study(spec: StudySpec, results):
-    """(fits DataFrame, backtest rows DataFrame, note): one law per downstream task, on total GMACs.
+    """(Fits, backtest rows DataFrame, note): one law per downstream task and evaluation type
+    (zero-shot, linear probe, fine-tune) on total GMACs, the headline task's entry flagged
+    `headline`, and the joint law E(N, D) of the headline task's zero-shot runs (method 'joint').
 
-    Fitting never stops the study: too few points give a note instead of fits.
+    Fitting never stops the study: too few points give a note or a failed entry instead of fits.
     """
-    import pandas as pd
-
     from clipscale import laws
+    from clipscale.laws.table import EVAL_COL
 
     if results is None or results.empty:
         return None, None, "no run succeeded: nothing to fit"
-    if spec.eval.tasks:  # only the spec's tasks (a folder may hold evaluations of an older spec)
-        results = results[results["downstream_dataset"].isin(list(spec.eval.tasks))]
+    results = _spec_rows(spec, results)
+    if results.empty:
+        return None, None, "no result of the spec's tasks: nothing to fit"
     holdout = spec.fit.holdout_top or None
-    fits = laws.fit_table(results, compute_col="gmacs_total", group_by=["downstream_dataset"],
-                          method=spec.fit.method, holdout_top=holdout, n_boot=200, seed=0)
+    keys = ["downstream_dataset"] + ([EVAL_COL] if EVAL_COL in results.columns else [])
+    fits = laws.fit_groups(results, compute_col="gmacs_total", group_by=keys, method=spec.fit.method,
+                           holdout_top=holdout, n_boot=200, seed=0)
     task = fit_task(spec)
-    sub = results[results["downstream_dataset"] == task]
+    zero = results[results[EVAL_COL].isin(ZERO_SHOT_KINDS)] if EVAL_COL in results.columns else results
+    head = [e for e in fits.entries if e.group["downstream_dataset"] == task]
+    head = [e for e in head if e.group.get(EVAL_COL, ZERO_SHOT_KINDS[0]) in ZERO_SHOT_KINDS] or head
+    sub = zero[zero["downstream_dataset"] == task]
+    fits = fits + _joint(sub, keys)
+    for e in fits.entries:
+        e.extra["headline"] = bool(head) and e is head[0]
     backtest = None
     note = ""
     if holdout and len(sub) > holdout:
@@ -142,15 +167,65 @@ def fit_study(spec: StudySpec, results):
             note = f"backtest on {task} not possible: {exc}"
     elif holdout:
         note = f"backtest on {task} needs more than {holdout} points, got {len(sub)}"
-    fits["headline"] = fits["downstream_dataset"] == task
-    return pd.DataFrame(fits), backtest, note
+    return fits, backtest, note
 
 
-def make_report(spec, results, curves, fits, backtest, notes) -> Path | None:
+def _spec_rows(spec: StudySpec, results):
+    """Only the spec's evaluations (a folder may hold evaluations of an older spec): rows of
+    [eval] tasks (by registry name, `eval_task`) and fine-tuned rows of [finetune] tasks."""
+    if not spec.eval.tasks:
+        return results
+    name = results["eval_task"] if "eval_task" in results.columns else results["downstream_dataset"]
+    name = name.fillna(results["downstream_dataset"])
+    keep = name.isin(list(spec.eval.tasks))
+    if "task" in results.columns:
+        keep |= (results["task"] == "finetune") & results["downstream_dataset"].isin(list(spec.finetune.tasks))
+    return results[keep]
+
+
+def _joint(rows, keys):
+    """The joint law E(N, D) of one task's zero-shot runs (N = per-sample GMACs, D = samples seen), as
+    a `Fits` with one entry (failed, with its reason, when the runs are too few)."""
+    from clipscale.laws import FitEntry, Fits
+    from clipscale.laws.joint_table import fit_joint_groups
+
+    try:
+        return fit_joint_groups(rows, size_col=JOINT_SIZE_COL, data_col=JOINT_DATA_COL, size_unit="gmacs",
+                                group_by=[k for k in keys if k in rows.columns], n_boot=JOINT_N_BOOT, seed=0,
+                                name_col="arch" if "arch" in rows.columns else None)
+    except ClipscaleError as exc:  # e.g. no gmacs column: the study goes on, the report says why
+        return Fits([FitEntry(group={}, method="joint", n_points=len(rows), status="failed", message=str(exc))])
+
+
+def training_curves(store: Store, runs):
+    """Training loss of every run as logged (metrics.jsonl): one row per logged step with run, arch,
+    part ('run'; for a cool-down run 'trunk' and 'branch_s<level>'), samples_seen, loss and lr.
+    None when no run has logged a step yet."""
+    import pandas as pd
+
+    from clipscale.train.branches import branch_dir
+
+    frames = []
+    for run in runs:
+        root = store.run_dir(run.name)
+        parts = [("trunk", root / "trunk")] + [(branch_dir(root, lv).name, branch_dir(root, lv)) for lv in run.levels] \
+            if run.is_trunk else [("run", root)]
+        for part, folder in parts:
+            path = folder / "metrics.jsonl"
+            if not path.is_file() or path.stat().st_size == 0:
+                continue
+            log = pd.read_json(path, lines=True)
+            if {"samples_seen", "loss"} <= set(log.columns):
+                frames.append(log.reindex(columns=["samples_seen", "loss", "lr"])
+                              .assign(run=run.name, arch=run.model, part=part))
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def make_report(spec, results, curves, fits, backtest, notes, training=None) -> Path | None:
     from clipscale.report import build_report
 
     out = Path(spec.out) / "report"
-    return build_report(results, out, curves=curves, fits=fits, backtest=backtest,
+    return build_report(results, out, curves=curves, fits=fits, backtest=backtest, training=training,  # fits: fits.json
                         title=f"clipscale study: {spec.name}", notes=notes)
 
 
@@ -188,6 +263,14 @@ def summarize(spec, results, fits, missing, notes, wall_s, backtest=None) -> dic
             out["fit_task"] = row["downstream_dataset"]
             out["law"] = {k: row.get(k) for k in ("method", "alpha", "beta", "e_inf", "r2", "n_points",
                                                    "n_fit_points", "backtest_mae_pct", "status", "message")}
+            for k in ("n_points", "n_fit_points"):  # the joint row's columns make them floats in the frame
+                if isinstance(out["law"][k], float) and out["law"][k] == out["law"][k]:
+                    out["law"][k] = int(out["law"][k])
+        joint = fits[fits["method"] == "joint"]
+        if len(joint):
+            row = joint.iloc[0].to_dict()
+            out["joint"] = {k: row.get(k) for k in ("formula", "E_inf", "A", "B", "alpha", "beta", "a_opt",
+                                                     "n_points", "status", "message")}
     if backtest is not None and len(backtest) and "inside_90" in backtest:
         inside = backtest["inside_90"].fillna(False).astype(bool)
         out["backtest"] = {"n_heldout": len(backtest), "mae_pct": float(backtest["abs_miss_pct_points"].mean()),

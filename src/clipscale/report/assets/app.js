@@ -256,6 +256,23 @@ function renderCurves() {
   $("curve-count").textContent = runs.length + " of " + DATA.curves.runs.length + " runs shown";
 }
 
+function renderTraining() {
+  var parts = DATA.training || [];
+  if (!parts.length) { $("training-box").hidden = true; return; }
+  var lines = parts.map(function (p) {
+    var branch = p.kind === "branch";
+    return {x: p.x, y: p.y, color: STYLE.color[p.arch] || "#555", dash: branch ? "5 3" : "", width: branch ? 1.2 : 1.8,
+      cls: "training-" + p.kind, title: p.run + " · " + p.part + " (" + p.arch + ")"};
+  });
+  var ends = parts.filter(function (p) { return p.kind === "branch" && p.x.length; }).map(function (p) {
+    var i = p.x.length - 1;
+    return {x: p.x[i], y: p.y[i], color: STYLE.color[p.arch] || "#555", shape: "circle", r: 3,
+      title: p.run + ": cool-down to " + fmt(p.x[i]) + " samples, loss " + fmt(p.y[i], 3)};
+  });
+  drawPlot($("training-plot"), {xlog: true, ylog: false, xlabel: "samples seen", ylabel: "training loss",
+    empty: "no training loss logged", lines: lines, points: ends});
+}
+
 function naturalCompare(a, b) {
   var na = parseCount(a), nb = parseCount(b);
   if (!isNaN(na) && !isNaN(nb) && na !== nb) return na - nb;
@@ -323,6 +340,33 @@ function renderTables() {
   });
 }
 
+/* ---- laws per evaluation type; the joint law and the compute-optimal model per budget ---- */
+function renderEvals() {
+  if (!DATA.eval_laws) { $("evals-section").hidden = true; return; }
+  makeTable($("evals-table"), DATA.eval_laws.columns, DATA.eval_laws.rows.slice(), "No laws.");
+}
+
+function renderJoint() {
+  var joint = DATA.joint;
+  if (!joint) { $("joint-section").hidden = true; return; }
+  joint.failed.forEach(function (line) { $("joint-failed").appendChild(h("li", {"class": "missing"}, line)); });
+  var box = $("joint-laws");
+  joint.laws.forEach(function (law) {
+    var div = h("div", {"class": "joint-law"});
+    div.appendChild(h("h3", {}, law.title));
+    div.appendChild(h("p", {}, "")).appendChild(h("code", {"class": "formula"}, law.formula));
+    div.appendChild(h("p", {"class": "note"}, law.definition));
+    var params = h("div", {"class": "table-box"}), plan = h("div", {"class": "table-box"});
+    div.appendChild(params);
+    div.appendChild(h("p", {"class": "note"}, "Compute-optimal model per budget (the runs' compute range and one decade beyond):"));
+    div.appendChild(plan);
+    if (law.notes.length) div.appendChild(h("div", {"class": "fit-notes"}, law.notes.join("; ")));
+    box.appendChild(div);
+    makeTable(params, law.params.columns, law.params.rows.slice(), "No parameters.");
+    makeTable(plan, law.plan.columns, law.plan.rows.slice(), "No budgets.");
+  });
+}
+
 $("backtest-all").addEventListener("change", renderBacktest);
 $("insample-all").addEventListener("change", renderBacktest);
 renderProblems();
@@ -331,4 +375,7 @@ renderLegend();
 renderScaling();
 setupCurveControls();
 renderTables();
+renderEvals();
+renderJoint();
+renderTraining();
 document.body.setAttribute("data-ready", "true");

@@ -1,0 +1,115 @@
+"""The report's joint-law section: E(N, D) = E_inf + A/N^alpha + B/D^beta as fitted by
+clipscale.laws (read back from fits.json), its parameters with bootstrap intervals, and the
+compute-optimal model per budget (clipscale.laws.joint_table.plan_rows, as `clipscale plan`).
+
+Budgets: the fitted runs' compute range (smallest, geometric middle, largest) and one decade beyond
+the largest, in the cost's unit x samples (total GMACs when N is per-sample GMACs or the cost is).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+LEVEL = 0.95
+_SIZE = {"gmacs": "per-sample GMACs of the trained models", "parameters": "parameters"}
+
+
+def budgets(fit, cost) -> np.ndarray:
+    """The section's budgets: min, geometric middle and max of the runs' compute, and 10 x max."""
+    run_c = cost(fit.size) * fit.data
+    lo, hi = float(np.min(run_c)), float(np.max(run_c))
+    return np.array([lo, float(np.sqrt(lo * hi)), hi, 10 * hi])
+
+
+def joint_section(entries) -> tuple[dict | None, pd.DataFrame]:
+    """(the page's joint payload or None when there is no joint entry, the plan rows for a CSV)."""
+    from clipscale.laws.joint_table import _view, plan_rows
+
+    if not entries:
+        return None, pd.DataFrame()
+    laws, failed, frames = [], [], []
+    for entry in entries:
+        label = _label(entry.group)
+        if not entry.ok:
+            failed.append(f"Joint law E(N, D) of {label}: not fitted ({entry.message}).")
+            continue
+        fit = entry.fit
+        view = _view(entry)
+        rows = plan_rows([view], budgets(fit, view["cost"]), LEVEL)
+        frames.append(pd.DataFrame(rows))
+        pct = not str(entry.metric).startswith("error:")
+        laws.append({"title": label, "formula": fit.formula(),
+                     "definition": _definition(fit, view["cost_unit"], pct),
+                     "params": _params(fit), "plan": _plan(rows, pct, fit.size_unit, view["cost_unit"]),
+                     "notes": list(fit.notes) + sorted({r["note"] for r in rows if r.get("note")})
+                     + _caveats(fit, rows, pct)})
+    plan = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return {"laws": laws, "failed": failed}, plan
+
+
+def _label(group: dict) -> str:
+    """'embedded/objects (zero-shot)', 'embedded/objects · fine-tune', or the group's values."""
+    from clipscale.report._data import EVAL_LABELS, panel_name
+
+    ds, task = group.get("downstream_dataset"), group.get("task")
+    rest = [str(v) for k, v in group.items() if k not in ("downstream_dataset", "task")]
+    name = "" if ds is None else panel_name(ds, task) + (" (zero-shot)" if EVAL_LABELS.get(str(task)) == "zero-shot" else "")
+    return ", ".join([n for n in [name] + rest if n]) or "all runs"
+
+
+def _definition(fit, cost_unit: str, pct: bool) -> str:
+    size = _SIZE.get(fit.size_unit, fit.size_unit)
+    budget = "C = N x D, total GMACs" if fit.size_unit == "gmacs" and cost_unit.startswith("N") \
+        else f"C = cost(N) x D (cost: {cost_unit})"
+    err = "E = error as a fraction (shown in %)" if pct else "E = the fitted error column"
+    return (f"N = {size}, D = {fit.data_unit}; {err}; budget {budget}. Fitted on {fit.n_points} runs "
+            f"(Huber delta {fit.delta:g} on log E, {fit.n_starts:,} starts); intervals: {fit.n_boot} bootstrap "
+            f"resamples of the runs, {LEVEL:.0%}.")
+
+
+def _params(fit) -> dict:
+    rows = []
+    for name in ("E_inf", "A", "alpha", "B", "beta"):
+        lo, hi = fit.ci.get(name, (None, None))
+        rows.append([name, getattr(fit, name), lo, hi])
+    rows.append(["a_opt = beta / (alpha + beta)", fit.beta / (fit.alpha + fit.beta), None, None])
+    return {"columns": ["parameter", "value", f"{LEVEL:.0%} lo", f"{LEVEL:.0%} hi"], "rows": rows}
+
+
+def _caveats(fit, rows: list[dict], pct: bool) -> list[str]:
+    """What a reader should know before trusting the numbers (identifiability, the range of E)."""
+    out = []
+    sizes = np.unique(fit.size)
+    span = float(np.log10(sizes.max() / sizes.min())) if len(sizes) > 1 else 0.0
+    if len(sizes) < 4 or span < 1.5:
+        out.append(f"the runs have {len(sizes)} model size(s) spanning {span:.1f} decade(s) of N: A and alpha "
+                   "are weakly identified (wide intervals), and N_opt beyond the trained sizes is a guess")
+    if fit.E_inf < 1e-3 * float(np.min(fit.error)):
+        out.append("E_inf is ~0: these runs show no error floor")
+    if pct and any(max(r.get("E_opt_hi", 0), r.get("E_pred_hi", 0)) > 1 for r in rows):
+        out.append("an interval above 100% error means no better than chance there (the law is not bounded by 1)")
+    return out
+
+
+def _g(v, scale: float = 1.0) -> str:
+    return "" if v is None or not np.isfinite(v) else f"{v * scale:.3g}"
+
+
+def _plan(rows: list[dict], pct: bool, size_unit: str, cost_unit: str) -> dict:
+    s = 100.0 if pct else 1.0
+    unit = " (%)" if pct else ""
+    out = []
+    for r in rows:
+        extra = r["extrapolation_decades"]
+        out.append([r["budget"], r["N_opt"], f"{_g(r['N_opt_lo'])} – {_g(r['N_opt_hi'])}", r["D_opt"],
+                    f"{_g(r['D_opt_lo'])} – {_g(r['D_opt_hi'])}", r["E_opt"] * s,
+                    f"{_g(r['E_opt_lo'], s)} – {_g(r['E_opt_hi'], s)}",
+                    f"{_g(r.get('E_pred_lo'), s)} – {_g(r.get('E_pred_hi'), s)}" if "E_pred_lo" in r else "",
+                    r.get("nearest_arch", ""),
+                    f"yes, {extra:.2f} decade(s) outside the runs" if extra > 0 else "no"])
+    total = size_unit == "gmacs" and cost_unit.startswith("N") or cost_unit.startswith("per-sample cost (GMACs)")
+    n_unit = "GMACs per sample" if size_unit == "gmacs" else size_unit
+    cols = [f"budget C ({'total GMACs' if total else 'cost x samples'})", f"N_opt ({n_unit})", "N_opt 95%",
+            "D_opt (samples)", "D_opt 95%", f"predicted error{unit}",
+            f"law 95%{unit}", f"a new run 95%{unit}", "nearest trained model", "extrapolation"]
+    return {"columns": cols, "rows": out}
