@@ -39,7 +39,7 @@ def matmul_peak_gflops(n: int = 2048, repeats: int = 5) -> float:
 def study_train_gflop(preset: str, out: Path) -> float:
     """Training FLOPs (GFLOP) of every run of a preset."""
     from clipscale.study.demo import preset_spec
-    from clipscale.study.runner import gmacs_per_sample
+    from clipscale.compute import gmacs_per_sample
 
     spec = preset_spec(preset, out)
     return sum(3 * 2 * gmacs_per_sample(r.model) * r.samples_seen for r in spec.runs())

@@ -24,7 +24,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="timings per step; the best is printed (default 3)")
     args = ap.parse_args()
 
-    from clipscale.study import pipeline
+    from clipscale.study import orchestrate
     from clipscale.study.spec import spec_from_dict
 
     results = pd.read_csv(args.study / "results.csv")
@@ -34,17 +34,17 @@ def main() -> None:
         raw = json.loads((args.study / "study.json").read_text())["spec"]
         spec = spec_from_dict({**raw, "out": str(tmp)})
         keys = ["downstream_dataset", "task"]
-        sub = results[(results["downstream_dataset"] == pipeline.fit_task(spec))
-                      & results["task"].isin(pipeline.ZERO_SHOT_KINDS)]
-        joint_s = _best(args.repeat, lambda: pipeline._joint(sub, keys))
-        fit_s = _best(args.repeat, lambda: pipeline.fit_study(spec, results))
-        fits, backtest, note = pipeline.fit_study(spec, results)
+        sub = results[(results["downstream_dataset"] == orchestrate.fit_task(spec))
+                      & results["task"].isin(orchestrate.ZERO_SHOT_KINDS)]
+        joint_s = _best(args.repeat, lambda: orchestrate._joint(sub, keys))
+        fit_s = _best(args.repeat, lambda: orchestrate.fit_study(spec, results))
+        fits, backtest, note = orchestrate.fit_study(spec, results)
         path = fits.save(tmp / "fits.json")
-        report_s = _best(args.repeat, lambda: pipeline.make_report(spec, results, curves, path, backtest, []))
+        report_s = _best(args.repeat, lambda: orchestrate.make_report(spec, results, curves, path, backtest, []))
         joint = fits.select("joint")[0]
         print(f"study {args.study}: {len(results)} result rows, joint law on {len(sub)} zero-shot runs of "
-              f"{pipeline.fit_task(spec)} (N = per-sample GMACs, D = samples seen)")
-        print(f"joint law + {pipeline.JOINT_N_BOOT} bootstrap resamples: {joint_s:.2f} s "
+              f"{orchestrate.fit_task(spec)} (N = per-sample GMACs, D = samples seen)")
+        print(f"joint law + {orchestrate.JOINT_N_BOOT} bootstrap resamples: {joint_s:.2f} s "
               f"({joint.fit.n_starts if joint.ok else 0} starts)")
         print(f"all of fit_study (laws per task and evaluation type, backtest, joint law): {fit_s:.2f} s")
         print(f"report from fits.json: {report_s:.2f} s")

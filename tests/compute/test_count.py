@@ -116,11 +116,11 @@ def test_gmacs_per_sample_raises_naming_the_architecture(monkeypatch):
     from clipscale.compute import counter, gmacs_per_sample
     from clipscale.errors import ComputeError
     from clipscale.evaluate import results
-    from clipscale.study import runner
+    from clipscale.study import one_run, orchestrate, progress
     from clipscale.train.run import compute_record
 
     assert gmacs_per_sample("ladder-xs") == pytest.approx(count("ladder-xs").gmacs) and count("ladder-xs").gmacs > 0
-    assert runner.gmacs_per_sample is gmacs_per_sample and results.gmacs_per_sample is gmacs_per_sample
+    assert all(m.gmacs_per_sample is gmacs_per_sample for m in (one_run, orchestrate, progress, results))
     with pytest.raises(NotFoundError, match="'ViT-Q-32'"):
         gmacs_per_sample("ViT-Q-32")
 

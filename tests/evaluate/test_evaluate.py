@@ -33,7 +33,7 @@ def test_rows_follow_the_results_schema(run_dir):
 def test_tasks_sharing_images_share_one_feature_pass(xs):
     from clipscale.evaluate.datasets import task_data
     from clipscale.evaluate.features import FeatureCache
-    from clipscale.evaluate.runner import run_task
+    from clipscale.evaluate.checkpoint_eval import run_task
 
     model, preprocess, tokenizer = xs
     cache = FeatureCache(model, preprocess, progress=False)

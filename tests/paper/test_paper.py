@@ -186,7 +186,7 @@ def test_paper_report_command(paper_dir, tmp_path, capsys):
 
 def test_figures_without_companion_tables_skip_those_parts(paper_dir, tmp_path, monkeypatch):
     # Only zeroshot_results.csv, offline: scaling figures still come; predictions and curves are skipped.
-    from clipscale.paper.pipeline import make_figures
+    from clipscale.paper.commands import make_figures
 
     monkeypatch.setenv(data.URL_ENV, f"http://127.0.0.1:{_closed_port()}")
     monkeypatch.setenv(data.CACHE_ENV, str(tmp_path / "cache"))

@@ -4,7 +4,7 @@ import pandas as pd
 
 from clipscale.laws import Fits
 from clipscale.study import load_spec
-from clipscale.study.pipeline import fit_study, make_report, summarize
+from clipscale.study.orchestrate import fit_study, make_report, summarize
 
 
 def _results(n_models=3, kinds=("zeroshot_classification", "finetune")):
@@ -64,7 +64,7 @@ def test_the_report_draws_each_trunk_and_its_cool_down_branches(tiny, tmp_path):
     import json
 
     from clipscale.report import build_report
-    from clipscale.study.pipeline import training_curves
+    from clipscale.study.orchestrate import training_curves
     from clipscale.study.store import Store
 
     spec = load_spec(tiny(models=("ladder-e-xxs",), samples=(256, 512, 1024), levels_from="cooldown"))

@@ -73,7 +73,7 @@ def test_init_writes_a_template_that_loads(tmp_path, capsys):
 
 
 def test_presets_are_valid_and_meet_the_grid_requirement(tmp_path):
-    from clipscale.study.runner import gmacs_per_sample
+    from clipscale.compute import gmacs_per_sample
 
     for name, preset in PRESETS.items():
         assert preset.path.parent == PRESET_DIR

@@ -62,7 +62,7 @@ def _missing(parser) -> int:
 def run_fit(args) -> int:
     from clipscale.paper import load
     from clipscale.paper.fits import paper_fits
-    from clipscale.paper.pipeline import write_csv
+    from clipscale.paper.commands import write_csv
 
     tables = load(args.results)
     fits = paper_fits(tables.results, n_boot=args.n_boot, seed=args.seed)
@@ -80,7 +80,7 @@ def run_figures(args) -> int:
     from tqdm import tqdm
 
     from clipscale.paper import load
-    from clipscale.paper.pipeline import make_figures
+    from clipscale.paper.commands import make_figures
 
     tables = load(args.results)
     with tqdm(desc="figures", unit="fig", file=sys.stderr) as bar:

@@ -161,7 +161,7 @@ def _report(args) -> int:
 def _worker(args) -> int:
     import torch
 
-    from clipscale.study.runner import execute, find_run, load_study, work
+    from clipscale.study.one_run import execute, find_run, load_study, work
 
     torch.set_num_threads(args.threads)
     spec = load_study(args.study_dir)

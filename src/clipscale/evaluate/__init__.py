@@ -9,7 +9,7 @@ retrieval and linear probes, on the embedded suite, scikit-learn's digits and th
 """
 from clipscale.evaluate.features import DecodedImages
 from clipscale.evaluate.results import COLUMNS, append_results, read_results
-from clipscale.evaluate.runner import evaluate, evaluate_run
+from clipscale.evaluate.checkpoint_eval import evaluate, evaluate_run
 from clipscale.evaluate.tasks import (DEFAULT_EMBEDDED_TASKS, IMAGENET_ROLE_TASK, PAPER_BENCHMARKS, Task,
                                       get_task, list_tasks, resolve_tasks)
 

@@ -19,7 +19,7 @@ from clipscale.evaluate.checkpoints import load_model
 from clipscale.evaluate.features import FeatureCache
 from clipscale.evaluate.progress import ProgressArg
 from clipscale.evaluate.results import make_row, to_frame
-from clipscale.evaluate.runner import check_device, run_task
+from clipscale.evaluate.checkpoint_eval import check_device, run_task
 from clipscale.evaluate.tasks import PAPER_BENCHMARKS, get_task
 
 SUITES: dict[str, tuple[str, ...]] = {"paper": PAPER_BENCHMARKS}

@@ -20,7 +20,7 @@ from clipscale.evaluate.datasets import task_data
 from clipscale.evaluate.metrics import classification_metrics
 from clipscale.evaluate.progress import ProgressArg
 from clipscale.evaluate.results import make_row, to_frame
-from clipscale.evaluate.runner import check_device
+from clipscale.evaluate.checkpoint_eval import check_device
 
 
 def finetune_checkpoint(arch: str, checkpoint, task: str, out, recipe: ft.Recipe = ft.Recipe(), *,

@@ -247,7 +247,7 @@ TRAINING_COLUMNS = ("run", "arch", "part", "kind", "samples_seen", "loss", "lr")
 
 
 def normalise_training(training: pd.DataFrame | None, problems: Problems) -> pd.DataFrame:
-    """Training loss as logged (clipscale.study.pipeline.training_curves: run, arch, part,
+    """Training loss as logged (clipscale.study.orchestrate.training_curves: run, arch, part,
     samples_seen, loss, lr) -> TRAINING_COLUMNS, with `kind` 'trunk', 'branch' (a cool-down branch,
     part 'branch_s<level>') or 'run'; rows without a finite loss or samples seen are dropped."""
     if training is None:

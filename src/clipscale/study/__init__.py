@@ -8,7 +8,7 @@ Study folder layout: see clipscale.study.store. Docs: docs/study.md.
 """
 from __future__ import annotations
 
-from clipscale.study.pipeline import StudyOutcome, finish_study, run_study, study_status
+from clipscale.study.orchestrate import StudyOutcome, finish_study, run_study, study_status
 from clipscale.study.spec import Run, StudySpec, expand, load_spec, spec_from_dict
 from clipscale.study.store import Store
 

@@ -270,7 +270,7 @@ def run_with_budget(spec, seconds: float, *, jobs: int | None = None, progress: 
     import json
 
     from clipscale import _io
-    from clipscale.study.pipeline import run_study
+    from clipscale.study.orchestrate import run_study
 
     t0 = time.time()
     p = planned(spec, seconds)

@@ -16,7 +16,7 @@ import time
 from typing import Callable
 
 from clipscale.study.progress import Progress
-from clipscale.study.runner import execute, find_run, load_study
+from clipscale.study.one_run import execute, find_run, load_study
 from clipscale.study.spec import Run, StudySpec
 from clipscale.study.store import Store
 

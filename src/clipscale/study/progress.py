@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from clipscale.study.runner import gmacs_per_sample
+from clipscale.compute import gmacs_per_sample
 from clipscale.study.spec import Run
 from clipscale.study.store import Store
 

@@ -1,4 +1,4 @@
-"""study.runner: the rows of a run are evaluate's, plus the grid's columns; no column written twice."""
+"""study.one_run: the rows of a run are evaluate's, plus the grid's columns; no column written twice."""
 from __future__ import annotations
 
 import math
@@ -10,7 +10,7 @@ from clipscale.evaluate.results import COLUMNS
 from clipscale.evaluate.checkpoints import run_meta
 from clipscale.schema import run_upstream_dataset
 from clipscale.study import spec_from_dict
-from clipscale.study.runner import _row_facts, annotate
+from clipscale.study.one_run import _row_facts, annotate
 
 RAW = {"name": "t", "out": "o", "axes": {"model": ["ladder-xs"], "data_size": [1000], "samples_seen": [2000, 4000]}}
 

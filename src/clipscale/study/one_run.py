@@ -10,7 +10,7 @@ import time
 import traceback
 from pathlib import Path
 
-from clipscale.compute import gmacs_per_sample  # noqa: F401 - also imported from here by study.pipeline/progress
+from clipscale.compute import gmacs_per_sample
 from clipscale.errors import UserInputError
 from clipscale.schema import run_upstream_dataset
 from clipscale.study.spec import Run, StudySpec, spec_from_dict

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from clipscale import _io
+from clipscale.compute import gmacs_per_sample
 from clipscale.errors import ClipscaleError
-from clipscale.study.runner import SPEC_FILE, gmacs_per_sample
+from clipscale.study.one_run import SPEC_FILE
 from clipscale.study.spec import StudySpec
 from clipscale.study.store import Store
 
