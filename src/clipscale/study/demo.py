@@ -57,8 +57,10 @@ def headline(outcome) -> list[str]:
     if law and law.get("status") == "failed":
         lines.append(f"no law fitted on {s['fit_task']}: {law.get('message')}")
     elif law and law.get("alpha") is not None:
-        e_inf = f" + {100 * law['e_inf']:.1f}%" if law.get("e_inf") else ""
-        lines.append(f"law ({law['method']}, {s['fit_task']}): error = {law['beta']:.3g} * C^{law['alpha']:.3f}{e_inf}"
+        e_inf = law.get("e_inf")
+        e_inf = f" + {100 * e_inf:.1f}%" if e_inf is not None and e_inf == e_inf and e_inf > 0 else ""  # NaN-safe
+        lhs = "error/(1 - error)" if law["method"] == "logodds" else "error"
+        lines.append(f"law ({law['method']}, {s['fit_task']}): {lhs} = {law['beta']:.3g} * C^{law['alpha']:.3f}{e_inf}"
                      f"  (C = total GMACs), R^2 = {law['r2']:.3f} on {_fit_points(law)}")
         if law.get("backtest_mae_pct") is not None:
             if not s.get("backtest"):

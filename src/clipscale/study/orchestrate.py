@@ -284,7 +284,7 @@ def summarize(spec, results, fits, missing, notes, wall_s, backtest=None) -> dic
             out["backtest"].update(n_heldout_frontier=int(on.sum()),
                                    mae_frontier_pct=float(backtest["abs_miss_pct_points"][on].mean()),
                                    inside_90_frontier=int(inside[on].sum()))
-    return json.loads(json.dumps(out, default=_io._json_default, allow_nan=True))
+    return _io.json_clean(out)  # JSON has no NaN: an absent e_inf is null
 
 
 def study_status(spec: StudySpec):
