@@ -87,12 +87,7 @@ def curves_figure(curves: pd.DataFrame, folder: Path) -> list[Path]:
     ax.set_xscale("log" if use_samples else "linear")
     ax.set_xlabel("samples seen" if use_samples else "epoch")
     ax.set_ylabel("zero-shot top-1 error (%)")
-    ax.grid(True, which="both", alpha=0.25)
-    ax.legend(fontsize=7)
-    try:
-        return _save(fig, folder, "learning_curves")
-    finally:
-        plt.close(fig)
+    return _finish(plt, fig, ax, folder, "learning_curves")
 
 
 def training_figure(rows: pd.DataFrame, folder: Path) -> list[Path]:
@@ -115,10 +110,15 @@ def training_figure(rows: pd.DataFrame, folder: Path) -> list[Path]:
     ax.set_xscale("log")
     ax.set_xlabel("samples seen")
     ax.set_ylabel("training loss (contrastive, per batch)")
+    return _finish(plt, fig, ax, folder, "training_loss")
+
+
+def _finish(plt, fig, ax, folder: Path, name: str) -> list[Path]:
+    """Grid and legend, then [png, pdf] saved as `name`; the figure is closed either way."""
     ax.grid(True, which="both", alpha=0.25)
     ax.legend(fontsize=7)
     try:
-        return _save(fig, folder, "training_loss")
+        return _save(fig, folder, name)
     finally:
         plt.close(fig)
 
