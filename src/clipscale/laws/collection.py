@@ -8,6 +8,7 @@ table `fit_table` returns (fits.csv): one row per group.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -18,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from clipscale._io import atomic_write_json
-from clipscale.errors import DataError
+from clipscale.errors import ClipscaleError, DataError
 from clipscale.laws.joint import SCHEMA as JOINT_SCHEMA, JointFit
 from clipscale.laws.result import SCHEMA as LAW_SCHEMA, FitResult
 
@@ -116,6 +117,18 @@ class Fits:
 
     entries: list[FitEntry] = dataclasses.field(default_factory=list)
     meta: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def recording(self, entry: FitEntry, errors: str = "record"):
+        """Fit `entry` inside the block, then append it; a ClipscaleError in the block marks it failed
+        with its message, or propagates (nothing appended) when errors == "raise"."""
+        try:
+            yield entry
+        except ClipscaleError as exc:
+            if errors == "raise":
+                raise
+            entry.status, entry.message = "failed", str(exc)
+        self.entries.append(entry)
 
     def frame(self) -> pd.DataFrame:
         """One row per entry: the fits.csv table."""

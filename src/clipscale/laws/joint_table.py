@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clipscale.errors import ClipscaleError, DataError
+from clipscale.errors import DataError
 from clipscale.laws.allocate import LogLogCost
 from clipscale.laws.backtest import split_mask
 from clipscale.laws.collection import FitEntry, Fits, joint_summary
@@ -64,7 +64,7 @@ def fit_joint_groups(df, *, size_col: str, data_col: str, metric: str | None = N
         metrics = sub[METRIC].unique()
         entry = FitEntry(group=group, method="joint", n_points=len(sub),
                          metric=metrics[0] if len(metrics) == 1 else "mixed")
-        try:
+        with fits.recording(entry, errors):
             cost = _cost(sub, size_col, cost_col, cost_factor)
             n, d, e = (sub[c].to_numpy(float) for c in (size_col, data_col, ERROR))
             fit = fit_joint(n, d, e, delta=delta, n_boot=n_boot, seed=seed, label=label, size_unit=size_unit,
@@ -77,11 +77,6 @@ def fit_joint_groups(df, *, size_col: str, data_col: str, metric: str | None = N
                                     f"{cost_factor} x N" if cost_factor is not None
                                     else "N (the size is the per-sample cost)"},
                            "architectures": _architectures(sub, size_col, name_col)}
-        except ClipscaleError as exc:
-            if errors == "raise":
-                raise
-            entry.status, entry.message = "failed", str(exc)
-        fits.entries.append(entry)
     return fits
 
 

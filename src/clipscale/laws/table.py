@@ -277,14 +277,9 @@ def fit_groups(df, *, compute_col: str = "gmacs_total", metric: str | None = Non
         entry = FitEntry(group=group, method=method, n_points=len(sub),
                          metric=metrics[0] if len(metrics) == 1 else "mixed")
         o = group_options(method, _paper_group(sub), opts)
-        try:
+        with fits.recording(entry, errors):
             entry.fit, entry.backtest = _fit_group(sub, method, label, n_boot, seed, split, o)
             entry.message = "; ".join(entry.fit.notes)
-        except ClipscaleError as exc:
-            if errors == "raise":
-                raise
-            entry.status, entry.message = "failed", str(exc)
-        fits.entries.append(entry)
     return fits
 
 
