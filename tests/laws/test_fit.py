@@ -133,13 +133,13 @@ def test_too_few_points_and_no_spread():
 
 
 def test_unknown_method_and_option_list_the_choices():
-    with pytest.raises(NotFoundError, match="valid choices: frontier, logodds, ls, paper, saturating"):
+    with pytest.raises(NotFoundError, match="valid choices: frontier, logodds, logodds-sat, ls, paper, saturating"):
         fit(C, power(C), "chinchilla")
     with pytest.raises(UserInputError, match="valid options: delta, loss"):
         fit(C, power(C), "frontier", huber=True)
     with pytest.raises(UserInputError, match="valid choices: ls, huber"):
         fit(C, power(C), "frontier", loss="l1")
-    assert set(METHODS) == {"paper", "ls", "frontier", "saturating", "logodds"}
+    assert set(METHODS) == {"paper", "ls", "frontier", "saturating", "logodds", "logodds-sat"}
 
 
 def test_predict_interval_and_json_round_trip(tmp_path):

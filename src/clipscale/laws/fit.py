@@ -16,7 +16,7 @@ def fit(compute, error, method: str = "paper", *, n_boot: int = 1000, seed: int 
     e.g. total GMACs) with `method` (see clipscale.laws.METHODS); bootstrap `n_boot` resamples of the
     points (seeded) for percentile confidence intervals at `ci_level`.
 
-    Method 'logodds' works in log10-odds space (log10(E / (1 - E))): its R^2 and residuals are
+    Methods 'logodds' and 'logodds-sat' work in log10-odds space (log10(E / (1 - E))): its R^2 and residuals are
     measured there. `label` names the group in error messages. Raises DataError for bad values and FitError when
     the method cannot fit these points.
     """
@@ -26,7 +26,7 @@ def fit(compute, error, method: str = "paper", *, n_boot: int = 1000, seed: int 
     c, e = _validate(compute, error, where)
     if m.space == "logodds" and np.any(e >= 1):
         i = int(np.flatnonzero(e >= 1)[0])
-        raise DataError(f"method 'logodds' needs error < 1 (log-odds of 1 is infinite){where}; error "
+        raise DataError(f"method {method!r} needs error < 1 (log-odds of 1 is infinite){where}; error "
                         f"#{i}={float(e[i])!r}; drop runs at chance-free error 1 or use method 'frontier'")
     if len(c) < m.min_points:
         raise FitError(f"{len(c)} point(s){where} are too few for method {method!r} (needs >= {m.min_points}); "

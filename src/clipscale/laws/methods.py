@@ -1,7 +1,8 @@
 """The registry of law-fitting methods (one frozen entry each, looked up by name).
 
 Every method fits E = beta * C^alpha (+ e_inf) in log10 space, except 'logodds', which fits
-E / (1 - E) = beta * C^alpha (log10 odds linear in log10 compute). A method gives a point estimate
+E / (1 - E) = beta * C^alpha (log10 odds linear in log10 compute), and 'logodds-sat', which fits
+E / (1 - E) = beta * C^alpha + k (the odds level off at a floor k) in log10-odds space. A method gives a point estimate
 from one sample and a vectorised estimate for a batch of bootstrap resamples.
 x = log10(compute), y = log10(error fraction).
 """
@@ -128,6 +129,12 @@ METHODS: dict[str, LawMethod] = {m.name: m for m in (
               "least squares or Huber in log10-odds space, where its R^2 is measured; needs 0 < E < 1",
               2, {"loss": "ls", "delta": 0.02}, _frontier_point, _frontier_boot, {"loss": ("ls", "huber")},
               space="logodds"),
+    LawMethod("logodds-sat", "saturating log-odds law on the compute frontier: E/(1-E) = beta*C^alpha + k, "
+              "i.e. error falls from chance like 'logodds' and levels off at a floor k/(1+k) (confusable "
+              "classes, finite models); bounded multi-start least squares in log10-odds space, where its R^2 "
+              "is measured; k is always kept (its uncertainty widens the bootstrap intervals); needs 0 < E < 1",
+              3, {}, lambda x, y: saturating.frontier_floor_point(x, y),
+              lambda xb, yb, point: saturating.frontier_floor_boot(xb, yb, point), space="logodds"),
 )}
 
 

@@ -125,18 +125,74 @@ def boot(xb, yb, point, form="plain"):
         s, i = _linear.weighted_line(xb, yb, np.ones_like(xb))
         return {"alpha": s, "beta": 10.0 ** i}
     shifted = form == "shifted"
-    theta = point["theta"]
-    jobs = min(os.cpu_count() or 1, 8)
-    if len(xb) >= 200 and jobs > 1:  # ~1-2 ms per nonlinear fit: processes pay off from a few hundred
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            parts = pool.map(_boot_chunk, np.array_split(xb, jobs), np.array_split(yb, jobs),
-                             [theta] * jobs, [shifted] * jobs)
-            th = np.concatenate(list(parts))
-    else:
-        th = _boot_chunk(xb, yb, theta, shifted)
+    th = _parallel(_boot_chunk, xb, yb, point["theta"], shifted)
     out = {"alpha": th[:, 1], "beta": 10.0 ** th[:, 0], "e_inf": th[:, 2]}
     if shifted:
         out["c0"] = 10.0 ** th[:, 3]
     return out
+
+
+# -- the floored law on the compute frontier (method 'logodds-sat') -------------------------------
+# Fitted to the Pareto frontier in the method's space (log10 odds for 'logodds-sat'): y =
+# log10(beta * C^alpha + floor). Unlike `point`, the floor is always kept, between 0 and the
+# smallest observed value: a floor that the cheaper runs cannot pin down is a wide bootstrap
+# interval, not a reason to drop it (dropping it made the predictions of a bending curve
+# over-confident; measured in docs/study.md).
+MIN_FLOOR_POINTS = 4  # frontier points for a 3-parameter law with one degree of freedom left
+
+
+def frontier_floor_point(x, y):
+    """The floored law on the frontier of (x, y); the plain line when the frontier is too short."""
+    keep = _linear.frontier_mask(x, y)
+    xf, yf = x[keep], y[keep]
+    if len(xf) < MIN_FLOOR_POINTS:
+        if len(xf) < 2:
+            from clipscale.errors import FitError
+
+            raise FitError(f"the Pareto frontier has {len(xf)} point (no costlier run beats a cheaper one); "
+                           "a law needs two; use method 'ls' or 'paper' for these runs")
+        s, i = _linear.weighted_line(xf, yf, np.ones_like(xf))
+        return _linear.line_result(s, i, xf, yf, [f"{len(xf)} frontier points are too few for a floor (need >= "
+                                                 f"{MIN_FLOOR_POINTS}); fitted without one"])
+    best = min((_solve(xf, yf, s, False) for s in _starts(xf, yf, False)), key=lambda r: r.cost)
+    lb, alpha, floor = best.x
+    notes = []
+    if floor >= 0.99 * 10.0 ** yf.min():
+        notes.append("the fitted floor sits at the smallest observed value (a bound): the frontier has flattened")
+    return {"alpha": float(alpha), "beta": float(10.0 ** lb), "e_inf": float(floor), "c0": None,
+            "x_fit": xf, "y_fit": yf, "theta": best.x, "notes": notes}
+
+
+def _floor_chunk(xb, yb, theta):
+    out = np.full((len(xb), 3), np.nan)
+    for j, (x, y) in enumerate(zip(xb, yb)):
+        keep = _linear.frontier_mask(x, y)
+        if len(np.unique(x[keep])) < 3:
+            continue
+        try:
+            out[j] = _solve(x[keep], y[keep], theta, False).x
+        except ValueError:
+            continue
+    return out
+
+
+def frontier_floor_boot(xb, yb, point):
+    """Each resample's frontier refitted from the point estimate (NaN where it has < 3 distinct x)."""
+    if point.get("e_inf") is None:
+        keep = _linear.frontier_mask(xb, yb).astype(float)
+        s, i = _linear.weighted_line(xb, yb, keep)
+        return {"alpha": s, "beta": 10.0 ** i}
+    th = _parallel(_floor_chunk, xb, yb, point["theta"])
+    return {"alpha": th[:, 1], "beta": 10.0 ** th[:, 0], "e_inf": th[:, 2]}
+
+
+def _parallel(chunk, xb, yb, *args):
+    """chunk(xb, yb, *args) over processes when there are enough resamples for it to pay."""
+    jobs = min(os.cpu_count() or 1, 8)
+    if len(xb) < 200 or jobs == 1:  # ~1-2 ms per nonlinear fit: processes pay off from a few hundred
+        return chunk(xb, yb, *args)
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        parts = pool.map(chunk, np.array_split(xb, jobs), np.array_split(yb, jobs), *[[a] * jobs for a in args])
+        return np.concatenate(list(parts))

@@ -58,18 +58,19 @@ class Plan:
 def _measure_one(args) -> dict[tuple[str, str], float]:
     """Samples/s of `MEASURE_S` seconds of training steps of each model in each precision, and the
     pre-render speed of the embedded data (pairs/s, key PRERENDER), inside a measuring worker."""
-    models, batch, threads, precisions = args
+    models, batch, threads, precisions, seconds = args
     import torch
 
     torch.set_num_threads(threads)
     from clipscale.train.measure import prerender_speed, train_speed
 
-    out = {(m, p): train_speed(m, batch, precision=p, seconds=MEASURE_S) for p in precisions for m in models}
+    out = {(m, p): train_speed(m, batch, precision=p, seconds=seconds) for p in precisions for m in models}
     out[PRERENDER] = prerender_speed(models[0])
     return out
 
 
-def measure(models, batch: int, jobs: int, threads: int, precisions=("fp32",)) -> tuple[dict, float]:
+def measure(models, batch: int, jobs: int, threads: int, precisions=("fp32",),
+            seconds: float | None = None) -> tuple[dict, float]:
     """({(model, precision): samples/s of one worker while `jobs` workers run}, seconds spent):
     `jobs` spawned processes measure the same models at once, so the figure includes the workers'
     contention for the cores and memory bandwidth."""
@@ -78,7 +79,8 @@ def measure(models, batch: int, jobs: int, threads: int, precisions=("fp32",)) -
     t0 = time.time()
     ctx = mp.get_context("spawn")
     with ctx.Pool(jobs) as pool:
-        out = pool.map(_measure_one, [(list(models), batch, threads, tuple(precisions))] * jobs)
+        args = (list(models), batch, threads, tuple(precisions), MEASURE_S if seconds is None else seconds)
+        out = pool.map(_measure_one, [args] * jobs)
     # The mean over the workers: each was timed while the others ran, so contention is in every figure.
     speeds = {k: sum(o[k] for o in out) / len(out) for k in out[0]}
     return speeds, time.time() - t0

@@ -57,9 +57,17 @@ def headline(outcome) -> list[str]:
     if law and law.get("status") == "failed":
         lines.append(f"no law fitted on {s['fit_task']}: {law.get('message')}")
     elif law and law.get("alpha") is not None:
+        from clipscale.laws import METHODS
+
+        odds = law["method"] in METHODS and METHODS[law["method"]].space == "logodds"
+        lhs = "error/(1 - error)" if odds else "error"
         e_inf = law.get("e_inf")
-        e_inf = f" + {100 * e_inf:.1f}%" if e_inf is not None and e_inf == e_inf and e_inf > 0 else ""  # NaN-safe
-        lhs = "error/(1 - error)" if law["method"] == "logodds" else "error"
+        if e_inf is None or e_inf != e_inf or e_inf <= 0:  # NaN-safe
+            e_inf = ""
+        elif odds:  # an odds floor k: error levels off at k / (1 + k)
+            e_inf = f" + {e_inf:.3g} (error floor {100 * e_inf / (1 + e_inf):.2f}%)"
+        else:
+            e_inf = f" + {100 * e_inf:.1f}%"
         lines.append(f"law ({law['method']}, {s['fit_task']}): {lhs} = {law['beta']:.3g} * C^{law['alpha']:.3f}{e_inf}"
                      f"  (C = total GMACs), R^2 = {law['r2']:.3f} on {_fit_points(law)}")
         if law.get("backtest_mae_pct") is not None:
@@ -138,6 +146,6 @@ def unmet_targets(summary: dict) -> list[str]:
 def _fit_points(law: dict) -> str:
     n, used = law.get("n_points"), law.get("n_fit_points")
     if used is not None and used == used and used != n:  # NaN-safe: frontier and paper fit a subset
-        return f"{int(used)} fitted points (the frontier of {n} runs)" if law.get("method") == "frontier" \
-            else f"{int(used)} fitted points of {n}"
+        on_frontier = law.get("method") in ("frontier", "logodds", "logodds-sat")
+        return f"{int(used)} fitted points (the frontier of {n} runs)" if on_frontier else f"{int(used)} fitted points of {n}"
     return f"{n} points"
