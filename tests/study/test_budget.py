@@ -32,7 +32,7 @@ def test_plan_fills_the_budget_and_scales_every_level(tiny):
     p = plan(spec, 300, speeds=SPEEDS, n_eval_images=100)
     assert p.predicted_s <= 300
     bigger = predict(scaled(spec, p.scale * 1.3), SPEEDS, 100, spec.launch.jobs)[0]
-    assert bigger > 300  # the chosen scale is within a 2^(1/8) step (+ rounding) of the largest that fits
+    assert bigger > 300  # the chosen scale is within a 2^(1/16) step (+ rounding) of the largest that fits
     ratios = [b / a for a, b in zip(spec.axes.samples_seen, p.spec.axes.samples_seen)]
     assert max(ratios) / min(ratios) < 1.1 and p.spec.axes.samples_seen[-1] > 1024
     assert set(p.run_s) == {r.name for r in p.spec.runs()}

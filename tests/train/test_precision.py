@@ -1,5 +1,7 @@
 """bf16 detection: the measurement decides, flags are a hint; MFU peak follows the precision used."""
 
+import pytest
+
 from clipscale.train.precision import bf16_warning, cpu_flags, detect_bf16, matmul_gflops
 
 
@@ -72,3 +74,16 @@ def test_train_cli_silent_on_native_bf16(monkeypatch, capsys, tmp_path):
                "--precision", "bf16", "--out", str(tmp_path / "r")])
     assert rc == 0 and calls == ["bf16"]
     assert "native bf16" not in capsys.readouterr().err
+
+
+def test_matmul_gflops_times_for_at_least_min_s_after_warmup():
+    ticks = iter(range(10 ** 6))  # every clock() reading advances 1 ms
+    read = []
+
+    def clock():
+        read.append(next(ticks))
+        return read[-1] * 1e-3
+
+    g = matmul_gflops("float32", size=8, repeats=2, clock=clock, min_s=0.05)
+    assert read[-1] >= 50  # kept timing past min_s, not just `repeats` calls
+    assert g == pytest.approx(2 * 8 ** 3 / 1e-3 / 1e9)  # best call: one 1 ms tick

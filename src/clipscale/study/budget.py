@@ -22,6 +22,10 @@ PRERENDER = ("prerender", "pairs")  # key of the measured pre-render speed (pair
 FIT_REPORT_S = 15.0      # merge, fits (bootstrap), backtest and report, measured 8-12 s on 2 cores
 WORKER_START_S = 8.0     # a worker's `import open_clip` and first model (6-12 s on these CPUs)
 EVAL_IMAGES_PER_TRAIN_SAMPLE = 4.0  # an eval image (forward, no grad) costs ~1/4 of a train sample
+# Scale factors are rounded down to a step of 2^(1/16) (4.4%): a machine measured a little faster or
+# slower on a second try mostly gets the same grid. Steps of 2^(1/8) left up to 9% of the budget
+# unused (a demo planned 556 s of 600 and ended at 533 s).
+SCALE_STEPS_PER_OCTAVE = 16
 
 
 def parse_budget(text: str | float | int) -> float:
@@ -141,8 +145,9 @@ def plan(spec, seconds: float, *, speeds: dict[str, float] | None = None, measur
         n_eval_images = _eval_images(spec)
     available = seconds - measure_s
     n_models = len({r.model for r in spec.runs()})
-    # The smallest useful grid: the smallest factor (a 2^(1/8) step) that keeps every model of the grid.
-    lo = next((2 ** (k / 8) for k in range(-80, 1) if len({r.model for r in scaled(spec, 2 ** (k / 8)).runs()})
+    # The smallest useful grid: the smallest factor (on a step) that keeps every model of the grid.
+    k = SCALE_STEPS_PER_OCTAVE
+    lo = next((2 ** (i / k) for i in range(-10 * k, 1) if len({r.model for r in scaled(spec, 2 ** (i / k)).runs()})
                == n_models), 1.0)
     hi = 1e3
     fits = lambda f: predict(scaled(spec, f), speeds, n_eval_images, jobs, render_s)[0] <= available  # noqa: E731
@@ -154,9 +159,7 @@ def plan(spec, seconds: float, *, speeds: dict[str, float] | None = None, measur
     for _ in range(40):  # bisection on the log of the factor
         mid = math.sqrt(lo * hi)
         lo, hi = (mid, hi) if fits(mid) else (lo, mid)
-    # Round down to a step of 2^(1/8) (9%): a machine measured a little faster or slower on a
-    # second try mostly gets the same grid, hence the same runs and numbers.
-    lo = 2 ** (math.floor(8 * math.log2(lo)) / 8)
+    lo = 2 ** (math.floor(k * math.log2(lo)) / k)  # down to a step (SCALE_STEPS_PER_OCTAVE)
     best = scaled(spec, lo)
     total, per_run = predict(best, speeds, n_eval_images, jobs, render_s)
     return Plan(best, seconds, lo, total + measure_s, per_run, speeds, spec.train.precision, measure_s,
