@@ -10,6 +10,7 @@ family is fitted against pre-training compute (total GMACs) with clipscale.laws,
 fit on all but the HOLDOUT largest-compute points, predict those (miss in error-percentage points).
 
     nice -n 10 python benchmarks/bench_finetune.py --study /work/exp/d3 --world medium-v1 --out /tmp/ft
+    nice -n 10 python benchmarks/bench_finetune.py --study /work/exp/d3 --world medium-v1 --head-init probe  # LP-FT
     nice -n 10 python benchmarks/bench_finetune.py --quick              # pre-trains ladder-xs 1K, 2K, 4K
 """
 from __future__ import annotations

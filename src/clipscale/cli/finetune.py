@@ -21,7 +21,8 @@ def register(sub) -> None:
 
     p = sub.add_parser("finetune", help="fine-tune a checkpoint on a task and report its top-1 (4th task family)",
                        description="End-to-end fine-tuning of the image tower with a head initialised from the "
-                                   "zero-shot classifier; AdamW, linear warmup then cosine; optional WiSE-FT.",
+                                   "zero-shot classifier or a linear probe (LP-FT); AdamW, linear warmup then "
+                                   "cosine; optional WiSE-FT.",
                        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoint", help="a checkpoint file (OpenCLIP .pt/.safetensors), a run folder (its last "
                                       "epoch), a zoo name, or ARCH/TAG (an OpenCLIP pretrained tag)")
