@@ -162,3 +162,18 @@ def test_probe_head_at_step_zero_is_the_linear_probe(run_dir, tmp_path):
     assert lp["zeroshot_acc1"] == zs["zeroshot_acc1"]  # still the text classifier's accuracy
     assert json.loads(lp["finetune_recipe"])["head_init"] == "probe"
     assert json.loads(zs["finetune_recipe"])["head_init"] == "zeroshot"
+
+
+@pytest.mark.slow
+def test_lpft_resumes_to_the_same_numbers(run_dir, tmp_path):
+    """A run stopped after epoch 1 (epoch 2's checkpoint gone) refits the same probe head and continues."""
+    from clipscale.evaluate.transfer import finetune_checkpoint
+
+    ck = run_dir / "checkpoints" / "epoch_2.pt"
+    recipe = ft.Recipe(epochs=2, lr=1e-3, batch_size=16, limit=80, train_images=40, head_init="probe",
+                       wise_alpha=0.5)
+    ref = finetune_checkpoint("ladder-xs", ck, "digits", tmp_path, recipe).iloc[0]
+    (tmp_path / "checkpoints" / "epoch_2.pt").unlink()
+    again = finetune_checkpoint("ladder-xs", ck, "digits", tmp_path, recipe).iloc[0]
+    assert again["acc1"] == ref["acc1"] and again["acc5"] == ref["acc5"]
+    assert (tmp_path / "checkpoints" / "epoch_2.pt").exists()
