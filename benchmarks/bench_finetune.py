@@ -10,6 +10,7 @@ family is fitted against pre-training compute (total GMACs) with clipscale.laws,
 fit on all but the HOLDOUT largest-compute points, predict those (miss in error-percentage points).
 
     nice -n 10 python benchmarks/bench_finetune.py --study /work/exp/d3 --world medium-v1 --out /tmp/ft
+    nice -n 10 python benchmarks/bench_finetune.py --study /work/exp/d3 --world medium-v1 --head-init probe  # LP-FT
     nice -n 10 python benchmarks/bench_finetune.py --quick              # pre-trains ladder-xs 1K, 2K, 4K
 """
 from __future__ import annotations
@@ -157,6 +158,8 @@ def main(argv=None) -> int:
     p.add_argument("--train-images", type=int, default=FT["train_images"], help="fine-tuning images (default: %(default)s)")
     p.add_argument("--ft-epochs", type=int, default=FT["epochs"], help="fine-tuning epochs (default: %(default)s)")
     p.add_argument("--ft-lr", type=float, default=FT["lr"], help="fine-tuning peak lr (default: %(default)s)")
+    p.add_argument("--head-init", default="zeroshot", help="zeroshot or probe (LP-FT) (default: %(default)s)")
+    p.add_argument("--points", default="", help="with --study: only points whose name matches this regex")
     p.add_argument("--method", default="frontier", help="law-fitting method (clipscale.laws.METHODS)")
     p.add_argument("--holdout", type=int, default=3, help="largest-compute points held out by the backtest")
     args = p.parse_args(argv)
@@ -167,13 +170,14 @@ def main(argv=None) -> int:
     from clipscale.evaluate.finetune import Recipe
 
     recipe = Recipe(train_images=args.train_images, epochs=args.ft_epochs, lr=args.ft_lr,
-                    batch_size=FT["batch_size"])
+                    batch_size=FT["batch_size"], head_init=args.head_init)
     t0 = time.time()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(args.out or tmp)
         models = {m for m in args.models.split(",") if m}
         points = (study_points(args.study, models) if args.study
                   else pretrain_points(root, QUICK if args.quick else GRID))
+        points = [p for p in points if re.search(args.points, p.name)]
         df = measure(points, root, args.task, recipe)
         err = errors(df)
         tables = [laws_table(err, m, args.holdout) for m in dict.fromkeys([args.method, "logodds"])]

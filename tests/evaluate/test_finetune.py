@@ -58,3 +58,31 @@ def test_run_folder_gives_its_arch_last_epoch_and_name(run_dir, tmp_path):
     (tmp_path / "checkpoints" / "epoch_1.pt").write_bytes(b"")
     with pytest.raises(DataError, match="names no model; pass --arch"):
         resolve_checkpoint(str(tmp_path), None)
+
+
+def test_probe_head_scores_like_the_probe():
+    from clipscale.evaluate import linear_probe
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.nn.functional.normalize(torch.randn(120, 6, generator=g), dim=-1)
+    y = (x[:, 0] > 0).long() + (x[:, 1] > 0.3).long()  # 3 classes of a 4-class task: class 3 is never seen
+    weight, bias, _, n = linear_probe.fit(x[:80], y[:80], 4)
+    clf = ft.Classifier(torch.nn.Identity(), torch.zeros(6, 4))
+    clf.set_head(weight.float(), bias.float())
+    logits = ft.predict(clf, x[80:], batch_size=16, device="cpu", precision="fp32")
+    want = linear_probe.probe(x[:80], y[:80], x[80:], y[80:], 4)
+    assert n == 80 and torch.isfinite(logits).all() and not (logits.argmax(1) == 3).any()
+    acc = (logits.argmax(1) == y[80:]).float().mean().item()
+    assert acc == pytest.approx(want["acc1"]) and acc > 0.6
+
+
+def test_probe_head_of_another_size_is_refused():
+    clf = ft.Classifier(torch.nn.Identity(), torch.zeros(6, 4))
+    with pytest.raises(UserInputError, match="head size mismatch"):
+        clf.set_head(torch.zeros(5, 6), torch.zeros(5))
+
+
+def test_bad_head_init_is_one_user_error_naming_the_choices():
+    with pytest.raises(UserInputError, match="--head-init 'lp'.*zeroshot.*probe") as exc:
+        ft.Recipe(head_init="lp").check()
+    assert "\n" not in str(exc.value)

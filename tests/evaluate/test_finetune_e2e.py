@@ -137,3 +137,43 @@ def test_cli_train_images_and_probe(trained, tmp_path, capsys):
     assert "linear-probe acc1" in capsys.readouterr().out
     row = pd.read_csv(tmp_path / "results.csv").iloc[0]
     assert row["train_images"] == 24 and row["n_images"] == 60 and 0.0 <= row["linear_probe_acc1"] <= 1.0
+
+
+def test_bad_head_init_is_one_line(run_dir, tmp_path, capsys):
+    code = main(["finetune", str(run_dir), "--task", "digits", "--head-init", "lp", "--out", str(tmp_path), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and len(err) == 1 and "--head-init 'lp'" in err[0] and "probe" in err[0]
+
+
+@pytest.mark.slow
+def test_probe_head_at_step_zero_is_the_linear_probe(run_dir, tmp_path):
+    """LP-FT: WiSE-FT at alpha 0 is the step-0 model, which under head_init probe scores like the probe."""
+    import json
+
+    from clipscale.evaluate.transfer import finetune_checkpoint
+
+    ck = run_dir / "checkpoints" / "epoch_2.pt"
+    kw = dict(epochs=1, lr=1e-3, batch_size=16, limit=80, train_images=40, wise_alpha=0.0)
+    lp = finetune_checkpoint("ladder-xs", ck, "digits", tmp_path / "lp", ft.Recipe(**kw, head_init="probe"),
+                             probe=True).iloc[0]
+    zs = finetune_checkpoint("ladder-xs", ck, "digits", tmp_path / "zs", ft.Recipe(**kw), probe=True).iloc[0]
+    assert lp["acc1"] == pytest.approx(lp["linear_probe_acc1"], abs=1.5 / lp["n_images"])  # a float32 tie at most
+    assert zs["acc1"] == pytest.approx(zs["zeroshot_acc1"])
+    assert lp["zeroshot_acc1"] == zs["zeroshot_acc1"]  # still the text classifier's accuracy
+    assert json.loads(lp["finetune_recipe"])["head_init"] == "probe"
+    assert json.loads(zs["finetune_recipe"])["head_init"] == "zeroshot"
+
+
+@pytest.mark.slow
+def test_lpft_resumes_to_the_same_numbers(run_dir, tmp_path):
+    """A run stopped after epoch 1 (epoch 2's checkpoint gone) refits the same probe head and continues."""
+    from clipscale.evaluate.transfer import finetune_checkpoint
+
+    ck = run_dir / "checkpoints" / "epoch_2.pt"
+    recipe = ft.Recipe(epochs=2, lr=1e-3, batch_size=16, limit=80, train_images=40, head_init="probe",
+                       wise_alpha=0.5)
+    ref = finetune_checkpoint("ladder-xs", ck, "digits", tmp_path, recipe).iloc[0]
+    (tmp_path / "checkpoints" / "epoch_2.pt").unlink()
+    again = finetune_checkpoint("ladder-xs", ck, "digits", tmp_path, recipe).iloc[0]
+    assert again["acc1"] == ref["acc1"] and again["acc5"] == ref["acc5"]
+    assert (tmp_path / "checkpoints" / "epoch_2.pt").exists()

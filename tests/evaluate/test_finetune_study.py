@@ -65,3 +65,14 @@ def test_finetune_train_images_below_two_is_one_user_error(tmp_path):
     path.write_text(TOML.format(out=tmp_path / "out", task="digits", train_images=1))
     with pytest.raises(UserInputError, match="train-images 1"):
         load_spec(path)
+
+
+def test_finetune_head_init_is_checked_and_reaches_the_recipe(tmp_path):
+    from clipscale.study import load_spec
+
+    path = tmp_path / "s.toml"
+    path.write_text(TOML.format(out=tmp_path / "out", task="digits", train_images=16) + 'head_init = "lp"\n')
+    with pytest.raises(UserInputError, match="head-init 'lp'"):
+        load_spec(path)
+    path.write_text(TOML.format(out=tmp_path / "out", task="digits", train_images=16) + 'head_init = "probe"\n')
+    assert load_spec(path).finetune.head_init == "probe"

@@ -35,3 +35,16 @@ def test_class_absent_from_training_is_never_predicted():
     y = (x[:, 0] > 0).long()  # classes 0 and 1 only; the task has 3
     out = linear_probe.probe(x, y, x, torch.full((30,), 2), n_classes=3)
     assert out["acc1"] == 0.0 and out["mean_per_class_recall"] == 0.0
+
+
+def test_fit_gives_sklearn_scores_of_a_binary_probe():
+    from sklearn.linear_model import LogisticRegression
+
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(60, 3, generator=g)
+    y = (x[:, 0] - x[:, 2] > 0).long()
+    weight, bias, c, _ = linear_probe.fit(x, y, n_classes=2)
+    s = LogisticRegression(C=c, max_iter=2000, tol=1e-6).fit(x.double().numpy(), y.numpy()).decision_function(
+        x.double().numpy())
+    scores = (x.double() @ weight.T + bias).numpy()
+    assert np.allclose(scores, np.stack([-s, s], axis=1))

@@ -9,6 +9,7 @@ _EPILOG = """examples:
   clipscale finetune ladder-s-2M --task digits --out ft/s --wise-alpha 0.5         (a zoo name)
   clipscale finetune runs/xs --task digits --out ft/xs-run        (a run folder: its last epoch_N.pt)
   clipscale finetune runs/xs --task digits --out ft/xs-300 --train-images 300 --epochs 10 --lr 1e-3 --probe
+  clipscale finetune runs/xs --task digits --out ft/xs-lpft --train-images 300 --head-init probe   (LP-FT)
 a kill (even SIGKILL) loses at most one epoch: rerun the same command to continue with the same numbers.
 writes OUT/results.csv (one row, the paper's schema, task = eval_type = finetune), OUT/finetuned.pt
 (OpenCLIP format plus the head) and OUT/checkpoints/epoch_N.pt; accuracies are fractions in [0, 1]."""
@@ -20,7 +21,8 @@ def register(sub) -> None:
 
     p = sub.add_parser("finetune", help="fine-tune a checkpoint on a task and report its top-1 (4th task family)",
                        description="End-to-end fine-tuning of the image tower with a head initialised from the "
-                                   "zero-shot classifier; AdamW, linear warmup then cosine; optional WiSE-FT.",
+                                   "zero-shot classifier or a linear probe (LP-FT); AdamW, linear warmup then "
+                                   "cosine; optional WiSE-FT.",
                        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoint", help="a checkpoint file (OpenCLIP .pt/.safetensors), a run folder (its last "
                                       "epoch), a zoo name, or ARCH/TAG (an OpenCLIP pretrained tag)")
@@ -37,6 +39,9 @@ def register(sub) -> None:
     r.add_argument("--precision", default="fp32", choices=("fp32", "bf16"), help="fp32 or bf16 autocast")
     r.add_argument("--label-smoothing", type=float, default=0.0, help="cross-entropy label smoothing in [0, 1)")
     r.add_argument("--wise-alpha", type=float, default=1.0, help="WiSE-FT: 0 = zero-shot, 1 = fine-tuned weights")
+    r.add_argument("--head-init", default="zeroshot",
+                   help="the head at step 0: zeroshot (the text classifier, default) or probe (a linear probe "
+                        "on the training images, then fine-tune: LP-FT, Kumar et al. 2022)")
     r.add_argument("--seed", type=int, default=0, help="seed of the data order (default: 0)")
     r.add_argument("--limit", type=int, default=None, help="at most N images per split (quick runs)")
     r.add_argument("--train-images", type=int, default=None,
@@ -86,7 +91,7 @@ def _finetune(args) -> int:
     recipe = Recipe(epochs=args.epochs, samples=args.samples, lr=args.lr, weight_decay=args.weight_decay,
                     warmup=args.warmup, batch_size=args.batch_size, precision=args.precision,
                     label_smoothing=args.label_smoothing, wise_alpha=args.wise_alpha, seed=args.seed,
-                    limit=args.limit, train_images=args.train_images)
+                    limit=args.limit, train_images=args.train_images, head_init=args.head_init)
     recipe.check()
     from clipscale.evaluate.finetune import finetune_task
 

@@ -1,11 +1,15 @@
 """End-to-end fine-tuning of a checkpoint's image tower on a classification task (the paper's 4th family).
 
 The head is a linear layer on the unit-norm image features, initialised from the zero-shot text
-classifier (so step 0 is the zero-shot model). Training is AdamW with linear warmup then cosine decay,
+classifier (head_init 'zeroshot': step 0 is the zero-shot model) or from a linear probe fitted on the
+same training images (head_init 'probe': LP-FT, Kumar et al. 2022, "Fine-Tuning can Distort
+Pretrained Features and Underperform Out-of-Distribution": step 0 is the linear probe, so training
+starts from a head that already fits the features instead of moving them to fit a poor head). Training is AdamW with linear warmup then cosine decay,
 deterministic for a seed (the order of each epoch is drawn from (seed, epoch)), and resumable: the
 state after each epoch is written atomically to OUT/checkpoints/epoch_N.pt (OpenCLIP format), and a
 rerun continues from the last one. WiSE-FT (Wortsman et al. 2022) mixes zero-shot and fine-tuned
-weights: theta = (1 - alpha) * theta_zeroshot + alpha * theta_finetuned.
+weights: theta = (1 - alpha) * theta_0 + alpha * theta_finetuned, theta_0 the model at step 0
+(the zero-shot model, or the pre-trained tower with the probe head under LP-FT).
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from clipscale.evaluate.tasks import ZEROSHOT_CLASSIFICATION, Task, get_task
 
 FINETUNE = "finetune"  # the `task` and `eval_type` columns of fine-tuned rows
 LOGIT_SCALE = 100.0  # CLIP's logit scale on cosine similarities (the head's fixed temperature)
+HEAD_INITS = ("zeroshot", "probe")  # the head at step 0: zero-shot text classifier, or a linear probe (LP-FT)
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,7 @@ class Recipe:
     limit: at most this many images per split (quick runs, tests). train_images: at most this many
     training images, the first of the train split (after `limit`): limited downstream data. The
     embedded tasks cycle through their classes, so k x (classes of the scene family) gives k per class.
+    head_init: 'zeroshot' (the text classifier) or 'probe' (a linear probe on the training images: LP-FT).
     """
 
     epochs: int = 2
@@ -49,11 +55,15 @@ class Recipe:
     seed: int = 0
     limit: int | None = None
     train_images: int | None = None
+    head_init: str = "zeroshot"
 
     def check(self) -> None:
         """UserInputError naming the first option out of range."""
         if self.precision not in ("fp32", "bf16"):
             raise UserInputError(f"--precision {self.precision!r}: use fp32 or bf16")
+        if self.head_init not in HEAD_INITS:
+            raise UserInputError(f"--head-init {self.head_init!r}: use zeroshot (the text classifier) or probe "
+                                 "(a linear probe on the training images, LP-FT)")
         if not 0.0 <= self.wise_alpha <= 1.0:
             raise UserInputError(f"--wise-alpha {self.wise_alpha}: must lie in [0, 1]")
         if not 0.0 <= self.warmup < 1.0:
@@ -76,6 +86,20 @@ class Classifier(torch.nn.Module):
         with torch.no_grad():
             self.head.weight.copy_(weights.t())
             self.head.bias.zero_()
+
+    def set_head(self, weight: torch.Tensor, bias: torch.Tensor) -> None:
+        """Replace the head by a linear map on unit-norm features: logits = f @ weight.T + bias.
+
+        weight (classes, features) and bias (classes,) are in logit units (a linear probe's); they are
+        divided by LOGIT_SCALE, which forward multiplies back. A -inf bias (a class never seen) becomes
+        -1e4 logits, so gradients stay finite.
+        """
+        if tuple(weight.shape) != tuple(self.head.weight.shape):
+            raise UserInputError(f"head size mismatch: the probe head has shape {tuple(weight.shape)} (classes, "
+                                 f"features), the classifier {tuple(self.head.weight.shape)}")
+        with torch.no_grad():
+            self.head.weight.copy_(weight / LOGIT_SCALE)
+            self.head.bias.copy_(torch.nan_to_num(bias, neginf=-1e4) / LOGIT_SCALE)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         feats = torch.nn.functional.normalize(self.visual(x).float(), dim=-1)

@@ -57,9 +57,13 @@ def choose_c(x: np.ndarray, y: np.ndarray, grid=C_GRID) -> float:
     return float(grid[int(np.argmax(scores))])
 
 
-def probe(train_x: torch.Tensor, train_y, test_x: torch.Tensor, test_y, n_classes: int, *,
-          fewshot_k: int | None = None, seed: int = 0) -> dict[str, float]:
-    """acc1, acc5, mean per-class recall (fractions) of a logistic-regression probe; plus chosen C."""
+def fit(train_x: torch.Tensor, train_y, n_classes: int, *, fewshot_k: int | None = None,
+        seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, float, int]:
+    """(weight (n_classes, D), bias (n_classes,), chosen C, training rows) of the probe, float64.
+
+    logits = x @ weight.T + bias are the probe's scores on unit-norm features x; a class absent from
+    the (few-shot) training sample gets weight 0 and bias -inf (it can never be predicted).
+    """
     ytr = np.asarray([int(v) for v in train_y])
     rows = fewshot_indices(ytr, fewshot_k, seed)
     x, y = train_x[rows].numpy().astype(np.float64), ytr[rows]
@@ -69,12 +73,21 @@ def probe(train_x: torch.Tensor, train_y, test_x: torch.Tensor, test_y, n_classe
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning at max_iter: the fit is still the best found
         clf = _logistic(c).fit(x, y)
-    scores = clf.decision_function(test_x.numpy().astype(np.float64))
-    if scores.ndim == 1:  # binary: sklearn returns one column (score of class 1)
-        scores = np.stack([-scores, scores], axis=1)
-    logits = np.full((len(scores), n_classes), -np.inf)
-    logits[:, clf.classes_] = scores  # classes absent from the few-shot sample can never be predicted
+    coef, intercept = clf.coef_, clf.intercept_
+    if len(clf.classes_) == 2:  # binary: sklearn keeps one row (the score of class 1); scores are (-s, s)
+        coef, intercept = np.concatenate([-coef, coef]), np.concatenate([-intercept, intercept])
+    weight = torch.zeros(n_classes, x.shape[1], dtype=torch.float64)
+    bias = torch.full((n_classes,), -float("inf"), dtype=torch.float64)
+    weight[clf.classes_], bias[clf.classes_] = torch.from_numpy(coef), torch.from_numpy(intercept)
+    return weight, bias, c, int(len(rows))
+
+
+def probe(train_x: torch.Tensor, train_y, test_x: torch.Tensor, test_y, n_classes: int, *,
+          fewshot_k: int | None = None, seed: int = 0) -> dict[str, float]:
+    """acc1, acc5, mean per-class recall (fractions) of a logistic-regression probe; plus chosen C."""
+    weight, bias, c, n = fit(train_x, train_y, n_classes, fewshot_k=fewshot_k, seed=seed)
+    logits = test_x.double() @ weight.T + bias  # classes absent from the few-shot sample: -inf
     target = torch.as_tensor([int(v) for v in test_y])
-    out = metrics.classification_metrics(torch.from_numpy(logits), target)
-    out.update({"probe_C": c, "train_images": int(len(rows))})
+    out = metrics.classification_metrics(logits, target)
+    out.update({"probe_C": c, "train_images": n})
     return out

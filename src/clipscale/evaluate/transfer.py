@@ -1,7 +1,8 @@
 """Fine-tune a checkpoint on a task and report its test top-1 as a results row (eval_type = finetune).
 
 The driver around clipscale.evaluate.finetune: load the checkpoint (evaluate.checkpoints.load_model),
-load the task's train and test splits, build the zero-shot-initialised head, train (resumable),
+load the task's train and test splits, build the head (zero-shot classifier, or under LP-FT the linear
+probe of the training images), train (resumable),
 apply WiSE-FT, evaluate, write OUT/finetuned.pt (OpenCLIP format + head, atomic) and OUT/results.csv.
 """
 from __future__ import annotations
@@ -32,6 +33,8 @@ def finetune_checkpoint(arch: str, checkpoint, task: str, out, recipe: ft.Recipe
     `zeroshot_acc1` the head's accuracy before training (step 0) and `train_images` the number of
     training images. probe: also `linear_probe_acc1` (and `probe_C`), a logistic-regression probe on
     the frozen pre-trained features of the same training images, scored on the same test images.
+    recipe.head_init 'probe' starts training from that probe's head (LP-FT), so step 0 scores
+    linear_probe_acc1; `zeroshot_acc1` stays the zero-shot text classifier's accuracy.
     Rerunning with the same `out` resumes from the last epoch checkpoint and gives the same numbers.
     """
     recipe.check()
@@ -45,11 +48,15 @@ def finetune_checkpoint(arch: str, checkpoint, task: str, out, recipe: ft.Recipe
     test_x, test_y = ft.load_split(spec, data, "test", preprocess)
     torch.manual_seed(recipe.seed)
     clf = ft.build_classifier(model, tokenizer, data, device=device)
-    zero = {k: v.detach().clone() for k, v in clf.state_dict().items()}
     pred = dict(batch_size=recipe.batch_size, device=device, precision=recipe.precision)
     extra = {"zeroshot_acc1": classification_metrics(ft.predict(clf, test_x, **pred), test_y)["acc1"]}
-    if probe:  # before training: the probe sees the pre-trained tower, not the fine-tuned one
-        extra.update(_probe(clf, train_x, train_y, test_x, test_y, len(data.classnames), device))
+    if probe or recipe.head_init == "probe":  # before training: the probe sees the pre-trained tower
+        scores, head = _probe(clf, train_x, train_y, test_x, test_y, len(data.classnames), device)
+        if probe:
+            extra.update(scores)
+        if recipe.head_init == "probe":
+            clf.set_head(*head)
+    zero = {k: v.detach().clone() for k, v in clf.state_dict().items()}  # step 0, for WiSE-FT
     out = Path(out)
     ft.train_head(clf, train_x, train_y, recipe, out, device=device, progress=progress)
     if recipe.wise_alpha < 1.0:
@@ -66,14 +73,18 @@ def finetune_checkpoint(arch: str, checkpoint, task: str, out, recipe: ft.Recipe
     return df
 
 
-def _probe(clf: ft.Classifier, train_x, train_y, test_x, test_y, n_classes: int, device: str) -> dict:
-    """linear_probe_acc1 (a fraction) and probe_C of a probe on the classifier's current image features."""
-    from clipscale.evaluate.linear_probe import probe
+def _probe(clf: ft.Classifier, train_x, train_y, test_x, test_y, n_classes: int,
+           device: str) -> tuple[dict, tuple]:
+    """A probe on the classifier's current image features: ({linear_probe_acc1 (a fraction), probe_C},
+    (weight, bias) of the probe in logit units, for Classifier.set_head)."""
+    from clipscale.evaluate import linear_probe
+    from clipscale.evaluate.metrics import classification_metrics
 
     feats = dict(batch_size=256, device=device)
-    res = probe(ft.image_features(clf, train_x, **feats), train_y, ft.image_features(clf, test_x, **feats),
-                test_y, n_classes)
-    return {"linear_probe_acc1": res["acc1"], "probe_C": res["probe_C"]}
+    weight, bias, c, _ = linear_probe.fit(ft.image_features(clf, train_x, **feats), train_y, n_classes)
+    logits = ft.image_features(clf, test_x, **feats).double() @ weight.T + bias
+    acc1 = classification_metrics(logits, torch.as_tensor(test_y))["acc1"]
+    return {"linear_probe_acc1": acc1, "probe_C": c}, (weight.float(), bias.float())
 
 
 def _save_openclip(path: Path, model, clf: ft.Classifier, recipe: ft.Recipe, info) -> None:
@@ -105,7 +116,7 @@ def finetune_study(settings, root, runs) -> pd.DataFrame | None:
     from clipscale.errors import NotFoundError
 
     recipe = ft.Recipe(epochs=settings.epochs, lr=settings.lr, batch_size=settings.batch_size,
-                       wise_alpha=settings.wise_alpha, limit=settings.limit or None,
+                       wise_alpha=settings.wise_alpha, head_init=settings.head_init, limit=settings.limit or None,
                        train_images=settings.train_images or None)
     frames = []
     for name, run_dir in runs:

@@ -87,6 +87,7 @@ class FinetuneSettings:
     limit: int = 0                       # at most this many images per split; 0 = all
     wise_alpha: float = 1.0              # WiSE-FT: 0 = zero-shot weights, 1 = fine-tuned
     train_images: int = 0                # fine-tune on the first N train images (limited data); 0 = all
+    head_init: str = "zeroshot"          # the head at step 0: zeroshot (text classifier) or probe (LP-FT)
 
 
 @dataclass(frozen=True)
@@ -376,6 +377,6 @@ def _validate_finetune(f: FinetuneSettings, where: str) -> None:
         finetune_task(task)
     try:
         Recipe(epochs=f.epochs, lr=f.lr, batch_size=f.batch_size, wise_alpha=f.wise_alpha,
-               train_images=f.train_images or None).check()
+               train_images=f.train_images or None, head_init=f.head_init).check()
     except UserInputError as exc:
         raise UserInputError(f"{where} [finetune]: {exc}") from None
