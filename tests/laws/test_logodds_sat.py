@@ -5,15 +5,13 @@ import pytest
 from clipscale.laws import FitResult, backtest, fit
 
 
-def _floored_curve(floor=0.005, noise=0.0, seed=0, n=24):
-    rng = np.random.default_rng(seed)
-    c = np.logspace(1, 4, n)
-    odds = (400.0 * c ** -1.5 + floor) * 10 ** rng.normal(0, noise, c.size)
-    return c, odds / (1 + odds)
+@pytest.fixture
+def floored_curve(odds_curve):
+    return lambda noise=0.0, seed=0: odds_curve(400.0, -1.5, floor=0.005, noise=noise, seed=seed)
 
 
-def test_it_recovers_a_known_floored_law():
-    c, e = _floored_curve()
+def test_it_recovers_a_known_floored_law(floored_curve):
+    c, e = floored_curve()
     res = fit(c, e, "logodds-sat", n_boot=0)
     assert res.alpha == pytest.approx(-1.5, abs=1e-3)
     assert res.beta == pytest.approx(400.0, rel=1e-2)
@@ -24,16 +22,16 @@ def test_it_recovers_a_known_floored_law():
     assert np.allclose(res.predict(c), e, rtol=1e-3)
 
 
-def test_it_predicts_a_bending_curve_better_than_the_plain_log_odds_law():
-    c, e = _floored_curve(noise=0.02, seed=2)
+def test_it_predicts_a_bending_curve_better_than_the_plain_log_odds_law(floored_curve):
+    c, e = floored_curve(noise=0.02, seed=2)
     sat = backtest(c, e, "logodds-sat", holdout_top=5)
     line = backtest(c, e, "logodds", holdout_top=5)
     assert sat.mae_pct < line.mae_pct
     assert sat.mae_pct < 0.2
 
 
-def test_its_floor_interval_is_kept_and_covers_the_truth():
-    c, e = _floored_curve(noise=0.03, seed=5)
+def test_its_floor_interval_is_kept_and_covers_the_truth(floored_curve):
+    c, e = floored_curve(noise=0.03, seed=5)
     res = fit(c, e, "logodds-sat", n_boot=200, seed=1)
     assert "e_inf" in res.boot and res.boot["e_inf"].size > 150
     lo, hi = res.ci["e_inf"]
@@ -48,8 +46,8 @@ def test_a_short_frontier_falls_back_to_the_line_and_says_so():
     assert any("too few for a floor" in n for n in res.notes)
 
 
-def test_it_round_trips_through_json(tmp_path):
-    c, e = _floored_curve(noise=0.02)
+def test_it_round_trips_through_json(tmp_path, floored_curve):
+    c, e = floored_curve(noise=0.02)
     res = fit(c, e, "logodds-sat", n_boot=30)
     back = FitResult.load(res.save(tmp_path / "f.json"))
     assert back.method == "logodds-sat" and back.e_inf == pytest.approx(res.e_inf)

@@ -33,6 +33,8 @@ class LawMethod:
     choices: dict[str, tuple] = dataclasses.field(default_factory=dict)
     #: the y the law is linear in: "log" (log10 error) or "logodds" (log10 of error / (1 - error))
     space: str = "log"
+    #: fitted to the Pareto frontier of the points only (its R^2 is measured there)
+    frontier: bool = False
 
     def resolve(self, opts: dict[str, Any]) -> dict[str, Any]:
         """Defaults overridden by `opts`; unknown options and bad choices are errors."""
@@ -102,6 +104,22 @@ def _frontier_boot(xb, yb, point, loss, delta):
     return _line_boot(*_frontier_fit(xb, yb, keep, loss, delta))
 
 
+def _floor_point(x, y):
+    keep = _linear.frontier_mask(x, y)
+    if keep.sum() < saturating.MIN_FLOOR_POINTS:  # too short for 3 parameters: the 'logodds' line
+        out = _frontier_point(x, y, "ls", 0.0)
+        out["notes"] = [f"{int(keep.sum())} frontier points are too few for a floor (need >= "
+                        f"{saturating.MIN_FLOOR_POINTS}); fitted without one"]
+        return out
+    return saturating.frontier_floor_point(x[keep], y[keep])
+
+
+def _floor_boot(xb, yb, point):
+    if point.get("e_inf") is None:
+        return _frontier_boot(xb, yb, point, "ls", 0.0)
+    return saturating.frontier_floor_boot(xb, yb, point)
+
+
 def _saturating_point(x, y, **opts):
     return saturating.point(x, y, **opts)
 
@@ -119,7 +137,7 @@ METHODS: dict[str, LawMethod] = {m.name: m for m in (
               lambda x, y: _ls_point(x, y), _ls_boot),
     LawMethod("frontier", "Pareto frontier (points no cheaper point beats), least squares or Huber "
               "loss (delta in log10 units) in log space", 2, {"loss": "ls", "delta": 0.02},
-              _frontier_point, _frontier_boot, {"loss": ("ls", "huber")}),
+              _frontier_point, _frontier_boot, {"loss": ("ls", "huber")}, frontier=True),
     LawMethod("saturating", "E = beta*C^alpha + e_inf (form='plain') or beta*(C+c0)^alpha + e_inf "
               "(form='shifted'), bounded multi-start least squares in log space; falls back to the "
               "plain power law when e_inf is not identifiable", 3, {"form": "plain"},
@@ -128,13 +146,12 @@ METHODS: dict[str, LawMethod] = {m.name: m for m in (
               "logit(E) linear in log C (for error curves that fall like a sigmoid in log compute); "
               "least squares or Huber in log10-odds space, where its R^2 is measured; needs 0 < E < 1",
               2, {"loss": "ls", "delta": 0.02}, _frontier_point, _frontier_boot, {"loss": ("ls", "huber")},
-              space="logodds"),
+              space="logodds", frontier=True),
     LawMethod("logodds-sat", "saturating log-odds law on the compute frontier: E/(1-E) = beta*C^alpha + k, "
               "i.e. error falls from chance like 'logodds' and levels off at a floor k/(1+k) (confusable "
               "classes, finite models); bounded multi-start least squares in log10-odds space, where its R^2 "
               "is measured; k is always kept (its uncertainty widens the bootstrap intervals); needs 0 < E < 1",
-              3, {}, lambda x, y: saturating.frontier_floor_point(x, y),
-              lambda xb, yb, point: saturating.frontier_floor_boot(xb, yb, point), space="logodds"),
+              3, {}, _floor_point, _floor_boot, space="logodds", frontier=True),
 )}
 
 

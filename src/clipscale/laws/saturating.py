@@ -133,7 +133,7 @@ def boot(xb, yb, point, form="plain"):
 
 
 # -- the floored law on the compute frontier (method 'logodds-sat') -------------------------------
-# Fitted to the Pareto frontier in the method's space (log10 odds for 'logodds-sat'): y =
+# Fitted to the Pareto frontier (methods.py picks it, and falls back to the line on a short one) in the method's space (log10 odds for 'logodds-sat'): y =
 # log10(beta * C^alpha + floor). Unlike `point`, the floor is always kept, between 0 and the
 # smallest observed value: a floor that the cheaper runs cannot pin down is a wide bootstrap
 # interval, not a reason to drop it (dropping it made the predictions of a bending curve
@@ -141,19 +141,8 @@ def boot(xb, yb, point, form="plain"):
 MIN_FLOOR_POINTS = 4  # frontier points for a 3-parameter law with one degree of freedom left
 
 
-def frontier_floor_point(x, y):
-    """The floored law on the frontier of (x, y); the plain line when the frontier is too short."""
-    keep = _linear.frontier_mask(x, y)
-    xf, yf = x[keep], y[keep]
-    if len(xf) < MIN_FLOOR_POINTS:
-        if len(xf) < 2:
-            from clipscale.errors import FitError
-
-            raise FitError(f"the Pareto frontier has {len(xf)} point (no costlier run beats a cheaper one); "
-                           "a law needs two; use method 'ls' or 'paper' for these runs")
-        s, i = _linear.weighted_line(xf, yf, np.ones_like(xf))
-        return _linear.line_result(s, i, xf, yf, [f"{len(xf)} frontier points are too few for a floor (need >= "
-                                                 f"{MIN_FLOOR_POINTS}); fitted without one"])
+def frontier_floor_point(xf, yf):
+    """The floored law fitted to frontier points (xf, yf), at least MIN_FLOOR_POINTS of them."""
     best = min((_solve(xf, yf, s, False) for s in _starts(xf, yf, False)), key=lambda r: r.cost)
     lb, alpha, floor = best.x
     notes = []
@@ -178,10 +167,6 @@ def _floor_chunk(xb, yb, theta):
 
 def frontier_floor_boot(xb, yb, point):
     """Each resample's frontier refitted from the point estimate (NaN where it has < 3 distinct x)."""
-    if point.get("e_inf") is None:
-        keep = _linear.frontier_mask(xb, yb).astype(float)
-        s, i = _linear.weighted_line(xb, yb, keep)
-        return {"alpha": s, "beta": 10.0 ** i}
     th = _parallel(_floor_chunk, xb, yb, point["theta"])
     return {"alpha": th[:, 1], "beta": 10.0 ** th[:, 0], "e_inf": th[:, 2]}
 

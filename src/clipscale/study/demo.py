@@ -146,6 +146,8 @@ def unmet_targets(summary: dict) -> list[str]:
 def _fit_points(law: dict) -> str:
     n, used = law.get("n_points"), law.get("n_fit_points")
     if used is not None and used == used and used != n:  # NaN-safe: frontier and paper fit a subset
-        on_frontier = law.get("method") in ("frontier", "logodds", "logodds-sat")
+        from clipscale.laws import METHODS
+
+        on_frontier = law.get("method") in METHODS and METHODS[law["method"]].frontier
         return f"{int(used)} fitted points (the frontier of {n} runs)" if on_frontier else f"{int(used)} fitted points of {n}"
     return f"{n} points"
