@@ -96,3 +96,62 @@ def test_killed_branch_reruns_bit_identical(tmp_path):
     for level in (1280, 5120):
         assert_bit_identical(state_dict(out / f"branch_s{level}" / "checkpoints" / "epoch_10.pt"),
                              state_dict(tmp_path / "ref" / f"branch_s{level}" / "checkpoints" / "epoch_10.pt"))
+
+
+# ---------------------------------------------------------------- elastic top level
+
+def test_branch_from_a_checkpoint_past_its_cooldown_start_is_refused(tmp_path):
+    train_branches(_spec(), LEVELS, tmp_path / "grid", progress=False)
+    first = plan(_spec(), LEVELS).branches[0]  # cools down from step 2; the trunk's epoch 2 is at step 4
+    with pytest.raises(UserInputError, match="past the branch's cool-down start"):
+        train(first, tmp_path / "x", progress=False, init_from=tmp_path / "grid/trunk/checkpoints/epoch_2.pt")
+
+
+def test_elastic_top_is_the_nearest_step_within_bounds():
+    from clipscale.train.branches import elastic_top
+
+    spec, planned, after = _spec(), 256, 64  # the trunk stops at the first level's cool-down start
+    assert elastic_top(spec, planned, after, 0.0, 100.0) == 160  # the smallest level cooling down after 64
+    assert elastic_top(spec, planned, after, 1e9, 100.0) == 4 * planned  # capped
+    on_plan = (planned - after) / 100.0
+    assert elastic_top(spec, planned, after, on_plan, 100.0) == planned
+    # a speed 2% off the one that gives the planned level still gives it (a rerun keeps its grid) ...
+    assert elastic_top(spec, planned, after, on_plan * 1.02, 100.0) == planned
+    assert elastic_top(spec, planned, after, on_plan * 0.98, 100.0) == planned
+    # ... and a third more time gives a larger level, a step of 2^(1/16) (rounded to whole batches)
+    bigger = elastic_top(spec, 2560, 64, (2560 * 1.33 - 64) / 100.0, 100.0)
+    assert 2560 * 1.25 < bigger < 2560 * 1.4 and bigger % 32 == 0
+
+
+def test_elastic_top_equals_the_fixed_grid_and_is_kept_on_rerun(tmp_path):
+    from clipscale.train.branches import TOP_FILE, top_levels
+
+    summary = train_branches(_spec(), LEVELS, tmp_path / "el", progress=False, elastic=True,
+                             finish_by=time.time())  # no time left: the smallest top level
+    record = json.loads((tmp_path / "el" / TOP_FILE).read_text())
+    assert record["level"] == 160 and record["planned"] == 256 and record["from_samples"] == 64
+    assert [b["level"] for b in summary["branches"]] == [128, 160] == list(top_levels(tmp_path / "el", LEVELS))
+    assert summary["samples_trained"] == 64 + 64 + (160 - 64)  # trunk to 64, branch 128 from 64, top from 64
+    # The same points as a grid planned with that top level from the start (same warmup in samples).
+    fixed = train_branches(_spec(warmup_samples=64), [128, 160], tmp_path / "fixed", progress=False)
+    for level in (128, 160):
+        ours = max((branch_dir(tmp_path / "el", level) / "checkpoints").glob("*.pt"))
+        theirs = max((branch_dir(tmp_path / "fixed", level) / "checkpoints").glob("*.pt"))
+        assert_bit_identical(state_dict(ours), state_dict(theirs))
+    assert fixed["branches"][1]["level"] == 160
+    # A rerun keeps the recorded choice, whatever its deadline, and trains nothing.
+    stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "el").rglob("*.pt")}
+    again = train_branches(_spec(), LEVELS, tmp_path / "el", progress=False, elastic=True,
+                           finish_by=time.time() + 1e6)
+    assert again["branches"] == summary["branches"]
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+
+
+def test_elastic_without_a_deadline_trains_the_planned_level(tmp_path):
+    summary = train_branches(_spec(), LEVELS, tmp_path / "el", progress=False, elastic=True)
+    assert [b["level"] for b in summary["branches"]] == LEVELS
+    assert summary["elastic_top"]["why"].startswith("no deadline")
+    ours = branch_dir(tmp_path / "el", 256) / "checkpoints" / "epoch_2.pt"
+    fixed = train_branches(_spec(), LEVELS, tmp_path / "fixed", progress=False)
+    assert fixed["branches"][1]["level"] == 256
+    assert_bit_identical(state_dict(ours), state_dict(branch_dir(tmp_path / "fixed", 256) / "checkpoints/epoch_1.pt"))

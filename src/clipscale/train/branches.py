@@ -10,9 +10,22 @@ L, so the branch resumes the trunk's checkpoint at that step and trains only the
 Layout of `out_dir`: `trunk/` (a run folder, schedule "const", one checkpoint per branch start),
 `branch_s<L>/` (one run folder per level; its final checkpoint is the study point) and
 `branches.json` (written last: the levels, their folders, samples trained).
+
+Elastic top level (`finish_by`): because no step before a cool-down depends on the level, the
+largest level need not be fixed in advance (Hägele et al.'s point: the length can be chosen while
+training). The trunk then stops at the last fixed branch start, the fixed branches are trained,
+and the top level is chosen from the speed measured in this very run so that the run ends by
+`finish_by`; its branch trains the rest of the constant phase and its cool-down from the trunk's
+last checkpoint. The choice is rounded to steps of 2^(1/16) of the planned level (a rerun at a
+speed within about 2% picks the same level) and recorded in `top_level.json` before it is
+trained, so a resumed run keeps it. A wall-time budget uses it to end on time on a machine whose
+speed drifts (clipscale.study.budget).
 """
 from __future__ import annotations
 
+import json
+import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,15 +96,19 @@ def _cooldown_start(spec: TrainSpec, level: int) -> int:
 
 
 def train_branches(spec: TrainSpec, levels, out_dir: str | Path, *, resume: bool = True,
-                   progress: bool = True) -> dict:
+                   progress: bool = True, finish_by: float | None = None, elastic: bool = False) -> dict:
     """Train the trunk, then every branch (longest first), into `out_dir`; returns branches.json.
 
     Each part is an ordinary run folder, so a kill anywhere resumes where it stopped: the trunk
     from its last checkpoint, a branch from its own last checkpoint or else from the trunk's.
+    `elastic`: the largest level is chosen while training so that training ends by `finish_by`
+    (a time.time() value; None keeps the planned level), see the module's docstring.
     """
     from clipscale.train import train
 
     p = plan(spec, levels)
+    if elastic and len(p.levels) >= 2:
+        return _train_elastic(p, spec, Path(out_dir), resume, progress, finish_by)
     out = Path(out_dir)
     trunk = train(p.trunk, out / "trunk", resume=resume, progress=progress)
     results: dict[int, TrainResult] = {}
@@ -99,10 +116,92 @@ def train_branches(spec: TrainSpec, levels, out_dir: str | Path, *, resume: bool
         start = trunk.out_dir / "checkpoints" / f"epoch_{p.trunk_epoch(i)}.pt"
         results[i] = train(p.branches[i], branch_dir(out, p.levels[i]), resume=resume, progress=progress,
                            init_from=start)
-    summary = {"trunk": "trunk", "samples_trained": p.samples_trained, "samples_runs": sum(p.levels),
+    return _summarise(out, p.levels, trunk, results, p.samples_trained)
+
+
+def _summarise(out: Path, levels, trunk: TrainResult, results: dict[int, TrainResult], samples_trained: int,
+               **extra) -> dict:
+    summary = {"trunk": "trunk", "samples_trained": samples_trained, "samples_runs": sum(levels),
                "trunk_wall_s": trunk.wall_s,
-               "branches": [{"level": p.levels[i], "folder": results[i].out_dir.name,
+               "branches": [{"level": levels[i], "folder": results[i].out_dir.name,
                              "study_point": f"{results[i].out_dir.name}/{results[i].extra['study_point']}",
-                             "wall_s": results[i].wall_s} for i in range(len(p.levels))]}
+                             "wall_s": results[i].wall_s} for i in range(len(levels))], **extra}
     atomic_write_json(out / "branches.json", summary)
     return summary
+
+
+TOP_FILE = "top_level.json"
+TOP_STEPS_PER_OCTAVE = 16  # an elastic top level is the planned one times 2^(i/16)
+TOP_MAX_FACTOR = 4.0       # ... and at most 4x the planned one (a deadline far off is not a reason to run away)
+
+
+def elastic_top(spec: TrainSpec, planned: int, after: int, seconds: float, samples_per_s: float) -> int:
+    """The top level (samples seen) whose branch, trained from the trunk's checkpoint at sample
+    `after`, takes about `seconds` at `samples_per_s`: the step of planned x 2^(i/16) nearest to
+    that, at most TOP_MAX_FACTOR x planned, and at least the smallest step whose cool-down starts
+    after `after` (when even that does not fit, the level is the smallest one possible)."""
+    target = after + max(0.0, seconds) * samples_per_s
+    b = spec.batch_size
+    steps = {max(b, round(planned * 2 ** (i / TOP_STEPS_PER_OCTAVE) / b) * b)
+             for i in range(-8 * TOP_STEPS_PER_OCTAVE, round(TOP_STEPS_PER_OCTAVE * math.log2(TOP_MAX_FACTOR)) + 1)}
+    valid = sorted(lv for lv in steps if _cooldown_start(spec, lv) * b > after)
+    return min(valid, key=lambda lv: (abs(lv - target), lv))
+
+
+def top_levels(out_dir: str | Path, levels) -> tuple[int, ...]:
+    """The levels a cool-down grid in `out_dir` trained (or is training): `levels` with the top one
+    replaced by the elastic choice recorded there, if any."""
+    path = Path(out_dir) / TOP_FILE
+    if not path.exists():
+        return tuple(levels)
+    return (*tuple(levels)[:-1], int(json.loads(path.read_text())["level"]))
+
+
+def _train_elastic(p: BranchPlan, spec: TrainSpec, out: Path, resume: bool, progress: bool,
+                   finish_by: float | None) -> dict:
+    """The trunk up to the last fixed branch start, the fixed branches, then the top level chosen
+    from this run's measured speed (recorded in top_level.json before it is trained)."""
+    from clipscale.train import train
+
+    base = spec.replace(warmup_samples=p.trunk.warmup_samples)  # the full grid's warmup, in samples
+    fixed = plan(base, p.levels[:-1])
+    trunk = train(fixed.trunk, out / "trunk", resume=resume, progress=progress)
+    results: dict[int, TrainResult] = {}
+    for i in sorted(range(len(fixed.levels)), key=lambda i: -fixed.levels[i]):
+        start = trunk.out_dir / "checkpoints" / f"epoch_{fixed.trunk_epoch(i)}.pt"
+        results[i] = train(fixed.branches[i], branch_dir(out, fixed.levels[i]), resume=resume, progress=progress,
+                           init_from=start)
+    after = fixed.trunk.samples_seen
+    record = _decide_top(out / TOP_FILE, base, p.levels[-1], after, finish_by, [trunk, *results.values()])
+    top = record["level"]
+    cool = _cooldown_start(base, top) * base.batch_size
+    branch = base.replace(samples_seen=top, epochs=2, epoch_ends=(cool, top))  # a checkpoint where it cools down
+    start = trunk.out_dir / "checkpoints" / f"epoch_{len(fixed.levels)}.pt"
+    results[len(fixed.levels)] = train(branch, branch_dir(out, top), resume=resume, progress=progress,
+                                       init_from=start)
+    levels = (*fixed.levels, top)
+    trained = fixed.samples_trained + top - after
+    return _summarise(out, levels, trunk, results, trained, elastic_top=record)
+
+
+def _decide_top(path: Path, spec: TrainSpec, planned: int, after: int, finish_by: float | None,
+                parts: list[TrainResult]) -> dict:
+    """top_level.json: read back when a resumed run decided before, else decided now and written."""
+    if path.exists():
+        return json.loads(path.read_text())
+    trained = sum(r.extra.get("samples_trained", r.samples_seen) for r in parts)
+    loop_s = sum(r.extra.get("samples_trained", r.samples_seen) / r.samples_per_s for r in parts if r.samples_per_s)
+    speed = trained / loop_s if loop_s else 0.0
+    # What a part costs besides its steps (building the model, loading its checkpoint): the top branch pays it once.
+    overhead = max(0.0, sum(r.wall_s for r in parts[1:]) - sum(
+        r.extra.get("samples_trained", 0) / r.samples_per_s for r in parts[1:] if r.samples_per_s)) / max(1, len(parts) - 1)
+    if finish_by is None or not speed:
+        record = {"level": planned, "planned": planned, "why": "no deadline: the planned level", "from_samples": after}
+    else:
+        left = finish_by - time.time() - overhead
+        level = elastic_top(spec, planned, after, left, speed)
+        record = {"level": level, "planned": planned, "why": "chosen to end by the deadline",
+                  "seconds_left": round(left, 1), "samples_per_s": round(speed, 1), "overhead_s": round(overhead, 2),
+                  "from_samples": after}
+    atomic_write_json(path, record)
+    return record

@@ -189,7 +189,10 @@ _BRANCH_FREE = {"samples_seen", "epochs", "epoch_ends", "schedule", "cooldown", 
 
 
 def _branch_state(init_from: Path, spec: TrainSpec, model, optimizer) -> dict:
-    """Start a cool-down branch from its trunk's checkpoint at the branch's cool-down start."""
+    """Start a cool-down branch from a checkpoint of its constant-lr trunk at or before the branch's
+    cool-down start: the steps in between are the trunk's own (constant lr, batches a function of
+    the step), so the branch equals the dedicated const-cooldown run either way. An elastic top
+    level (clipscale.train.branches) starts this way, from the trunk's last fixed checkpoint."""
     ckpt = torch.load(init_from, map_location="cpu", weights_only=True)
     trunk = ckpt.get("spec", {})
     mine = spec.to_dict()
@@ -197,9 +200,9 @@ def _branch_state(init_from: Path, spec: TrainSpec, model, optimizer) -> dict:
     if diff or trunk.get("schedule") != "const" or spec.schedule != "const-cooldown":
         raise UserInputError(f"{init_from} is not a constant-lr trunk of this branch (differs in "
                              f"{diff or ['schedule']}); retrain the trunk or choose a new --out")
-    if ckpt["step"] != spec.cooldown_start_step:
-        raise UserInputError(f"{init_from} is at step {ckpt['step']}, the branch cools down from step "
-                             f"{spec.cooldown_start_step}; use the trunk checkpoint of that step")
+    if ckpt["step"] > spec.cooldown_start_step:
+        raise UserInputError(f"{init_from} is at step {ckpt['step']}, past the branch's cool-down start (step "
+                             f"{spec.cooldown_start_step}); use a trunk checkpoint at or before that step")
     model.load_state_dict(ckpt["state_dict"])
     optimizer.load_state_dict(ckpt["optimizer"])
     torch.set_rng_state(ckpt["rng_cpu"])
@@ -267,11 +270,13 @@ def run(spec: TrainSpec, out_dir: str | Path, *, resume: bool = True, progress: 
 
 
 def _branch_record(spec: TrainSpec, init_from) -> dict:
-    """done.json extras of a branch: where it started and which checkpoint is its study point."""
+    """done.json extras of a branch: where it started, what it trained and which checkpoint is its
+    study point."""
     if init_from is None:
         return {}
-    return {"branch_of": str(init_from), "samples_trained": (spec.total_steps - spec.cooldown_start_step)
-            * spec.batch_size, "study_point": f"checkpoints/epoch_{spec.epochs}.pt"}
+    start = torch.load(init_from, map_location="cpu", weights_only=True, mmap=True)["step"]  # mmap: reads one int
+    return {"branch_of": str(init_from), "samples_trained": (spec.total_steps - start) * spec.batch_size,
+            "study_point": f"checkpoints/epoch_{spec.epochs}.pt"}
 
 
 def _claim(folder: RunFolder, spec: TrainSpec, dist: distributed.Dist, resume: bool) -> None:
