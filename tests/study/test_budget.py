@@ -105,3 +105,39 @@ def test_a_budgeted_run_records_planned_and_observed_speeds(tiny, monkeypatch):
     assert facts["predicted_s"] == round(p.predicted_s, 1) and facts["actual_s"] > 0
     assert set(facts["observed_samples_per_s"]) == {"ladder-e-xxs"}
     assert facts["observed_samples_per_s"]["ladder-e-xxs"] > 0
+
+
+def test_an_elastic_run_chooses_its_largest_level_from_the_time_it_was_given(tiny, monkeypatch):
+    """[budget] elastic: planned with a speed 10x too slow, the run has far more time than its grid
+    needs, so its trunk takes the largest level allowed (4x the planned one); the results, the
+    status and the record agree on it, and every smaller level is the planned one."""
+    import json
+
+    import pandas as pd
+
+    import clipscale.study.budget as budget
+    from clipscale.study import study_status
+    from clipscale.train.branches import TOP_FILE
+
+    spec = load_spec(tiny(models=("ladder-e-xxs",), samples=(256, 1024), levels_from="cooldown",
+                          extra="[budget]\nelastic = true"))
+    monkeypatch.setattr(budget, "plan", lambda s, sec: plan(s, sec, speeds={"ladder-e-xxs": 200.0},
+                                                             n_eval_images=64))
+    outcome, p = budget.run_with_budget(spec, 40, jobs=1, progress=False, report=False)
+    (run,) = p.spec.runs()
+    assert run.elastic
+    record = json.loads((outcome.out_dir / "runs" / run.name / TOP_FILE).read_text())
+    planned = p.spec.axes.samples_seen
+    assert record["planned"] == planned[-1] and record["level"] == 4 * planned[-1]
+    assert record["seconds_left"] > 0 and record["samples_per_s"] > 200
+    seen = sorted(pd.read_csv(outcome.out_dir / "results.csv")["samples_seen"])
+    assert seen == [*planned[:-1], record["level"]]
+    assert "(largest chosen while training)" in study_status(p.spec)["branches"].iloc[0]
+
+
+def test_elastic_needs_cooldown_levels_and_is_another_run(tiny):
+    with pytest.raises(UserInputError, match=r"\[budget\] elastic needs \[train\] levels_from = \"cooldown\""):
+        load_spec(tiny(samples=(256, 512), levels_from="runs", extra="[budget]\nelastic = true"))
+    fixed = load_spec(tiny(models=("ladder-e-xxs",), samples=(256, 1024), levels_from="cooldown"))
+    (a,), (b,) = fixed.runs(), fixed.replace(budget={"elastic": True}).runs()
+    assert b.elastic and not a.elastic and a.name != b.name  # its trunk stops earlier: its own folder

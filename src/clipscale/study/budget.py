@@ -99,7 +99,31 @@ def run_seconds(run, speed: float, n_eval_images: int) -> float:
     else:
         trained = run.samples_seen
         points = len(run.levels)
-    return trained / speed + points * (1.0 + n_eval_images / (EVAL_IMAGES_PER_TRAIN_SAMPLE * speed))
+    return trained / speed + eval_seconds(points, speed, n_eval_images)
+
+
+def eval_seconds(points: int, speed: float, n_eval_images: int) -> float:
+    """Predicted seconds of evaluating `points` checkpoints of a model training at `speed` samples/s."""
+    return points * (1.0 + n_eval_images / (EVAL_IMAGES_PER_TRAIN_SAMPLE * speed))
+
+
+def run_deadline(spec, run, started: float) -> float | None:
+    """When an elastic run's training must end (a time.time() value): its start plus the seconds the
+    study's plan.json gives it, plus the pre-rendering if this worker has not rendered the embedded
+    data yet, minus its predicted evaluations; None when no plan names the run (no budget)."""
+    import json
+
+    path = spec.out_dir / PLAN_FILE
+    if not path.exists():
+        return None
+    p = json.loads(path.read_text())["plan"]
+    seconds, speed = p["run_s"].get(run.name), p["speeds_samples_per_s"].get(run.model)
+    if seconds is None or not speed:
+        return None
+    from clipscale.train import batches
+
+    render = p.get("render_s", 0.0) if batches._RENDERED is None and not spec.train.train_data else 0.0
+    return started + seconds + render - eval_seconds(len(run.levels), speed, _eval_images(spec))
 
 
 def makespan(seconds: list[float], jobs: int) -> float:
@@ -270,6 +294,23 @@ def observed_speeds(spec) -> dict[str, float]:
     return {m: round(sum(v) / len(v), 1) for m, v in seen.items() if all(v)}
 
 
+def elastic_choices(spec) -> dict[str, dict]:
+    """Model -> {planned, level} of the study's elastic runs (the largest level each chose while
+    training, clipscale.train.branches), read from their top_level.json."""
+    import json
+
+    from clipscale.study.store import Store
+    from clipscale.train.branches import TOP_FILE
+
+    store, out = Store(spec.out), {}
+    for run in spec.runs():
+        path = store.run_dir(run.name) / TOP_FILE
+        if run.elastic and path.exists():
+            record = json.loads(path.read_text())
+            out[run.model] = {"planned": record["planned"], "level": record["level"]}
+    return out
+
+
 def run_with_budget(spec, seconds: float, *, jobs: int | None = None, progress: bool = True, report: bool = True):
     """Plan `spec` for `seconds`, run it, and record planned vs actual seconds in summary.json."""
     import json
@@ -283,7 +324,7 @@ def run_with_budget(spec, seconds: float, *, jobs: int | None = None, progress: 
     actual = time.time() - t0
     facts = {**p.to_dict(), "actual_s": round(actual, 1), "n_runs": len(p.spec.runs()),
              "samples_seen_levels": list(p.spec.axes.samples_seen),
-             "observed_samples_per_s": observed_speeds(p.spec)}
+             "observed_samples_per_s": observed_speeds(p.spec), "elastic_top": elastic_choices(p.spec)}
     path = outcome.out_dir / "summary.json"
     summary = json.loads(path.read_text()) if path.exists() else {}
     summary["budget"] = facts

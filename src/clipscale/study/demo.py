@@ -100,6 +100,9 @@ def headline(outcome) -> list[str]:
         speeds = ", ".join(f"{m} {v:,.0f}" for m, v in b["speeds_samples_per_s"].items())
         lines.append(f"wall time: {b['actual_s']:.0f} s for a budget of {b['budget_s']:.0f} s (planned "
                      f"{b['predicted_s']:.0f} s); measured samples/s per worker ({b['precision']}): {speeds}")
+        if b.get("elastic_top"):
+            lines.append("  largest level chosen while training, to end on time (planned -> trained, samples): "
+                         + ", ".join(f"{m} {v['planned']:,} -> {v['level']:,}" for m, v in b["elastic_top"].items()))
         if b.get("observed_samples_per_s"):
             lines.append("  trained at (samples/s, in the runs): " + ", ".join(
                 f"{m} {v:,.0f}" for m, v in b["observed_samples_per_s"].items()))

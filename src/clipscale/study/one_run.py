@@ -52,7 +52,7 @@ def execute(spec: StudySpec, run: Run, threads: int = 1) -> Path:
     rank = int(os.environ.get("RANK", "0"))
     store = Store(spec.out)
     if rank != 0:
-        _train(run, store.run_dir(run.name), threads)
+        _train(spec, run, store.run_dir(run.name), threads, time.time())
         return store.result_path(run.name)
     with store.run_lock(run.name) as mine:
         if not mine:
@@ -63,7 +63,7 @@ def execute(spec: StudySpec, run: Run, threads: int = 1) -> Path:
         start, cpu = time.time(), time.process_time()
         store.mark(run.name, "running")
         try:
-            _train(run, store.run_dir(run.name), threads)
+            _train(spec, run, store.run_dir(run.name), threads, start)
             rows = evaluate_checkpoints(spec, run, store.run_dir(run.name))
             path = store.write_result(run.name, rows)
         except BaseException as exc:
@@ -103,7 +103,9 @@ def work(spec: StudySpec, threads: int = 1) -> int:
             return n
 
 
-def _train(run: Run, out_dir: Path, threads: int) -> None:
+def _train(study: StudySpec, run: Run, out_dir: Path, threads: int, started: float) -> None:
+    """Train `run` into `out_dir`; an elastic run (see BudgetSettings.elastic) sizes its largest level
+    to end when the study's plan says it should, counted from `started`."""
     import torch
 
     from clipscale.train import TrainSpec, train
@@ -111,9 +113,12 @@ def _train(run: Run, out_dir: Path, threads: int) -> None:
     torch.set_num_threads(threads)
     spec = TrainSpec.from_dict(run.train_spec(threads))
     if run.is_trunk:
+        from clipscale.study.budget import run_deadline
         from clipscale.train.branches import train_branches
 
-        train_branches(spec, list(run.levels), out_dir, resume=True, progress=False)
+        deadline = run_deadline(study, run, started) if run.elastic else None
+        train_branches(spec, list(run.levels), out_dir, resume=True, progress=False, elastic=run.elastic,
+                       finish_by=deadline)
     else:
         train(spec, out_dir, resume=True, progress=False)
 
@@ -152,8 +157,10 @@ def _evaluate_branches(spec: StudySpec, run: Run, run_dir: Path, tasks, limit):
     from clipscale.evaluate.features import DecodedImages
     from clipscale.train.branches import branch_dir
 
+    from clipscale.train.branches import top_levels
+
     frames, decoded = [], DecodedImages()
-    for level in run.levels:
+    for level in top_levels(run_dir, run.levels):  # an elastic run's largest level as it was chosen
         last = max((branch_dir(run_dir, level) / "checkpoints").glob("epoch_*.pt"),
                    key=lambda p: int(p.stem.split("_")[1]))
         rows = ev.evaluate(run.model, last, tasks, limit=limit, progress=False, decoded=decoded,

@@ -204,12 +204,13 @@ def training_curves(store: Store, runs):
     None when no run has logged a step yet."""
     import pandas as pd
 
-    from clipscale.train.branches import branch_dir
+    from clipscale.train.branches import branch_dir, top_levels
 
     frames = []
     for run in runs:
         root = store.run_dir(run.name)
-        parts = [("trunk", root / "trunk")] + [(branch_dir(root, lv).name, branch_dir(root, lv)) for lv in run.levels] \
+        parts = [("trunk", root / "trunk")] + [(branch_dir(root, lv).name, branch_dir(root, lv))
+                                               for lv in top_levels(root, run.levels)] \
             if run.is_trunk else [("run", root)]
         for part, folder in parts:
             path = folder / "metrics.jsonl"
@@ -310,11 +311,13 @@ def _branches(store: Store, run) -> str:
     """'trunk done, 2/3 branches done (levels 4000,8000,16000)' for a cooldown run, else ''."""
     if not run.is_trunk:
         return ""
-    from clipscale.train.branches import branch_dir
+    from clipscale.train.branches import branch_dir, top_levels
 
     root = store.run_dir(run.name)
     trunk = "done" if (root / "trunk" / "done.json").exists() else "training" if (root / "trunk").exists() \
         else "pending"
-    done = sum((branch_dir(root, lv) / "done.json").exists() for lv in run.levels)
-    return (f"trunk {trunk}, {done}/{len(run.levels)} branches done "
-            f"(levels {','.join(str(lv) for lv in run.levels)})")
+    levels = top_levels(root, run.levels)
+    done = sum((branch_dir(root, lv) / "done.json").exists() for lv in levels)
+    top = " (largest chosen while training)" if levels != run.levels else " (largest elastic)" if run.elastic else ""
+    return (f"trunk {trunk}, {done}/{len(levels)} branches done "
+            f"(levels {','.join(str(lv) for lv in levels)}){top}")

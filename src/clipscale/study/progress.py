@@ -36,11 +36,18 @@ def samples_trained(run_dir: Path) -> int:
 
 
 def _branch_start(branch: Path) -> int:
-    """Samples of the trunk a branch resumed from (its spec's cool-down start)."""
+    """Samples of the trunk a branch resumed from (its spec's cool-down start; for an elastic top
+    level, the trunk's last checkpoint, recorded in top_level.json)."""
     try:
+        from clipscale.train.branches import TOP_FILE
         from clipscale.train.spec import TrainSpec
 
         spec = TrainSpec.from_dict(json.loads((branch / "spec.json").read_text()))
+        top = branch.parent / TOP_FILE
+        if top.exists():
+            record = json.loads(top.read_text())
+            if record.get("from_samples") is not None and int(record["level"]) == spec.samples_seen:
+                return int(record["from_samples"])
         return spec.cooldown_start_step * spec.batch_size
     except (OSError, ValueError, TypeError, KeyError):
         return 0

@@ -120,6 +120,9 @@ class BudgetSettings:
     """A wall-time budget (clipscale.study.budget): the samples-seen levels are scaled to fit it."""
 
     seconds: float = 0.0                 # whole study (measure, train, evaluate, fit, report); 0 = none
+    # levels_from = "cooldown" only: each trunk chooses its largest level while training, from its own
+    # measured speed, to end in the time the plan gave it (clipscale.train.branches, elastic top level)
+    elastic: bool = False
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,7 @@ class Run:
     batch_size: int
     levels: tuple[int, ...]
     train: TrainSettings
+    elastic: bool = False  # the largest level is chosen while training (BudgetSettings.elastic)
 
     def train_spec(self, num_threads: int = 1) -> dict[str, Any]:
         """The clipscale.train.TrainSpec fields of this run (num_threads is not part of the hash).
@@ -201,6 +205,8 @@ class Run:
         spec.pop("num_threads")
         if self.is_trunk:
             spec["levels"] = list(self.levels)  # the trunk's branch points
+            if self.elastic:
+                spec["elastic_top"] = True  # its trunk stops at the last fixed level: another folder
         if not self.train.train_data:
             from clipscale.data.worlds import data_version
 
@@ -226,7 +232,8 @@ def expand(spec: StudySpec) -> list[Run]:
         if not levels:
             continue
         if spec.train.levels_from in ("checkpoints", "cooldown"):
-            runs.append(Run(model, data, levels[-1], lr, batch, tuple(levels), spec.train))
+            elastic = spec.budget.elastic and spec.train.levels_from == "cooldown" and len(levels) >= 2
+            runs.append(Run(model, data, levels[-1], lr, batch, tuple(levels), spec.train, elastic))
         else:
             runs.extend(Run(model, data, s, lr, batch, (s,), spec.train) for s in levels)
     return runs
@@ -354,6 +361,9 @@ def validate(spec: StudySpec, where: str = "spec") -> None:
     if spec.fit.task and spec.eval.tasks and spec.fit.task not in spec.eval.tasks:
         raise UserInputError(f"{where} [fit] task {spec.fit.task!r} is not evaluated; "
                              f"{choices_hint(spec.eval.tasks)} (the [eval] tasks)")
+    if spec.budget.elastic and t.levels_from != "cooldown":
+        raise UserInputError(f"{where} [budget] elastic needs [train] levels_from = \"cooldown\" (a constant-lr "
+                             f"trunk whose largest level can be chosen while training), got {t.levels_from!r}")
     if spec.fit.holdout_top < 0:
         raise UserInputError(f"{where} [fit] holdout_top: must be >= 0, got {spec.fit.holdout_top}")
     _validate_finetune(spec.finetune, where)
