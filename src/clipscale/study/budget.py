@@ -19,9 +19,11 @@ from clipscale.errors import UserInputError
 BUDGET_FORMS = "a number of seconds ('600', '600s'), minutes ('10m', '1.5m') or hours ('2h')"
 MEASURE_S = 1.0          # seconds of timed optimizer steps per model and precision (after a warm-up)
 PRERENDER = ("prerender", "pairs")  # key of the measured pre-render speed (pairs/s) among the speeds
-FIT_REPORT_S = 15.0      # merge, fits (bootstrap), backtest and report, measured 8-12 s on 2 cores
+FIT_REPORT_S = 10.0      # merge, fits (bootstrap), backtest and report: 6.5-8.2 s in three demos on 2 cores
 WORKER_START_S = 8.0     # a worker's `import open_clip` and first model (6-12 s on these CPUs)
 EVAL_IMAGES_PER_TRAIN_SAMPLE = 4.0  # an eval image (forward, no grad) costs ~1/4 of a train sample
+EVAL_POINT_S = 0.2       # per evaluated checkpoint besides its images (loading it); 1 s over-predicted the
+                         # demo's evaluations 2-7x (6 checkpoints of 4,800 images: 1.0-5.1 s measured)
 # Scale factors are rounded down to a step of 2^(1/16) (4.4%): a machine measured a little faster or
 # slower on a second try mostly gets the same grid. Steps of 2^(1/8) left up to 9% of the budget
 # unused (a demo planned 556 s of 600 and ended at 533 s).
@@ -104,7 +106,7 @@ def run_seconds(run, speed: float, n_eval_images: int) -> float:
 
 def eval_seconds(points: int, speed: float, n_eval_images: int) -> float:
     """Predicted seconds of evaluating `points` checkpoints of a model training at `speed` samples/s."""
-    return points * (1.0 + n_eval_images / (EVAL_IMAGES_PER_TRAIN_SAMPLE * speed))
+    return points * (EVAL_POINT_S + n_eval_images / (EVAL_IMAGES_PER_TRAIN_SAMPLE * speed))
 
 
 def run_deadline(spec, run, started: float) -> float | None:
