@@ -189,12 +189,13 @@ def _decide_top(path: Path, spec: TrainSpec, planned: int, after: int, finish_by
     """top_level.json: read back when a resumed run decided before, else decided now and written."""
     if path.exists():
         return json.loads(path.read_text())
-    trained = sum(r.extra.get("samples_trained", r.samples_seen) for r in parts)
-    loop_s = sum(r.extra.get("samples_trained", r.samples_seen) / r.samples_per_s for r in parts if r.samples_per_s)
-    speed = trained / loop_s if loop_s else 0.0
-    # What a part costs besides its steps (building the model, loading its checkpoint): the top branch pays it once.
-    overhead = max(0.0, sum(r.wall_s for r in parts[1:]) - sum(
-        r.extra.get("samples_trained", 0) / r.samples_per_s for r in parts[1:] if r.samples_per_s)) / max(1, len(parts) - 1)
+    timed = [r for r in parts if r.samples_per_s]
+    samples = [r.extra.get("samples_trained", r.samples_seen) for r in timed]  # a trunk: all it saw
+    steps_s = [n / r.samples_per_s for n, r in zip(samples, timed)]
+    speed = sum(samples) / sum(steps_s) if timed else 0.0
+    # What a branch costs besides its steps (building the model, loading its start): the top pays it once.
+    extra = [r.wall_s - t for r, t in zip(timed, steps_s) if r is not parts[0]]
+    overhead = max(0.0, sum(extra) / len(extra)) if extra else 0.0
     if finish_by is None or not speed:
         record = {"level": planned, "planned": planned, "why": "no deadline: the planned level", "from_samples": after}
     else:
