@@ -6,6 +6,7 @@ import pytest
 from clipscale.errors import UserInputError
 from clipscale.study import load_spec
 from clipscale.study.budget import makespan, parse_budget, plan, predict, scaled
+from clipscale.study.orchestrate import run_with_budget
 
 
 @pytest.mark.parametrize("text, seconds", [("600", 600), ("600s", 600), ("10m", 600), ("1.5h", 5400), ("2h", 7200)])
@@ -100,7 +101,7 @@ def test_a_budgeted_run_records_planned_and_observed_speeds(tiny, monkeypatch):
     spec = load_spec(tiny(models=("ladder-e-xxs",), samples=(256, 512), levels_from="cooldown"))
     monkeypatch.setattr(budget, "plan", lambda s, sec: plan(s, sec, speeds={"ladder-e-xxs": 2000.0},
                                                              n_eval_images=64))
-    outcome, p = budget.run_with_budget(spec, 26, jobs=1, progress=False, report=False)
+    outcome, p = run_with_budget(spec, 26, jobs=1, progress=False, report=False)
     facts = json.loads((outcome.out_dir / "summary.json").read_text())["budget"]
     assert facts["predicted_s"] == round(p.predicted_s, 1) and facts["actual_s"] > 0
     assert set(facts["observed_samples_per_s"]) == {"ladder-e-xxs"}
@@ -123,7 +124,7 @@ def test_an_elastic_run_chooses_its_largest_level_from_the_time_it_was_given(tin
                           extra="[budget]\nelastic = true"))
     monkeypatch.setattr(budget, "plan", lambda s, sec: plan(s, sec, speeds={"ladder-e-xxs": 200.0},
                                                              n_eval_images=64))
-    outcome, p = budget.run_with_budget(spec, 40, jobs=1, progress=False, report=False)
+    outcome, p = run_with_budget(spec, 40, jobs=1, progress=False, report=False)
     (run,) = p.spec.runs()
     assert run.elastic
     record = json.loads((outcome.out_dir / "runs" / run.name / TOP_FILE).read_text())

@@ -23,7 +23,8 @@ def _demo(args) -> int:
     from clipscale.study import run_study
     from clipscale.study.demo import headline, preset_spec
 
-    from clipscale.study.budget import parse_budget, run_with_budget
+    from clipscale.study.budget import parse_budget
+    from clipscale.study.orchestrate import run_with_budget
 
     spec = preset_spec(args.preset, args.out)
     seconds = parse_budget(args.budget) if args.budget else spec.budget.seconds

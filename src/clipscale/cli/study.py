@@ -97,7 +97,7 @@ def _run(args) -> int:
     spec = load_spec(args.spec, out=args.out)  # as written: a budget plans (or reads back its plan) from it
     seconds = _budget_seconds(args, spec)
     if seconds:
-        from clipscale.study.budget import run_with_budget
+        from clipscale.study.orchestrate import run_with_budget
 
         outcome, _ = run_with_budget(spec, seconds, jobs=args.jobs, progress=not args.quiet)
     else:

@@ -314,25 +314,3 @@ def elastic_choices(spec) -> dict[str, dict]:
             record = json.loads(path.read_text())
             out[run.model] = {"planned": record["planned"], "level": record["level"]}
     return out
-
-
-def run_with_budget(spec, seconds: float, *, jobs: int | None = None, progress: bool = True, report: bool = True):
-    """Plan `spec` for `seconds`, run it, and record planned vs actual seconds in summary.json."""
-    import json
-
-    from clipscale import _io
-    from clipscale.study.orchestrate import run_study
-
-    t0 = time.time()
-    p = planned(spec, seconds)
-    outcome = run_study(p.spec, jobs=jobs, progress=progress, report=report, budget=p.to_dict())
-    actual = time.time() - t0
-    facts = {**p.to_dict(), "actual_s": round(actual, 1), "n_runs": len(p.spec.runs()),
-             "samples_seen_levels": list(p.spec.axes.samples_seen),
-             "observed_samples_per_s": observed_speeds(p.spec), "elastic_top": elastic_choices(p.spec)}
-    path = outcome.out_dir / "summary.json"
-    summary = json.loads(path.read_text()) if path.exists() else {}
-    summary["budget"] = facts
-    _io.atomic_write_json(path, summary)
-    outcome.summary["budget"] = facts
-    return outcome, p

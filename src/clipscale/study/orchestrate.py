@@ -69,6 +69,25 @@ def run_study(spec: StudySpec, *, launcher: str | None = None, jobs: int | None 
     return finish_study(spec, report=report, wall_s=time.time() - t0, budget=budget)
 
 
+def run_with_budget(spec, seconds: float, *, jobs: int | None = None, progress: bool = True, report: bool = True):
+    """Plan `spec` for `seconds`, run it, and record planned vs actual seconds in summary.json."""
+    from clipscale.study import budget
+
+    t0 = time.time()
+    p = budget.planned(spec, seconds)
+    outcome = run_study(p.spec, jobs=jobs, progress=progress, report=report, budget=p.to_dict())
+    actual = time.time() - t0
+    facts = {**p.to_dict(), "actual_s": round(actual, 1), "n_runs": len(p.spec.runs()),
+             "samples_seen_levels": list(p.spec.axes.samples_seen),
+             "observed_samples_per_s": budget.observed_speeds(p.spec), "elastic_top": budget.elastic_choices(p.spec)}
+    path = outcome.out_dir / "summary.json"
+    summary = json.loads(path.read_text()) if path.exists() else {}
+    summary["budget"] = facts
+    _io.atomic_write_json(path, summary)
+    outcome.summary["budget"] = facts
+    return outcome, p
+
+
 def finish_study(spec: StudySpec, *, report: bool = True, wall_s: float = 0.0,
                  budget: dict | None = None) -> StudyOutcome:
     """Merge, fit and report from whatever runs are stored (used by run_study and `study report`)."""
