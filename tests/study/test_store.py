@@ -116,3 +116,23 @@ def test_progress_names_runs_and_estimates_time_left(tmp_path):
     assert f"start  {big.name}" in text and f"done   {small.name}" in text
     # done: 256 samples of the small run + 256 of the big one = 2/3 of the compute, so ~5 s are left
     assert "[1/2 runs, 0 failed,  67% of compute]" in text and "left ~5s" in text
+
+
+def test_progress_shows_the_planned_time_left_before_the_first_steps(tmp_path):
+    """A budgeted study knows its time left from the start: the plan's, until the runs log steps."""
+    import io
+
+    from clipscale.study import spec_from_dict
+    from clipscale.study.progress import Progress
+
+    spec = spec_from_dict({"name": "p", "out": str(tmp_path),
+                           "axes": {"model": ["ladder-xs"], "data_size": [256], "samples_seen": [256],
+                                    "batch_size": [64]}})
+    stream = io.StringIO()
+    bar = Progress(Store(tmp_path), spec.runs(), stream=stream, every_s=0, planned_s=100.0)
+    bar.start -= 30  # thirty seconds in, nothing logged yet
+    bar.poll()
+    assert "left ~1m10s (planned)" in stream.getvalue()
+    unplanned = io.StringIO()
+    Progress(Store(tmp_path), spec.runs(), stream=unplanned, every_s=0).poll()
+    assert "time left known after the first logged steps" in unplanned.getvalue()

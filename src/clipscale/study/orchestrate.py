@@ -63,7 +63,8 @@ def run_study(spec: StudySpec, *, launcher: str | None = None, jobs: int | None 
     for run in todo:  # a rerun retries failed runs: clear the old reason first
         if store.state(run.name)[0] == "failed":
             store.status_path(run.name).unlink(missing_ok=True)
-    bar = Progress(store, todo, enabled=progress, speeds=(budget or {}).get("speeds_samples_per_s"))
+    planned = budget["predicted_s"] - budget["measure_s"] if budget else None  # measured before this start
+    bar = Progress(store, todo, enabled=progress, speeds=(budget or {}).get("speeds_samples_per_s"), planned_s=planned)
     if todo:
         LAUNCHERS[launcher](spec, todo, jobs, threads, bar)
     return finish_study(spec, report=report, wall_s=time.time() - t0, budget=budget)

@@ -90,11 +90,12 @@ class Progress:
     """Tracks runs of one `study run` invocation and prints what is going on."""
 
     def __init__(self, store: Store, runs: list[Run], enabled: bool = True, every_s: float = 10.0,
-                 stream=None, speeds: dict[str, float] | None = None):
+                 stream=None, speeds: dict[str, float] | None = None, planned_s: float | None = None):
         """speeds: measured samples/s per model (a budget's plan): work is then counted in predicted
-        seconds, which small models (slow per GMAC) need; otherwise in GMACs."""
+        seconds, which small models (slow per GMAC) need; otherwise in GMACs. planned_s: the plan's
+        seconds from this start to the end, the time left shown until the runs have logged steps."""
         self.store, self.runs, self.enabled, self.every_s = store, list(runs), enabled, every_s
-        self.speeds = speeds or {}
+        self.speeds, self.planned_s = speeds or {}, planned_s
         self.stream = stream or sys.stderr
         self.tty = self.enabled and getattr(self.stream, "isatty", lambda: False)()
         self.start = time.time()
@@ -146,13 +147,16 @@ class Progress:
     def summary(self) -> str:
         n_done = sum(1 for s in self.finished_runs.values() if s == "done")
         n_fail = len(self.finished_runs) - n_done
-        eta = self.eta_s()
+        eta, left = self.eta_s(), "time left known after the first logged steps"
+        if eta is not None:
+            left = f"left ~{fmt_s(eta)}"
+        elif self.planned_s is not None:  # start-up and pre-rendering come before the first step
+            left = f"left ~{fmt_s(max(0.0, self.planned_s - (time.time() - self.start)))} (planned)"
         going = ", ".join(sorted(self.running)) or "-"
         return (f"[{n_done + n_fail}/{len(self.runs)} runs, {n_fail} failed, "
                 f"{100 * self.done_cost() / self.total:3.0f}% of {'the plan' if self.speeds else 'compute'}] "
                 f"elapsed {fmt_s(time.time() - self.start)}, "
-                + (f"left ~{fmt_s(eta)}" if eta is not None else "time left known after the first logged steps")
-                + f" | running: {going}")
+                + left + f" | running: {going}")
 
     def _line(self, text: str, force: bool = False) -> None:
         if not self.enabled or (not force and not text):
