@@ -104,19 +104,24 @@ def train_branches(spec: TrainSpec, levels, out_dir: str | Path, *, resume: bool
     `elastic`: the largest level is chosen while training so that training ends by `finish_by`
     (a time.time() value; None keeps the planned level), see the module's docstring.
     """
-    from clipscale.train import train
-
     p = plan(spec, levels)
     if elastic and len(p.levels) >= 2:
         return _train_elastic(p, spec, Path(out_dir), resume, progress, finish_by)
-    out = Path(out_dir)
+    trunk, results = _trunk_and_branches(p, Path(out_dir), resume, progress)
+    return _summarise(Path(out_dir), p.levels, trunk, results, p.samples_trained)
+
+
+def _trunk_and_branches(p: BranchPlan, out: Path, resume: bool, progress: bool):
+    """(trunk result, {level index: branch result}): the trunk, then its branches longest first."""
+    from clipscale.train import train
+
     trunk = train(p.trunk, out / "trunk", resume=resume, progress=progress)
     results: dict[int, TrainResult] = {}
     for i in sorted(range(len(p.levels)), key=lambda i: -p.levels[i]):
         start = trunk.out_dir / "checkpoints" / f"epoch_{p.trunk_epoch(i)}.pt"
         results[i] = train(p.branches[i], branch_dir(out, p.levels[i]), resume=resume, progress=progress,
                            init_from=start)
-    return _summarise(out, p.levels, trunk, results, p.samples_trained)
+    return trunk, results
 
 
 def _summarise(out: Path, levels, trunk: TrainResult, results: dict[int, TrainResult], samples_trained: int,
@@ -165,12 +170,7 @@ def _train_elastic(p: BranchPlan, spec: TrainSpec, out: Path, resume: bool, prog
 
     base = spec.replace(warmup_samples=p.trunk.warmup_samples)  # the full grid's warmup, in samples
     fixed = plan(base, p.levels[:-1])
-    trunk = train(fixed.trunk, out / "trunk", resume=resume, progress=progress)
-    results: dict[int, TrainResult] = {}
-    for i in sorted(range(len(fixed.levels)), key=lambda i: -fixed.levels[i]):
-        start = trunk.out_dir / "checkpoints" / f"epoch_{fixed.trunk_epoch(i)}.pt"
-        results[i] = train(fixed.branches[i], branch_dir(out, fixed.levels[i]), resume=resume, progress=progress,
-                           init_from=start)
+    trunk, results = _trunk_and_branches(fixed, out, resume, progress)
     after = fixed.trunk.samples_seen
     record = _decide_top(out / TOP_FILE, base, p.levels[-1], after, finish_by, [trunk, *results.values()])
     top = record["level"]
