@@ -239,7 +239,7 @@ def plan_lines(p: Plan) -> list[str]:
         lines.append(f"  {fmt_s(p.run_s[run.name]):>7}  {run.name}  (levels {lv})")
     if any(r.elastic for r in p.spec.runs()):
         lines.append("elastic: each trunk chooses its largest level while training, from its own measured speed, "
-                     "to end when planned (the level above is the planned one)")
+                     "to end when planned (the largest levels listed are the planned ones)")
     lines.append(f"{len(p.run_s)} runs; predicted {fmt_s(p.predicted_s)} of the {fmt_s(p.budget_s)} budget "
                  f"(longest first on {p.spec.launch.jobs} workers, with start-up, fits and report)")
     return lines
