@@ -57,6 +57,13 @@ def test_cli_bad_budget_is_one_line_exit_2(tiny, run_cli):
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1 and "10m" in out.stderr
 
 
+def test_cli_replay_without_a_budget_or_of_no_run_is_one_line_exit_2(tiny, run_cli, tmp_path):
+    out = run_cli("study", "run", str(tiny()), "--replay", str(tmp_path))
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1 and "--replay needs a budget" in out.stderr
+    out = run_cli("demo", "--out", str(tmp_path / "d"), "--replay", str(tmp_path / "nowhere"))
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1 and "plan.json not found" in out.stderr
+
+
 @pytest.mark.parametrize("native, picked", [(False, "fp32"), (True, "bf16")])
 def test_planner_picks_bf16_only_where_native_and_faster(tiny, monkeypatch, native, picked):
     import clipscale.study.budget as budget
@@ -142,3 +149,36 @@ def test_elastic_needs_cooldown_levels_and_is_another_run(tiny):
     fixed = load_spec(tiny(models=("ladder-e-xxs",), samples=(256, 1024), levels_from="cooldown"))
     (a,), (b,) = fixed.runs(), fixed.replace(budget={"elastic": True}).runs()
     assert b.elastic and not a.elastic and a.name != b.name  # its trunk stops earlier: its own folder
+
+
+def test_a_replay_trains_the_same_grid_and_largest_levels_bit_for_bit(tiny, tmp_path, monkeypatch):
+    """`--replay DIR`: a new folder takes DIR's plan and the largest levels its runs chose while
+    training, measures nothing, and gets the same numbers."""
+    import json
+
+    import pandas as pd
+
+    import clipscale.study.budget as budget
+    from clipscale.study.budget import replay
+
+    path = tiny(models=("ladder-e-xxs",), samples=(256, 1024), levels_from="cooldown",
+                extra="[budget]\nelastic = true")
+    monkeypatch.setattr(budget, "plan", lambda s, sec: plan(s, sec, speeds={"ladder-e-xxs": 200.0},
+                                                             n_eval_images=64))
+    first, _ = run_with_budget(load_spec(path, out=tmp_path / "a"), 40, jobs=1, progress=False, report=False)
+
+    def no_measuring(*args):
+        raise AssertionError("a replay must not plan again")
+
+    monkeypatch.setattr(budget, "plan", no_measuring)
+    spec_b = load_spec(path, out=tmp_path / "b")
+    again, p = run_with_budget(spec_b, 40, jobs=1, progress=False, report=False, replay=first.out_dir)
+    cols = ["run", "samples_seen", "acc1", "acc5", "gmacs_total"]
+    a, b = (pd.read_csv(o.out_dir / "results.csv")[cols].sort_values("samples_seen") for o in (first, again))
+    assert a.to_numpy().tolist() == b.to_numpy().tolist()
+    (run,) = p.spec.runs()
+    assert json.loads((again.out_dir / "runs" / run.name / "top_level.json").read_text())["level"] == a["samples_seen"].max()
+    with pytest.raises(UserInputError, match="planned for another spec or budget"):
+        replay(load_spec(path, out=tmp_path / "c"), 60, first.out_dir)
+    with pytest.raises(UserInputError, match="not found; --replay takes the folder"):
+        replay(spec_b, 40, tmp_path / "nowhere")

@@ -14,22 +14,26 @@ def register(sub) -> None:
     p.add_argument("--budget", default=None, help="wall time for the whole demo: 600, 600s, 10m, 1.5h "
                    "(default: the preset's, 10m for the default preset); the grid is sized to it after "
                    "measuring this machine")
+    p.add_argument("--replay", metavar="DIR", help="the folder of an earlier budgeted run of the same spec and budget: reuse its plan and the largest levels it chose while training, so this folder gets the same numbers, bit for bit (same machine kind)")
     p.add_argument("--jobs", type=int, help="runs at once (default: the preset's, 2)")
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(func=_demo)
 
 
 def _demo(args) -> int:
+    from clipscale.errors import UserInputError
     from clipscale.study import run_study
-    from clipscale.study.demo import headline, preset_spec
-
     from clipscale.study.budget import parse_budget
+    from clipscale.study.demo import headline, preset_spec
     from clipscale.study.orchestrate import run_with_budget
 
     spec = preset_spec(args.preset, args.out)
     seconds = parse_budget(args.budget) if args.budget else spec.budget.seconds
     if seconds:
-        outcome, _ = run_with_budget(spec, seconds, jobs=args.jobs, progress=not args.quiet)
+        outcome, _ = run_with_budget(spec, seconds, jobs=args.jobs, progress=not args.quiet, replay=args.replay)
+    elif args.replay:
+        raise UserInputError(f"--replay needs a budget; the {args.preset} preset has none: pass --budget as "
+                             f"the replayed run did")
     else:
         outcome = run_study(spec, jobs=args.jobs, progress=not args.quiet)
     if args.preset != "smoke":  # the smoke preset promises a path, not a law

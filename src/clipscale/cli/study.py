@@ -31,6 +31,7 @@ def register(sub) -> None:
     run.add_argument("--threads", type=int, help="torch threads per run (default: [launch] threads)")
     run.add_argument("--budget", help="wall-time budget (600s, 10m, 2h): size the grid to it "
                                       "(default: the spec's [budget] seconds, if any)")
+    run.add_argument("--replay", metavar="DIR", help="the folder of an earlier budgeted run of the same spec and budget: reuse its plan and the largest levels it chose while training, so this folder gets the same numbers, bit for bit (same machine kind)")
     run.add_argument("--quiet", action="store_true", help="no progress display")
     run.set_defaults(func=_run)
 
@@ -89,17 +90,18 @@ def _init(args) -> int:
 
 
 def _run(args) -> int:
-    from clipscale.study import run_study
+    from clipscale.errors import UserInputError
+    from clipscale.study import load_spec, run_study
     from clipscale.study.demo import headline
-
-    from clipscale.study import load_spec
 
     spec = load_spec(args.spec, out=args.out)  # as written: a budget plans (or reads back its plan) from it
     seconds = _budget_seconds(args, spec)
     if seconds:
         from clipscale.study.orchestrate import run_with_budget
 
-        outcome, _ = run_with_budget(spec, seconds, jobs=args.jobs, progress=not args.quiet)
+        outcome, _ = run_with_budget(spec, seconds, jobs=args.jobs, progress=not args.quiet, replay=args.replay)
+    elif args.replay:
+        raise UserInputError("--replay needs a budget (the replayed run's): pass --budget or add a [budget] table")
     else:
         outcome = run_study(spec, launcher=args.launcher, jobs=args.jobs, threads=args.threads,
                             progress=not args.quiet)

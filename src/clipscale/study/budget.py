@@ -269,6 +269,40 @@ def planned(spec, seconds: float, *, replan: bool = False) -> Plan:
     return result
 
 
+def replay(spec, seconds: float, source) -> int:
+    """Copy the choices of an earlier budgeted run of `spec` in folder `source` (its plan.json and
+    its elastic runs' top_level.json) into `spec`'s folder, so that running it there trains the same
+    grid with the same largest levels: the same numbers, bit for bit, on the same machine kind.
+    Returns how many largest levels were copied. UserInputError when `source` holds no plan of this
+    spec and budget, or `spec`'s folder was already planned otherwise."""
+    import json
+    from pathlib import Path
+
+    from clipscale import _io
+    from clipscale.train.branches import TOP_FILE
+
+    src, path = Path(source), Path(source) / PLAN_FILE
+    if not path.exists():
+        raise UserInputError(f"{path} not found; --replay takes the folder of an earlier budgeted run "
+                             f"of the same spec")
+    old = json.loads(path.read_text())
+    key = json.loads(json.dumps({"spec": spec.to_dict(), "budget_s": seconds}))
+    theirs = {**old["key"], "spec": {**old["key"]["spec"], "out": key["spec"]["out"]}}  # only the folder may differ
+    if theirs != key:
+        raise UserInputError(f"{src} was planned for another spec or budget; replay it with the same "
+                             f"spec (or preset) and --budget as that run")
+    mine = spec.out_dir / PLAN_FILE
+    if mine.exists() and json.loads(mine.read_text()).get("plan") != old["plan"]:
+        raise UserInputError(f"{spec.out_dir} already has its own plan; replay into a new folder (--out)")
+    _io.atomic_write_json(mine, {"key": key, "plan": old["plan"]})
+    tops = sorted(src.glob(f"runs/*/{TOP_FILE}"))
+    for top in tops:
+        dest = spec.out_dir / "runs" / top.parent.name / TOP_FILE
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        _io.atomic_write_text(dest, top.read_text())
+    return len(tops)
+
+
 def saved_plan(spec):
     """The spec as its folder's plan.json sized it (for `study status` and `study report` of a
     budgeted study), or `spec` unchanged when it was never planned."""

@@ -70,11 +70,16 @@ def run_study(spec: StudySpec, *, launcher: str | None = None, jobs: int | None 
     return finish_study(spec, report=report, wall_s=time.time() - t0, budget=budget)
 
 
-def run_with_budget(spec, seconds: float, *, jobs: int | None = None, progress: bool = True, report: bool = True):
-    """Plan `spec` for `seconds`, run it, and record planned vs actual seconds in summary.json."""
+def run_with_budget(spec, seconds: float, *, jobs: int | None = None, progress: bool = True, report: bool = True,
+                    replay: str | Path | None = None):
+    """Plan `spec` for `seconds` (or take the plan and chosen largest levels of the earlier run in
+    folder `replay`: clipscale.study.budget.replay), run it, and record planned vs actual seconds in
+    summary.json."""
     from clipscale.study import budget
 
     t0 = time.time()
+    if replay is not None:
+        budget.replay(spec, seconds, replay)
     p = budget.planned(spec, seconds)
     outcome = run_study(p.spec, jobs=jobs, progress=progress, report=report, budget=p.to_dict())
     actual = time.time() - t0
