@@ -155,3 +155,29 @@ def test_elastic_without_a_deadline_trains_the_planned_level(tmp_path):
     fixed = train_branches(_spec(), LEVELS, tmp_path / "fixed", progress=False)
     assert fixed["branches"][1]["level"] == 256
     assert_bit_identical(state_dict(ours), state_dict(branch_dir(tmp_path / "fixed", 256) / "checkpoints/epoch_1.pt"))
+
+
+ELASTIC_DDP = """
+import os, sys, time, json
+from clipscale.train.branches import train_branches
+from clipscale.train.spec import TrainSpec
+spec = TrainSpec(model="ladder-xs", data_size=256, samples_seen=256, batch_size=32, epochs=1, num_threads=1,
+                 schedule="const-cooldown", cooldown=0.5, warmup=0.25)
+rank = int(os.environ["RANK"])
+# the ranks disagree on the deadline (rank 0: none left, rank 1: plenty): rank 0's choice must hold on both
+summary = train_branches(spec, [128, 256], sys.argv[1], progress=False, elastic=True,
+                         finish_by=time.time() + (0 if rank == 0 else 1e6))
+with open(os.path.join(sys.argv[2], f"rank{rank}.json"), "w") as fh:  # not stdout: the ranks share it
+    json.dump([b["level"] for b in summary["branches"]], fh)
+"""
+
+
+@pytest.mark.slow
+def test_under_torchrun_every_rank_trains_rank_0s_elastic_choice(tmp_path):
+    import os
+
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "--no-python", sys.executable, "-c", ELASTIC_DDP, str(tmp_path / "el"), str(tmp_path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=os.environ | {"OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)] == [[128, 160]] * 2

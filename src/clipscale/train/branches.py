@@ -186,7 +186,17 @@ def _train_elastic(p: BranchPlan, spec: TrainSpec, out: Path, resume: bool, prog
 
 def _decide_top(path: Path, spec: TrainSpec, planned: int, after: int, finish_by: float | None,
                 parts: list[TrainResult]) -> dict:
-    """top_level.json: read back when a resumed run decided before, else decided now and written."""
+    """top_level.json: read back when a resumed run decided before, else decided now and written.
+    Under torchrun, rank 0 decides and every rank trains its choice."""
+    from clipscale.train import distributed
+
+    dist = distributed.setup()
+    record = _read_or_decide(path, spec, planned, after, finish_by, parts) if dist.is_main else None
+    return distributed.broadcast_object(dist, record)
+
+
+def _read_or_decide(path: Path, spec: TrainSpec, planned: int, after: int, finish_by: float | None,
+                    parts: list[TrainResult]) -> dict:
     if path.exists():
         return json.loads(path.read_text())
     timed = [r for r in parts if r.samples_per_s]
