@@ -124,7 +124,7 @@ def run_deadline(spec, run, started: float) -> float | None:
         return None
     from clipscale.train import batches
 
-    render = p.get("render_s", 0.0) if batches._RENDERED is None and not spec.train.train_data else 0.0
+    render = p.get("render_s", 0.0) if not batches.has_rendering() and not spec.train.train_data else 0.0
     return started + seconds + render - eval_seconds(len(run.levels), speed, _eval_images(spec))
 
 

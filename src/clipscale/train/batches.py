@@ -30,6 +30,12 @@ SHUFFLE_BUFFER = 2000  # samples; webdataset's usual order of magnitude for shar
 _IMAGE_EXTS = ("jpg", "jpeg", "png", "webp")
 
 
+def has_rendering() -> bool:
+    """Whether this process holds a full pre-rendering of the embedded data (a study worker after
+    its first run): a budget counts the rendering's seconds only before it."""
+    return _RENDERED is not None
+
+
 def rank_slice(n: int, rank: int, world_size: int) -> slice:
     per = n // world_size
     return slice(rank * per, (rank + 1) * per)
