@@ -248,6 +248,13 @@ def plan_lines(p: Plan) -> list[str]:
 PLAN_FILE = "plan.json"
 
 
+def _plan_key(spec, seconds: float) -> dict:
+    """What plan.json is keyed by, as stored (lists, not tuples): the spec and the budget."""
+    import json
+
+    return json.loads(json.dumps({"spec": spec.to_dict(), "budget_s": seconds}))
+
+
 def planned(spec, seconds: float, *, replan: bool = False) -> Plan:
     """The plan of `spec` in its output folder: read back from plan.json when the same spec and
     budget were planned there before (a rerun resumes the same grid), else measured and written."""
@@ -256,7 +263,7 @@ def planned(spec, seconds: float, *, replan: bool = False) -> Plan:
     from clipscale import _io
 
     path = spec.out_dir / PLAN_FILE
-    key = json.loads(json.dumps({"spec": spec.to_dict(), "budget_s": seconds}))  # as stored: lists, not tuples
+    key = _plan_key(spec, seconds)
     if path.exists() and not replan:
         old = json.loads(path.read_text())
         if old.get("key") == key:
@@ -286,7 +293,7 @@ def replay(spec, seconds: float, source) -> int:
         raise UserInputError(f"{path} not found; --replay takes the folder of an earlier budgeted run "
                              f"of the same spec")
     old = json.loads(path.read_text())
-    key = json.loads(json.dumps({"spec": spec.to_dict(), "budget_s": seconds}))
+    key = _plan_key(spec, seconds)
     theirs = {**old["key"], "spec": {**old["key"]["spec"], "out": key["spec"]["out"]}}  # only the folder may differ
     if theirs != key:
         raise UserInputError(f"{src} was planned for another spec or budget; replay it with the same "
@@ -312,7 +319,7 @@ def saved_plan(spec):
     if not path.exists():
         return spec
     old = json.loads(path.read_text())
-    if old.get("key", {}).get("spec") != json.loads(json.dumps(spec.to_dict())):
+    if old.get("key", {}).get("spec") != _plan_key(spec, 0)["spec"]:
         return spec
     return scaled(spec, old["plan"]["scale"]).replace(train={"precision": old["plan"]["precision"]})
 
