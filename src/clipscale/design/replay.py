@@ -41,7 +41,7 @@ class ReplaySettings:
     budget_frac: float = 0.2
     holdout_top_frac: float = 0.2
     strategies: tuple[str, ...] = STRATEGIES
-    draws: int = 10
+    draws: int = 20
     seed: int = 0
     compute_col: str = "gmacs_total"
     cost_col: str | None = None
@@ -208,14 +208,14 @@ def check_budget(g: Group, settings: ReplaySettings) -> float:
     if "adaptive" not in settings.strategies:
         return budget
     label = ", ".join(map(str, g.values.values()))
+    try:
+        check_design(g.candidates, g.held_compute, None, settings.design)
+    except UserInputError as exc:
+        raise UserInputError(f"group ({label}): {exc}") from None
     minimum = seed_cost(g.candidates)
     if budget < minimum:
         raise UserInputError(f"group ({label}): --budget-frac {settings.budget_frac:g} gives {budget:.4g}, below the "
                              f"seed design's cost {minimum:.4g}; give --budget-frac of at least {minimum / total:.3g}")
-    try:
-        check_design(g.candidates, g.held_compute, budget, settings.design)
-    except UserInputError as exc:
-        raise UserInputError(f"group ({label}): {exc}") from None
     return budget
 
 

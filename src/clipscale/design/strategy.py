@@ -6,9 +6,9 @@ chosen, or why the design stops). Same inputs, same decision: nothing is random 
 bootstrap, which is seeded. The replay (`clipscale design replay`) and a live study call it alike:
 train the chosen runs, add their errors to `results`, call it again.
 
-Round 0 is the seed design: the cheapest runs that together span 2 model sizes and 2 samples-seen
-levels (so 2 samples-per-size ratios: a design on one ratio leaves a joint law ill-conditioned,
-arXiv 2605.08541) and at least 3 runs (the surrogate's 3 terms). Every later round fits the
+Round 0 is the seed design: the cheapest runs that together span 2 model sizes, 2 samples-seen
+levels and 2 samples-per-size ratios (a design on one ratio leaves a joint law ill-conditioned,
+arXiv 2605.08541) in at least 3 runs (the surrogate's 3 terms). Every later round fits the
 surrogate (design.model) to the results, imputes the untrained runs, plans the rest of the budget
 to lower the uncertainty of the frontier law at the target computes, and runs the plan's first
 `batch` runs. It stops when nothing affordable is left, when no affordable run lowers the
@@ -67,7 +67,8 @@ class Decision:
     the results so far; `uncertainty`: the V-criterion before the round and after the plan."""
 
     round: int
-    phase: str  # "seed", "adaptive" or "stop"
+    phase: str  # "seed", "adaptive", "explore" (the law is not identified yet: the cheapest run that widens
+    # the compute range) or "stop"
     chosen: list[str]
     budget: float
     spent: float
@@ -91,28 +92,28 @@ class Decision:
 
 
 def seed_design(candidates: Sequence[Candidate], start: Iterable[str] = ()) -> list[str]:
-    """Keys of the cheapest runs that, added to the runs `start`, span SEED_SIZES model sizes and
-    SEED_LEVELS samples-seen levels (as many as the candidates have) in at least SEED_RUNS runs;
-    a run is taken only when it adds a size, a level or a missing run; ties in cost go to the larger
-    unique data, then the key. Empty when `start` already spans them."""
+    """Keys of the cheapest runs that, added to the runs `start`, span SEED_SIZES model sizes,
+    SEED_LEVELS samples-seen levels and as many samples-per-size ratios (as many as the candidates
+    have) in at least SEED_RUNS runs; a run is taken only when it adds a size, a level, a ratio or a
+    missing run; ties in cost go to the larger unique data, then the key. Empty when `start` spans them."""
     by_key = {c.key: c for c in candidates}
     start = set(start)
-    runs = [by_key[k] for k in sorted(start)]
-    want = (min(SEED_SIZES, levels(c.size for c in candidates)),
-            min(SEED_LEVELS, levels(c.samples for c in candidates)), min(SEED_RUNS, len(candidates)))
 
     def span(rs):
-        return levels(r.size for r in rs), levels(r.samples for r in rs), len(rs)
+        return (levels(r.size for r in rs), levels(r.samples for r in rs), levels(r.samples / r.size for r in rs),
+                len(rs))
 
-    chosen: list[Candidate] = []
+    have = span(list(candidates))
+    want = (min(SEED_SIZES, have[0]), min(SEED_LEVELS, have[1]), min(SEED_LEVELS, have[2]), min(SEED_RUNS, have[3]))
+    runs = [by_key[k] for k in sorted(start)]
     for c in sorted((c for c in candidates if c.key not in start), key=lambda c: (c.cost, -(c.data or 0.0), c.key)):
-        now = span(runs + chosen)
+        now = span(runs)
         if all(h >= w for h, w in zip(now, want)):
             break
-        after = span(runs + chosen + [c])
-        if after[0] > now[0] or after[1] > now[1] or (now[0] >= want[0] and now[1] >= want[1]):
-            chosen.append(c)
-    return [c.key for c in chosen]
+        after = span(runs + [c])
+        if any(a > h for a, h in zip(after[:3], now[:3])) or all(h >= w for h, w in zip(now[:3], want[:3])):
+            runs.append(c)
+    return [c.key for c in runs if c.key not in start]
 
 
 def seed_cost(candidates: Sequence[Candidate]) -> float:
@@ -121,10 +122,11 @@ def seed_cost(candidates: Sequence[Candidate]) -> float:
     return float(sum(by_key[k].cost for k in seed_design(candidates)))
 
 
-def check_design(candidates: Sequence[Candidate], target_compute, budget: float, settings: DesignSettings) -> np.ndarray:
+def check_design(candidates: Sequence[Candidate], target_compute, budget: float | None,
+                 settings: DesignSettings) -> np.ndarray:
     """Validate a design's inputs; returns the target computes as an array. Raises UserInputError for
-    a target inside the candidates' compute range (interpolation), a budget below the seed design's
-    cost, or one model size when the joint law is asked for."""
+    a target inside the candidates' compute range (interpolation), one model size when the joint law
+    is asked for, or a budget below the seed design's cost (budget None: not checked)."""
     settings.validate()
     check_candidates(candidates)
     targets = np.atleast_1d(np.asarray(target_compute, float))
@@ -137,6 +139,8 @@ def check_design(candidates: Sequence[Candidate], target_compute, budget: float,
     if settings.joint and levels(c.size for c in candidates) < 2:
         raise UserInputError("the candidates have one model size: a joint law E(N, D) is not identifiable; add a "
                              "second model size or drop the joint law")
+    if budget is None:
+        return targets
     minimum = seed_cost(candidates)
     if not (math.isfinite(budget) and budget >= minimum):
         raise UserInputError(f"budget {budget:.4g} is below the seed design's cost {minimum:.4g} (same unit); "
@@ -151,6 +155,7 @@ def decide(candidates: Sequence[Candidate], results: Mapping[str, float], *, tar
     `target_compute`: total GMACs the prediction is for (one or more, above every candidate);
     `budget`: the whole budget, in the candidates' cost unit."""
     targets = check_design(candidates, target_compute, budget, settings)
+    candidates = sorted(candidates, key=lambda c: c.key)  # the input's order never changes a choice
     by_key = {c.key: c for c in candidates}
     pending = [k for k in pending if k not in results]
     for k in list(results) + pending:
@@ -198,6 +203,10 @@ def _adaptive(candidates, results, pending, targets, left, settings: DesignSetti
     before = _finite(uncertainty(comp[trained], sur.log_error[trained], x_target, frontier))
     record.update(candidates=table, uncertainty=before, planned_uncertainty=_finite(best.uncertainty),
                   plan=[keys[i] for i in best.runs])
+    if not best.runs and before is None:  # nothing identifies the law yet: widen the compute range
+        above = [i for i in options if not trained or comp[i] > comp[trained].max()] or options
+        pick = min(above, key=lambda i: (cost[i], keys[i]))
+        return Decision(phase="explore", chosen=[keys[pick]], **record)
     if not best.runs:
         return Decision(phase="stop", stop="no gain", chosen=[], **record)
     return Decision(phase="adaptive", chosen=[keys[i] for i in best.runs[: settings.batch]], **record)
