@@ -64,7 +64,8 @@ def summarise(frame: pd.DataFrame, frac: float) -> list[dict]:
     out = []
     for subset, rows in (("31 datasets", frame), ("10 headline", frame[frame["downstream_dataset"].isin(HEADLINE)])):
         for strategy, r in rows.groupby("strategy", sort=False):
-            out.append({"frac": frac, "datasets": subset, "strategy": strategy, "n": int(r["median_miss_pct"].notna().sum()),
+            out.append({"frac": frac, "datasets": subset, "strategy": strategy,
+                        "n": int(r["median_miss_pct"].notna().sum()),
                         "miss": r["median_miss_pct"].mean(), "inside_90": r["inside_90"].mean(),
                         "compute_frac": r["compute_frac"].mean()})
     return out

@@ -14,9 +14,6 @@ def _default(cls, name: str):
 
 def register(sub) -> None:
     """Add `clipscale design` to the top-level parser."""
-    from clipscale.design.replay import STRATEGIES, ReplaySettings
-    from clipscale.design.strategy import DesignSettings
-
     p = sub.add_parser("design", help="choose which runs to train next (adaptive designs); replay strategies",
                        description="Experimental design for scaling laws: which runs pin down the prediction "
                                    "at a target compute for the least cost.")
@@ -29,6 +26,15 @@ def register(sub) -> None:
                     "the pool's cost, and predicts the targets with the frontier law fitted to its runs. "
                     "Writes DIR/replay.csv (one row per group x strategy), DIR/chosen.csv (one row per chosen "
                     "run) and DIR/decisions.jsonl (the adaptive design's rounds); prints the averages.")
+    _replay_arguments(r)
+    r.set_defaults(func=_replay)
+
+
+def _replay_arguments(r: argparse.ArgumentParser) -> None:
+    """The options of `design replay`; every default is ReplaySettings' or DesignSettings'."""
+    from clipscale.design.replay import STRATEGIES, ReplaySettings
+    from clipscale.design.strategy import DesignSettings
+
     r.add_argument("results", type=Path, help="results CSV (the paper's long schema)")
     r.add_argument("--out", type=Path, required=True, help="folder for replay.csv, chosen.csv, decisions.jsonl")
     r.add_argument("--where", action="append", metavar="'COL==VALUE'",
@@ -38,7 +44,8 @@ def register(sub) -> None:
     r.add_argument("--budget-frac", type=float, default=_default(ReplaySettings, "budget_frac"), metavar="F",
                    help="fraction of the pool's cost a strategy may spend, in (0, 1] (default %(default)s)")
     r.add_argument("--holdout-top-frac", type=float, default=_default(ReplaySettings, "holdout_top_frac"),
-                   metavar="H", help="hold out the runs above each group's (1 - H) compute quantile (default %(default)s)")
+                   metavar="H", help="hold out the runs above each group's (1 - H) compute quantile "
+                                     "(default %(default)s)")
     r.add_argument("--strategies", nargs="+", default=list(STRATEGIES), metavar="NAME",
                    help=f"strategies to replay: {', '.join(STRATEGIES)} (default: all)")
     r.add_argument("--draws", type=int, default=_default(ReplaySettings, "draws"),
@@ -64,7 +71,6 @@ def register(sub) -> None:
     r.add_argument("--data-col", default=None,
                    help="unique training samples column (default: from upstream_dataset for the paper's LAION sets)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
-    r.set_defaults(func=_replay)
 
 
 def _replay(args: argparse.Namespace) -> int:

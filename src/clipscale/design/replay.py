@@ -55,10 +55,12 @@ class ReplaySettings:
             raise UserInputError(f"--budget-frac must be a fraction in (0, 1] of the pool's compute, got "
                                  f"{self.budget_frac}; e.g. 0.2")
         if not (isinstance(self.holdout_top_frac, (int, float)) and 0 < self.holdout_top_frac < 1):
-            raise UserInputError(f"--holdout-top-frac must be a fraction in (0, 1), got {self.holdout_top_frac}; e.g. 0.2")
+            raise UserInputError(f"--holdout-top-frac must be a fraction in (0, 1), got {self.holdout_top_frac}; "
+                                 "e.g. 0.2")
         bad = [s for s in self.strategies if s not in STRATEGIES]
         if bad or not self.strategies:
-            raise UserInputError(f"unknown strategy {bad[0] if bad else '(none)'!r}; valid choices: {', '.join(STRATEGIES)}")
+            raise UserInputError(f"unknown strategy {bad[0] if bad else '(none)'!r}; "
+                                 f"valid choices: {', '.join(STRATEGIES)}")
         if int(self.draws) != self.draws or self.draws < 1:
             raise UserInputError(f"--draws must be a whole number >= 1, got {self.draws}")
         self.design.validate()

@@ -160,7 +160,8 @@ def decide(candidates: Sequence[Candidate], results: Mapping[str, float], *, tar
     pending = [k for k in pending if k not in results]
     for k in list(results) + pending:
         if k not in by_key:
-            raise DataError(f"result or pending run {k!r} is not a candidate; give every run of the grid as a candidate")
+            raise DataError(f"result or pending run {k!r} is not a candidate; give every run of the grid "
+                            "as a candidate")
     for k, e in results.items():
         if not (isinstance(e, (int, float)) and 0 < e <= 1):
             raise DataError(f"the error of run {k!r} must be a fraction in (0, 1], got {e!r}")
