@@ -111,3 +111,10 @@ def test_files_are_written_and_the_summary_states_the_ratios(table, tmp_path, ca
     print_summary(frame, skipped, SETTINGS, out=sys.stdout)
     out = capsys.readouterr().out
     assert f"adaptive / full: {r:.2f}x" in out and "adaptive / random:" in out
+
+
+def test_rows_that_cannot_be_fitted_are_dropped_and_said(table):
+    solved = table.copy()
+    solved.loc[0, "acc1"] = 1.0  # error 0: no log
+    _, _, _, skipped = replay(solved, SETTINGS)
+    assert skipped[0].startswith("1 row(s) that cannot be fitted")

@@ -50,5 +50,4 @@ def print_summary(frame: pd.DataFrame, skipped: list[str], settings: ReplaySetti
         if np.isfinite(r):
             print(f"adaptive / {base}: {r:.2f}x the mean median miss ({n} groups where both were fitted)", file=out)
     if skipped:
-        print(f"{len(skipped)} group(s) left out (no held-out frontier run or too few runs): "
-              + "; ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else ""), file=out)
+        print(f"left out ({len(skipped)}): " + "; ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else ""), file=out)

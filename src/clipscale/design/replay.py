@@ -95,7 +95,7 @@ class Outcome:
 
 def groups(table, settings: ReplaySettings, where=None, group_by=None) -> tuple[list[Group], list[str], list[str]]:
     """The groups of `table` that have a held-out frontier run; the group columns; and one line per
-    group left out (no target, or too few runs)."""
+    group left out (no target, or too few runs), after one for rows dropped as unfittable."""
     data, keys, comp_col, err_col = _law.prepare(table, compute_col=settings.compute_col, where=where,
                                                  group_by=group_by)
     for col in (settings.size_col, settings.samples_col) + ((settings.cost_col,) if settings.cost_col else ()) \
@@ -103,7 +103,9 @@ def groups(table, settings: ReplaySettings, where=None, group_by=None) -> tuple[
         if col not in data.columns:
             raise DataError(f"column {col!r} is not in the table; name the column with its option "
                             f"(--size-col, --samples-col, --cost-col, --data-col)")
-    out, skipped = [], []
+    out = []
+    skipped = [f"{data.attrs['dropped']} row(s) that cannot be fitted (error 0, a missing metric)"] \
+        if data.attrs.get("dropped") else []
     grouped = data.groupby(keys, sort=True, dropna=False) if keys else [((), data)]
     for key, sub in grouped:
         values = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
