@@ -22,6 +22,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from clipscale._io import json_clean
 from clipscale.design import law as _law
 from clipscale.design.candidates import Candidate, check_candidates, effective_data, levels
 from clipscale.design.model import NOT_IDENTIFIED, fit_surrogate, frontier_chance, plan, uncertainty
@@ -83,7 +84,7 @@ class Decision:
     candidates: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return _jsonable(dataclasses.asdict(self))
+        return json_clean(dataclasses.asdict(self))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Decision":
@@ -162,17 +163,21 @@ def decide(candidates: Sequence[Candidate], results: Mapping[str, float], *, tar
         if k not in by_key:
             raise DataError(f"result or pending run {k!r} is not a candidate; give every run of the grid "
                             "as a candidate")
-    for k, e in results.items():
-        if not (isinstance(e, (int, float)) and 0 < e <= 1):
-            raise DataError(f"the error of run {k!r} must be a fraction in (0, 1], got {e!r}")
+    results = {k: _fraction(k, e) for k, e in results.items()}
     used = list(results) + pending
     spent = float(sum(by_key[k].cost for k in used))
     base = dict(round=round_index, budget=float(budget), spent=spent, target_compute=targets.tolist(),
                 method=settings.method)
     seed = seed_design(candidates, start=used)
     if seed:
-        affordable = [k for k in seed if by_key[k].cost <= budget - spent]
-        return Decision(phase="seed", chosen=affordable, plan=seed, **base)
+        chosen, left = [], budget - spent
+        for k in seed:  # cheapest first: as many as the budget left affords
+            if by_key[k].cost <= left:
+                chosen.append(k)
+                left -= by_key[k].cost
+        if not chosen:
+            return Decision(phase="stop", stop="budget", chosen=[], plan=seed, **base)
+        return Decision(phase="seed", chosen=chosen, plan=seed, **base)
     return _adaptive(candidates, results, pending, targets, budget - spent, settings, base)
 
 
@@ -226,17 +231,15 @@ def _interval(candidates, results, targets, settings: DesignSettings) -> list[li
     return [[float(a), float(b)] for a, b in zip(lo, hi)]
 
 
+def _fraction(key: str, value) -> float:
+    try:
+        e = float(value)
+    except (TypeError, ValueError):
+        e = math.nan
+    if not 0 < e <= 1:
+        raise DataError(f"the error of run {key!r} must be a fraction in (0, 1], got {value!r}")
+    return e
+
+
 def _finite(v) -> float | None:
     return None if v is None or not math.isfinite(v) or v >= NOT_IDENTIFIED else float(v)
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {k: _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, (float, np.floating)):
-        return float(v) if math.isfinite(v) else None
-    if isinstance(v, np.integer):
-        return int(v)
-    return v
