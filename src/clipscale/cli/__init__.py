@@ -18,7 +18,7 @@ from clipscale.errors import ClipscaleError
 
 # Order is the order of `clipscale --help`.
 _STAGE_MODULES = ("zoo", "compute", "classify", "data", "train", "eval", "finetune", "fit", "plan", "paper",
-                  "study", "demo", "report")
+                  "design", "study", "demo", "report")
 
 
 def build_parser() -> argparse.ArgumentParser:
