@@ -9,6 +9,7 @@ independent seeds for A and B) and compared (`compare.compare_laws`).
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -17,7 +18,8 @@ import pandas as pd
 from clipscale.errors import DataError, FitError, UserInputError, choices_hint
 from clipscale.laws import compare as cmp
 from clipscale.laws.methods import get as get_method, group_options
-from clipscale.laws.table import COMPUTE, ERROR, EVAL_COL, METRIC, mixed_eval_types, prepare_table
+from clipscale.laws.table import (COMPUTE, ERROR, EVAL_COL, METRIC, mixed_eval_types, prepare_table, read_table,
+                                  reshape_wide)
 
 
 def check_computes(values: Sequence[Any], flag: str = "--at") -> list[float]:
@@ -49,13 +51,18 @@ def compare_recipes(df, by: str, a, b, *, method: str = cmp.DEFAULT_METHOD, at: 
     the first reason."""
     get_method(method).resolve(dict(opts or {}))
     at = check_computes(at)
+    df = read_table(df) if isinstance(df, (str, Path)) else df
+    if value_cols is None and by in df.columns and wide is not False and error_col is None \
+            and "downstream_dataset" not in df.columns and (metric is None or metric not in df.columns):
+        # a wide table: a numeric recipe column in [0, 1] (lr) is not a per-dataset metric column
+        value_cols = [c for c in reshape_wide(df, compute_col).attrs["value_cols"] if c != by]
     data = prepare_table(df, compute_col=compute_col, metric=metric, error_col=error_col, where=where,
                          wide=wide, value_cols=value_cols, zero_error_ok=True)
     columns = [str(c) for c in data.columns if c not in (COMPUTE, ERROR, METRIC)]
     if by not in columns:
         raise DataError(f"--by column {by!r} is not in the table; {choices_hint(columns, 40)}")
     in_a, in_b = _recipe(data, by, a, "--a"), _recipe(data, by, b, "--b")
-    if (in_a & in_b).all():
+    if in_a.equals(in_b):
         raise UserInputError(f"--a and --b select the same rows ({by}={a!r}); give two different values of {by}")
     keys = _group_keys(data, by, group_by, columns)
     unit = "GMACs" if compute_col == "gmacs_total" else compute_col
