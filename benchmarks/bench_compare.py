@@ -53,7 +53,7 @@ def main() -> None:
                 ("ls, 10-30 runs, 2-3 decades, sd 0.048, draws: runs without the small-sample spread",
                  dict(scheme="runs", spread=False), False)]
     if not args.quick:
-        for n in (3, 5, 8, 10):
+        for n in (3, 4, 6, 10):
             for scheme in ("runs", "parametric"):
                 settings.append((f"ls, {n} runs per recipe, 2-3 decades, sd 0.048, draws: {scheme}",
                                  dict(scheme=scheme, n=(n, n), reps=int(args.reps / 2.5)), False))

@@ -43,6 +43,7 @@ def comparison_figure(c, path: Path) -> Path:
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     from clipscale.laws.compare import p_a_better, window
 
@@ -50,11 +51,12 @@ def comparison_figure(c, path: Path) -> Path:
     grid = np.logspace(np.log10(lo), np.log10(hi), _FIGURE_POINTS)
     tail = (1.0 - c.level) / 2.0
     fig, (ax, axp) = plt.subplots(2, 1, figsize=(6.4, 5.6), sharex=True, gridspec_kw={"height_ratios": [3, 1.3]})
-    for law, name, colour in ((c.a, c.names[0], _COLOURS[0]), (c.b, c.names[1], _COLOURS[1])):
+    for law, name, colour, marker, z in ((c.b, c.names[1], _COLOURS[1], "s", 3), (c.a, c.names[0], _COLOURS[0], "o", 4)):
         band = np.quantile(law.error_at(grid, draws=True), [tail, 1.0 - tail], axis=0)
         ax.fill_between(grid, 100 * band[0], 100 * band[1], color=colour, alpha=0.15, lw=0)
         ax.plot(grid, 100 * law.error_at(grid), color=colour, lw=1.6, label=f"{name}: {law.formula}")
-        ax.scatter(law.compute, 100 * law.error, s=16, color=colour, zorder=3)
+        ax.scatter(law.compute, 100 * law.error, s=22, color=colour, marker=marker, edgecolors="white",
+                   linewidths=0.6, zorder=z, label=f"{name}: {len(law.compute)} runs")
     x = c.crossover
     if x.to_dict():
         for axis in (ax, axp):
@@ -67,6 +69,8 @@ def comparison_figure(c, path: Path) -> Path:
     axp.set_ylabel(f"P({c.names[0]} better)")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _pos: f"{v:g}" if f"{v:g}"[0] in "235" else ""))
     ax.set_ylabel("error (%)")
     ax.set_title(", ".join(map(str, c.group.values())) or "all rows", fontsize=10)
     ax.legend(fontsize=7, loc="best")
