@@ -20,6 +20,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "laws"))
 from compare_sim import PAPER_SD, reliability, simulate  # noqa: E402
 
+from clipscale.laws.compare import PARAMETRIC_BELOW  # noqa: E402
+
 FRONTIER_SD = 0.017  # median residual sd of the paper's openclip frontier laws (docs/compare.md)
 
 
@@ -45,6 +47,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=1000, help="pairs per main setting (small-n settings: reps / 2.5)")
     ap.add_argument("--quick", action="store_true", help="only the two main settings")
+    ap.add_argument("--only", metavar="TEXT", help="only the settings whose name contains TEXT")
     args = ap.parse_args()
     start = time.perf_counter()
     settings = [("ls, 10-30 runs per recipe, 2-3 decades, sd 0.048, draws: runs (the law's bootstrap)",
@@ -55,12 +58,24 @@ def main() -> None:
     if not args.quick:
         for n in (3, 4, 6, 10):
             for scheme in ("runs", "parametric"):
-                settings.append((f"ls, {n} runs per recipe, 2-3 decades, sd 0.048, draws: {scheme}",
+                pooled = ", pooled scatter" if scheme == "parametric" and n < PARAMETRIC_BELOW else ""
+                settings.append((f"ls, {n} runs per recipe, 2-3 decades, sd 0.048, draws: {scheme}{pooled}",
                                  dict(scheme=scheme, n=(n, n), reps=int(args.reps / 2.5)), False))
+        for diff in (0.1, 0.3):
+            settings.append((f"ls, 3 runs for A (the paper's WIT) and 20-30 for B, exponents within +-{diff}, "
+                             "draws: auto (parametric, pooled scatter for A; runs for B)",
+                             dict(scheme="auto", n=(3, 3), n_b=(20, 30), max_diff=diff), False))
+        settings.append(("ls, 3 runs per recipe, exponents within +-0.3, draws: auto (parametric, pooled scatter)",
+                         dict(scheme="auto", n=(3, 3), max_diff=0.3, reps=int(args.reps / 2.5)), False))
+        settings.append(("ls, 3 runs for A and 20-30 for B, exponents within +-0.1, draws: parametric from A's own "
+                         "scatter (not pooled); runs for B", dict(scheme="auto", n=(3, 3), n_b=(20, 30), pool=False),
+                         False))
         settings.append(("frontier, 10-30 runs, 2-3 decades, sd 0.017 (all runs scattered about the law), "
                          "draws: runs", dict(scheme="runs", method="frontier", sd=FRONTIER_SD), False))
     for i, (name, kw, far) in enumerate(settings):
         reps = kw.pop("reps", args.reps)
+        if args.only and args.only not in name:
+            continue
         t0 = time.perf_counter()
         df = simulate(reps, seed=1000 + i, **{"sd": PAPER_SD, **kw})
         report(name, df, time.perf_counter() - t0, far)

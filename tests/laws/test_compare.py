@@ -7,6 +7,8 @@ import pytest
 
 from clipscale.errors import DataError, FitError, UserInputError
 from clipscale.laws import compare as cmp
+from clipscale.laws.draws import pooled_scatter
+from clipscale.laws.fit import fit
 from clipscale.laws.recipes import compare_recipes
 
 
@@ -148,3 +150,19 @@ def test_the_recipe_column_is_never_a_group():
     found, _ = compare_recipes(table, "recipe", "x", "y", method="ls", group_by=["downstream_dataset", "recipe"],
                                n_boot=100)
     assert [c.group for c in found] == [{"downstream_dataset": "imagenet1k"}]
+
+
+def test_a_recipe_with_few_runs_borrows_the_pooled_scatter():
+    """3 runs cannot measure their own scatter: their parametric draws use the scatter pooled with the
+    other recipe's law (weighted by degrees of freedom), and two such recipes share its draws."""
+    few, many = _runs(-0.1, 0.5, 3, 0.03, 1), _runs(-0.12, 0.5, 20, 0.03, 2)
+    a, b = cmp.pair_draws(few, many, "ls", n_boot=400, seed=0)
+    assert (a.scheme, b.scheme) == ("parametric, pooled scatter", "runs")
+    line = lambda runs: np.polyfit(np.log10(runs[0]), np.log10(runs[1]), 1)
+    resid = lambda runs: np.log10(runs[1]) - np.polyval(line(runs), np.log10(runs[0]))
+    ss = np.sum(resid(few) ** 2) + np.sum(resid(many) ** 2)
+    s, dof = pooled_scatter(fit(*few, "ls", n_boot=0), fit(*many, "ls", n_boot=0))
+    assert dof == 1 + 18 and s == pytest.approx(np.sqrt(ss / 19))
+    a3, b3 = cmp.pair_draws(few, _runs(-0.12, 0.5, 3, 0.03, 3), "ls", n_boot=2000, seed=0)
+    spread = lambda law: np.abs(law.alphas - law.point["alpha"])
+    assert np.corrcoef(spread(a3), spread(b3))[0, 1] > 0.3  # one common scatter draw per pair

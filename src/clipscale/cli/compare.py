@@ -24,7 +24,7 @@ few runs (docs/compare.md).
 
 def register(sub) -> None:
     """Add `clipscale compare` to the top-level parser."""
-    from clipscale.laws.compare import DEFAULT_METHOD
+    from clipscale.laws.compare import DEFAULT_METHOD, N_BOOT
     from clipscale.laws.methods import METHODS
 
     p = sub.add_parser("compare", help="which of two recipes wins at scale: steeper law, crossover compute, "
@@ -55,7 +55,7 @@ def register(sub) -> None:
                    help="the table is wide (one column per downstream dataset); detected when there is no "
                         "downstream_dataset column")
     p.add_argument("--value-cols", nargs="+", metavar="COL", help="wide tables: the per-dataset metric columns")
-    p.add_argument("--n-boot", type=int, default=None, help="draws per law (default 1000)")
+    p.add_argument("--n-boot", type=int, default=None, help=f"draws per law (default {N_BOOT})")
     p.add_argument("--seed", type=int, default=0, help="seed of the draws (default 0)")
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per dataset")
     p.add_argument("--out", type=Path, metavar="DIR",

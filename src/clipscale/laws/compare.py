@@ -1,15 +1,8 @@
-"""Which of two recipes wins at scale: two fitted laws compared through their bootstraps.
+"""Which of two recipes wins at scale: two fitted laws compared through their draws.
 
-Each recipe's law (one method for both) comes with draws of its parameters (`law_draws`): the law's
-own bootstrap (its runs resampled, `laws.fit`), or, for a recipe with fewer than PARAMETRIC_BELOW
-runs, a parametric bootstrap: new errors at the same computes, scattered around the law like its
-residuals, with the scatter's sd itself drawn from its chi-square distribution (n - k degrees of
-freedom), then refitted by the same method. With 3 runs the resampled-runs bootstrap has 27
-outcomes, a third of them degenerate, and never shows more scatter than the 3 points happen to
-have; the parametric draws of a straight-line law are exactly the Bayesian posterior of the line
-under a flat prior (Student's t with n - 2 degrees of freedom): wide with 3 runs, as it should be.
-The two recipes' draws are independent (separate seeds) and paired by index, so a draw of A minus a
-draw of B is a draw of their difference.
+Each recipe's law comes with draws of its parameters, independent of the other recipe's
+(clipscale.laws.draws: the law's bootstrap, or parametric draws for a recipe with few runs), so that
+draw i of A minus draw i of B is a draw of their difference.
 
 - `p_steeper`: whose error falls faster with compute (the more negative compute exponent alpha),
   and the fraction of draw pairs that agree;
@@ -18,7 +11,8 @@ draw of B is a draw of their difference.
   the difference A - B holds 0 (a test inversion, like Fieller's interval for a ratio: it holds the
   true crossing as often as the band holds the true difference there); null, with the reason, when
   the laws do not cross between the smallest trained compute and BEYOND x the largest, or when that
-  set is not one interval inside it.
+  set is not one interval closing within SEARCH decades of it;
+- `compare_laws`: all of it for one group, with a verdict a researcher can quote.
 
 Compute is the table's compute column (total GMACs by default); errors are fractions; curves are in
 the method's space (log10 error, or log10 odds for the log-odds methods), where A < B means the same.
@@ -30,156 +24,19 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from clipscale.errors import FitError
-from clipscale.laws.fit import fit
-from clipscale.laws.methods import get as get_method
-from clipscale.laws.result import from_space, to_space
+from clipscale.laws.draws import (N_BOOT, PARAMETRIC_BELOW, LawDraws, independent_seeds, law_draws, min_runs,
+                                  pair_draws)
 
 #: the law each recipe is fitted with unless --method says otherwise: the recommended frontier method
 #: (issue 23 decides which; this constant is the one place to point at it)
 DEFAULT_METHOD = "frontier"
 LEVEL = 0.90            # the crossover interval's and the bands' coverage
 BEYOND = 10.0           # the comparison looks from the smallest trained compute to BEYOND x the largest
-#: recipes with fewer runs get the parametric bootstrap: resampling 3 runs claimed p_steeper 0.999 where
-#: 81% were right; from 4 runs both kinds of draws were calibrated (benchmarks/bench_compare.py), and at 4
-#: a third of the resamples are lines through 2 distinct computes
-PARAMETRIC_BELOW = 5
-N_BOOT = 1000           # draws per law: laws.fit's bootstrap default
 SEARCH = 2.0            # decades past the window, on both sides, in which the crossover's interval may close
 GRID = 601              # computes on the searched log grid (about 0.015 decade apart over 9 decades)
-SCHEMES = ("auto", "runs", "parametric")
-#: FitResult's names of the coefficient and the floor (issue 27 renames them coef, floor): read here only
-_COEF, _FLOOR = "beta", "e_inf"
-
-
-@dataclasses.dataclass(frozen=True)
-class LawDraws:
-    """One recipe's law: the point estimate and its draws (alpha, coef, floor, c0; None when the law
-    has no such term), its runs (compute, error fractions) and how the draws were made."""
-
-    method: str
-    space: str
-    point: dict[str, Any]
-    draws: dict[str, Any]
-    compute: np.ndarray
-    error: np.ndarray
-    n_fit_points: int
-    scheme: str
-    formula: str
-    #: the draws' deviations from the point law are scaled by this (see `small_sample_spread`)
-    spread: float = 1.0
-
-    @property
-    def n_draws(self) -> int:
-        return int(len(self.draws["alpha"]))
-
-    @property
-    def alphas(self) -> np.ndarray:
-        """The draws of the compute exponent alpha (spread applied)."""
-        return self.point["alpha"] + self.spread * (self.draws["alpha"] - self.point["alpha"])
-
-    def curve(self, compute, draws: bool = True) -> np.ndarray:
-        """The law in its space at `compute`: shape (n_draws, m) for the draws, (m,) for the point."""
-        x = np.log10(np.atleast_1d(np.asarray(compute, float)))
-        point = _curve(self.point, x)
-        if not draws:
-            return point[0]
-        return point + self.spread * (_curve(self.draws, x) - point)
-
-    def error_at(self, compute, draws: bool = False) -> np.ndarray:
-        """Error fractions of the law at `compute` (point law, or every draw)."""
-        return from_space(self.curve(compute, draws), self.space)
-
-
-def _curve(p: dict[str, Any], x: np.ndarray) -> np.ndarray:
-    """y = log10(coef * (C + c0)^alpha + floor) for parameter arrays p (each (B,) or scalar) at
-    x = log10 C (m,): shape (B, m)."""
-    col = lambda v: np.asarray(v, float).reshape(-1, 1)
-    lc = x[None, :] if p["c0"] is None else np.log10(10.0 ** x[None, :] + col(p["c0"]))
-    y = np.log10(col(p["coef"])) + col(p["alpha"]) * lc
-    return y if p["floor"] is None else np.log10(10.0 ** y + col(p["floor"]))
-
-
-def _named(values: dict[str, Any]) -> dict[str, Any]:
-    """A fit's parameters (FitResult attributes or its bootstrap dict) under this module's names."""
-    get = values.get
-    return {"alpha": get("alpha"), "coef": get(_COEF), "floor": get(_FLOOR), "c0": get("c0")}
-
-
-def min_runs(method: str) -> int:
-    """Runs a recipe needs for a comparison: the method's minimum plus one to measure the scatter."""
-    return get_method(method).min_points + 1
-
-
-def law_draws(compute, error, method: str = DEFAULT_METHOD, *, n_boot: int = N_BOOT, seed: int = 0,
-              scheme: str = "auto", label: str = "the recipe", opts: dict | None = None) -> LawDraws:
-    """Fit `method` to one recipe's runs (compute > 0 in the column's unit, error fractions in (0, 1])
-    and draw `n_boot` parameter sets: scheme 'runs' (the law's bootstrap), 'parametric' (see the module
-    docstring) or 'auto' (parametric below PARAMETRIC_BELOW runs). FitError, naming `label`, when the
-    runs are too few."""
-    if scheme not in SCHEMES:
-        raise FitError(f"scheme {scheme!r} is not one of {', '.join(SCHEMES)}")
-    c, e = np.asarray(compute, float).ravel(), np.asarray(error, float).ravel()
-    need = min_runs(method)
-    if len(c) < need:
-        raise FitError(f"{label} has {len(c)} run(s); comparing laws with method {method!r} needs at least "
-                       f"{need} per recipe ({need - 1} for the law plus one to measure its scatter); add runs "
-                       "or widen --where")
-    parametric = scheme == "parametric" or (scheme == "auto" and len(c) < PARAMETRIC_BELOW)
-    res = fit(c, e, method, n_boot=0 if parametric else n_boot, seed=seed, label=label, **(opts or {}))
-    attrs = {k: getattr(res, k) for k in ("alpha", _COEF, _FLOOR, "c0")}
-    k = _n_params(attrs)
-    if parametric:
-        raw, how, spread = _parametric(res, n_boot, seed, label), "parametric", 1.0
-    else:
-        raw, how, spread = res.boot, "runs", small_sample_spread(res.n_fit_points, k)
-    draws = _named(raw)
-    ok = np.all([np.isfinite(v) for v in draws.values() if v is not None], axis=0) & (np.asarray(draws["coef"]) > 0)
-    if ok.sum() < max(n_boot // 2, 1):
-        raise FitError(f"only {int(ok.sum())} of {n_boot} draws of {label}'s law could be fitted; its runs "
-                       "do not pin a law down (too few distinct computes): add runs or use --method ls")
-    draws = {k: None if v is None else np.asarray(v, float)[ok] for k, v in draws.items()}
-    return LawDraws(method=method, space=res.space, point=_named(attrs), draws=draws, compute=c, error=e,
-                    n_fit_points=res.n_fit_points, scheme=how, formula=res.formula(3), spread=spread)
-
-
-def _n_params(attrs: dict[str, Any]) -> int:
-    return 2 + (attrs[_FLOOR] is not None) + (attrs["c0"] is not None)
-
-
-def small_sample_spread(n_fit: int, k: int) -> float:
-    """sqrt(n / (n - k)): the resampled-runs bootstrap spreads a law with k parameters fitted to n
-    points like the residual variance divided by n instead of n - k (the HC0 sandwich); its draws'
-    deviations from the point law are widened by this factor (as HC1 widens HC0), 1.12 for 10 points
-    and 2 parameters. Measured in benchmarks/bench_compare.py: without it the 90% crossover
-    intervals held the truth 85% of the time at 10-30 runs, with it about 87-90%."""
-    return float(np.sqrt(n_fit / (n_fit - k))) if n_fit > k else 1.0
-
-
-def _parametric(res, n_boot: int, seed: int, label: str) -> dict[str, np.ndarray]:
-    """Refits of the method to errors simulated at the runs' computes: the law plus Gaussian scatter
-    (log10 space of the method) whose sd is drawn as s * sqrt(dof / chi2(dof))."""
-    m = get_method(res.method)
-    k = _n_params({_FLOOR: getattr(res, _FLOOR), "c0": res.c0})
-    dof = res.n_fit_points - k
-    if dof < 1 or not res.resid_std > 0:
-        raise FitError(f"{label}: method {res.method!r} fits {res.n_fit_points} of its {res.n_points} runs, too "
-                       f"few to measure the scatter around a law with {k} parameters (needs {k + 1}); "
-                       "use --method ls (all runs) or add runs")
-    rng = np.random.default_rng(seed)
-    x = np.log10(res.compute)
-    point = m.point(x, to_space(res.error, res.space), **res.options)  # the method's own start values
-    sd = res.resid_std * np.sqrt(dof / rng.chisquare(dof, size=n_boot))
-    y = _curve(_named({k: getattr(res, k) for k in ("alpha", _COEF, _FLOOR, "c0")}), x)
-    y = y + sd[:, None] * rng.standard_normal((n_boot, len(x)))
-    with np.errstate(over="ignore", invalid="ignore"):  # the t tails reach absurd laws: dropped as non-finite
-        return m.boot(np.broadcast_to(x, y.shape), y, point, **res.options)
-
-
-def independent_seeds(seed: int) -> tuple[int, int]:
-    """Two seeds whose random streams are independent (one per recipe)."""
-    a, b = np.random.SeedSequence(seed).generate_state(2)
-    return int(a), int(b)
+__all__ = ["DEFAULT_METHOD", "LEVEL", "BEYOND", "SEARCH", "N_BOOT", "PARAMETRIC_BELOW", "LawDraws", "law_draws",
+           "pair_draws", "min_runs", "independent_seeds", "p_steeper", "p_a_better", "crossover", "Crossover",
+           "compare_laws", "Comparison", "verdict", "band_holds_zero", "difference", "window", "fmt_compute"]
 
 
 def difference(a: LawDraws, b: LawDraws, compute) -> np.ndarray:
@@ -255,7 +112,8 @@ def crossover(a: LawDraws, b: LawDraws, *, level: float = LEVEL, beyond: float =
     if not cross:
         name = names[0] if after == "a" else names[1]
         near = _runs(ok & inside)
-        tail = f"; at {level:.0%} a crossing {_band_text(c, near, unit, open_ends=False)} cannot be ruled out" if near else ""
+        band = _band_text(c, near, unit, open_ends=False)
+        tail = f"; at {level:.0%} a crossing {band} cannot be ruled out" if near else ""
         return Crossover(None, None, None, f"no crossing {span}: {name}'s law is below throughout{tail}", after,
                          "none")
     if len(cross) > 1:

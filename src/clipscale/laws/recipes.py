@@ -66,7 +66,6 @@ def compare_recipes(df, by: str, a, b, *, method: str = cmp.DEFAULT_METHOD, at: 
         raise UserInputError(f"--a and --b select the same rows ({by}={a!r}); give two different values of {by}")
     keys = _group_keys(data, by, group_by, columns)
     unit = "GMACs" if compute_col == "gmacs_total" else compute_col
-    seeds = cmp.independent_seeds(seed)
     out, skipped = [], []
     for group, sub in _groups(data, keys):
         ra, rb = sub[in_a[sub.index]], sub[in_b[sub.index]]
@@ -75,8 +74,8 @@ def compare_recipes(df, by: str, a, b, *, method: str = cmp.DEFAULT_METHOD, at: 
             skipped.append(f"{where_txt}: no runs of {by}={a if ra.empty else b}")
             continue
         try:
-            la = _draws(ra, method, n_boot, seeds[0], scheme, f"{by}={a} on {where_txt}", opts)
-            lb = _draws(rb, method, n_boot, seeds[1], scheme, f"{by}={b} on {where_txt}", opts)
+            labels = (f"{by}={a} on {where_txt}", f"{by}={b} on {where_txt}")
+            la, lb = _pair(ra, rb, method, n_boot, seed, scheme, labels, opts)
         except (FitError, DataError) as exc:
             skipped.append(str(exc))
             continue
@@ -111,7 +110,8 @@ def _group_keys(data: pd.DataFrame, by: str, group_by, columns: list[str]) -> li
                 raise DataError(f"--group-by column {c!r} is not in the table; {choices_hint(columns, 40)}")
         keys = list(group_by)
     else:
-        keys = [c for c in ("downstream_dataset",) if c in data.columns] + ([EVAL_COL] if mixed_eval_types(data) else [])
+        keys = [c for c in ("downstream_dataset",) if c in data.columns]
+        keys += [EVAL_COL] if mixed_eval_types(data) else []
     return [k for k in keys if k != by]
 
 
@@ -124,13 +124,18 @@ def _groups(data: pd.DataFrame, keys: list[str]):
         yield {k: (v.item() if hasattr(v, "item") else v) for k, v in zip(keys, key)}, sub
 
 
-def _draws(rows: pd.DataFrame, method: str, n_boot: int, seed: int, scheme: str, label: str, opts) -> cmp.LawDraws:
-    """One recipe's law in one group; the paper's rule for CLIP-WIT (methods.group_options) applies."""
-    groups = rows["group"].unique() if "group" in rows.columns else []
-    o = group_options(method, groups[0] if len(groups) == 1 else None, opts)
-    e = rows[ERROR].to_numpy(float)
-    if (e <= 0).any():
-        raise FitError(f"{label}: error reaches 0 (task solved) at {int((e <= 0).sum())} of {len(e)} run(s); "
-                       "a law in log error needs error > 0: drop those runs with --where")
-    return cmp.law_draws(rows[COMPUTE].to_numpy(float), e, method, n_boot=n_boot, seed=seed, scheme=scheme,
-                         label=label, opts=o)
+def _pair(ra: pd.DataFrame, rb: pd.DataFrame, method: str, n_boot: int, seed: int, scheme: str, labels,
+          opts) -> tuple[cmp.LawDraws, cmp.LawDraws]:
+    """Both recipes' laws in one group (compare.pair_draws); the paper's rule for CLIP-WIT
+    (methods.group_options) applies to each."""
+    runs, options = [], []
+    for rows, label in zip((ra, rb), labels):
+        groups = rows["group"].unique() if "group" in rows.columns else []
+        options.append(group_options(method, groups[0] if len(groups) == 1 else None, opts))
+        e = rows[ERROR].to_numpy(float)
+        if (e <= 0).any():
+            raise FitError(f"{label}: error reaches 0 (task solved) at {int((e <= 0).sum())} of {len(e)} run(s); "
+                           "a law in log error needs error > 0: drop those runs with --where")
+        runs.append((rows[COMPUTE].to_numpy(float), e))
+    return cmp.pair_draws(runs[0], runs[1], method, n_boot=n_boot, seed=seed, scheme=scheme, labels=labels,
+                          opts=tuple(options))

@@ -51,7 +51,8 @@ def comparison_figure(c, path: Path) -> Path:
     grid = np.logspace(np.log10(lo), np.log10(hi), _FIGURE_POINTS)
     tail = (1.0 - c.level) / 2.0
     fig, (ax, axp) = plt.subplots(2, 1, figsize=(6.4, 5.6), sharex=True, gridspec_kw={"height_ratios": [3, 1.3]})
-    for law, name, colour, marker, z in ((c.b, c.names[1], _COLOURS[1], "s", 3), (c.a, c.names[0], _COLOURS[0], "o", 4)):
+    for law, name, colour, marker, z in ((c.b, c.names[1], _COLOURS[1], "s", 3),
+                                         (c.a, c.names[0], _COLOURS[0], "o", 4)):  # A's runs on top
         band = np.quantile(law.error_at(grid, draws=True), [tail, 1.0 - tail], axis=0)
         ax.fill_between(grid, 100 * band[0], 100 * band[1], color=colour, alpha=0.15, lw=0)
         ax.plot(grid, 100 * law.error_at(grid), color=colour, lw=1.6, label=f"{name}: {law.formula}")
@@ -98,8 +99,8 @@ def comparison_section(comparisons: Sequence, figures: dict[int, Path] | None = 
     for i, c in enumerate(comparisons):
         title = html.escape(", ".join(map(str, c.group.values())) or "all rows")
         rows = "".join(f"<tr><td>{r['compute']:.3g}</td><td>{html.escape(r['where'])}</td>"
-                       f"<td>{r['p_a_better']:.2f}</td><td>{r['error_a_pct']:.1f}</td><td>{r['error_b_pct']:.1f}</td></tr>"
-                       for r in c.at)
+                       f"<td>{r['p_a_better']:.2f}</td><td>{r['error_a_pct']:.1f}</td>"
+                       f"<td>{r['error_b_pct']:.1f}</td></tr>" for r in c.at)
         parts.append(f"<h3>{title}</h3>\n<p><strong>{html.escape(c.verdict)}</strong></p>\n"
                      f'<div class="table-box"><table><thead><tr><th>compute</th><th>where</th><th>P({a} better)</th>'
                      f"<th>{a} error %</th><th>{b} error %</th></tr></thead><tbody>{rows}</tbody></table></div>")
@@ -116,7 +117,8 @@ def write_comparison(comparisons: Sequence, out_dir, *, title: str = "recipe com
     returns their paths in that order."""
     out = Path(out_dir)
     paths = [atomic_write_json(out / "compare.json", [c.to_dict() for c in comparisons])]
-    paths.append(atomic_write_with(out / "compare.csv", lambda tmp: comparison_frame(comparisons).to_csv(tmp, index=False)))
+    frame = comparison_frame(comparisons)
+    paths.append(atomic_write_with(out / "compare.csv", lambda tmp: frame.to_csv(tmp, index=False)))
     figures = {}
     for i, c in enumerate(comparisons):
         name = slug("_".join(map(str, c.group.values())) or "all")
