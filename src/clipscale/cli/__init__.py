@@ -17,8 +17,8 @@ from clipscale import __version__
 from clipscale.errors import ClipscaleError
 
 # Order is the order of `clipscale --help`.
-_STAGE_MODULES = ("zoo", "compute", "classify", "data", "train", "eval", "finetune", "fit", "plan", "paper",
-                  "design", "study", "demo", "report")
+_STAGE_MODULES = ("zoo", "compute", "classify", "data", "train", "eval", "finetune", "fit", "compare", "plan",
+                  "paper", "design", "study", "demo", "report")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,12 +21,13 @@ import pandas as pd
 
 from clipscale._io import atomic_write_bytes, atomic_write_text, atomic_write_with
 from clipscale.errors import NotFoundError, unknown
+from clipscale.report._compare import comparison_section, write_comparison
 from clipscale.report._data import Problems, curve_layout, normalise_curves, normalise_results, normalise_training
 from clipscale.report._fits import DEFAULT_METHODS, FitSet, fit_results, fits_from_table, from_fits
 from clipscale.report._joint import joint_section
 from clipscale.report._page import payload, render_html
 
-__all__ = ["build_report", "DEFAULT_METHODS"]
+__all__ = ["build_report", "DEFAULT_METHODS", "write_comparison", "comparison_section"]
 
 ALL = "all"  # figure_datasets=["all"]: a figure for every downstream dataset
 _CURVES_NOTE = ("Paper runs: arch, data and samples seen come from the checkpoint name; samples seen at an "
@@ -39,7 +40,8 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
                  backtest: pd.DataFrame | None = None, methods: Sequence[str] = DEFAULT_METHODS,
                  n_boot: int = 200, seed: int = 0, figure_datasets: Sequence[str] | None = None,
                  figures: Sequence[str | os.PathLike] = (), notes: Sequence[str] = (), holdout: int = 0,
-                 in_sample: pd.DataFrame | None = None, training: pd.DataFrame | None = None) -> Path:
+                 in_sample: pd.DataFrame | None = None, training: pd.DataFrame | None = None,
+                 comparisons=None) -> Path:
     """Write the report into `out_dir` and return the path of its index.html.
 
     results: rows in clipscale.schema.RESULT_COLUMNS (metrics as fractions; error = 1 - default metric).
@@ -55,6 +57,8 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
     holdout > 0, backtest each dataset x group x method by refitting without its `holdout` most
     expensive runs and predicting them. in_sample: predicted vs actual for runs the law was fitted
     on (e.g. the paper notebook's), shown in its own section, labelled as in-sample, never as a backtest.
+    comparisons: clipscale.laws.compare Comparisons (two recipes), shown in their own section and
+    written as compare.json, compare.csv and figures/compare_*.png.
     """
     out = Path(out_dir)
     problems = Problems(list(notes))
@@ -77,7 +81,9 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
                                             figure_datasets, figures, train_rows)
     data["files"] = files + links
     note = _CURVES_NOTE if curve_layout(curves) == "paper" else ""
-    return atomic_write_text(out / "index.html", render_html(data, note))
+    section = comparison_section(comparisons, dict(enumerate(write_comparison(comparisons, out, page=False)[2:]))) \
+        if comparisons else ""
+    return atomic_write_text(out / "index.html", render_html(data, note, section))
 
 
 def _read_fits(fits):

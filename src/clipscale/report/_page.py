@@ -168,8 +168,9 @@ def _runs(curves: pd.DataFrame) -> list:
     return runs
 
 
-def render_html(data: dict, curves_note: str) -> str:
-    """The report page: template + inline CSS, JS and the JSON payload."""
+def render_html(data: dict, curves_note: str, sections: str = "") -> str:
+    """The report page: template + inline CSS, JS and the JSON payload; `sections`: HTML the caller
+    rendered (e.g. report._compare's), placed after the scaling law."""
     assets = resources.files("clipscale.report") / "assets"
     read = lambda name: (assets / name).read_text(encoding="utf-8")
     script = read("plot.js") + "\n" + read("app.js")
@@ -180,6 +181,6 @@ def render_html(data: dict, curves_note: str) -> str:
     page = read("template.html")
     for key, value in (("__STYLE__", read("style.css")), ("__TITLE__", html.escape(data["title"])),
                        ("__META__", html.escape(meta)), ("__CURVES_NOTE__", html.escape(curves_note)),
-                       ("__SCRIPT__", script), ("__DATA__", blob)):
+                       ("__SCRIPT__", script), ("__SECTIONS__", sections), ("__DATA__", blob)):
         page = page.replace(key, value)
     return page
