@@ -141,16 +141,17 @@ def test_bad_inputs_are_refused():
 
 def test_the_form_follows_the_curve(odds_curve):
     """A curve falling from near chance to a floor gets the saturating log-odds law; a power law
-    in log space keeps the power law; too few runs for a ranking get the general form and say so."""
+    in log space keeps the power law; too few runs for a ranking keep the simplest form and say so."""
     c, e = odds_curve(3e6, -2.0, floor=0.01, noise=0.02, seed=1, n=16)
     assert e.max() > 0.9
     choice = choose_form(c, e)
     assert choice.form == "logodds-sat" and choice.scores["logodds-sat"] < 0.5 * choice.scores["frontier"]
     c, e = noisy_law(5)
     assert choose_form(c, e).form == "frontier"
-    few = choose_form(c[:5], e[:5])
-    assert few.form == "logodds-sat" and few.n_predictions < 5 and "cannot rank" in few.reason
-    at_one = choose_form(c[:5], np.where(c[:5] > 30, e[:5], 1.0))  # log-odds cannot fit an error of 1
+    c, e = odds_curve(3e6, -2.0, floor=0.01, noise=0.02, seed=1, n=16)
+    few = choose_form(c[-6:], e[-6:])  # the floored curve's last 6 runs: too few predictions to rank
+    assert few.form == "frontier" and few.n_predictions < 5 and "cannot show" in few.reason
+    at_one = choose_form(c, np.where(c > 30, e, 1.0))  # log-odds cannot fit an error of 1
     assert at_one.form == "frontier" and np.isnan(at_one.scores["logodds-sat"])
 
 

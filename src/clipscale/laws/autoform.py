@@ -6,11 +6,10 @@ task falls from chance like a sigmoid in log compute and levels off at a floor, 
 cannot follow (`logodds-sat`: E/(1-E) = beta * C^alpha + k). `choose_form` fits each candidate at
 every rolling-origin cut of the runs it is given (clipscale.laws.rolling: fit the runs at or below a
 cut, predict the frontier runs above it) and keeps the first candidate unless another predicts those
-frontier runs clearly better. When the fitted runs give too few such predictions to rank the forms
-(a short study), it takes the last, most general candidate: the saturating log-odds law nearly
-contains the power law (E/(1-E) ~ E at small E, floor 0), and its floor, refitted in every bootstrap
-resample, carries in its interval the bend that the cheaper runs cannot rule out; the power law would
-assume it away. Only fitted runs are used, so the choice is part of the fit.
+frontier runs clearly better. When the fitted runs give too few such predictions to show that (a
+short study), the first, simplest form stays: a third parameter that the runs cannot be shown to
+need costs variance (measured on five demo studies: docs/intervals.md). Only fitted runs are used,
+so the choice is part of the fit.
 """
 from __future__ import annotations
 
@@ -23,13 +22,11 @@ from clipscale.errors import DataError
 from clipscale.laws.methods import get as get_method
 from clipscale.laws.rolling import MIN_TRAIN_FRAC, point_predictions
 
-#: the forms tried, simplest first, most general last; the first is kept unless another is clearly
-#: better, the last is used when the evidence is too thin to rank them
+#: the forms tried, simplest first; the first is kept unless another is clearly better
 CANDIDATES = ("frontier", "logodds-sat")
-#: fewer rolling-origin predictions than this cannot rank two forms: the ratio of two RMS misses from
-#: 4 paired values still spans about 5x between samples (90% range, F distribution with 4 and 4 degrees
-#: of freedom). On the paper's data every dataset but one has more (docs/intervals.md); a demo study
-#: fitted without its 3 largest frontier runs has 2-3
+#: fewer rolling-origin predictions than this cannot rank two forms (the ratio of two RMS misses from
+#: 4 values spans about 5x between samples: 90% range of an F distribution with 4 and 4 degrees of
+#: freedom); the first candidate is then kept
 MIN_EVIDENCE = 5
 #: "clearly better": a later candidate's root-mean-square rolling-origin miss (error-% points) must be
 #: below this fraction of the kept one's. Set on the paper's fitted runs (never the held-out ones):
@@ -58,7 +55,7 @@ def choose_form(compute, error, candidates=CANDIDATES, *, margin: float = MARGIN
     """The candidate method whose point fits predict the fitted frontier runs above each rolling
     cut best (errors as fractions, compute in any unit), preferring earlier candidates: a later one
     wins only when its RMS miss is below `margin` x the current choice's. With fewer than
-    `min_evidence` predictions, the last candidate that can be fitted (the most general form)."""
+    `min_evidence` predictions, the first candidate that can be fitted."""
     if not candidates:
         raise DataError("no candidate forms given; e.g. ('frontier', 'logodds-sat')")
     if not 0 < margin <= 1:
@@ -75,9 +72,9 @@ def choose_form(compute, error, candidates=CANDIDATES, *, margin: float = MARGIN
         counts[name] = int(ok.sum())
     evidence = min(counts.values(), default=0)
     if evidence < min_evidence:
-        chosen = usable[-1] if usable else candidates[0]
-        return FormChoice(chosen, scores, evidence, f"{evidence} rolling-origin prediction(s) cannot rank the "
-                          f"forms (need >= {min_evidence}): the most general form")
+        chosen = usable[0] if usable else candidates[0]
+        return FormChoice(chosen, scores, evidence, f"{evidence} rolling-origin prediction(s) cannot show that "
+                          f"another form predicts better (need >= {min_evidence}): the simplest form")
     chosen = candidates[0]
     for name in candidates[1:]:
         if math.isfinite(scores[name]) and (not math.isfinite(scores[chosen])
