@@ -11,14 +11,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from clipscale._io import atomic_write_json
+from clipscale._io import atomic_write_json, json_clean
 from clipscale.errors import ClipscaleError, DataError
 from clipscale.laws.joint import SCHEMA as JOINT_SCHEMA, JointFit
 from clipscale.laws.result import SCHEMA as LAW_SCHEMA, FitResult
@@ -87,9 +86,9 @@ class FitEntry:
         return LogLogCost.from_pairs(c["sizes"], c["costs"]) if c else None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"group": _plain(self.group), "method": self.method, "n_points": int(self.n_points),
+        return {"group": json_clean(self.group), "method": self.method, "n_points": int(self.n_points),
                 "metric": self.metric, "status": self.status, "message": self.message,
-                "backtest": _plain(self.backtest), "extra": _plain(self.extra),
+                "backtest": json_clean(self.backtest), "extra": json_clean(self.extra),
                 "fit": None if self.fit is None else self.fit.to_dict()}
 
     @classmethod
@@ -143,7 +142,7 @@ class Fits:
         return Fits(self.entries + other.entries, {**self.meta, **other.meta})
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema": SCHEMA, "meta": _plain(self.meta), "fits": [e.to_dict() for e in self.entries]}
+        return {"schema": SCHEMA, "meta": json_clean(self.meta), "fits": [e.to_dict() for e in self.entries]}
 
     def save(self, path) -> Path:
         """Write fits.json (atomically)."""
@@ -184,20 +183,3 @@ def fits_path(csv_path) -> Path:
     return p.with_suffix(".json") if p.suffix.lower() != ".json" else p.with_name(p.stem + ".fits.json")
 
 
-def _plain(v: Any) -> Any:
-    """JSON-ready: numpy scalars to Python, NaN/inf to None, recursively."""
-    if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    if isinstance(v, np.ndarray):
-        return _plain(v.tolist())
-    if isinstance(v, (np.bool_, bool)):
-        return bool(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return float(v) if math.isfinite(v) else None
-    if v is pd.NA:
-        return None
-    return v

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from clipscale._io import atomic_write_json
+from clipscale._io import atomic_write_json, json_clean
 from clipscale.errors import DataError, FitError
 from clipscale.laws import _joint_opt as J
 
@@ -133,14 +133,10 @@ class JointFit:
 
     # -- serialisation -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (non-finite numbers as null: `log_params` keeps A = e^800 exact)."""
         out: dict[str, Any] = {"schema": SCHEMA, "method": "joint", "formula": self.formula()}
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            out[f.name] = v.tolist() if isinstance(v, np.ndarray) else v
-            if isinstance(out[f.name], float) and not np.isfinite(out[f.name]):
-                out[f.name] = None if np.isnan(out[f.name]) else str(out[f.name])   # JSON has no inf
-        out["ci"] = {k: list(v) for k, v in self.ci.items()}
-        return out
+        out.update({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+        return json_clean(out)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "JointFit":
@@ -155,6 +151,8 @@ class JointFit:
         for name in PARAMS + ("objective", "resid_std"):
             if name in kw:
                 kw[name] = float("nan") if kw[name] is None else float(kw[name])
+        if len(kw.get("log_params") or ()) == 5:  # exact where A, B or the floor over- or underflow
+            kw.update({k: float(v[0]) for k, v in to_params(kw["log_params"]).items()})
         return cls(**kw)
 
     def save(self, path) -> Path:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from clipscale._io import atomic_write_json
+from clipscale._io import atomic_write_json, json_clean
 from clipscale.errors import DataError, FitError
 
 SCHEMA = "clipscale.laws.FitResult/1"
@@ -123,7 +123,7 @@ class FitResult:
         """A JSON-ready dict (arrays as lists, NaN as None) that `from_dict` reads back."""
         out: dict[str, Any] = {"schema": SCHEMA, "formula": self.formula()}
         for f in dataclasses.fields(self):
-            out[f.name] = _jsonable(getattr(self, f.name))
+            out[f.name] = json_clean(getattr(self, f.name))
         return out
 
     @classmethod
@@ -147,9 +147,8 @@ class FitResult:
         method's space (E, or E/(1-E) for 'logodds')."""
         from clipscale.laws.methods import METHODS
 
-        def num(key):
-            v = row.get(key)
-            return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+        row = json_clean(row)  # NaN cells (absent values) are None
+        num = lambda key: None if row.get(key) is None else float(row[key])  # noqa: E731
 
         method = str(row.get("method") or "given")
         ci = {k: (num(f"{k}_lo"), num(f"{k}_hi")) for k in PARAM_NAMES if num(f"{k}_lo") is not None}
@@ -186,20 +185,6 @@ def _positive(compute) -> np.ndarray:
     if not np.all(np.isfinite(c)) or np.any(c <= 0):
         raise DataError("compute must be finite and > 0 to predict (it is the x of a log-log law)")
     return c
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, np.ndarray):
-        return [None if (isinstance(x, float) and not math.isfinite(x)) else x for x in v.tolist()]
-    if isinstance(v, dict):
-        return {k: _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, (float, np.floating)):
-        return float(v) if math.isfinite(v) else None
-    if isinstance(v, np.integer):
-        return int(v)
-    return v
 
 
 def _num(v: Any) -> float:

@@ -160,7 +160,7 @@ def _add_law(fitset: FitSet, panel, group, method, sub: pd.DataFrame, result, po
     span = every if len(every) else sub["compute"]
     grid = _possible(result, np.geomspace(span.min() * _GRID_LOW, span.max() * _GRID_HIGH, _GRID_POINTS))
     law = {"formula": _formula(result), "n": int(len(sub)), "x": grid.tolist(),
-           "y": _finite(result.predict(grid)), "notes": list(getattr(result, "notes", ()))}
+           "y": np.asarray(result.predict(grid), float).tolist(), "notes": list(getattr(result, "notes", ()))}
     band = _band(result, grid)
     if band is not None:
         law["lo"], law["hi"] = band
@@ -202,15 +202,13 @@ def _band(result, grid):
         lo, hi = interval(grid, BAND_LEVEL, kind="confidence")
     except FitError:  # fitted without bootstrap resamples (n_boot=0): no band to draw
         return None
-    return _finite(lo), _finite(hi)
+    return np.asarray(lo, float).tolist(), np.asarray(hi, float).tolist()
 
 
 def _scalars(result) -> dict:
-    out = {}
-    for key in ("alpha", "beta", "e_inf", "r2"):
-        value = getattr(result, key, None)
-        out[key] = float(value) if value is not None and np.isfinite(value) else None
-    return out
+    """The law's parameters and R^2 (None where it has none; NaN becomes null in JSON, empty in CSV)."""
+    return {key: None if getattr(result, key, None) is None else float(getattr(result, key))
+            for key in ("alpha", "beta", "e_inf", "r2")}
 
 
 def _ci(result) -> dict:
@@ -219,21 +217,5 @@ def _ci(result) -> dict:
     out = {}
     if isinstance(ci, dict):
         for key, pair in ci.items():
-            try:
-                lo, hi = pair
-            except (TypeError, ValueError):
-                continue
-            out[f"{key}_lo"], out[f"{key}_hi"] = _num(lo), _num(hi)
+            out[f"{key}_lo"], out[f"{key}_hi"] = (None if v is None else float(v) for v in pair)
     return out
-
-
-def _num(value):
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _finite(values) -> list:
-    return [v if math.isfinite(v) else None for v in np.asarray(values, float).tolist()]
