@@ -36,7 +36,7 @@ def main() -> None:
         keys = ["downstream_dataset", "task"]
         sub = results[(results["downstream_dataset"] == orchestrate.fit_task(spec))
                       & results["task"].isin(orchestrate.ZERO_SHOT_KINDS)]
-        joint_s = _best(args.repeat, lambda: orchestrate._joint(sub, keys))
+        joint_s = _best(args.repeat, lambda: orchestrate.joint_law(sub, keys, spec.fit.n_boot))
         fit_s = _best(args.repeat, lambda: orchestrate.fit_study(spec, results))
         fits, backtest, note = orchestrate.fit_study(spec, results)
         path = fits.save(tmp / "fits.json")
@@ -44,7 +44,7 @@ def main() -> None:
         joint = fits.select("joint")[0]
         print(f"study {args.study}: {len(results)} result rows, joint law on {len(sub)} zero-shot runs of "
               f"{orchestrate.fit_task(spec)} (N = per-sample GMACs, D = samples seen)")
-        print(f"joint law + {orchestrate.JOINT_N_BOOT} bootstrap resamples: {joint_s:.2f} s "
+        print(f"joint law + {spec.fit.n_boot} bootstrap resamples: {joint_s:.2f} s "
               f"({joint.fit.n_starts if joint.ok else 0} starts)")
         print(f"all of fit_study (laws per task and evaluation type, backtest, joint law): {fit_s:.2f} s")
         print(f"report from fits.json: {report_s:.2f} s")

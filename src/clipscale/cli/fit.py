@@ -11,6 +11,7 @@ from clipscale.errors import FitError, UserInputError
 
 def register(sub) -> None:
     """Add `clipscale fit` to the top-level parser."""
+    from clipscale.laws.defaults import N_BOOT, SEED
     from clipscale.laws.methods import METHODS
 
     p = sub.add_parser(
@@ -51,8 +52,9 @@ def register(sub) -> None:
     p.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE",
                    help="method option, repeatable, e.g. --opt loss=huber --opt delta=0.05 (frontier), "
                         "--opt form=shifted (saturating), --opt nbins=5 (paper)")
-    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the intervals (default 1000)")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--n-boot", type=int, default=N_BOOT,
+                   help="bootstrap resamples for the intervals (default %(default)s)")
+    p.add_argument("--seed", type=int, default=SEED, help="bootstrap seed (default %(default)s)")
     h = p.add_mutually_exclusive_group()
     h.add_argument("--holdout-top-frac", type=float, metavar="F",
                    help="backtest: hold out the fraction F of runs with the largest compute")
@@ -162,6 +164,7 @@ def run_compare(args, df) -> int:
     import pandas as pd
 
     from clipscale.laws import compare_table
+    from clipscale.laws.defaults import N_BOOT, SEED
     from clipscale.laws.methods import METHODS
 
     if args.holdout_top_frac is None and args.holdout_top is None and args.holdout_above is None:

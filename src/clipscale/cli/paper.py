@@ -13,10 +13,12 @@ _RESULTS_HELP = ("the paper's zeroshot_results.csv (its companion tables are rea
 
 def _table_args(parser, *, out_help: str, boot_help: str) -> None:
     """--results, --out, --n-boot, --seed: shared by `paper fit` and `paper figures`."""
+    from clipscale.laws.defaults import N_BOOT, SEED
+
     parser.add_argument("--results", help=_RESULTS_HELP)
     parser.add_argument("--out", required=True, help=out_help)
-    parser.add_argument("--n-boot", type=int, default=1000, help=boot_help)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-boot", type=int, default=N_BOOT, help=boot_help)
+    parser.add_argument("--seed", type=int, default=SEED, help="bootstrap seed (default %(default)s)")
 
 
 def register(sub) -> None:
@@ -30,7 +32,7 @@ def register(sub) -> None:
                       description="The paper's laws (5 log-compute bins, min error per bin, least squares; "
                                   "plain least squares for CLIP-WIT) for every dataset and group, plus the "
                                   "corrected text-retrieval laws (variant column).")
-    _table_args(f, out_help="output CSV of fits", boot_help="bootstrap resamples (default 1000)")
+    _table_args(f, out_help="output CSV of fits", boot_help="bootstrap resamples (default %(default)s)")
     f.set_defaults(func=run_fit)
 
     g = ps.add_parser("figures", help="scaling, prediction and learning-curve figures (PNG + PDF)",

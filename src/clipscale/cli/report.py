@@ -7,6 +7,8 @@ from pathlib import Path
 
 def register(sub) -> None:
     """Add this stage's subcommands to the top-level parser."""
+    from clipscale.laws.defaults import N_BOOT, SEED
+
     p = sub.add_parser(
         "report", help="write the interactive HTML report of a results table (opens from file://)",
         description="Write a self-contained HTML report (scaling plot per downstream dataset with fitted "
@@ -22,8 +24,9 @@ def register(sub) -> None:
     p.add_argument("--title", default="clipscale report", help="page title")
     p.add_argument("--methods", default=None,
                    help="comma-separated fit methods to fit and toggle (default: paper,frontier,saturating)")
-    p.add_argument("--n-boot", type=int, default=200, help="bootstrap resamples per fit, for the band (default 200)")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--n-boot", type=int, default=N_BOOT,
+                   help="bootstrap resamples per fit, for the band (default %(default)s)")
+    p.add_argument("--seed", type=int, default=SEED, help="bootstrap seed (default %(default)s)")
     p.add_argument("--holdout", type=int, default=0, metavar="N",
                    help="backtest: refit each dataset, group and method without its N most expensive runs and "
                         "predict them (default 0: no backtest unless --backtest is given)")

@@ -8,9 +8,10 @@ import numpy as np
 from clipscale.errors import DataError, FitError
 from clipscale.laws import methods as _methods
 from clipscale.laws.result import FitResult, law_log10, to_space
+from clipscale.laws.defaults import N_BOOT, SEED
 
 
-def fit(compute, error, method: str = "paper", *, n_boot: int = 1000, seed: int = 0,
+def fit(compute, error, method: str = "paper", *, n_boot: int = N_BOOT, seed: int = SEED,
         ci_level: float = 0.95, label: str | None = None, **opts: Any) -> FitResult:
     """Fit E = beta * C^alpha (+ e_inf) to `error` (fractions, > 0) against `compute` (> 0, any unit,
     e.g. total GMACs) with `method` (see clipscale.laws.METHODS); bootstrap `n_boot` resamples of the

@@ -17,6 +17,7 @@ import numpy as np
 from clipscale._io import atomic_write_json, json_clean
 from clipscale.errors import DataError, FitError
 from clipscale.laws import _joint_opt as J
+from clipscale.laws.defaults import N_BOOT, SEED
 
 SCHEMA = "clipscale.laws.JointFit/1"
 PARAMS = ("A", "B", "E_inf", "alpha", "beta")
@@ -169,7 +170,7 @@ class JointFit:
             raise DataError(f"{path} is not JSON ({exc.msg}); pass a file written by JointFit.save") from None
 
 
-def fit_joint(size, data, error, *, delta: float = 1e-3, n_boot: int = 200, seed: int = 0,
+def fit_joint(size, data, error, *, delta: float = 1e-3, n_boot: int = N_BOOT, seed: int = SEED,
               ci_level: float = 0.95, starts: np.ndarray | None = None, label: str | None = None,
               size_unit: str = "parameters", data_unit: str = "samples seen") -> JointFit:
     """Fit E = E_inf + A/N^alpha + B/D^beta to runs (N = `size`, D = `data`, E = `error` > 0, any

@@ -21,6 +21,7 @@ from clipscale.laws.backtest import split_mask
 from clipscale.laws.collection import FitEntry, Fits, joint_summary
 from clipscale.laws.joint import fit_joint
 from clipscale.laws.table import ERROR, METRIC, _groups, _need, prepare_table, read_table, resolve_group_by
+from clipscale.laws.defaults import N_BOOT, SEED
 
 summary = joint_summary  # the fits.csv columns of a joint fit (clipscale.laws.collection)
 
@@ -33,8 +34,8 @@ def fit_joint_table(df, **kwargs) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
 
 
 def fit_joint_groups(df, *, size_col: str, data_col: str, metric: str | None = None,
-                     error_col: str | None = None, group_by=None, where=None, n_boot: int = 200,
-                     seed: int = 0, delta: float = 1e-3, size_unit: str = "parameters",
+                     error_col: str | None = None, group_by=None, where=None, n_boot: int = N_BOOT,
+                     seed: int = SEED, delta: float = 1e-3, size_unit: str = "parameters",
                      cost_col: str | None = None, cost_factor: float | None = None,
                      holdout_top_frac: float | None = None, holdout_top: int | None = None,
                      holdout_above: float | None = None, name_col: str | None = None,

@@ -17,6 +17,7 @@ from clipscale.errors import ClipscaleError, DataError, FitError, choices_hint
 from clipscale.laws.backtest import BACKTEST_COLUMNS, backtest, check_split, compare_methods
 from clipscale.laws.collection import FitEntry, Fits
 from clipscale.schema import default_metric, paper_group
+from clipscale.laws.defaults import N_BOOT, SEED
 
 DEFAULT_GROUP_BY = ("downstream_dataset", "group")
 COMPUTE, ERROR, METRIC = "_compute", "_error", "_metric"
@@ -241,7 +242,7 @@ def fit_table(df, **kwargs) -> pd.DataFrame:
 
 
 def fit_groups(df, *, compute_col: str = "gmacs_total", metric: str | None = None, error_col: str | None = None,
-               group_by=DEFAULT_GROUP_BY, where=None, method: str = "paper", n_boot: int = 1000, seed: int = 0,
+               group_by=DEFAULT_GROUP_BY, where=None, method: str = "paper", n_boot: int = N_BOOT, seed: int = SEED,
                holdout_top_frac: float | None = None, holdout_top: int | None = None,
                holdout_above: float | None = None, errors: str = "row", wide: bool | None = None,
                value_cols: Sequence[str] | None = None, bad: str = "raise", **opts) -> Fits:

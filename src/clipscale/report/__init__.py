@@ -25,6 +25,7 @@ from clipscale.report._data import Problems, curve_layout, normalise_curves, nor
 from clipscale.report._fits import DEFAULT_METHODS, FitSet, fit_results, fits_from_table, from_fits
 from clipscale.report._joint import joint_section
 from clipscale.report._page import payload, render_html
+from clipscale.laws.defaults import N_BOOT, SEED
 
 __all__ = ["build_report", "DEFAULT_METHODS"]
 
@@ -37,7 +38,7 @@ _CURVES_NOTE = ("Paper runs: arch, data and samples seen come from the checkpoin
 def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: pd.DataFrame | None = None,
                  fits=None, title: str = "clipscale report",
                  backtest: pd.DataFrame | None = None, methods: Sequence[str] = DEFAULT_METHODS,
-                 n_boot: int = 200, seed: int = 0, figure_datasets: Sequence[str] | None = None,
+                 n_boot: int = N_BOOT, seed: int = SEED, figure_datasets: Sequence[str] | None = None,
                  figures: Sequence[str | os.PathLike] = (), notes: Sequence[str] = (), holdout: int = 0,
                  in_sample: pd.DataFrame | None = None, training: pd.DataFrame | None = None) -> Path:
     """Write the report into `out_dir` and return the path of its index.html.

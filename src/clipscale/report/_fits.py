@@ -16,6 +16,7 @@ import pandas as pd
 
 from clipscale.errors import FitError, unknown
 from clipscale.report._data import Problems, panel_name
+from clipscale.laws.defaults import N_BOOT, SEED
 
 DEFAULT_METHODS = ("paper", "frontier", "saturating")
 BAND_LEVEL = 0.95
@@ -45,7 +46,7 @@ class FitSet:
         return pd.DataFrame(self.predictions)
 
 
-def fit_results(results: pd.DataFrame, *, methods=DEFAULT_METHODS, n_boot: int = 200, seed: int = 0):
+def fit_results(results: pd.DataFrame, *, methods=DEFAULT_METHODS, n_boot: int = N_BOOT, seed: int = SEED):
     """Every downstream dataset x group (x evaluation type, where a dataset mixes them) x method,
     fitted by clipscale.laws.fit_groups with `n_boot` bootstrap resamples (for the band): a `Fits`."""
     from clipscale import laws

@@ -15,6 +15,7 @@ from typing import Any
 from clipscale import _io
 from clipscale.compute import gmacs_per_sample
 from clipscale.errors import ClipscaleError
+from clipscale.laws.defaults import SEED
 from clipscale.study.one_run import SPEC_FILE
 from clipscale.study.spec import StudySpec
 from clipscale.study.store import Store
@@ -150,9 +151,8 @@ def fit_task(spec: StudySpec) -> str:
 
 
 #: the study's joint law E(N, D): N = per-sample GMACs of the trained models (so C = N x D is total
-#: GMACs exactly), D = samples seen; the full grid of 4,500 starts and 200 bootstrap resamples take
-#: about 0.6 s on the demo's 17 runs (2-core CPU; benchmarks/bench_study_fits.py measures it)
-JOINT_SIZE_COL, JOINT_DATA_COL, JOINT_N_BOOT = "gmacs", "samples_seen", 200
+#: GMACs exactly), D = samples seen (benchmarks/bench_study_fits.py times it on a finished study)
+JOINT_SIZE_COL, JOINT_DATA_COL = "gmacs", "samples_seen"
 ZERO_SHOT_KINDS = ("zeroshot_classification", "zeroshot_retrieval")  # the results' `task` column
 
 
@@ -174,20 +174,21 @@ def fit_study(spec: StudySpec, results):
     holdout = spec.fit.holdout_top or None
     keys = ["downstream_dataset"] + ([EVAL_COL] if EVAL_COL in results.columns else [])
     fits = laws.fit_groups(results, compute_col="gmacs_total", group_by=keys, method=spec.fit.method,
-                           holdout_top=holdout, n_boot=200, seed=0)
+                           holdout_top=holdout, n_boot=spec.fit.n_boot, seed=SEED)
     task = fit_task(spec)
     zero = results[results[EVAL_COL].isin(ZERO_SHOT_KINDS)] if EVAL_COL in results.columns else results
     head = [e for e in fits.entries if e.group["downstream_dataset"] == task]
     head = [e for e in head if e.group.get(EVAL_COL, ZERO_SHOT_KINDS[0]) in ZERO_SHOT_KINDS] or head
     sub = zero[zero["downstream_dataset"] == task]
-    fits = fits + _joint(sub, keys)
+    fits = fits + joint_law(sub, keys, spec.fit.n_boot)
     for e in fits.entries:
         e.extra["headline"] = bool(head) and e is head[0]
     backtest = None
     note = ""
     if holdout and len(sub) > holdout:
         try:
-            backtest = laws.backtest_table(sub, holdout_top=holdout, method=spec.fit.method, n_boot=200, seed=0,
+            backtest = laws.backtest_table(sub, holdout_top=holdout, method=spec.fit.method,
+                                           n_boot=spec.fit.n_boot, seed=SEED,
                                            keep=("downstream_dataset", "run", "arch", "samples_seen"))
         except ClipscaleError as exc:
             note = f"backtest on {task} not possible: {exc}"
@@ -209,7 +210,7 @@ def _spec_rows(spec: StudySpec, results):
     return results[keep]
 
 
-def _joint(rows, keys):
+def joint_law(rows, keys, n_boot: int):
     """The joint law E(N, D) of one task's zero-shot runs (N = per-sample GMACs, D = samples seen), as
     a `Fits` with one entry (failed, with its reason, when the runs are too few)."""
     from clipscale.laws import FitEntry, Fits
@@ -217,7 +218,7 @@ def _joint(rows, keys):
 
     try:
         return fit_joint_groups(rows, size_col=JOINT_SIZE_COL, data_col=JOINT_DATA_COL, size_unit="gmacs",
-                                group_by=[k for k in keys if k in rows.columns], n_boot=JOINT_N_BOOT, seed=0,
+                                group_by=[k for k in keys if k in rows.columns], n_boot=n_boot, seed=SEED,
                                 name_col="arch" if "arch" in rows.columns else None)
     except ClipscaleError as exc:  # e.g. no gmacs column: the study goes on, the report says why
         return Fits([FitEntry(group={}, method="joint", n_points=len(rows), status="failed", message=str(exc))])

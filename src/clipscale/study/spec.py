@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from clipscale.errors import UserInputError, choices_hint
+from clipscale.laws.defaults import N_BOOT
 from clipscale.train.spec import ENGINES, PRECISIONS, TrainSpec, default
 
 LAUNCHERS = ("local", "torchrun", "slurm")
@@ -74,6 +75,7 @@ class FitSettings:
     task: str = ""                       # downstream_dataset whose error is fitted; "" = ImageNet's role
     method: str = "frontier"             # a clipscale.laws method: paper, frontier, saturating, ...
     holdout_top: int = 3                 # backtest: fit without the k largest-compute points, predict them
+    n_boot: int = N_BOOT                 # bootstrap resamples behind every interval (clipscale.laws.defaults)
 
 
 @dataclass(frozen=True)
@@ -366,6 +368,8 @@ def validate(spec: StudySpec, where: str = "spec") -> None:
                              f"trunk whose largest level can be chosen while training), got {t.levels_from!r}")
     if spec.fit.holdout_top < 0:
         raise UserInputError(f"{where} [fit] holdout_top: must be >= 0, got {spec.fit.holdout_top}")
+    if spec.fit.n_boot < 0:
+        raise UserInputError(f"{where} [fit] n_boot: must be >= 0 (0 = no intervals), got {spec.fit.n_boot}")
     _validate_finetune(spec.finetune, where)
     for run in expand(spec):
         if run.epochs > 200:
