@@ -48,7 +48,7 @@ def main() -> None:
 
 
 def paper(datasets: list[str] | None) -> None:
-    from clipscale.laws import fit_table
+    from clipscale.laws import Holdout, fit_table
     from clipscale.laws.joint_table import fit_joint_table
 
     folder = ROOT.parent / "shared" / "paper"
@@ -58,7 +58,7 @@ def paper(datasets: list[str] | None) -> None:
     r = r[r["upstream_dataset"] != "CLIP-WIT"].assign(params=lambda d: d["mparams"] * 1e6)  # parameters
     if datasets:
         r = r[r["downstream_dataset"].isin(datasets)]
-    split = {"holdout_top_frac": 0.2, "group_by": ["downstream_dataset"]}
+    split = {"holdout": Holdout(top_frac=0.2), "group_by": ["downstream_dataset"]}
     table = {m: fit_table(r, method=m, n_boot=0, **split) for m in ("frontier", "paper")}
     table["joint, N = parameters"] = fit_joint_table(r, size_col="params", cost_col="gmacs",
                                                      data_col="samples_seen", n_boot=0, **split)[0]

@@ -1,4 +1,5 @@
 """Law fits on synthetic data with known parameters, intervals, bad input and the result object."""
+import dataclasses
 import json
 
 import numpy as np
@@ -6,7 +7,7 @@ import pytest
 from scipy.optimize import least_squares
 
 from clipscale.errors import DataError, FitError, NotFoundError, UserInputError
-from clipscale.laws import METHODS, FitResult, backtest, compare_methods, fit
+from clipscale.laws import METHODS, FitResult, Holdout, backtest, compare_methods, fit
 from clipscale.laws import _linear
 
 C = np.logspace(9, 13, 25)
@@ -164,17 +165,34 @@ def test_predict_interval_and_json_round_trip(tmp_path):
 
 def test_backtest_and_method_comparison():
     e = power(C)
-    bt = backtest(C, e, "ls", holdout_top=3)
+    bt = backtest(C, e, "ls", holdout=Holdout(top=3))
     assert bt.n_heldout == 3 and bt.mae_pct < 1e-6
     assert set(bt.compute) == set(C[-3:])
-    bt2 = backtest(C, e, "paper", holdout_top_frac=0.2)
+    bt2 = backtest(C, e, "paper", holdout=Holdout(top_frac=0.2))
     assert bt2.n_heldout == 5
-    cut = backtest(C, e, "ls", cutoff=1e12)
+    cut = backtest(C, e, "ls", holdout=Holdout(above=1e12))
     assert (cut.compute > 1e12).all() and cut.n_heldout == int((C > 1e12).sum())
-    table = compare_methods(C, e * 10 ** np.random.default_rng(0).normal(0, 0.01, C.size), holdout_top=5)
+    table = compare_methods(C, e * 10 ** np.random.default_rng(0).normal(0, 0.01, C.size), holdout=Holdout(top=5))
     assert list(table["method"]) == ["paper", "ls", "frontier", "saturating"]
     assert (table["n_heldout"] == 5).all() and (table["mae_pct"] >= 0).all()
-    with pytest.raises(DataError, match="exactly one split"):
-        backtest(C, e, holdout_top=2, cutoff=1e11)
+    with pytest.raises(DataError, match="exactly one held-out split"):
+        Holdout(top=2, above=1e11)
     with pytest.raises(DataError, match="leaves none to fit"):
-        backtest(C, e, holdout_top=25)
+        backtest(C, e, holdout=Holdout(top=25))
+
+
+def test_holdout_is_one_validated_split():
+    """Holdout: exactly one form, checked when made; train_mask keeps the cheaper runs."""
+    c = np.array([5.0, 1.0, 3.0, 2.0, 4.0])
+    assert Holdout(top=2).train_mask(c).tolist() == [False, True, True, True, False]
+    assert Holdout(top_frac=0.2).train_mask(c).tolist() == [False, True, True, True, True]  # ceil(0.2 x 5) = 1
+    assert Holdout(above=3.0).train_mask(c).tolist() == [False, True, True, True, False]
+    assert Holdout.of() is None and Holdout.of(top=3) == Holdout(top=3)
+    assert Holdout(top=3).describe() == "the 3 largest-compute runs held out"
+    for bad, match in (({}, "exactly one"), ({"top": 1, "top_frac": 0.5}, "exactly one"),
+                       ({"top_frac": 1.5}, r"fraction in \(0, 1\)"), ({"top": 0}, "whole number >= 1"),
+                       ({"top": 2.5}, "whole number"), ({"above": float("nan")}, "finite")):
+        with pytest.raises(DataError, match=match):
+            Holdout(**bad)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Holdout(top=1).top = 2

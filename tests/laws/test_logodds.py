@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from clipscale.errors import DataError
-from clipscale.laws import FitResult, backtest, fit, fit_table
+from clipscale.laws import FitResult, Holdout, backtest, fit, fit_table
 
 
 @pytest.fixture
@@ -26,8 +26,8 @@ def test_logodds_recovers_a_known_law_and_predicts_in_error_space(sigmoid_curve)
 
 def test_logodds_beats_a_power_law_on_a_sigmoid_backtest(sigmoid_curve):
     c, e = sigmoid_curve(noise=0.01, seed=3)
-    lo = backtest(c, e, "logodds", holdout_top=6)
-    pl = backtest(c, e, "frontier", holdout_top=6)
+    lo = backtest(c, e, "logodds", holdout=Holdout(top=6))
+    pl = backtest(c, e, "frontier", holdout=Holdout(top=6))
     assert lo.mae_pct < pl.mae_pct
     assert lo.mae_pct < 1.0
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from clipscale.laws import FitResult, backtest, fit
+from clipscale.laws import FitResult, Holdout, backtest, fit
 
 
 @pytest.fixture
@@ -24,8 +24,8 @@ def test_it_recovers_a_known_floored_law(floored_curve):
 
 def test_it_predicts_a_bending_curve_better_than_the_plain_log_odds_law(floored_curve):
     c, e = floored_curve(noise=0.02, seed=2)
-    sat = backtest(c, e, "logodds-sat", holdout_top=5)
-    line = backtest(c, e, "logodds", holdout_top=5)
+    sat = backtest(c, e, "logodds-sat", holdout=Holdout(top=5))
+    line = backtest(c, e, "logodds", holdout=Holdout(top=5))
     assert sat.mae_pct < line.mae_pct
     assert sat.mae_pct < 0.2
 

@@ -9,7 +9,7 @@ import pytest
 
 from clipscale.cli import main
 from clipscale.errors import DataError
-from clipscale.laws import fit_table, prepare_table
+from clipscale.laws import Holdout, fit_table, prepare_table
 
 
 def long_table(n=12, seed=0):
@@ -48,12 +48,12 @@ def test_groups_are_derived_and_each_gets_a_law():
 
 def test_where_filters_and_backtest_columns():
     fits = fit_table(long_table(), where=["downstream_dataset==imagenet1k", "gmacs_total>=1e10"],
-                     method="ls", n_boot=20, holdout_top=2)
+                     method="ls", n_boot=20, holdout=Holdout(top=2))
     assert set(fits["downstream_dataset"]) == {"imagenet1k"}
     assert (fits["n_points"] == (np.logspace(9, 13, 12) >= 1e10).sum()).all()
     assert (fits["backtest_n_heldout"] == 2).all() and (fits["backtest_mae_pct"] < 2).all()
     above = fit_table(long_table(), where="downstream_dataset==imagenet1k", method="ls", n_boot=0,
-                      holdout_above=1e12)
+                      holdout=Holdout(above=1e12))
     assert (above["backtest_n_heldout"] == (np.logspace(9, 13, 12) > 1e12).sum()).all()
 
 

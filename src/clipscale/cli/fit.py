@@ -99,20 +99,21 @@ def parse_opts(items: list[str]) -> dict:
 def run(args) -> int:
     import pandas as pd
 
+    from clipscale.laws.split import Holdout
     from clipscale.laws.table import fit_groups, read_table
 
+    holdout = Holdout.of(args.holdout_top_frac, args.holdout_top, args.holdout_above)
     df = read_table(args.results)
     if args.method == "joint":
-        return run_joint(args, df)
+        return run_joint(args, df, holdout)
     if args.size_col or args.data_col:
         raise UserInputError("--size-col/--data-col are for --method joint; add it or drop them")
     if args.compare is not None:
-        return run_compare(args, df)
+        return run_compare(args, df, holdout)
     found = fit_groups(df, compute_col=args.compute_col, metric=args.metric, error_col=args.error_col,
                      group_by=args.group_by, where=args.where, method=args.method, n_boot=args.n_boot,
-                     seed=args.seed, holdout_top_frac=args.holdout_top_frac, holdout_top=args.holdout_top,
-                     holdout_above=args.holdout_above,
-                     wide=args.wide, value_cols=args.value_cols, **parse_opts(args.opt))
+                     seed=args.seed, holdout=holdout, wide=args.wide, value_cols=args.value_cols,
+                     **parse_opts(args.opt))
     found.meta["table"] = str(args.results)
     fits = found.frame()
     keys = [c for c in fits.columns[:fits.columns.get_loc("metric")]]
@@ -128,7 +129,7 @@ def run(args) -> int:
     return 0
 
 
-def run_joint(args, df) -> int:
+def run_joint(args, df, holdout) -> int:
     """`clipscale fit --method joint`: one joint law per group; --save-fits for `clipscale plan`."""
     import pandas as pd
 
@@ -145,7 +146,7 @@ def run_joint(args, df) -> int:
         df, size_col=args.size_col, data_col=args.data_col, metric=args.metric, error_col=args.error_col,
         group_by=args.group_by, where=args.where, n_boot=args.n_boot, seed=args.seed, delta=args.delta,
         size_unit=args.size_unit, cost_col=cost_col, cost_factor=args.cost_factor,
-        holdout_top_frac=args.holdout_top_frac, holdout_top=args.holdout_top, holdout_above=args.holdout_above)
+        holdout=holdout)
     found.meta["table"] = str(args.results)
     fits = found.frame()
     _warn_and_write(fits, args, found)
@@ -160,14 +161,14 @@ def run_joint(args, df) -> int:
     return 0
 
 
-def run_compare(args, df) -> int:
+def run_compare(args, df, holdout) -> int:
     import pandas as pd
 
     from clipscale.laws import compare_table
     from clipscale.laws.defaults import N_BOOT, SEED
     from clipscale.laws.methods import METHODS
 
-    if args.holdout_top_frac is None and args.holdout_top is None and args.holdout_above is None:
+    if holdout is None:
         raise UserInputError("--compare needs a split: add --holdout-top K, --holdout-top-frac F or --holdout-above C")
     methods = args.compare or list(METHODS)
     for name in methods:
@@ -175,9 +176,8 @@ def run_compare(args, df) -> int:
             from clipscale.errors import unknown
 
             raise unknown("law method", name, METHODS, "pass --compare with some of them")
-    table = compare_table(df, methods, holdout_top_frac=args.holdout_top_frac, holdout_top=args.holdout_top,
-                          cutoff=args.holdout_above,
-                          group_by=args.group_by, compute_col=args.compute_col, metric=args.metric,
+    table = compare_table(df, methods, holdout=holdout, group_by=args.group_by, compute_col=args.compute_col,
+                          metric=args.metric,
                           error_col=args.error_col, where=args.where, wide=args.wide, value_cols=args.value_cols)
     if args.out:
         from clipscale._io import atomic_write_with

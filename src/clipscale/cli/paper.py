@@ -62,6 +62,7 @@ def _missing(parser) -> int:
 
 
 def run_fit(args) -> int:
+    from clipscale.laws import Holdout
     from clipscale.paper import load
     from clipscale.paper.fits import paper_fits
     from clipscale.paper.commands import write_csv
@@ -81,6 +82,7 @@ def run_fit(args) -> int:
 def run_figures(args) -> int:
     from tqdm import tqdm
 
+    from clipscale.laws import Holdout
     from clipscale.paper import load
     from clipscale.paper.commands import make_figures
 
@@ -101,6 +103,7 @@ def run_figures(args) -> int:
 def run_report(args) -> int:
     import pandas as pd
 
+    from clipscale.laws import Holdout
     from clipscale.paper import load
     from clipscale.paper.curves import prepare_curves
     from clipscale.paper.predictions import PREDICTION_DATASETS, predict_targets
@@ -121,6 +124,6 @@ def run_report(args) -> int:
     # The notebook's predictions are fitted on every run (in-sample); the held-out backtest refits
     # each law without its `--holdout` most expensive runs and predicts them.
     index = build_report(tables.results, args.out, curves=curves, title=args.title, in_sample=predictions,
-                         holdout=args.holdout)
+                         holdout=Holdout(top=args.holdout) if args.holdout else None)
     print(f"wrote {index}")
     return 0

@@ -69,6 +69,7 @@ def _fits_arg(path: Path | None, notes: list[str]):
 
 def _report(args: argparse.Namespace) -> int:
     from clipscale.errors import UserInputError
+    from clipscale.laws import Holdout
     from clipscale.report import DEFAULT_METHODS, build_report
 
     if args.n_boot < 0 or args.holdout < 0:
@@ -82,6 +83,6 @@ def _report(args: argparse.Namespace) -> int:
     index = build_report(results, args.out, curves=curves, fits=fits if isinstance(fits, Path) or (fits is not None and len(fits)) else None,
                          title=args.title, backtest=backtest, methods=methods, n_boot=args.n_boot,
                          seed=args.seed, figure_datasets=args.figure_datasets, figures=args.figures, notes=notes,
-                         holdout=args.holdout)
+                         holdout=Holdout(top=args.holdout) if args.holdout else None)
     print(index)
     return 0

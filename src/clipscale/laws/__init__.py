@@ -13,6 +13,7 @@ summary and `clipscale plan` read it back instead of fitting again.
 from __future__ import annotations
 
 from clipscale.laws.fit import fit
+from clipscale.laws.split import Holdout
 from clipscale.laws.methods import METHODS, LawMethod
 from clipscale.laws.result import FitResult
 from clipscale.laws.collection import FitEntry, Fits
@@ -24,4 +25,4 @@ from clipscale.laws.allocate import LogLogCost
 
 __all__ = ["fit", "fit_table", "prepare_table", "backtest", "compare_methods", "FitResult",
            "BacktestResult", "compare_table", "METHODS", "LawMethod", "JointFit", "fit_joint", "LogLogCost",
-           "backtest_table", "backtest_groups", "fit_groups", "Fits", "FitEntry"]
+           "backtest_table", "backtest_groups", "fit_groups", "Fits", "FitEntry", "Holdout"]

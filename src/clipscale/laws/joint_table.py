@@ -17,11 +17,11 @@ import pandas as pd
 
 from clipscale.errors import DataError
 from clipscale.laws.allocate import LogLogCost
-from clipscale.laws.backtest import split_mask
 from clipscale.laws.collection import FitEntry, Fits, joint_summary
 from clipscale.laws.joint import fit_joint
 from clipscale.laws.table import ERROR, METRIC, _groups, _need, prepare_table, read_table, resolve_group_by
 from clipscale.laws.defaults import N_BOOT, SEED
+from clipscale.laws.split import Holdout
 
 summary = joint_summary  # the fits.csv columns of a joint fit (clipscale.laws.collection)
 
@@ -37,8 +37,7 @@ def fit_joint_groups(df, *, size_col: str, data_col: str, metric: str | None = N
                      error_col: str | None = None, group_by=None, where=None, n_boot: int = N_BOOT,
                      seed: int = SEED, delta: float = 1e-3, size_unit: str = "parameters",
                      cost_col: str | None = None, cost_factor: float | None = None,
-                     holdout_top_frac: float | None = None, holdout_top: int | None = None,
-                     holdout_above: float | None = None, name_col: str | None = None,
+                     holdout: Holdout | None = None, name_col: str | None = None,
                      errors: str = "row", starts=None) -> Fits:
     """The joint law per group, as a `Fits` (method 'joint'; saved as fits.json, `clipscale plan`
     reads it). A group that cannot be fitted gives an entry with status 'failed' and the reason in
@@ -55,9 +54,6 @@ def fit_joint_groups(df, *, size_col: str, data_col: str, metric: str | None = N
             raise DataError(f"column {col!r} ({what}) is not numeric (e.g. {df[col].iloc[0]!r}); "
                             f"pass a column of numbers with {flag}")
     data = prepare_table(df, compute_col=size_col, metric=metric, error_col=error_col, where=where, wide=False)
-    split = None
-    if any(v is not None for v in (holdout_top_frac, holdout_top, holdout_above)):
-        split = {"holdout_top_frac": holdout_top_frac, "holdout_top": holdout_top, "cutoff": holdout_above}
     keys = resolve_group_by(data, group_by)
     fits = Fits(meta={"size_col": size_col, "data_col": data_col, "size_unit": size_unit, "group_by": keys,
                       "method": "joint", "n_boot": n_boot, "seed": seed, "delta": delta})
@@ -70,8 +66,8 @@ def fit_joint_groups(df, *, size_col: str, data_col: str, metric: str | None = N
             n, d, e = (sub[c].to_numpy(float) for c in (size_col, data_col, ERROR))
             fit = fit_joint(n, d, e, delta=delta, n_boot=n_boot, seed=seed, label=label, size_unit=size_unit,
                             starts=starts)
-            if split:
-                entry.backtest = _backtest(n, d, e, cost, split, delta, label, size_unit)
+            if holdout is not None:
+                entry.backtest = _backtest(n, d, e, cost, holdout, delta, label, size_unit)
             entry.fit, entry.message = fit, "; ".join(fit.notes)
             entry.extra = {"cost": {"sizes": list(cost.sizes), "costs": list(cost.costs),
                                     "unit": "per-sample cost (GMACs)" if cost_col else
@@ -81,11 +77,11 @@ def fit_joint_groups(df, *, size_col: str, data_col: str, metric: str | None = N
     return fits
 
 
-def _backtest(n, d, e, cost, split, delta, label, size_unit) -> dict[str, Any]:
+def _backtest(n, d, e, cost, holdout: Holdout, delta, label, size_unit) -> dict[str, Any]:
     """Fit on the cheaper runs (compute = cost(N) x D), predict the rest. backtest_mae is in the
     error column's unit (error-percentage points x 0.01 for fractions: see backtest_mae_pct)."""
     comp = cost(n) * d
-    train = split_mask(comp, **split)
+    train = holdout.train_mask(comp)
     if train.all() or not train.any():
         raise DataError(f"the backtest split of group {label} holds out {'no' if train.all() else 'every'} run; "
                         "change --holdout-*")

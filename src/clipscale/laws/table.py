@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 
 from clipscale.errors import ClipscaleError, DataError, FitError, choices_hint
-from clipscale.laws.backtest import BACKTEST_COLUMNS, backtest, check_split, compare_methods
+from clipscale.laws.backtest import BACKTEST_COLUMNS, backtest, compare_methods
 from clipscale.laws.collection import FitEntry, Fits
 from clipscale.schema import default_metric, paper_group
 from clipscale.laws.defaults import N_BOOT, SEED
+from clipscale.laws.split import Holdout
 
 DEFAULT_GROUP_BY = ("downstream_dataset", "group")
 COMPUTE, ERROR, METRIC = "_compute", "_error", "_metric"
@@ -243,8 +244,7 @@ def fit_table(df, **kwargs) -> pd.DataFrame:
 
 def fit_groups(df, *, compute_col: str = "gmacs_total", metric: str | None = None, error_col: str | None = None,
                group_by=DEFAULT_GROUP_BY, where=None, method: str = "paper", n_boot: int = N_BOOT, seed: int = SEED,
-               holdout_top_frac: float | None = None, holdout_top: int | None = None,
-               holdout_above: float | None = None, errors: str = "row", wide: bool | None = None,
+               holdout: Holdout | None = None, errors: str = "row", wide: bool | None = None,
                value_cols: Sequence[str] | None = None, bad: str = "raise", **opts) -> Fits:
     """One law per group of a results table (path or DataFrame), as a `Fits` (save it as fits.json);
     see `prepare_table` for the inputs.
@@ -254,9 +254,8 @@ def fit_groups(df, *, compute_col: str = "gmacs_total", metric: str | None = Non
     `group` is 'openai' (CLIP-WIT) use plain least squares, as the paper does
     (laws.methods.group_options). A group that cannot be fitted, e.g. one whose error reaches 0 (a
     solved task), gives an entry with status 'failed' and the reason in `message` (errors='raise'
-    raises instead); the other groups are still fitted. With holdout_top_frac, holdout_top or
-    holdout_above (a compute cutoff: runs above it are held out), the entry also has
-    backtest_mae_pct (error-percentage points) and backtest_n_heldout. bad="drop" (the report's
+    raises instead); the other groups are still fitted. With a `holdout` split (laws.split.Holdout),
+    the entry also has backtest_mae_pct (error-percentage points) and backtest_n_heldout. bad="drop" (the report's
     choice) drops the rows that cannot be fitted, solved runs (error 0) included, instead of failing.
     """
     from clipscale.laws.methods import get, group_options
@@ -264,10 +263,6 @@ def fit_groups(df, *, compute_col: str = "gmacs_total", metric: str | None = Non
     get(method).resolve(opts)  # unknown method or option: fail before any work
     if errors not in ("row", "raise"):
         raise DataError(f"errors={errors!r}; valid choices: raise, row")
-    split = None
-    if any(v is not None for v in (holdout_top_frac, holdout_top, holdout_above)):
-        check_split(holdout_top_frac, holdout_top, holdout_above)
-        split = {"holdout_top_frac": holdout_top_frac, "holdout_top": holdout_top, "cutoff": holdout_above}
     data = prepare_table(df, compute_col=compute_col, metric=metric, error_col=error_col, where=where,
                          wide=wide, value_cols=value_cols, zero_error_ok=bad == "raise", bad=bad)
     keys = resolve_group_by(data, group_by)
@@ -279,12 +274,12 @@ def fit_groups(df, *, compute_col: str = "gmacs_total", metric: str | None = Non
                          metric=metrics[0] if len(metrics) == 1 else "mixed")
         o = group_options(method, _paper_group(sub), opts)
         with fits.recording(entry, errors):
-            entry.fit, entry.backtest = _fit_group(sub, method, label, n_boot, seed, split, o)
+            entry.fit, entry.backtest = _fit_group(sub, method, label, n_boot, seed, holdout, o)
             entry.message = "; ".join(entry.fit.notes)
     return fits
 
 
-def _fit_group(sub: pd.DataFrame, method, label, n_boot, seed, split, opts):
+def _fit_group(sub: pd.DataFrame, method, label, n_boot, seed, holdout, opts):
     from clipscale.laws.fit import fit
 
     c, e = sub[COMPUTE].to_numpy(), sub[ERROR].to_numpy()
@@ -294,21 +289,19 @@ def _fit_group(sub: pd.DataFrame, method, label, n_boot, seed, split, opts):
                        "or evaluate a harder task")
     res = fit(c, e, method, n_boot=n_boot, seed=seed, label=label, **opts)
     bt = {}
-    if split:
-        b = backtest(c, e, method, label=label, **split, **opts)
+    if holdout is not None:
+        b = backtest(c, e, method, holdout=holdout, label=label, **opts)
         bt = {"backtest_mae_pct": b.mae_pct, "backtest_n_heldout": b.n_heldout}
     return res, bt
 
 
-def backtest_groups(df, methods: Sequence[str] = ("paper",), *, holdout_top: int | None = None,
-                    holdout_top_frac: float | None = None, cutoff: float | None = None, group_by=DEFAULT_GROUP_BY,
-                    keep=(), n_boot: int = 0, seed: int = 0, bad: str = "raise",
+def backtest_groups(df, methods: Sequence[str] = ("paper",), *, holdout: Holdout, group_by=DEFAULT_GROUP_BY,
+                    keep=(), n_boot: int = 0, seed: int = SEED, bad: str = "raise",
                     **table_opts) -> tuple[pd.DataFrame, list[str]]:
     """Backtest every group x method of a results table (see `prepare_table` for table_opts): fit
     without the held-out runs (the most expensive ones), predict them. Returns (one row per held-out
     run: the group columns, the `keep` columns, then backtest.BACKTEST_COLUMNS; and one
     'group / method: reason' line per combination that could not be backtested)."""
-    check_split(holdout_top_frac, holdout_top, cutoff)
     from clipscale.laws.methods import group_options
 
     data = prepare_table(df, bad=bad, **table_opts)
@@ -319,8 +312,7 @@ def backtest_groups(df, methods: Sequence[str] = ("paper",), *, holdout_top: int
         for method in methods:
             try:
                 bt = backtest(sub[COMPUTE].to_numpy(float), sub[ERROR].to_numpy(float), method,
-                              holdout_top=holdout_top, holdout_top_frac=holdout_top_frac, cutoff=cutoff,
-                              n_boot=n_boot, seed=seed, label=label,
+                              holdout=holdout, n_boot=n_boot, seed=seed, label=label,
                               **group_options(method, _paper_group(sub)))
             except ClipscaleError as exc:
                 skipped.append(f"{label} / {method}: {exc}")
@@ -333,26 +325,22 @@ def backtest_groups(df, methods: Sequence[str] = ("paper",), *, holdout_top: int
 
 
 def compare_table(df, methods: Sequence[str] = ("paper", "ls", "frontier", "saturating"), *,
-                  holdout_top_frac: float | None = None, holdout_top: int | None = None,
-                  cutoff: float | None = None, group_by=None, **table_opts) -> pd.DataFrame:
+                  holdout: Holdout, group_by=None, **table_opts) -> pd.DataFrame:
     """`compare_methods` for every group of a results table (see clipscale.laws.prepare_table for
     table_opts: compute_col, metric, error_col, where, wide, value_cols); one row per group x method."""
-    check_split(holdout_top_frac, holdout_top, cutoff)
     data = prepare_table(df, **table_opts)
     keys = resolve_group_by(data, DEFAULT_GROUP_BY if group_by is None else group_by)
     frames = []
     for key, sub in (data.groupby(keys, sort=True, dropna=False) if keys else [((), data)]):
         key = key if isinstance(key, tuple) else (key,)
-        table = compare_methods(sub[COMPUTE].to_numpy(), sub[ERROR].to_numpy(), methods,
-                                holdout_top_frac=holdout_top_frac, holdout_top=holdout_top, cutoff=cutoff)
+        table = compare_methods(sub[COMPUTE].to_numpy(), sub[ERROR].to_numpy(), methods, holdout=holdout)
         for k, v in reversed(list(zip(keys, key))):
             table.insert(0, k, v)
         frames.append(table)
     return pd.concat(frames, ignore_index=True)
 
 
-def backtest_table(df, *, method: str = "paper", holdout_top: int | None = None,
-                   holdout_top_frac: float | None = None, cutoff: float | None = None, keep=(),
+def backtest_table(df, *, method: str = "paper", holdout: Holdout, keep=(),
                    compute_col: str = "gmacs_total", metric: str | None = None, error_col: str | None = None,
                    where=None, **opts) -> pd.DataFrame:
     """Backtest one group of runs (a results table, see `prepare_table`): one row per held-out run
@@ -362,7 +350,6 @@ def backtest_table(df, *, method: str = "paper", holdout_top: int | None = None,
 
     data = prepare_table(df, compute_col=compute_col, metric=metric, error_col=error_col, where=where,
                          wide=False).reset_index(drop=True)
-    bt = backtest(data[COMPUTE].to_numpy(float), data[ERROR].to_numpy(float), method, holdout_top=holdout_top,
-                  holdout_top_frac=holdout_top_frac, cutoff=cutoff,
+    bt = backtest(data[COMPUTE].to_numpy(float), data[ERROR].to_numpy(float), method, holdout=holdout,
                   **group_options(method, _paper_group(data), opts))
     return bt.held_out_frame(data, keep=keep)

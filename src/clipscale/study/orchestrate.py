@@ -16,6 +16,7 @@ from clipscale import _io
 from clipscale.compute import gmacs_per_sample
 from clipscale.errors import ClipscaleError
 from clipscale.laws.defaults import SEED
+from clipscale.laws.split import Holdout
 from clipscale.study.one_run import SPEC_FILE
 from clipscale.study.spec import StudySpec
 from clipscale.study.store import Store
@@ -171,10 +172,10 @@ def fit_study(spec: StudySpec, results):
     results = _spec_rows(spec, results)
     if results.empty:
         return None, None, "no result of the spec's tasks: nothing to fit"
-    holdout = spec.fit.holdout_top or None
+    holdout = Holdout(top=spec.fit.holdout_top) if spec.fit.holdout_top else None
     keys = ["downstream_dataset"] + ([EVAL_COL] if EVAL_COL in results.columns else [])
     fits = laws.fit_groups(results, compute_col="gmacs_total", group_by=keys, method=spec.fit.method,
-                           holdout_top=holdout, n_boot=spec.fit.n_boot, seed=SEED)
+                           holdout=holdout, n_boot=spec.fit.n_boot, seed=SEED)
     task = fit_task(spec)
     zero = results[results[EVAL_COL].isin(ZERO_SHOT_KINDS)] if EVAL_COL in results.columns else results
     head = [e for e in fits.entries if e.group["downstream_dataset"] == task]
@@ -185,15 +186,15 @@ def fit_study(spec: StudySpec, results):
         e.extra["headline"] = bool(head) and e is head[0]
     backtest = None
     note = ""
-    if holdout and len(sub) > holdout:
+    if holdout and len(sub) > holdout.top:
         try:
-            backtest = laws.backtest_table(sub, holdout_top=holdout, method=spec.fit.method,
+            backtest = laws.backtest_table(sub, holdout=holdout, method=spec.fit.method,
                                            n_boot=spec.fit.n_boot, seed=SEED,
                                            keep=("downstream_dataset", "run", "arch", "samples_seen"))
         except ClipscaleError as exc:
             note = f"backtest on {task} not possible: {exc}"
     elif holdout:
-        note = f"backtest on {task} needs more than {holdout} points, got {len(sub)}"
+        note = f"backtest on {task} needs more than {holdout.top} points, got {len(sub)}"
     return fits, backtest, note
 
 
