@@ -114,7 +114,7 @@ def errors(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def laws_table(err: pd.DataFrame, method: str, holdout: int, n_boot: int = 200) -> pd.DataFrame:
-    """One law per family: E = beta * C^alpha (C = total GMACs) and its backtest on the `holdout` top points."""
+    """One law per family: E = coef * C^alpha (C = total GMACs) and its backtest on the `holdout` top points."""
     from clipscale import laws
     from clipscale.errors import ClipscaleError
 

@@ -105,7 +105,7 @@ def test_the_older_joint_fits_file_is_still_read(tmp_path):
               "fits": [{"group": e.group, "fit": e.fit.to_dict(), "cost": e.extra["cost"], "architectures": []}]}
     (tmp_path / "old.json").write_text(json.dumps(legacy))
     entry = load_fits(tmp_path / "old.json")[0]
-    assert entry["fit"].alpha == pytest.approx(e.fit.alpha) and entry["cost"](1e9) == pytest.approx(6e9)
+    assert entry["fit"].size_exp == pytest.approx(e.fit.size_exp) and entry["cost"](1e9) == pytest.approx(6e9)
 
 
 def test_cli_fit_writes_fits_json_beside_the_csv_and_plan_needs_a_joint_fit(tmp_path, capsys):

@@ -13,8 +13,8 @@ from clipscale.laws import _linear
 C = np.logspace(9, 13, 25)
 
 
-def power(c, beta=5.0, alpha=-0.12, e_inf=0.0):
-    return beta * c ** alpha + e_inf
+def power(c, coef=5.0, alpha=-0.12, floor=0.0):
+    return coef * c ** alpha + floor
 
 
 def test_paper_method_on_a_noiseless_law_is_close():
@@ -27,10 +27,10 @@ def test_paper_method_on_a_noiseless_law_is_close():
 def test_noiseless_power_law_is_recovered_exactly(method):
     res = fit(C, power(C), method, n_boot=100)
     assert res.alpha == pytest.approx(-0.12, abs=1e-9)
-    assert res.beta == pytest.approx(5.0, rel=1e-8)
+    assert res.coef == pytest.approx(5.0, rel=1e-8)
     assert res.r2 == pytest.approx(1.0)
     assert np.abs(res.residuals).max() < 1e-9
-    assert res.e_inf is None
+    assert res.floor is None
 
 
 def test_noisy_exponent_lies_in_its_interval():
@@ -39,7 +39,7 @@ def test_noisy_exponent_lies_in_its_interval():
     res = fit(C, e, "ls", n_boot=1000, seed=0)
     lo, hi = res.ci["alpha"]
     assert lo < -0.12 < hi and hi - lo < 0.05
-    lo_b, hi_b = res.ci["beta"]
+    lo_b, hi_b = res.ci["coef"]
     assert lo_b < 5.0 < hi_b
 
 
@@ -82,33 +82,33 @@ def test_frontier_keeps_only_points_no_cheaper_point_beats():
 
 def test_saturating_recovers_the_floor():
     c = np.logspace(8, 14, 40)
-    e = power(c, beta=3.0, alpha=-0.2, e_inf=0.1) * 10 ** np.random.default_rng(0).normal(0, 0.003, 40)
+    e = power(c, coef=3.0, alpha=-0.2, floor=0.1) * 10 ** np.random.default_rng(0).normal(0, 0.003, 40)
     res = fit(c, e, "saturating", n_boot=200)  # 200 resamples: the process-parallel bootstrap path
-    assert res.e_inf == pytest.approx(0.1, abs=0.01)
-    assert len(res.boot["e_inf"]) >= 190  # resamples refitted, few dropped
+    assert res.floor == pytest.approx(0.1, abs=0.01)
+    assert len(res.boot["floor"]) >= 190  # resamples refitted, few dropped
     assert res.alpha == pytest.approx(-0.2, abs=0.03)
-    lo, hi = res.ci["e_inf"]
-    assert lo <= res.e_inf <= hi
-    assert "E = " in res.formula() and res.formula().endswith(f"+ {res.e_inf:.2f}")
+    lo, hi = res.ci["floor"]
+    assert lo <= res.floor <= hi
+    assert "E = " in res.formula() and res.formula().endswith(f"+ {res.floor:.2f}")
 
 
 def test_saturating_falls_back_when_the_floor_is_not_identifiable():
-    # Pure power laws with noise: the floor test (t >= 2 and F test at 5%) should reject e_inf in most.
+    # Pure power laws with noise: the floor test (t >= 2 and F test at 5%) should reject floor in most.
     fell_back = 0
     for seed in range(30):
         res = fit(C, power(C) * 10 ** np.random.default_rng(seed).normal(0, 0.01, C.size), "saturating", n_boot=0)
-        if res.e_inf is None:
+        if res.floor is None:
             assert any("not identifiable" in n for n in res.notes)
             fell_back += 1
     assert fell_back >= 26
     few = fit(C[:4], power(C[:4]), "saturating", n_boot=0)
-    assert few.e_inf is None and "too few" in few.notes[0]
+    assert few.floor is None and "too few" in few.notes[0]
 
 
 def test_shifted_form_recovers_c0():
     c = np.logspace(8, 14, 40)
     res = fit(c, 3.0 * (c + 1e10) ** -0.2 + 0.1, "saturating", form="shifted", n_boot=0)
-    assert res.c0 == pytest.approx(1e10, rel=0.01) and res.e_inf == pytest.approx(0.1, abs=0.001)
+    assert res.c0 == pytest.approx(1e10, rel=0.01) and res.floor == pytest.approx(0.1, abs=0.001)
     assert "(C + " in res.formula() and len(res.notes) == 1
     plain = fit(c, 3.0 * c ** -0.2 + 0.1, "saturating", form="shifted", n_boot=0)
     assert any("no measurable shift" in n for n in plain.notes)
@@ -154,7 +154,7 @@ def test_predict_interval_and_json_round_trip(tmp_path):
     assert np.all(chi - clo < hi - lo)  # the law is surer than a new run's point
     res.save(tmp_path / "fit.json")
     data = json.loads((tmp_path / "fit.json").read_text())
-    assert data["e_inf"] is None and data["method"] == "ls" and len(data["residuals"]) == C.size
+    assert data["floor"] is None and data["method"] == "ls" and len(data["residuals"]) == C.size
     back = FitResult.load(tmp_path / "fit.json")
     np.testing.assert_allclose(back.predict(target), mid)
     np.testing.assert_allclose(back.predict_interval(target)[0], lo)

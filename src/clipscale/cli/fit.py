@@ -15,7 +15,7 @@ def register(sub) -> None:
     from clipscale.laws.methods import METHODS
 
     p = sub.add_parser(
-        "fit", help="fit scaling laws E = beta * C^alpha to a results table",
+        "fit", help="fit scaling laws E = coef * C^alpha to a results table",
         description="Fit a scaling law per group of a results CSV (the paper's long schema, or a wide "
                     "table with one column per downstream dataset, which is reshaped). Error = 1 - metric "
                     "(fractions); compute is the column's unit (default total GMACs).",
@@ -34,7 +34,7 @@ def register(sub) -> None:
     p.add_argument("--where", action="append", metavar="'COL==VALUE'",
                    help="row filter, repeatable; operators == != < <= > >=")
     p.add_argument("--method", default="paper", choices=sorted(METHODS) + ["joint"],
-                   help="law-fitting method (default: paper); joint: E(N, D) = E_inf + A/N^alpha + B/D^beta "
+                   help="law-fitting method (default: paper); joint: E(N, D) = floor + A/N^size_exp + B/D^data_exp "
                         "(needs --size-col and --data-col; --error-col may hold any positive loss)")
     j = p.add_argument_group("joint law (--method joint)")
     j.add_argument("--size-col", help="model size N column: parameters, or per-sample GMACs (say which with --size-unit)")
@@ -156,7 +156,7 @@ def run_joint(args, df, holdout) -> int:
         cols = [c for c in fits.columns if c not in ("message", "formula", "method", "status")
                 and not c.endswith(("_lo", "_hi"))]
         with pd.option_context("display.max_rows", None, "display.width", 220, "display.float_format", "{:.4g}".format):
-            print("method: joint  E = E_inf + A/N^alpha + B/D^beta  (intervals: --json)\n"
+            print("method: joint  E = floor + A/N^size_exp + B/D^data_exp  (intervals: --json)\n"
                   + fits.loc[fits["status"] == "ok", cols].to_string(index=False))
     return 0
 
@@ -186,7 +186,7 @@ def run_compare(args, df, holdout) -> int:
     if args.json:
         print(json.dumps(json.loads(table.to_json(orient="records")), indent=2))
     else:
-        cols = [c for c in table.columns if c not in ("message", "formula", "e_inf", "alpha", "beta")]
+        cols = [c for c in table.columns if c not in ("message", "formula", "floor", "alpha", "coef")]
         with pd.option_context("display.max_rows", None, "display.width", 200,
                                "display.float_format", "{:.3f}".format):
             print(table[cols].to_string(index=False))
@@ -194,8 +194,8 @@ def run_compare(args, df, holdout) -> int:
 
 
 def _text(fits, pd) -> str:
-    cols = [c for c in fits.columns if c not in {"method", "status", "message", "formula", "c0", "e_inf_lo",
-                                                   "e_inf_hi", "beta_lo", "beta_hi", "n_fit_points"}]
+    cols = [c for c in fits.columns if c not in {"method", "status", "message", "formula", "c0", "floor_lo",
+                                                   "floor_hi", "coef_lo", "coef_hi", "n_fit_points"}]
     ok = fits[fits["status"] == "ok"]
     view = ok[cols].copy()
     view.insert(len(view.columns), "formula", ok["formula"])

@@ -81,6 +81,7 @@ def optimal(thetas: np.ndarray, budget, cost: LogLogCost, size_range: tuple[floa
     return {"N_opt": n_opt, "D_opt": d_opt, "E_opt": e_opt, "at_edge": at_edge}
 
 
-def chinchilla_a_opt(alpha: float, beta: float) -> float:
-    """a_opt = beta / (alpha + beta): N_opt grows as C^a_opt when C = 6 N D (Hoffmann et al. 2022)."""
-    return beta / (alpha + beta)
+def chinchilla_a_opt(size_exp: float, data_exp: float) -> float:
+    """a_opt = data_exp / (size_exp + data_exp): N_opt grows as C^a_opt when C is proportional to N x D
+    (C = 6 N D for Chinchilla, Hoffmann et al. 2022)."""
+    return data_exp / (size_exp + data_exp)

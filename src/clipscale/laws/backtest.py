@@ -94,12 +94,12 @@ def compare_methods(compute, error, methods: Sequence[str] = ("paper", "ls", "fr
         try:
             bt = backtest(compute, error, name, holdout=holdout, **(options or {}).get(name, {}))
             row.update(n_train=int(bt.train.sum()), n_heldout=bt.n_heldout, mae_pct=bt.mae_pct,
-                       max_abs_err_pct=float(bt.abs_err_pct.max()), alpha=bt.fit.alpha, beta=bt.fit.beta,
-                       e_inf=bt.fit.e_inf, formula=bt.fit.formula(), status="ok", message="; ".join(bt.fit.notes))
+                       max_abs_err_pct=float(bt.abs_err_pct.max()), alpha=bt.fit.alpha, coef=bt.fit.coef,
+                       floor=bt.fit.floor, formula=bt.fit.formula(), status="ok", message="; ".join(bt.fit.notes))
         except (ClipscaleError, FitError) as exc:
             row.update(status="failed", message=str(exc))
         rows.append(row)
-    columns = ["method", "n_train", "n_heldout", "mae_pct", "max_abs_err_pct", "alpha", "beta", "e_inf",
+    columns = ["method", "n_train", "n_heldout", "mae_pct", "max_abs_err_pct", "alpha", "coef", "floor",
                "formula", "status", "message"]
     table = pd.DataFrame(rows).reindex(columns=columns)
     return table.astype({"n_train": "Int64", "n_heldout": "Int64"})

@@ -19,28 +19,35 @@ import pandas as pd
 
 from clipscale._io import atomic_write_json, json_clean
 from clipscale.errors import ClipscaleError, DataError
-from clipscale.laws.joint import SCHEMA as JOINT_SCHEMA, JointFit
-from clipscale.laws.result import SCHEMA as LAW_SCHEMA, FitResult
+from clipscale.laws import joint, result
+from clipscale.laws.allocate import chinchilla_a_opt
+from clipscale.laws.joint import JointFit
+from clipscale.laws.result import FitResult
 
-SCHEMA = "clipscale.laws.Fits/1"
+SCHEMA = "clipscale.laws.Fits/2"
+#: fits.json before the law parameters' renames (issue 27): its fits are read back by FitResult and
+#: JointFit (their schema /1), never written
+PREVIOUS_SCHEMA = "clipscale.laws.Fits/1"
 #: the joint-law fits file written before every method shared one (read back, never written)
 LEGACY_JOINT_SCHEMA = "clipscale.laws.JointFits/1"
 
 
 def law_summary(res: FitResult) -> dict[str, Any]:
-    """The fits.csv columns of a E = beta * C^alpha (+ e_inf) fit: parameters, R^2, 95% intervals."""
-    out = {"n_fit_points": res.n_fit_points, "alpha": res.alpha, "beta": res.beta, "e_inf": res.e_inf,
+    """The fits.csv columns of a E = coef * C^alpha (+ floor) fit: parameters, R^2, 95% intervals."""
+    out = {"n_fit_points": res.n_fit_points, "alpha": res.alpha, "coef": res.coef, "floor": res.floor,
            "c0": res.c0, "r2": res.r2, "formula": res.formula()}
-    for name in ("alpha", "beta", "e_inf"):
+    for name in ("alpha", "coef", "floor"):
         lo, hi = res.ci.get(name, (np.nan, np.nan))
         out[f"{name}_lo"], out[f"{name}_hi"] = lo, hi
     return out
 
 
 def joint_summary(res: JointFit) -> dict[str, Any]:
-    """The fits.csv columns of a joint fit: parameters, intervals, objective, a_opt = beta/(alpha+beta)."""
+    """The fits.csv columns of a joint fit: parameters, intervals, objective, and a_opt =
+    data_exp / (size_exp + data_exp) (N_opt grows as C^a_opt)."""
     out: dict[str, Any] = {k: v for k, v in res.params.items()}
-    out.update(objective=res.objective, n_starts=res.n_starts, a_opt=res.beta / (res.alpha + res.beta),
+    out.update(objective=res.objective, n_starts=res.n_starts,
+               a_opt=chinchilla_a_opt(res.size_exp, res.data_exp),
                resid_std=res.resid_std, formula=res.formula())
     for k, (lo, hi) in res.ci.items():
         out[f"{k}_lo"], out[f"{k}_hi"] = lo, hi
@@ -102,11 +109,12 @@ class FitEntry:
 
 
 def _fit_from_dict(data: dict[str, Any]):
-    if data.get("schema") == JOINT_SCHEMA:
+    if data.get("schema") in (joint.SCHEMA, joint.LEGACY_SCHEMA):
         return JointFit.from_dict(data)
-    if data.get("schema") == LAW_SCHEMA:
+    if data.get("schema") in (result.SCHEMA, result.LEGACY_SCHEMA):
         return FitResult.from_dict(data)
-    raise DataError(f"unknown fit schema {data.get('schema')!r}; expected {LAW_SCHEMA!r} or {JOINT_SCHEMA!r}")
+    raise DataError(f"unknown fit schema {data.get('schema')!r}; expected {result.SCHEMA!r} or {joint.SCHEMA!r}; "
+                    "refit with `clipscale fit` (or `clipscale study report` for a study)")
 
 
 @dataclasses.dataclass
@@ -154,7 +162,7 @@ class Fits:
         if schema == LEGACY_JOINT_SCHEMA:
             return cls([_legacy_joint(e) for e in data["fits"]],
                        {k: v for k, v in data.items() if k not in ("schema", "fits")})
-        if schema != SCHEMA:
+        if schema not in (SCHEMA, PREVIOUS_SCHEMA):
             raise DataError(f"{where} is not a clipscale fits file (schema {schema!r}, expected {SCHEMA!r}); "
                             "write one with `clipscale fit ... --out fits.csv` (fits.json beside it)")
         return cls([FitEntry.from_dict(e) for e in data.get("fits", [])], dict(data.get("meta") or {}))

@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from clipscale.errors import FitError, unknown
-from clipscale.report._data import Problems, panel_name
 from clipscale.laws.defaults import N_BOOT, SEED
+from clipscale.laws.result import LEGACY_NAMES, renamed
+from clipscale.report._data import Problems, panel_name
 
 DEFAULT_METHODS = ("paper", "frontier", "saturating")
 BAND_LEVEL = 0.95
@@ -114,7 +115,8 @@ def fits_from_table(fits: pd.DataFrame, points: pd.DataFrame, problems: Problems
     """
     from clipscale.laws import FitEntry, Fits
 
-    missing = [c for c in ("downstream_dataset", "alpha", "beta") if c not in fits.columns]
+    columns = renamed(dict.fromkeys(fits.columns), LEGACY_NAMES)  # an older fits.csv: beta, e_inf
+    missing = [c for c in ("downstream_dataset", "alpha", "coef") if c not in columns]
     if missing:
         problems.add(f"The fit table lacks the column(s) {', '.join(missing)}; no fitted laws are drawn.")
         return FitSet()
@@ -140,7 +142,7 @@ def _nan(v) -> bool:
 
 def _result_from_row(row: dict):
     clean = {k: v for k, v in row.items() if not (isinstance(v, float) and math.isnan(v))}
-    if "alpha" not in clean or "beta" not in clean or clean.get("status", "ok") != "ok":
+    if "alpha" not in clean or not {"coef", "beta"} & set(clean) or clean.get("status", "ok") != "ok":
         return None
     from clipscale.laws import FitResult
 
@@ -209,7 +211,7 @@ def _band(result, grid):
 def _scalars(result) -> dict:
     """The law's parameters and R^2 (None where it has none; NaN becomes null in JSON, empty in CSV)."""
     return {key: None if getattr(result, key, None) is None else float(getattr(result, key))
-            for key in ("alpha", "beta", "e_inf", "r2")}
+            for key in ("alpha", "coef", "floor", "r2")}
 
 
 def _ci(result) -> dict:

@@ -1,4 +1,4 @@
-"""The report's joint-law section: E(N, D) = E_inf + A/N^alpha + B/D^beta as fitted by
+"""The report's joint-law section: E(N, D) = floor + A/N^size_exp + B/D^data_exp as fitted by
 clipscale.laws (read back from fits.json), its parameters with bootstrap intervals, and the
 compute-optimal model per budget (clipscale.laws.joint_table.plan_rows, as `clipscale plan`).
 
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from clipscale.laws.allocate import chinchilla_a_opt
 
 LEVEL = 0.95
 _SIZE = {"gmacs": "per-sample GMACs of the trained models", "parameters": "parameters"}
@@ -69,10 +71,10 @@ def _definition(fit, cost_unit: str, pct: bool) -> str:
 
 def _params(fit) -> dict:
     rows = []
-    for name in ("E_inf", "A", "alpha", "B", "beta"):
+    for name in ("floor", "A", "size_exp", "B", "data_exp"):
         lo, hi = fit.ci.get(name, (None, None))
         rows.append([name, getattr(fit, name), lo, hi])
-    rows.append(["a_opt = beta / (alpha + beta)", fit.beta / (fit.alpha + fit.beta), None, None])
+    rows.append(["a_opt = data_exp / (size_exp + data_exp)", chinchilla_a_opt(fit.size_exp, fit.data_exp), None, None])
     return {"columns": ["parameter", "value", f"{LEVEL:.0%} lo", f"{LEVEL:.0%} hi"], "rows": rows}
 
 
@@ -82,10 +84,10 @@ def _caveats(fit, rows: list[dict], pct: bool) -> list[str]:
     sizes = np.unique(fit.size)
     span = float(np.log10(sizes.max() / sizes.min())) if len(sizes) > 1 else 0.0
     if len(sizes) < 4 or span < 1.5:
-        out.append(f"the runs have {len(sizes)} model size(s) spanning {span:.1f} decade(s) of N: A and alpha "
+        out.append(f"the runs have {len(sizes)} model size(s) spanning {span:.1f} decade(s) of N: A and size_exp "
                    "are weakly identified (wide intervals), and N_opt beyond the trained sizes is a guess")
-    if fit.E_inf < 1e-3 * float(np.min(fit.error)):
-        out.append("E_inf is ~0: these runs show no error floor")
+    if fit.floor < 1e-3 * float(np.min(fit.error)):
+        out.append("the floor is ~0: these runs show no error floor")
     if pct and any(max(r.get("E_opt_hi", 0), r.get("E_pred_hi", 0)) > 1 for r in rows):
         out.append("an interval above 100% error means no better than chance there (the law is not bounded by 1)")
     return out

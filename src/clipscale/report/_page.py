@@ -21,7 +21,7 @@ from clipscale.report._fits import BAND_LEVEL, FitSet
 # The x axes offered for learning curves: (key in the run record, label).
 CURVE_AXES = (("epoch", "epoch"), ("samples_seen", "samples seen"), ("step", "optimizer step"))
 COEFFICIENT_ORDER = ("downstream_dataset", "group", "method", "n_points", "alpha", "alpha_lo", "alpha_hi",
-                     "beta", "beta_lo", "beta_hi", "e_inf", "e_inf_lo", "e_inf_hi", "r2", "formula", "note")
+                     "coef", "coef_lo", "coef_hi", "floor", "floor_lo", "floor_hi", "r2", "formula", "note")
 
 
 def table_json(df: pd.DataFrame | None, order=()) -> dict | None:

@@ -61,14 +61,14 @@ def headline(outcome) -> list[str]:
 
         odds = law["method"] in METHODS and METHODS[law["method"]].space == "logodds"
         lhs = "error/(1 - error)" if odds else "error"
-        e_inf = law.get("e_inf")
-        if e_inf is None or e_inf != e_inf or e_inf <= 0:  # NaN-safe
-            e_inf = ""
+        floor = law.get("floor")
+        if floor is None or floor != floor or floor <= 0:  # NaN-safe
+            floor = ""
         elif odds:  # an odds floor k: error levels off at k / (1 + k)
-            e_inf = f" + {e_inf:.3g} (error floor {100 * e_inf / (1 + e_inf):.2f}%)"
+            floor = f" + {floor:.3g} (error floor {100 * floor / (1 + floor):.2f}%)"
         else:
-            e_inf = f" + {100 * e_inf:.1f}%"
-        lines.append(f"law ({law['method']}, {s['fit_task']}): {lhs} = {law['beta']:.3g} * C^{law['alpha']:.3f}{e_inf}"
+            floor = f" + {100 * floor:.1f}%"
+        lines.append(f"law ({law['method']}, {s['fit_task']}): {lhs} = {law['coef']:.3g} * C^{law['alpha']:.3f}{floor}"
                      f"  (C = total GMACs), R^2 = {law['r2']:.3f} on {_fit_points(law)}")
         if law.get("backtest_mae_pct") is not None:
             if not s.get("backtest"):

@@ -290,7 +290,7 @@ def summarize(spec, results, fits, missing, notes, wall_s, backtest=None) -> dic
         if len(head):
             row = head.iloc[0].to_dict()
             out["fit_task"] = row["downstream_dataset"]
-            out["law"] = {k: row.get(k) for k in ("method", "alpha", "beta", "e_inf", "r2", "n_points",
+            out["law"] = {k: row.get(k) for k in ("method", "alpha", "coef", "floor", "r2", "n_points",
                                                    "n_fit_points", "backtest_mae_pct", "status", "message")}
             for k in ("n_points", "n_fit_points"):  # the joint row's columns make them floats in the frame
                 if isinstance(out["law"][k], float) and out["law"][k] == out["law"][k]:
@@ -298,7 +298,7 @@ def summarize(spec, results, fits, missing, notes, wall_s, backtest=None) -> dic
         joint = fits[fits["method"] == "joint"]
         if len(joint):
             row = joint.iloc[0].to_dict()
-            out["joint"] = {k: row.get(k) for k in ("formula", "E_inf", "A", "B", "alpha", "beta", "a_opt",
+            out["joint"] = {k: row.get(k) for k in ("formula", "floor", "A", "B", "size_exp", "data_exp", "a_opt",
                                                      "n_points", "status", "message")}
     if backtest is not None and len(backtest) and "inside_90" in backtest:
         inside = backtest["inside_90"].fillna(False).astype(bool)
@@ -312,7 +312,7 @@ def summarize(spec, results, fits, missing, notes, wall_s, backtest=None) -> dic
             out["backtest"].update(n_heldout_frontier=int(on.sum()),
                                    mae_frontier_pct=float(backtest["abs_miss_pct_points"][on].mean()),
                                    inside_90_frontier=int(inside[on].sum()))
-    return _io.json_clean(out)  # JSON has no NaN: an absent e_inf is null
+    return _io.json_clean(out)  # JSON has no NaN: an absent floor is null
 
 
 def study_status(spec: StudySpec):
