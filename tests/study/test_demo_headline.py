@@ -7,7 +7,7 @@ from clipscale.study.demo import headline
 def _outcome(tmp_path, method, floor):
     law = {"status": "ok", "method": method, "alpha": -1.8, "coef": 1184.3, "floor": floor, "r2": 0.987,
            "n_points": 17, "n_fit_points": 9}
-    return SimpleNamespace(summary={"law": law, "fit_task": "embedded/objects"}, out_dir=tmp_path, report=None,
+    return SimpleNamespace(summary={"law": law, "dataset": "embedded/objects"}, out_dir=tmp_path, report=None,
                            missing=[])
 
 

@@ -16,15 +16,12 @@ import pandas as pd
 from clipscale.errors import ClipscaleError, DataError, FitError, choices_hint
 from clipscale.laws.backtest import BACKTEST_COLUMNS, backtest, compare_methods
 from clipscale.laws.collection import FitEntry, Fits
-from clipscale.schema import default_metric, paper_group
+from clipscale.schema import EVAL_KIND_COL, default_metric, paper_group
 from clipscale.laws.defaults import N_BOOT, SEED
 from clipscale.laws.split import Holdout
 
 DEFAULT_GROUP_BY = ("downstream_dataset", "group")
 COMPUTE, ERROR, METRIC = "_compute", "_error", "_metric"
-#: the evaluation type of a row: the results schema's `task` column (zeroshot_classification,
-#: zeroshot_retrieval, linear_probe, finetune); rows of different types are never fitted together
-EVAL_COL = "task"
 WIDE_VALUE = "score"
 _OPS = {"==": operator.eq, "!=": operator.ne, "<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
 _WHERE = re.compile(r"^\s*(.+?)\s*(==|!=|<=|>=|<|>)\s*(.*?)\s*$")
@@ -196,11 +193,12 @@ def _check_positive(df: pd.DataFrame, col: str, name: str, zero_ok: bool = False
                         f"(value {df[col][bad].iloc[0]}); drop those rows with --where or fix the table")
 
 
-def mixed_eval_types(df: pd.DataFrame) -> bool:
-    """True when some downstream dataset has rows of several evaluation types (EVAL_COL)."""
-    if EVAL_COL not in df.columns:
+def mixed_eval_kinds(df: pd.DataFrame) -> bool:
+    """True when some downstream dataset has rows of several evaluation kinds (schema.EVAL_KIND_COL):
+    those are never fitted together."""
+    if EVAL_KIND_COL not in df.columns:
         return False
-    kinds = df[EVAL_COL].astype(str)
+    kinds = df[EVAL_KIND_COL].astype(str)
     if "downstream_dataset" in df.columns:
         return bool((kinds.groupby(df["downstream_dataset"].astype(str)).nunique() > 1).any())
     return kinds.nunique() > 1
@@ -209,10 +207,10 @@ def mixed_eval_types(df: pd.DataFrame) -> bool:
 def resolve_group_by(df: pd.DataFrame, group_by) -> list[str]:
     """Explicit group columns must exist; the default (None or DEFAULT_GROUP_BY) keeps those of
     (downstream_dataset, group) present in the table (a wide table without groups is one group), and
-    adds the evaluation type (EVAL_COL) when a dataset has rows of several types (zero-shot, linear
+    adds the evaluation kind (EVAL_KIND_COL) when a dataset has rows of several kinds (zero-shot, linear
     probe, fine-tune): those are different laws, never one fit."""
     if group_by is None or tuple([group_by] if isinstance(group_by, str) else group_by) == DEFAULT_GROUP_BY:
-        return [c for c in DEFAULT_GROUP_BY if c in df.columns] + ([EVAL_COL] if mixed_eval_types(df) else [])
+        return [c for c in DEFAULT_GROUP_BY if c in df.columns] + ([EVAL_KIND_COL] if mixed_eval_kinds(df) else [])
     cols = [group_by] if isinstance(group_by, str) else list(group_by)
     for c in cols:
         _need(df, c, "in --group-by", "--group-by")

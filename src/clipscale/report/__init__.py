@@ -25,6 +25,7 @@ from clipscale.report._data import Problems, curve_layout, normalise_curves, nor
 from clipscale.report._fits import DEFAULT_METHODS, FitSet, fit_results, fits_from_table, from_fits
 from clipscale.report._joint import joint_section
 from clipscale.report._page import payload, render_html
+from clipscale.schema import EVAL_KIND_COL
 from clipscale.laws.defaults import N_BOOT, SEED
 from clipscale.laws.split import Holdout
 
@@ -128,9 +129,9 @@ def _holdout_backtest(results, points, problems: Problems, methods, holdout: Hol
     if skipped:
         problems.add(f"Backtest: {len(skipped)} dataset / group / method combinations have too few runs to fit "
                      f"with {holdout.describe()}, and are not in the backtest table.")
-    if len(table) and "task" in table.columns:
-        table["downstream_dataset"] = [panel_name(d, t) for d, t in zip(table["downstream_dataset"], table["task"])]
-    elif len(table):  # one evaluation type per dataset: its panel
+    if len(table) and EVAL_KIND_COL in table.columns:
+        table["downstream_dataset"] = [panel_name(d, k) for d, k in zip(table["downstream_dataset"], table[EVAL_KIND_COL])]
+    elif len(table):  # one evaluation kind per dataset: its panel
         panels = points.groupby("downstream_dataset")["panel"].first()
         table["downstream_dataset"] = table["downstream_dataset"].map(lambda d: panels.get(str(d), d))
     return table

@@ -18,6 +18,7 @@ from clipscale.errors import FitError, unknown
 from clipscale.laws.defaults import N_BOOT, SEED
 from clipscale.laws.result import LEGACY_NAMES, renamed
 from clipscale.report._data import Problems, panel_name
+from clipscale.schema import EVAL_KIND_COL
 
 DEFAULT_METHODS = ("paper", "frontier", "saturating")
 BAND_LEVEL = 0.95
@@ -25,8 +26,8 @@ _GRID_POINTS = 48
 # The law is drawn from half the smallest to 10x the largest compute of the dataset, so the
 # extrapolation the paper makes (its Fig. 1: one decade beyond the largest run) is visible.
 _GRID_LOW, _GRID_HIGH = 0.5, 10.0
-# Group keys matched against the points' columns (a fit's `task` is the points' `eval_type`).
-_POINT_KEYS = {"downstream_dataset": "downstream_dataset", "task": "eval_type", "group": "group",
+# Group keys matched against the points' columns of the same name (upstream_dataset is `data` there).
+_POINT_KEYS = {"downstream_dataset": "downstream_dataset", EVAL_KIND_COL: EVAL_KIND_COL, "group": "group",
                "arch": "arch", "upstream_dataset": "data", "name": "name"}
 
 
@@ -74,7 +75,7 @@ def from_fits(fits, points: pd.DataFrame, problems: Problems, *, shown: list | N
             continue
         sub = _points_of(entry.group, points)
         panels = sorted(set(sub["panel"])) or [panel_name(entry.group.get("downstream_dataset", "all rows"),
-                                                          entry.group.get("task"))]
+                                                          entry.group.get(EVAL_KIND_COL))]
         for panel in panels:
             part = sub[sub["panel"] == panel]
             label = _label(entry.group, part)
@@ -98,7 +99,7 @@ def _points_of(group: dict, points: pd.DataFrame) -> pd.DataFrame:
 
 def _label(group: dict, part: pd.DataFrame) -> str:
     """The law's name within its plot: its paper group (or other group values), else the points'."""
-    rest = [str(v) for k, v in group.items() if k not in ("downstream_dataset", "task")]
+    rest = [str(v) for k, v in group.items() if k not in ("downstream_dataset", EVAL_KIND_COL)]
     if rest:
         return ", ".join(rest)
     groups = part["group"].unique() if len(part) else []
@@ -125,7 +126,7 @@ def fits_from_table(fits: pd.DataFrame, points: pd.DataFrame, problems: Problems
     for row in rows:
         if row.get("method") == "joint":  # a joint law is read back from fits.json only
             continue
-        group = {k: row[k] for k in ("downstream_dataset", "group", "task") if k in row and not _nan(row[k])}
+        group = {k: row[k] for k in ("downstream_dataset", "group", EVAL_KIND_COL) if k in row and not _nan(row[k])}
         result = _result_from_row(row)
         reason = row.get("message") if row.get("status") == "failed" else "coefficients missing in the fit table"
         entries.append(FitEntry(group=group, method=str(row.get("method", "given")),

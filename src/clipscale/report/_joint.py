@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from clipscale.laws.allocate import chinchilla_a_opt
+from clipscale.schema import EVAL_KIND_COL
 
 LEVEL = 0.95
 _SIZE = {"gmacs": "per-sample GMACs of the trained models", "parameters": "parameters"}
@@ -53,9 +54,10 @@ def _label(group: dict) -> str:
     """'embedded/objects (zero-shot)', 'embedded/objects · fine-tune', or the group's values."""
     from clipscale.report._data import EVAL_LABELS, panel_name
 
-    ds, task = group.get("downstream_dataset"), group.get("task")
-    rest = [str(v) for k, v in group.items() if k not in ("downstream_dataset", "task")]
-    name = "" if ds is None else panel_name(ds, task) + (" (zero-shot)" if EVAL_LABELS.get(str(task)) == "zero-shot" else "")
+    ds, kind = group.get("downstream_dataset"), group.get(EVAL_KIND_COL)
+    rest = [str(v) for k, v in group.items() if k not in ("downstream_dataset", EVAL_KIND_COL)]
+    zero_shot = EVAL_LABELS.get(str(kind)) == "zero-shot"
+    name = "" if ds is None else panel_name(ds, kind) + (" (zero-shot)" if zero_shot else "")
     return ", ".join([n for n in [name] + rest if n]) or "all runs"
 
 

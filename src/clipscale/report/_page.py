@@ -17,6 +17,7 @@ from clipscale import __version__
 from clipscale._io import json_clean
 from clipscale.report._data import parse_count
 from clipscale.report._fits import BAND_LEVEL, FitSet
+from clipscale.schema import EVAL_KIND_COL
 
 # The x axes offered for learning curves: (key in the run record, label).
 CURVE_AXES = (("epoch", "epoch"), ("samples_seen", "samples seen"), ("step", "optimizer step"))
@@ -88,7 +89,7 @@ def eval_laws(points: pd.DataFrame, fitset: FitSet) -> dict | None:
         if len(names) < 2:
             continue
         for panel in sorted(names, key=lambda p: (p != dataset, p)):
-            kinds = points.loc[points["panel"] == panel, "eval_type"].unique()
+            kinds = points.loc[points["panel"] == panel, EVAL_KIND_COL].unique()
             for method, by_group in fitset.laws.get(panel, {}).items():
                 for group, law in sorted(by_group.items()):
                     ci = law.get("alpha_ci") or (None, None)

@@ -55,7 +55,7 @@ def headline(outcome) -> list[str]:
     lines = [f"study folder: {outcome.out_dir}", f"embedded world: {active_world().name} ({active_world().description})"]
     law = s.get("law")
     if law and law.get("status") == "failed":
-        lines.append(f"no law fitted on {s['fit_task']}: {law.get('message')}")
+        lines.append(f"no law fitted on {s['dataset']}: {law.get('message')}")
     elif law and law.get("alpha") is not None:
         from clipscale.laws import METHODS
 
@@ -68,7 +68,7 @@ def headline(outcome) -> list[str]:
             floor = f" + {floor:.3g} (error floor {100 * floor / (1 + floor):.2f}%)"
         else:
             floor = f" + {100 * floor:.1f}%"
-        lines.append(f"law ({law['method']}, {s['fit_task']}): {lhs} = {law['coef']:.3g} * C^{law['alpha']:.3f}{floor}"
+        lines.append(f"law ({law['method']}, {s['dataset']}): {lhs} = {law['coef']:.3g} * C^{law['alpha']:.3f}{floor}"
                      f"  (C = total GMACs), R^2 = {law['r2']:.3f} on {_fit_points(law)}")
         if law.get("backtest_mae_pct") is not None:
             if not s.get("backtest"):

@@ -17,6 +17,7 @@ from clipscale.compute import gmacs_per_sample
 from clipscale.errors import ClipscaleError
 from clipscale.laws.defaults import SEED
 from clipscale.laws.split import Holdout
+from clipscale.schema import EVAL_KIND_COL
 from clipscale.study.one_run import SPEC_FILE
 from clipscale.study.spec import StudySpec
 from clipscale.study.store import Store
@@ -102,7 +103,7 @@ def finish_study(spec: StudySpec, *, report: bool = True, wall_s: float = 0.0,
     store = Store(spec.out)
     runs = spec.runs()
     results, curves = store.merge([r.name for r in runs])
-    tuned = finetune_runs(spec, store, runs)  # [finetune]: rows appended to results.csv (eval_type finetune)
+    tuned = finetune_runs(spec, store, runs)  # [finetune]: rows appended to results.csv (evaluation kind finetune)
     if tuned is not None and len(tuned):
         import pandas as pd
 
@@ -134,17 +135,17 @@ def finish_study(spec: StudySpec, *, report: bool = True, wall_s: float = 0.0,
 
 
 def finetune_runs(spec: StudySpec, store, runs):
-    """[finetune]: the fine-tuned rows (eval_type finetune), also appended to results.csv; or None."""
+    """[finetune]: the fine-tuned rows (evaluation kind finetune), also appended to results.csv; or None."""
     from clipscale.evaluate.transfer import finetune_study
 
     return finetune_study(spec.finetune, store.root, [(r.name, store.run_dir(r.name)) for r in runs])
 
 
-def fit_task(spec: StudySpec) -> str:
-    """The downstream task of the headline law: [fit] task, else ImageNet's role when evaluated,
-    else the first task of [eval] tasks."""
-    if spec.fit.task:
-        return spec.fit.task
+def headline_dataset(spec: StudySpec) -> str:
+    """The downstream dataset of the headline law: [fit] dataset, else ImageNet's role when
+    evaluated, else the first task of [eval] tasks (an embedded task's name is its dataset's)."""
+    if spec.fit.dataset:
+        return spec.fit.dataset
     from clipscale import evaluate as ev
 
     tasks = list(spec.eval.tasks) or list(ev.DEFAULT_EMBEDDED_TASKS)
@@ -154,7 +155,7 @@ def fit_task(spec: StudySpec) -> str:
 #: the study's joint law E(N, D): N = per-sample GMACs of the trained models (so C = N x D is total
 #: GMACs exactly), D = samples seen (benchmarks/bench_study_fits.py times it on a finished study)
 JOINT_SIZE_COL, JOINT_DATA_COL = "gmacs", "samples_seen"
-ZERO_SHOT_KINDS = ("zeroshot_classification", "zeroshot_retrieval")  # the results' `task` column
+ZERO_SHOT_KINDS = ("zeroshot_classification", "zeroshot_retrieval")  # evaluation kinds (EVAL_KIND_COL)
 
 
 def fit_study(spec: StudySpec, results):
@@ -165,7 +166,6 @@ def fit_study(spec: StudySpec, results):
     Fitting never stops the study: too few points give a note or a failed entry instead of fits.
     """
     from clipscale import laws
-    from clipscale.laws.table import EVAL_COL
 
     if results is None or results.empty:
         return None, None, "no run succeeded: nothing to fit"
@@ -173,14 +173,14 @@ def fit_study(spec: StudySpec, results):
     if results.empty:
         return None, None, "no result of the spec's tasks: nothing to fit"
     holdout = Holdout(top=spec.fit.holdout_top) if spec.fit.holdout_top else None
-    keys = ["downstream_dataset"] + ([EVAL_COL] if EVAL_COL in results.columns else [])
+    keys = ["downstream_dataset"] + ([EVAL_KIND_COL] if EVAL_KIND_COL in results.columns else [])
     fits = laws.fit_groups(results, compute_col="gmacs_total", group_by=keys, method=spec.fit.method,
                            holdout=holdout, n_boot=spec.fit.n_boot, seed=SEED)
-    task = fit_task(spec)
-    zero = results[results[EVAL_COL].isin(ZERO_SHOT_KINDS)] if EVAL_COL in results.columns else results
-    head = [e for e in fits.entries if e.group["downstream_dataset"] == task]
-    head = [e for e in head if e.group.get(EVAL_COL, ZERO_SHOT_KINDS[0]) in ZERO_SHOT_KINDS] or head
-    sub = zero[zero["downstream_dataset"] == task]
+    dataset = headline_dataset(spec)
+    zero = results[results[EVAL_KIND_COL].isin(ZERO_SHOT_KINDS)] if EVAL_KIND_COL in results.columns else results
+    head = [e for e in fits.entries if e.group["downstream_dataset"] == dataset]
+    head = [e for e in head if e.group.get(EVAL_KIND_COL, ZERO_SHOT_KINDS[0]) in ZERO_SHOT_KINDS] or head
+    sub = zero[zero["downstream_dataset"] == dataset]
     fits = fits + joint_law(sub, keys, spec.fit.n_boot)
     for e in fits.entries:
         e.extra["headline"] = bool(head) and e is head[0]
@@ -192,9 +192,9 @@ def fit_study(spec: StudySpec, results):
                                            n_boot=spec.fit.n_boot, seed=SEED,
                                            keep=("downstream_dataset", "run", "arch", "samples_seen"))
         except ClipscaleError as exc:
-            note = f"backtest on {task} not possible: {exc}"
+            note = f"backtest on {dataset} not possible: {exc}"
     elif holdout:
-        note = f"backtest on {task} needs more than {holdout.top} points, got {len(sub)}"
+        note = f"backtest on {dataset} needs more than {holdout.top} points, got {len(sub)}"
     return fits, backtest, note
 
 
@@ -206,8 +206,11 @@ def _spec_rows(spec: StudySpec, results):
     name = results["eval_task"] if "eval_task" in results.columns else results["downstream_dataset"]
     name = name.fillna(results["downstream_dataset"])
     keep = name.isin(list(spec.eval.tasks))
-    if "task" in results.columns:
-        keep |= (results["task"] == "finetune") & results["downstream_dataset"].isin(list(spec.finetune.tasks))
+    if EVAL_KIND_COL in results.columns:
+        from clipscale.evaluate.finetune import FINETUNE
+
+        tuned = (results[EVAL_KIND_COL] == FINETUNE) & results["downstream_dataset"].isin(list(spec.finetune.tasks))
+        keep |= tuned
     return results[keep]
 
 
@@ -258,15 +261,15 @@ def make_report(spec, results, curves, fits, backtest, notes, training=None) -> 
                         title=f"clipscale study: {spec.name}", notes=notes)
 
 
-def frontier_facts(results, task: str) -> dict[str, Any]:
-    """The compute-optimal frontier of `task`: points whose error is below every cheaper point's,
+def frontier_facts(results, dataset: str) -> dict[str, Any]:
+    """The compute-optimal frontier of `dataset`: points whose error is below every cheaper point's,
     how many each model contributes, and the error (fraction) at the largest compute."""
     from clipscale.schema import default_metric
 
-    sub = results[results["downstream_dataset"] == task].sort_values("gmacs_total", kind="stable")
+    sub = results[results["downstream_dataset"] == dataset].sort_values("gmacs_total", kind="stable")
     if sub.empty:
         return {}
-    err = 1 - sub[default_metric(task)].to_numpy(dtype=float)
+    err = 1 - sub[default_metric(dataset)].to_numpy(dtype=float)
     best, keep = float("inf"), []
     for i, e in enumerate(err):
         if e < best:
@@ -281,15 +284,15 @@ def frontier_facts(results, task: str) -> dict[str, Any]:
 def summarize(spec, results, fits, missing, notes, wall_s, backtest=None) -> dict[str, Any]:
     """The numbers a reader wants first: the headline law, its R^2 and backtest error, compute."""
     out: dict[str, Any] = {"name": spec.name, "runs": len(spec.runs()), "missing": missing, "notes": notes,
-                           "wall_s": round(wall_s, 1), "fit_task": None, "law": None}
+                           "wall_s": round(wall_s, 1), "dataset": None, "law": None}
     if results is not None and not results.empty:
         out["gmacs_total_range"] = [float(results["gmacs_total"].min()), float(results["gmacs_total"].max())]
-        out["frontier"] = frontier_facts(results, fit_task(spec))
+        out["frontier"] = frontier_facts(results, headline_dataset(spec))
     if fits is not None and len(fits):
         head = fits[fits["headline"]]
         if len(head):
             row = head.iloc[0].to_dict()
-            out["fit_task"] = row["downstream_dataset"]
+            out["dataset"] = row["downstream_dataset"]
             out["law"] = {k: row.get(k) for k in ("method", "alpha", "coef", "floor", "r2", "n_points",
                                                    "n_fit_points", "backtest_mae_pct", "status", "message")}
             for k in ("n_points", "n_fit_points"):  # the joint row's columns make them floats in the frame
