@@ -26,7 +26,7 @@ def register(sub) -> None:
     p = sub.add_parser("paper", help="reproduce the paper's scaling laws, figures and report",
                        description="Reproduce Cherti et al. (CVPR 2023) from its public tables.")
     ps = p.add_subparsers(dest="paper_command", metavar="SUBCOMMAND")
-    p.set_defaults(func=lambda args: _missing(p))
+    p.set_defaults(func=lambda args: _missing())
 
     f = ps.add_parser("fit", help="fit every downstream dataset x group (openclip, openai) -> CSV",
                       description="The paper's laws (5 log-compute bins, min error per bin, least squares; "
@@ -54,7 +54,7 @@ def register(sub) -> None:
     r.set_defaults(func=run_report)
 
 
-def _missing(parser) -> int:
+def _missing() -> int:
     from clipscale.errors import UserInputError
 
     raise UserInputError("missing subcommand; valid choices: fit, figures, report "
@@ -62,7 +62,6 @@ def _missing(parser) -> int:
 
 
 def run_fit(args) -> int:
-    from clipscale.laws import Holdout
     from clipscale.paper import load
     from clipscale.paper.fits import paper_fits
     from clipscale.paper.commands import write_csv
@@ -82,7 +81,6 @@ def run_fit(args) -> int:
 def run_figures(args) -> int:
     from tqdm import tqdm
 
-    from clipscale.laws import Holdout
     from clipscale.paper import load
     from clipscale.paper.commands import make_figures
 

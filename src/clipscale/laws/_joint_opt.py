@@ -87,7 +87,7 @@ def best_of_starts(starts: np.ndarray, log_n, log_d, log_e, delta: float) -> tup
 def batch_objective(thetas: np.ndarray, log_n, log_d, log_e, delta: float,
                     weights: np.ndarray | None = None) -> np.ndarray:
     """Objective for each row of `thetas` (S, 5); `weights` (S, n) or (n,) counts per point."""
-    return _huber(log_e - _batch_lse(thetas, log_n, log_d)[0], delta, weights)
+    return _huber(log_e - batch_lse(thetas, log_n, log_d)[0], delta, weights)
 
 
 def _huber(r, delta, weights=None):
@@ -98,8 +98,9 @@ def _huber(r, delta, weights=None):
     return loss.sum(axis=-1)
 
 
-def _batch_lse(thetas, log_n, log_d):
-    """(LSE (S, n), softmax weights (3 arrays (S, n))) for every row of `thetas`."""
+def batch_lse(thetas, log_n, log_d):
+    """(log E (S, n), softmax weights (3 arrays (S, n))) for every row of `thetas` (S, 5) at the
+    points (log N, log D): the law's natural-log error, batched over parameter sets."""
     a, b, e, size_exp, data_exp = (thetas[:, k:k + 1] for k in range(5))
     t0 = a - size_exp * log_n
     t1 = b - data_exp * log_d
@@ -136,7 +137,7 @@ def batch_minimise(starts: np.ndarray, log_n, log_d, log_e, delta: float,
 
 
 def _lm_block(th, log_n, log_d, log_e, delta, w_pts, max_iter, tol):
-    lse, soft = _batch_lse(th, log_n, log_d)
+    lse, soft = batch_lse(th, log_n, log_d)
     f = _huber(log_e - lse, delta, w_pts)
     mu = np.full(len(th), 1e-3)
     active = np.ones(len(th), bool)
@@ -157,7 +158,7 @@ def _lm_block(th, log_n, log_d, log_e, delta, w_pts, max_iter, tol):
         floor = 1e-12 + 1e-12 * diag.max(axis=1, keepdims=True)              # keeps lhs regular
         lhs = hess + (mu[idx, None] * diag + floor)[:, :, None] * eye
         new = th[idx] + np.linalg.solve(lhs, grad[..., None])[..., 0]
-        lse_new, soft_new = _batch_lse(new, log_n, log_d)
+        lse_new, soft_new = batch_lse(new, log_n, log_d)
         f_new = _huber(log_e - lse_new, delta, wp)
         better = np.isfinite(f_new) & (f_new < f[idx])
         gain = np.where(better, f[idx] - f_new, 0.0)

@@ -66,7 +66,7 @@ def optimal(thetas: np.ndarray, budget, cost: LogLogCost, size_range: tuple[floa
     k = cost(np.exp(grid))                                                     # cost per sample
     ln = np.repeat(grid, len(c))
     ld = np.log((c[None, :] / k[:, None]).ravel())
-    loge = J._batch_lse(th, ln, ld)[0].reshape(len(th), points, len(c))        # (S, G, m)
+    loge = J.batch_lse(th, ln, ld)[0].reshape(len(th), points, len(c))        # (S, G, m)
     i = np.clip(loge.argmin(axis=1), 1, points - 2)                            # (S, m)
     take = lambda j: np.take_along_axis(loge, j[:, None, :], axis=1)[:, 0, :]
     y0, y1, y2 = take(i - 1), take(i), take(i + 1)

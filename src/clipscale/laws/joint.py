@@ -102,7 +102,7 @@ class JointFit:
         if len(self.boot) == 0:
             raise FitError("this joint fit has no bootstrap samples; refit with n_boot > 0 to get intervals")
         n, d = _pair(size, data)
-        logs = J._batch_lse(self.boot, np.log(n), np.log(d))[0]                       # (B, m)
+        logs = J.batch_lse(self.boot, np.log(n), np.log(d))[0]                       # (B, m)
         if kind == "prediction" and self.resid_std > 0:
             logs = logs + np.random.default_rng(self.seed + 1).normal(0, self.resid_std, logs.shape)
         tail = (1 - level) / 2
