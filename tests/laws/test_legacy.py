@@ -59,6 +59,10 @@ def test_a_fits_file_of_schema_1_is_read_and_its_table_has_the_new_columns(tmp_p
     frame = fits.frame()
     assert frame.loc[0, "coef"] == 0.5 and frame.loc[1, "size_exp"] == 0.18 and frame.loc[1, "floor"] > 1
     assert not {"beta", "e_inf", "E_inf"} & set(frame.columns)
+    # Fits/1 named a given error column only in the metric's label: read back as the typed field
+    assert [e.error_col for e in fits.entries] == ["", "loss"]
+    again = Fits.from_dict(json.loads(json.dumps(fits.to_dict())))
+    assert [e.error_col for e in again.entries] == ["", "loss"]
 
 
 def test_an_older_fits_csv_row_is_read_back():

@@ -11,7 +11,6 @@ from clipscale.errors import FitError, UserInputError
 
 def register(sub) -> None:
     """Add `clipscale fit` to the top-level parser."""
-    from clipscale.laws.defaults import N_BOOT, SEED
     from clipscale.laws.methods import METHODS
 
     p = sub.add_parser(
@@ -22,6 +21,14 @@ def register(sub) -> None:
         epilog="methods:\n" + "\n".join(f"  {m.name}: {textwrap.fill(m.summary, 90, subsequent_indent='    ')}"
                                           for m in METHODS.values()),
         formatter_class=argparse.RawDescriptionHelpFormatter)
+    _table_args(p, METHODS)
+    _joint_args(p)
+    _output_args(p)
+    p.set_defaults(func=run)
+
+
+def _table_args(p, methods) -> None:
+    """The table, its columns and rows, and the method."""
     p.add_argument("results", help="results CSV")
     p.add_argument("--compute-col", default="gmacs_total", help="compute column (default: gmacs_total)")
     g = p.add_mutually_exclusive_group()
@@ -33,9 +40,12 @@ def register(sub) -> None:
                         "derived from upstream_dataset: openai for CLIP-WIT, else openclip)")
     p.add_argument("--where", action="append", metavar="'COL==VALUE'",
                    help="row filter, repeatable; operators == != < <= > >=")
-    p.add_argument("--method", default="paper", choices=sorted(METHODS) + ["joint"],
+    p.add_argument("--method", default="paper", choices=sorted(methods) + ["joint"],
                    help="law-fitting method (default: paper); joint: E(N, D) = floor + A/N^size_exp + B/D^data_exp "
                         "(needs --size-col and --data-col; --error-col may hold any positive loss)")
+
+
+def _joint_args(p) -> None:
     j = p.add_argument_group("joint law (--method joint)")
     j.add_argument("--size-col", help="model size N column: parameters, or per-sample GMACs (say which with --size-unit)")
     j.add_argument("--data-col", help="data size D column: samples seen")
@@ -46,6 +56,12 @@ def register(sub) -> None:
     j.add_argument("--cost-factor", type=float, help="instead of --cost-col: per-sample compute = FACTOR x N "
                                                     "(6 for Chinchilla's C = 6ND)")
     j.add_argument("--delta", type=float, default=1e-3, help="Huber delta in natural-log units (default 1e-3)")
+
+
+def _output_args(p) -> None:
+    """Fit options, the backtest split, and what is printed and written."""
+    from clipscale.laws.defaults import N_BOOT, SEED
+
     p.add_argument("--save-fits", metavar="JSON", help="write the fit objects (bootstrap included) to this JSON "
                                                        "file (default with --out: fits.json beside the CSV); the "
                                                        "report and `clipscale plan --fit` read it back")
@@ -71,7 +87,6 @@ def register(sub) -> None:
                         "and print one row per group x method (mae_pct in error-percentage points)")
     p.add_argument("--json", action="store_true", help="print one JSON object per group (a JSON list)")
     p.add_argument("--out", metavar="CSV", help="also write the table of fits to this CSV")
-    p.set_defaults(func=run)
 
 
 def parse_opts(items: list[str]) -> dict:

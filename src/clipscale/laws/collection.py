@@ -28,6 +28,7 @@ SCHEMA = "clipscale.laws.Fits/2"
 #: fits.json before the law parameters' renames (issue 27): its fits are read back by FitResult and
 #: JointFit (their schema /1), never written
 PREVIOUS_SCHEMA = "clipscale.laws.Fits/1"
+LEGACY_ERROR_LABEL = "error:"
 #: the joint-law fits file written before every method shared one (read back, never written)
 LEGACY_JOINT_SCHEMA = "clipscale.laws.JointFits/1"
 
@@ -58,12 +59,15 @@ def joint_summary(res: JointFit) -> dict[str, Any]:
 class FitEntry:
     """One group's fit: its group values, the method, the fit object (None when it failed, with the
     reason in `message`), the backtest summary and extras (a joint fit's per-sample `cost` pairs and
-    trained `architectures`; flags such as `headline`)."""
+    trained `architectures`; flags such as `headline`). `error_col`: the column that held the error
+    when the table gave one (any positive loss: not a fraction, not shown in percent); "" when the
+    error is 1 - `metric`, a fraction."""
 
     group: dict[str, Any]
     method: str
     n_points: int
     metric: str = ""
+    error_col: str = ""
     fit: FitResult | JointFit | None = None
     status: str = "ok"
     message: str = ""
@@ -94,15 +98,18 @@ class FitEntry:
 
     def to_dict(self) -> dict[str, Any]:
         return {"group": json_clean(self.group), "method": self.method, "n_points": int(self.n_points),
-                "metric": self.metric, "status": self.status, "message": self.message,
+                "metric": self.metric, "error_col": self.error_col, "status": self.status, "message": self.message,
                 "backtest": json_clean(self.backtest), "extra": json_clean(self.extra),
                 "fit": None if self.fit is None else self.fit.to_dict()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "FitEntry":
         fit = data.get("fit")
+        metric, error_col = str(data.get("metric") or ""), data.get("error_col")
+        if error_col is None:  # Fits/1 kept the error column only in the metric's label, "error:<column>"
+            error_col = metric[len(LEGACY_ERROR_LABEL):] if metric.startswith(LEGACY_ERROR_LABEL) else ""
         return cls(group=dict(data.get("group") or {}), method=str(data["method"]),
-                   n_points=int(data.get("n_points") or 0), metric=str(data.get("metric") or ""),
+                   n_points=int(data.get("n_points") or 0), metric=metric, error_col=str(error_col),
                    fit=_fit_from_dict(fit) if fit else None, status=str(data.get("status", "ok")),
                    message=str(data.get("message") or ""), backtest=dict(data.get("backtest") or {}),
                    extra=dict(data.get("extra") or {}))

@@ -19,7 +19,7 @@ from clipscale.errors import DataError
 from clipscale.laws.allocate import LogLogCost
 from clipscale.laws.collection import FitEntry, Fits, joint_summary
 from clipscale.laws.joint import fit_joint
-from clipscale.laws.table import ERROR, METRIC, _groups, _need, prepare_table, read_table, resolve_group_by
+from clipscale.laws.table import ERROR, METRIC, iter_groups, need_column, prepare_table, read_table, resolve_group_by
 from clipscale.laws.defaults import N_BOOT, SEED
 from clipscale.laws.split import Holdout
 
@@ -30,7 +30,7 @@ def fit_joint_table(df, **kwargs) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """(one summary row per group, the fitted groups as `load_fits` gives them); see
     `fit_joint_groups` for the arguments."""
     fits = fit_joint_groups(df, **kwargs)
-    return fits.frame(), [_view(e) for e in fits.select(ok=True)]
+    return fits.frame(), [joint_view(e) for e in fits.select(ok=True)]
 
 
 def fit_joint_groups(df, *, size_col: str, data_col: str, metric: str | None = None,
@@ -49,7 +49,7 @@ def fit_joint_groups(df, *, size_col: str, data_col: str, metric: str | None = N
                             (cost_col, "per-sample cost in GMACs", "--cost-col")):
         if col is None:
             continue
-        _need(df, col, what, flag)
+        need_column(df, col, what, flag)
         if not pd.api.types.is_numeric_dtype(df[col]):
             raise DataError(f"column {col!r} ({what}) is not numeric (e.g. {df[col].iloc[0]!r}); "
                             f"pass a column of numbers with {flag}")
@@ -57,9 +57,9 @@ def fit_joint_groups(df, *, size_col: str, data_col: str, metric: str | None = N
     keys = resolve_group_by(data, group_by)
     fits = Fits(meta={"size_col": size_col, "data_col": data_col, "size_unit": size_unit, "group_by": keys,
                       "method": "joint", "n_boot": n_boot, "seed": seed, "delta": delta})
-    for group, label, sub in _groups(data, keys):
+    for group, label, sub in iter_groups(data, keys):
         metrics = sub[METRIC].unique()
-        entry = FitEntry(group=group, method="joint", n_points=len(sub),
+        entry = FitEntry(group=group, method="joint", n_points=len(sub), error_col=error_col or "",
                          metric=metrics[0] if len(metrics) == 1 else "mixed")
         with fits.recording(entry, errors):
             cost = _cost(sub, size_col, cost_col, cost_factor)
@@ -120,14 +120,16 @@ def save_fits(path, entries, meta: dict[str, Any] | None = None) -> Path:
 def load_fits(path) -> list[dict[str, Any]]:
     """The joint-law entries of a fits file (fits.json of any methods, or the older joint-only file):
     each a dict with group, fit (a JointFit), cost (a LogLogCost), cost_unit, architectures, entry."""
-    views = [_view(e) for e in Fits.load(path).select("joint", ok=True)]
+    views = [joint_view(e) for e in Fits.load(path).select("joint", ok=True)]
     if not views:
         raise DataError(f"{path} holds no joint-law fit; write one with `clipscale fit TABLE --method joint "
                         "--size-col COL --data-col COL --save-fits FITS.json`")
     return views
 
 
-def _view(e: FitEntry) -> dict[str, Any]:
+def joint_view(e: FitEntry) -> dict[str, Any]:
+    """A joint-law entry as `plan_rows` and `clipscale plan` read it: group, fit, cost (a LogLogCost),
+    cost_unit, architectures and the entry itself."""
     return {"group": e.group, "fit": e.fit, "cost": e.cost(), "cost_unit": e.extra.get("cost", {}).get("unit", ""),
             "architectures": e.extra.get("architectures") or [], "entry": e}
 

@@ -38,7 +38,8 @@ def read_table(path) -> pd.DataFrame:
         raise DataError(f"cannot read {p} as CSV ({exc}); pass a comma-separated table with a header row") from None
 
 
-def _need(df: pd.DataFrame, col: str, what: str, flag: str) -> None:
+def need_column(df: pd.DataFrame, col: str, what: str, flag: str) -> None:
+    """DataError naming the columns present and the CLI flag that picks `col`, when it is absent."""
     if col not in df.columns:
         raise DataError(f"column {col!r} ({what}) is not in the table; {choices_hint(map(str, df.columns), 40)}; "
                         f"choose one with {flag}")
@@ -53,7 +54,7 @@ def reshape_wide(df: pd.DataFrame, compute_col: str, value_cols: Sequence[str] |
     """
     if value_cols:
         for c in value_cols:
-            _need(df, c, "a per-dataset metric column", "--value-cols")
+            need_column(df, c, "a per-dataset metric column", "--value-cols")
         cols = list(value_cols)
     else:
         num = df.select_dtypes("number").columns
@@ -80,7 +81,7 @@ def apply_where(df: pd.DataFrame, where: Iterable[str] | str | None) -> pd.DataF
             raise DataError(f"cannot read filter {cond!r}; write it as 'column==value' (operators: "
                             f"{', '.join(_OPS)}), e.g. --where 'downstream_dataset==imagenet1k'")
         col, op, raw = m.groups()
-        _need(df, col, "used in --where", "--where")
+        need_column(df, col, "used in --where", "--where")
         value: Any = raw.strip("'\"")
         if pd.api.types.is_numeric_dtype(df[col]):
             try:
@@ -109,38 +110,16 @@ def prepare_table(df, *, compute_col: str = "gmacs_total", metric: str | None = 
     ({metric column: [datasets]}): the report shows what it can and names the rest."""
     if bad not in ("raise", "drop"):
         raise DataError(f"bad={bad!r}; valid choices: raise, drop")
-    if isinstance(df, (str, Path)):
-        df = read_table(df)
-    df = df.copy()
-    if wide is None:
-        wide = ("downstream_dataset" not in df.columns and error_col is None
-                and (metric is None or metric not in df.columns))
-    if wide:
-        df = reshape_wide(df, compute_col, value_cols)
-        metric = WIDE_VALUE
-    if "group" not in df.columns and "upstream_dataset" in df.columns:
-        df["group"] = df["upstream_dataset"].map(paper_group)
-    if compute_col == "gmacs_total" and compute_col not in df.columns and {"gmacs", "samples_seen"} <= set(df.columns):
-        df[compute_col] = pd.to_numeric(df["gmacs"], errors="coerce") * pd.to_numeric(df["samples_seen"], errors="coerce")
-    _need(df, compute_col, "compute", "--compute-col")
+    df, metric = _shaped(df, compute_col, metric, error_col, wide, value_cols)
     df = apply_where(df, where)
     keep = pd.Series(True, index=df.index)
     no_metric: dict[str, list[str]] = {}
     if error_col is not None:
-        _need(df, error_col, "error", "--error-col")
+        need_column(df, error_col, "error", "--error-col")
         df[METRIC] = f"error:{error_col}"
         df[ERROR] = pd.to_numeric(df[error_col], errors="coerce")
     else:
-        df[METRIC] = _metric_names(df, metric)
-        values = pd.Series(np.nan, index=df.index)
-        for name in df[METRIC].unique():
-            rows = df[METRIC] == name
-            if name not in df.columns and bad == "drop":
-                no_metric[name] = sorted(map(str, df.loc[rows, "downstream_dataset"].unique())) \
-                    if "downstream_dataset" in df.columns else []
-                continue
-            _need(df, name, "metric", "--metric")
-            values[rows] = pd.to_numeric(df.loc[rows, name], errors="coerce")
+        values, no_metric = _metric_values(df, metric, bad)
         if bad == "drop":
             keep &= values.between(0, 1)
         else:
@@ -156,6 +135,44 @@ def prepare_table(df, *, compute_col: str = "gmacs_total", metric: str | None = 
     _check_positive(df, COMPUTE, compute_col)
     _check_positive(df, ERROR, "error (1 - metric)" if error_col is None else error_col, zero_error_ok)
     return df
+
+
+def _shaped(df, compute_col: str, metric: str | None, error_col: str | None, wide: bool | None,
+            value_cols) -> tuple[pd.DataFrame, str | None]:
+    """(a long copy of the table with `group` and total GMACs derived where absent, the metric to
+    read): a wide table (detected when `wide` is None) is reshaped and its value column is the metric."""
+    if isinstance(df, (str, Path)):
+        df = read_table(df)
+    df = df.copy()
+    if wide is None:
+        wide = ("downstream_dataset" not in df.columns and error_col is None
+                and (metric is None or metric not in df.columns))
+    if wide:
+        df = reshape_wide(df, compute_col, value_cols)
+        metric = WIDE_VALUE
+    if "group" not in df.columns and "upstream_dataset" in df.columns:
+        df["group"] = df["upstream_dataset"].map(paper_group)
+    if compute_col == "gmacs_total" and compute_col not in df.columns and {"gmacs", "samples_seen"} <= set(df.columns):
+        df[compute_col] = pd.to_numeric(df["gmacs"], errors="coerce") * pd.to_numeric(df["samples_seen"], errors="coerce")
+    need_column(df, compute_col, "compute", "--compute-col")
+    return df, metric
+
+
+def _metric_values(df: pd.DataFrame, metric: str | None, bad: str) -> tuple[pd.Series, dict[str, list[str]]]:
+    """(each row's metric value, {metric column absent: [its datasets]} when bad="drop"); sets the
+    METRIC column (the metric's name per row)."""
+    df[METRIC] = _metric_names(df, metric)
+    values = pd.Series(np.nan, index=df.index)
+    no_metric: dict[str, list[str]] = {}
+    for name in df[METRIC].unique():
+        rows = df[METRIC] == name
+        if name not in df.columns and bad == "drop":
+            no_metric[name] = sorted(map(str, df.loc[rows, "downstream_dataset"].unique())) \
+                if "downstream_dataset" in df.columns else []
+            continue
+        need_column(df, name, "metric", "--metric")
+        values[rows] = pd.to_numeric(df.loc[rows, name], errors="coerce")
+    return values, no_metric
 
 
 def _metric_names(df: pd.DataFrame, metric: str | None) -> pd.Series:
@@ -213,11 +230,11 @@ def resolve_group_by(df: pd.DataFrame, group_by) -> list[str]:
         return [c for c in DEFAULT_GROUP_BY if c in df.columns] + ([EVAL_KIND_COL] if mixed_eval_kinds(df) else [])
     cols = [group_by] if isinstance(group_by, str) else list(group_by)
     for c in cols:
-        _need(df, c, "in --group-by", "--group-by")
+        need_column(df, c, "in --group-by", "--group-by")
     return cols
 
 
-def _groups(data: pd.DataFrame, keys: list[str]):
+def iter_groups(data: pd.DataFrame, keys: list[str]):
     """(group values dict, label, rows) per group of `data` by `keys` (one group when no keys)."""
     for key, sub in (data.groupby(keys, sort=True, dropna=False) if keys else [((), data)]):
         key = key if isinstance(key, tuple) else (key,)
@@ -266,9 +283,9 @@ def fit_groups(df, *, compute_col: str = "gmacs_total", metric: str | None = Non
     keys = resolve_group_by(data, group_by)
     fits = Fits(meta={"compute_col": compute_col, "metric": metric, "error_col": error_col, "group_by": keys,
                       "method": method, "n_boot": n_boot, "seed": seed, "options": dict(opts)})
-    for group, label, sub in _groups(data, keys):
+    for group, label, sub in iter_groups(data, keys):
         metrics = sub[METRIC].unique()
-        entry = FitEntry(group=group, method=method, n_points=len(sub),
+        entry = FitEntry(group=group, method=method, n_points=len(sub), error_col=error_col or "",
                          metric=metrics[0] if len(metrics) == 1 else "mixed")
         o = group_options(method, _paper_group(sub), opts)
         with fits.recording(entry, errors):
@@ -305,7 +322,7 @@ def backtest_groups(df, methods: Sequence[str] = ("paper",), *, holdout: Holdout
     data = prepare_table(df, bad=bad, **table_opts)
     keys = resolve_group_by(data, group_by)
     frames, skipped = [], []
-    for group, label, sub in _groups(data, keys):
+    for group, label, sub in iter_groups(data, keys):
         sub = sub.reset_index(drop=True)
         for method in methods:
             try:

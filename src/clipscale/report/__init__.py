@@ -108,11 +108,11 @@ def _fitset(fits, results, points, problems: Problems, methods, n_boot: int, see
     if isinstance(fits, pd.DataFrame):
         return fits_from_table(fits, points, problems)
     if fits is not None:
-        return from_fits(fits, points, problems)
+        return from_fits(fits, points)
     from clipscale.laws import Fits
 
     fitted = fit_results(results, methods=methods, n_boot=n_boot, seed=seed) if len(points) else Fits()
-    fitset = from_fits(fitted, points, problems)
+    fitset = from_fits(fitted, points)
     fitset.methods = tuple(methods)
     return fitset
 

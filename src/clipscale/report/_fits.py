@@ -63,7 +63,7 @@ def fit_results(results: pd.DataFrame, *, methods=DEFAULT_METHODS, n_boot: int =
     return fits
 
 
-def from_fits(fits, points: pd.DataFrame, problems: Problems, *, shown: list | None = None) -> FitSet:
+def from_fits(fits, points: pd.DataFrame, *, shown: list | None = None) -> FitSet:
     """The report's FitSet from a clipscale.laws `Fits`: each entry's law drawn over the points of
     its group (the dataset, evaluation type and paper group it was fitted on), a failed entry named
     with its reason. `shown`: coefficient rows to show as given (a fit table the caller passed)."""
@@ -134,7 +134,7 @@ def fits_from_table(fits: pd.DataFrame, points: pd.DataFrame, problems: Problems
                                 fit=result, status="ok" if result is not None else "failed",
                                 message="" if result is not None else str(reason),
                                 extra={"headline": row["headline"]} if "headline" in row else {}))
-    return from_fits(Fits(entries), points, problems, shown=rows)
+    return from_fits(Fits(entries), points, shown=rows)
 
 
 def _nan(v) -> bool:

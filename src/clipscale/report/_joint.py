@@ -26,7 +26,7 @@ def budgets(fit, cost) -> np.ndarray:
 
 def joint_section(entries) -> tuple[dict | None, pd.DataFrame]:
     """(the page's joint payload or None when there is no joint entry, the plan rows for a CSV)."""
-    from clipscale.laws.joint_table import _view, plan_rows
+    from clipscale.laws.joint_table import joint_view, plan_rows
 
     if not entries:
         return None, pd.DataFrame()
@@ -37,10 +37,10 @@ def joint_section(entries) -> tuple[dict | None, pd.DataFrame]:
             failed.append(f"Joint law E(N, D) of {label}: not fitted ({entry.message}).")
             continue
         fit = entry.fit
-        view = _view(entry)
+        view = joint_view(entry)
         rows = plan_rows([view], budgets(fit, view["cost"]), LEVEL)
         frames.append(pd.DataFrame(rows))
-        pct = not str(entry.metric).startswith("error:")
+        pct = not entry.error_col  # an error column given as such is any positive loss, not a fraction
         laws.append({"title": label, "formula": fit.formula(),
                      "definition": _definition(fit, view["cost_unit"], pct),
                      "params": _params(fit), "plan": _plan(rows, pct, fit.size_unit, view["cost_unit"]),
