@@ -14,6 +14,7 @@ import pandas as pd
 
 from clipscale.errors import DataError
 from clipscale.schema import EVAL_KIND_COL, default_metric, paper_group, pretty_samples
+from clipscale.train.branches import WHOLE_RUN
 
 # Columns of the normalised points table (one row per model x downstream dataset).
 POINT_COLUMNS = ("downstream_dataset", "group", "arch", "data", "samples_seen", "samples_pretty",
@@ -247,9 +248,10 @@ TRAINING_COLUMNS = ("run", "arch", "part", "kind", "samples_seen", "loss", "lr")
 
 
 def normalise_training(training: pd.DataFrame | None, problems: Problems) -> pd.DataFrame:
-    """Training loss as logged (clipscale.study.orchestrate.training_curves: run, arch, part,
-    samples_seen, loss, lr) -> TRAINING_COLUMNS, with `kind` 'trunk', 'branch' (a cool-down branch,
-    part 'branch_s<level>') or 'run'; rows without a finite loss or samples seen are dropped."""
+    """Training loss as logged (clipscale.study.orchestrate.training_curves: run, arch, part, kind,
+    samples_seen, loss, lr) -> TRAINING_COLUMNS; `kind` (clipscale.train.branches: 'trunk', 'branch'
+    for a cool-down branch, 'run') is taken as given, 'run' when the table has none. Rows without a
+    finite loss or samples seen are dropped."""
     if training is None:
         return pd.DataFrame(columns=TRAINING_COLUMNS)
     training = _require_frame(training, "training")
@@ -261,7 +263,7 @@ def normalise_training(training: pd.DataFrame | None, problems: Problems) -> pd.
     col = lambda name, default: training[name] if name in training.columns else pd.Series([default] * n, index=training.index)
     out = pd.DataFrame({"run": training["run"].astype(str), "arch": col("arch", "unknown").astype(str),
                         "part": col("part", "run").astype(str)})
-    out["kind"] = out["part"].map(lambda p: "trunk" if p == "trunk" else "branch" if p.startswith("branch") else "run")
+    out["kind"] = col("kind", WHOLE_RUN).astype(str)
     for c in ("samples_seen", "loss", "lr"):
         out[c] = pd.to_numeric(col(c, np.nan), errors="coerce")
     ok = np.isfinite(out["samples_seen"]) & np.isfinite(out["loss"])
