@@ -8,8 +8,9 @@ Counted by reading the code (ast and tokenize; nothing is imported or run):
   things or had two spellings before issue 27 (the evaluation kind, the law's parameters, the
   held-out split, checkpoints per run), and the functions that take the held-out split as loose
   keyword arguments;
-- private cross-module reaches: `from m import _x` or `m._x` where `m` is another module of the
-  package (a `_module` itself imported by its own package is not counted; dunder names are not);
+- private cross-module reaches: `from m import _x` or `m._x` where `m` is another module (of the
+  package, or a third-party one, counted apart; a `_module` itself imported by its own package is
+  not counted; dunder names are not);
 - functions (and methods) over 50 lines;
 - bootstrap literals: a positive number given as a bootstrap count outside its one home
   (clipscale/laws/defaults.py): `n_boot=200` keywords, `n_boot: int = 1000` defaults, `X_N_BOOT = 200`
@@ -18,8 +19,8 @@ Counted by reading the code (ast and tokenize; nothing is imported or run):
   None` expression) outside the one rule, clipscale._io.json_clean;
 - folder-name literals outside their home module: string literals that name a file or folder of a
   study folder or a run folder (plan.json, runs/, done.json, trunk/, ...), counted outside
-  study/store.py (the study folder), train/run.py and train/branches.py (the run folder) and
-  report/__init__.py (the report folder's own files).
+  study/store.py (the study folder), train/run.py and train/branches.py (the run folder),
+  report/__init__.py (the report folder's own files) and evaluate/transfer.py (a fine-tune folder's).
 """
 from __future__ import annotations
 
@@ -53,7 +54,9 @@ FILE_NAMES = ("plan.json", "spec.json", "study.json", "summary.json", "fits.csv"
               "curves.csv", "done.json", "top_level.json", "metrics.jsonl", "branches.json", "design.jsonl",
               "meta.json", "progress.json")
 DIR_NAMES = ("runs", "status", "results", "report", "trunk", "checkpoints", "logs", "locks", "slurm")
-HOMES = ("study/store.py", "train/run.py", "train/branches.py", "report/__init__.py")
+#: where a folder's names live: the study folder, the run folder and a cool-down grid's folder, the
+#: report's own folder, and a fine-tune output folder (clipscale finetune --out)
+HOMES = ("study/store.py", "train/run.py", "train/branches.py", "report/__init__.py", "evaluate/transfer.py")
 BOOT_HOME = "laws/defaults.py"
 JSON_HOME = "_io.py"
 
@@ -134,6 +137,12 @@ def private_reaches(trees, mods: dict[str, Path]) -> list[str]:
                 if target is not None and target != mod:
                     out.append(f"{mod}: {target}.{n.attr}")
     return sorted(set(out))
+
+
+def _internal(reach: str) -> bool:
+    """A reach 'mod: target' (or 'mod: from target import _x') whose target is a clipscale module."""
+    target = reach.split(": ", 1)[1].removeprefix("from ")
+    return target.startswith("clipscale.")
 
 
 def _private(name: str) -> bool:
@@ -266,7 +275,8 @@ def main() -> None:
     for w, what in WORDS.items():
         print(f"  {w:<18} {words.get(w, 0):>4}   {what}")
     rows = [("signatures with a loose held-out split (holdout_top_frac/holdout_top/holdout_above/cutoff)", sigs),
-            ("private cross-module reaches", reaches),
+            ("private cross-module reaches (within clipscale)", [r for r in reaches if _internal(r)]),
+            ("private reaches into third-party modules", [r for r in reaches if not _internal(r)]),
             (f"functions over {MAX_LINES} lines", [f"{name} ({n} lines)" for n, name in longs]),
             ("bootstrap literals outside laws/defaults.py", boots),
             ("JSON cleaners besides _io.json_clean", cleaners),

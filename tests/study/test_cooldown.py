@@ -59,14 +59,19 @@ def test_same_spec_and_seed_give_the_same_numbers(tiny, tmp_path):
 
 
 def test_unmet_targets_are_named():
-    from clipscale.study.demo import unmet_targets
+    import dataclasses
 
-    good = {"frontier": {"error_at_max_compute": 0.2, "models": {"a": 2, "b": 3, "c": 1}, "n_points": 6},
-            "law": {"r2": 0.97}, "gmacs_total_range": [1.0, 500.0],
-            "backtest": {"mae_pct": 2.0, "inside_90": 3, "n_heldout": 3},
-            "budget": {"actual_s": 590.0, "budget_s": 600.0}}
+    from clipscale.study.summary import (BacktestFacts, BudgetFacts, FrontierFacts, LawFacts, StudySummary,
+                                         unmet_targets)
+
+    law = LawFacts("frontier", -0.2, 5.0, None, 0.97, 9, 6, 2.0, "ok", "")
+    budget = BudgetFacts(600.0, 1.0, 590.0, {}, {}, "fp32", 5.0, [], 0.0, 590.0, 3, [], {}, {})
+    good = StudySummary("s", 3, [], [], 590.0, "embedded/objects", law, [1.0, 500.0],
+                        FrontierFacts(6, {"a": 2, "b": 3, "c": 1}, [], 0.2, 0.2), None,
+                        BacktestFacts(3, 2.0, 3), budget)
     assert unmet_targets(good) == []
-    bad = {**good, "frontier": {**good["frontier"], "models": {"a": 6}}, "law": {"r2": 0.8},
-           "budget": {"actual_s": 900.0, "budget_s": 600.0}}
+    bad = dataclasses.replace(good, frontier=dataclasses.replace(good.frontier, models={"a": 6}),
+                              law=dataclasses.replace(law, r2=0.8),
+                              budget=dataclasses.replace(budget, actual_s=900.0))
     text = " | ".join(unmet_targets(bad))
     assert "1 model size(s) on the frontier" in text and "R^2 0.8" in text and "900 s" in text

@@ -4,7 +4,8 @@ import pandas as pd
 
 from clipscale.laws import Fits
 from clipscale.study import load_spec
-from clipscale.study.orchestrate import fit_study, make_report, summarize
+from clipscale.study.orchestrate import fit_study, make_report
+from clipscale.study.summary import build_summary
 
 
 def _results(n_models=3, kinds=("zeroshot_classification", "finetune")):
@@ -38,8 +39,9 @@ def test_laws_per_evaluation_type_and_the_joint_law(tiny, tmp_path):
     assert {a["name"] for a in joint.extra["architectures"]} == {"ladder-e-xxs", "ladder-e-xs", "ladder-e-s"}
     assert backtest is not None and len(backtest) == 1 and note == ""   # [fit] holdout_top = 1, zero-shot runs
     path = fits.save(tmp_path / "fits.json")
-    summary = summarize(spec, _results(), Fits.load(path).frame(), [], [], 0.0, backtest)
-    assert summary["law"]["n_points"] == 12 and summary["joint"]["status"] == "ok"
+    summary = build_summary(spec, "embedded/shape", _results(), Fits.load(path).frame(), [], [], 0.0, backtest)
+    assert summary.law.n_points == 12 and summary.joint.status == "ok" and summary.dataset == "embedded/shape"
+    assert summary.to_dict()["law"]["coef"] == summary.law.coef and "budget" not in summary.to_dict()
     index = make_report(spec.replace(out=str(tmp_path / "s")), _results(), None, path, backtest, [])
     text = index.read_text()
     assert "embedded/shape · fine-tune" in text and "compute-optimal" in text
