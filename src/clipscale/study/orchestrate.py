@@ -63,7 +63,8 @@ def run_study(spec: StudySpec, *, launcher: str | None = None, jobs: int | None 
                    planned_s=plan.planned_from_start_s() if plan else None)
     if todo:
         LAUNCHERS[launcher](spec, todo, jobs, threads, bar)
-    return finish_study(spec, report=report, wall_s=time.time() - t0, plan=plan, started=started, targets=targets)
+    return finish_study(spec, report=report, wall_s=time.time() - t0, plan=plan,
+                        started=t0 if started is None else started, targets=targets)
 
 
 def _launch_settings(spec: StudySpec, launcher: str | None, jobs: int | None, threads: int | None):
@@ -98,7 +99,7 @@ def run_with_budget(spec, seconds: float, *, jobs: int | None = None, progress: 
 def finish_study(spec: StudySpec, *, report: bool = True, wall_s: float = 0.0, plan: Plan | None = None,
                  started: float | None = None, targets: bool = False) -> StudyOutcome:
     """Merge, fit, summarise and report from whatever runs are stored (used by run_study and `study
-    report`); summary.json is written once, last."""
+    report`); summary.json is written once, last. `plan`, `started`: as for run_study."""
     store = Store(spec.out)
     runs = spec.runs()
     results, curves = merged_results(spec, store, runs)
@@ -113,10 +114,10 @@ def finish_study(spec: StudySpec, *, report: bool = True, wall_s: float = 0.0, p
     summary = build_summary(spec, headline_dataset(spec), results, fits, missing, notes, wall_s, backtest)
     report_path = make_report(spec, results, curves, store.fits_json if found is not None else None,
                               backtest, summary.notes, training_curves(store, runs)) if report else None
-    if plan is not None:
+    if plan is not None:  # the seconds it took in all, measuring and report included
         from clipscale.study.budget import budget_facts
 
-        summary.budget = budget_facts(plan, spec, time.time() - (started if started is not None else time.time()))
+        summary.budget = budget_facts(plan, spec, wall_s if started is None else time.time() - started)
     if targets:
         summary.unmet = unmet_targets(summary)
     store.write_summary(summary.to_dict())
