@@ -35,20 +35,6 @@ def test_atomic_write_leaves_no_partial_file(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["t.json"]
 
 
-def test_a_saved_tensor_file_has_the_same_bytes_in_any_folder(tmp_path):
-    """atomic_torch_save: torch names a zip's records after the file it writes to; through a file
-    object they are always 'archive/', so a checkpoint's sha256 does not depend on its temporary name."""
-    import zipfile
-
-    import torch
-
-    obj = {"state_dict": {"w": torch.arange(6.0)}, "epoch": 3}
-    a, b = _io.atomic_torch_save(tmp_path / "a" / "x.pt", obj), _io.atomic_torch_save(tmp_path / "b.pt", obj)
-    assert a.read_bytes() == b.read_bytes() and _io.sha256_file(a) == _io.sha256_file(b)
-    assert all(n.startswith("archive/") for n in zipfile.ZipFile(a).namelist())
-    assert torch.load(b, weights_only=True)["epoch"] == 3 and sorted(p.name for p in tmp_path.iterdir()) == ["a", "b.pt"]
-
-
 def test_run_metadata_records_versions_and_spec():
     meta = _io.run_metadata({"model": "x"})
     assert meta["spec"] == {"model": "x"}

@@ -75,22 +75,6 @@ def atomic_write_with(path: str | os.PathLike, writer: Callable[[Path], None]) -
     return Path(path)
 
 
-def atomic_torch_save(path: str | os.PathLike, obj: Any, save: Callable | None = None) -> Path:
-    """torch.save(obj) to `path` atomically, through a file object: torch then names the zip's
-    records 'archive/' rather than after the (random) temporary file, so the same object gives the
-    same bytes (and sha256) in any folder. `save`: torch.save or a stand-in with its signature."""
-    if save is None:
-        import torch
-
-        save = torch.save
-
-    def write(tmp: Path) -> None:
-        with open(tmp, "wb") as fh:
-            save(obj, fh)
-
-    return atomic_write_with(path, write)
-
-
 def sha256_file(path: str | os.PathLike, chunk_bytes: int = 1 << 20) -> str:
     """Hex sha256 of a file's bytes, read `chunk_bytes` (bytes) at a time."""
     digest = hashlib.sha256()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from clipscale._io import atomic_torch_save
+from clipscale._io import atomic_write_with
 from clipscale.errors import DataError, UserInputError
 from clipscale.evaluate.datasets import TaskData
 from clipscale.evaluate.features import Pixels, load_batch
@@ -191,7 +191,7 @@ def _last_epoch(out: Path) -> tuple[int, Path | None]:
 def _save(path: Path, model: Classifier, opt, epoch: int, step: int, samples: int, recipe: Recipe) -> None:
     state = {"state_dict": model.state_dict(), "optimizer": opt.state_dict() if opt is not None else None,
              "epoch": epoch, "step": step, "samples_seen": samples, "recipe": asdict(recipe)}
-    atomic_torch_save(path, state)
+    atomic_write_with(path, lambda tmp: torch.save(state, tmp))
 
 
 def train_head(model: Classifier, pixels, labels, recipe: Recipe, out: Path, *, device: str = "cpu",

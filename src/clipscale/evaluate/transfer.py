@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from clipscale._io import atomic_torch_save, atomic_write_with
+from clipscale._io import atomic_write_with
 from clipscale.evaluate import finetune as ft
 from clipscale.evaluate.checkpoints import load_model
 from clipscale.evaluate.datasets import task_data
@@ -92,7 +92,7 @@ def _save_openclip(path: Path, model, clf: ft.Classifier, recipe: ft.Recipe, inf
     state = {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
              "head": {k: v.cpu() for k, v in clf.head.state_dict().items()},
              "epoch": info.epoch, "samples_seen": info.samples_seen, "finetune_recipe": asdict(recipe)}
-    atomic_torch_save(path, state)
+    atomic_write_with(path, lambda tmp: torch.save(state, tmp))
 
 
 #: the results table of a fine-tune output folder (`clipscale finetune --out`, a study's cache)

@@ -27,7 +27,7 @@ import re
 import time
 from pathlib import Path
 
-from clipscale._io import atomic_torch_save, atomic_write_json
+from clipscale._io import atomic_write_json, atomic_write_with
 from clipscale._logs import logging_restored
 from clipscale.errors import TrainingError, UserInputError
 from clipscale.train import distributed
@@ -141,7 +141,7 @@ def _patched():
     def atomic_save(obj, f, *args, **kwargs):
         if not isinstance(f, (str, Path)):
             return real_save(obj, f, *args, **kwargs)
-        atomic_torch_save(f, obj, save=lambda o, fh: real_save(o, fh, *args, **kwargs))
+        atomic_write_with(f, lambda tmp: real_save(obj, tmp, *args, **kwargs))
 
     torch.nn.parallel.DistributedDataParallel, torch.save = CpuSafeDDP, atomic_save
     oc_data.tar_file_expander = functools.partial(webdataset.tariterators.tar_file_expander, eof_value=None)

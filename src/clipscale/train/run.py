@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clipscale._io import atomic_torch_save, atomic_write_json, atomic_write_text, run_metadata
+from clipscale._io import atomic_write_json, atomic_write_text, atomic_write_with, run_metadata
 from clipscale.errors import DataError, UserInputError
 from clipscale.train.spec import TrainSpec
 
@@ -141,7 +141,9 @@ class RunFolder:
         atomic_write_text(self.metrics_path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
 
     def save_checkpoint(self, epoch: int, payload: dict) -> Path:
-        return atomic_torch_save(self.checkpoint(epoch), payload)
+        import torch
+
+        return atomic_write_with(self.checkpoint(epoch), lambda tmp: torch.save(payload, tmp))
 
     def finish(self, result: TrainResult) -> TrainResult:
         atomic_write_json(self.done_path, result.to_dict())
