@@ -114,7 +114,7 @@ def errors(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def laws_table(err: pd.DataFrame, method: str, holdout: int, n_boot: int = 200) -> pd.DataFrame:
-    """One law per family: E = beta * C^alpha (C = total GMACs) and its backtest on the `holdout` top points."""
+    """One law per family: E = coef * C^alpha (C = total GMACs) and its backtest on the `holdout` top points."""
     from clipscale import laws
     from clipscale.errors import ClipscaleError
 
@@ -127,7 +127,7 @@ def laws_table(err: pd.DataFrame, method: str, holdout: int, n_boot: int = 200) 
             res = laws.fit(c, e, method, n_boot=n_boot, seed=0)
             lo, hi = res.ci.get("alpha", (float("nan"), float("nan")))
             row.update(alpha=res.alpha, alpha_lo90=lo, alpha_hi90=hi, r2=res.r2, n_fit_points=res.n_fit_points)
-            bt = laws.backtest(c, e, method, holdout_top=holdout)
+            bt = laws.backtest(c, e, method, holdout=laws.Holdout(top=holdout))
             row.update(backtest_alpha=bt.fit.alpha, backtest_mae_pct=bt.mae_pct, backtest_n_heldout=bt.n_heldout)
         except ClipscaleError as exc:
             row["message"] = str(exc)

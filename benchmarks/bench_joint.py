@@ -34,12 +34,13 @@ def main() -> None:
     t0 = time.perf_counter()
     x, f, k = J.grid_search(ln, ld, le, 1e-3)
     wall = time.perf_counter() - t0
-    a, b, e, alpha, beta = x
+    a, b, e, size_exp, data_exp = x
     print(f"data: {len(ln)} runs; grid: {k} starts")
     print(f"batched LM alone: {t_lm:6.2f} s wall; {int((f_all <= f * 1.001).sum())} starts within 0.1% of the best")
     print(f"grid_search (LM + L-BFGS-B polish): {wall:6.2f} s wall  <- target <= 10 s")
     print(f"objective {f:.5e} (certified 1.0183e-3); A={np.exp(a):.4g} B={np.exp(b):.4g} E={np.exp(e):.4g} "
-          f"alpha={alpha:.4g} beta={beta:.4g}; a_opt=beta/(alpha+beta)={beta / (alpha + beta):.3f}")
+          f"size_exp={size_exp:.4g} data_exp={data_exp:.4g}; a_opt=data_exp/(size_exp+data_exp)="
+          f"{data_exp / (size_exp + data_exp):.3f}")
     t0 = time.perf_counter()
     for s in starts[:20]:
         J.minimise(s, ln, ld, le, 1e-3)
@@ -48,7 +49,7 @@ def main() -> None:
 
 
 def paper(datasets: list[str] | None) -> None:
-    from clipscale.laws import fit_table
+    from clipscale.laws import Holdout, fit_table
     from clipscale.laws.joint_table import fit_joint_table
 
     folder = ROOT.parent / "shared" / "paper"
@@ -58,7 +59,7 @@ def paper(datasets: list[str] | None) -> None:
     r = r[r["upstream_dataset"] != "CLIP-WIT"].assign(params=lambda d: d["mparams"] * 1e6)  # parameters
     if datasets:
         r = r[r["downstream_dataset"].isin(datasets)]
-    split = {"holdout_top_frac": 0.2, "group_by": ["downstream_dataset"]}
+    split = {"holdout": Holdout(top_frac=0.2), "group_by": ["downstream_dataset"]}
     table = {m: fit_table(r, method=m, n_boot=0, **split) for m in ("frontier", "paper")}
     table["joint, N = parameters"] = fit_joint_table(r, size_col="params", cost_col="gmacs",
                                                      data_col="samples_seen", n_boot=0, **split)[0]

@@ -25,7 +25,7 @@ def main() -> None:
     ap.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default 1000)")
     args = ap.parse_args()
 
-    from clipscale.laws import backtest, fit
+    from clipscale.laws import Holdout, backtest, fit
 
     print("study | method | R^2 | law | backtest MAE (points) | inside 90% | actual % | predicted % | 90% PI %")
     for study in args.studies:
@@ -34,7 +34,7 @@ def main() -> None:
         c, e = d["gmacs_total"].to_numpy(float), 1.0 - d["acc1"].to_numpy(float)
         for method in args.methods.split(","):
             law = fit(c, e, method, n_boot=0)
-            bt = backtest(c, e, method, holdout_top=args.holdout_top, n_boot=args.n_boot)
+            bt = backtest(c, e, method, holdout=Holdout(top=args.holdout_top), n_boot=args.n_boot)
             held = bt.held_out_frame()
             pi = ", ".join(f"{lo:.2f}-{hi:.2f}" for lo, hi in zip(held["lo90_error_pct"], held["hi90_error_pct"]))
             print(f"{study} | {method} | {law.r2:.3f} | {law.formula()} | {bt.mae_pct:.2f} | "

@@ -34,17 +34,17 @@ def main() -> None:
         raw = json.loads((args.study / "study.json").read_text())["spec"]
         spec = spec_from_dict({**raw, "out": str(tmp)})
         keys = ["downstream_dataset", "task"]
-        sub = results[(results["downstream_dataset"] == orchestrate.fit_task(spec))
+        sub = results[(results["downstream_dataset"] == orchestrate.headline_dataset(spec))
                       & results["task"].isin(orchestrate.ZERO_SHOT_KINDS)]
-        joint_s = _best(args.repeat, lambda: orchestrate._joint(sub, keys))
+        joint_s = _best(args.repeat, lambda: orchestrate.joint_law(sub, keys, spec.fit.n_boot))
         fit_s = _best(args.repeat, lambda: orchestrate.fit_study(spec, results))
         fits, backtest, note = orchestrate.fit_study(spec, results)
         path = fits.save(tmp / "fits.json")
         report_s = _best(args.repeat, lambda: orchestrate.make_report(spec, results, curves, path, backtest, []))
         joint = fits.select("joint")[0]
         print(f"study {args.study}: {len(results)} result rows, joint law on {len(sub)} zero-shot runs of "
-              f"{orchestrate.fit_task(spec)} (N = per-sample GMACs, D = samples seen)")
-        print(f"joint law + {orchestrate.JOINT_N_BOOT} bootstrap resamples: {joint_s:.2f} s "
+              f"{orchestrate.headline_dataset(spec)} (N = per-sample GMACs, D = samples seen)")
+        print(f"joint law + {spec.fit.n_boot} bootstrap resamples: {joint_s:.2f} s "
               f"({joint.fit.n_starts if joint.ok else 0} starts)")
         print(f"all of fit_study (laws per task and evaluation type, backtest, joint law): {fit_s:.2f} s")
         print(f"report from fits.json: {report_s:.2f} s")

@@ -61,13 +61,24 @@ def ladder(family: str = "bpe") -> dict[str, LadderModel]:
         raise unknown("ladder family", family, ("bpe", "e"), fix="use 'bpe' for real shards, 'e' for embedded data")
     out = {}
     for path in sorted(_CONFIG_DIR.glob("ladder-*.json")):
-        if path.stem.startswith("ladder-e-") != (family == "e"):
-            continue
         cfg = json.loads(path.read_text())
         v, t = cfg["vision_cfg"], cfg["text_cfg"]
+        if _family(t) != family:
+            continue
         out[path.stem] = LadderModel(path.stem, v["width"], v["layers"], v["image_size"], v["patch_size"],
                                      t["context_length"])
     return dict(sorted(out.items(), key=lambda kv: (kv[1].width, kv[1].layers)))
+
+
+#: the compact tokenizer of the embedded captions: the text config that names it is the "e" family's
+EMBEDDED_BPE = "embedded_bpe.txt.gz"
+
+
+def _family(text_cfg: dict[str, Any]) -> str:
+    """A ladder config's family, from the tokenizer its text tower is built for (a typed trait of the
+    config): "e" for the compact embedded tokenizer, "bpe" for OpenCLIP's."""
+    bpe = (text_cfg.get("tokenizer_kwargs") or {}).get("bpe_path")
+    return "e" if bpe is not None and Path(bpe).name == EMBEDDED_BPE else "bpe"
 
 
 def list_architectures() -> list[str]:

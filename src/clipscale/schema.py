@@ -10,6 +10,11 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "acc1", "acc5", "mean_per_class_recall", "image_retrieval_recall@5", "text_retrieval_recall@5",
     "mean_average_precision", "task", "samples_seen_pretty", "name",
 )
+# The column that holds a row's evaluation kind (zeroshot_classification, zeroshot_retrieval,
+# linear_probe, finetune: clipscale.evaluate.tasks.KINDS and evaluate.finetune.FINETUNE). The paper
+# named it `task`, and results tables keep that name; code calls the concept `eval_kind`. (A row's
+# evaluation task, the registry name such as 'embedded/objects', is the `eval_task` column.)
+EVAL_KIND_COL = "task"
 # Metric columns: fractions in [0, 1] (error = 1 - metric; percent only in figures and reports).
 METRIC_COLUMNS: tuple[str, ...] = (
     "acc1", "acc5", "mean_per_class_recall", "image_retrieval_recall@5", "text_retrieval_recall@5",

@@ -8,7 +8,7 @@ import pytest
 
 from clipscale.cli import main
 from clipscale.errors import DataError
-from clipscale.laws import Fits, backtest_groups, backtest_table, fit_groups, fit_table, prepare_table
+from clipscale.laws import Fits, Holdout, backtest_groups, backtest_table, fit_groups, fit_table, prepare_table
 from clipscale.laws import _joint_opt as J
 from clipscale.laws.backtest import BACKTEST_COLUMNS
 from clipscale.laws.joint_table import fit_joint_groups, load_fits
@@ -32,7 +32,7 @@ def eval_table(n=10, seed=0):
 
 
 def test_fits_round_trip_keeps_every_fit_bootstrap_included(tmp_path):
-    fits = fit_groups(long_table(), method="paper", n_boot=50, holdout_top=2)
+    fits = fit_groups(long_table(), method="paper", n_boot=50, holdout=Holdout(top=2))
     path = fits.save(tmp_path / "fits.json")
     back = Fits.load(path)
     a, b = fits.frame(), back.frame()
@@ -42,7 +42,7 @@ def test_fits_round_trip_keeps_every_fit_bootstrap_included(tmp_path):
     one, two = fits.entries[1].fit, back.entries[1].fit
     c = np.logspace(9, 14, 5)
     assert np.allclose(one.predict_interval(c, 0.9), two.predict_interval(c, 0.9))   # the band survives
-    assert fit_table(long_table(), method="paper", n_boot=50, holdout_top=2).equals(a)  # fits.csv = frame()
+    assert fit_table(long_table(), method="paper", n_boot=50, holdout=Holdout(top=2)).equals(a)  # fits.csv = frame()
 
 
 def test_evaluation_types_are_fitted_apart():
@@ -62,19 +62,19 @@ def test_clip_wit_rule_applies_in_fits_and_backtests():
     assert np.allclose(paper["alpha"], ls["alpha"])      # CLIP-WIT: plain least squares, not binned
     binned = fit_table(wit.assign(upstream_dataset="LAION-2B"), method="paper", n_boot=0)
     assert not np.allclose(binned["alpha"], ls["alpha"])
-    bt_paper = backtest_table(wit[wit["downstream_dataset"] == "cars"], method="paper", holdout_top=2)
-    bt_ls = backtest_table(wit[wit["downstream_dataset"] == "cars"], method="ls", holdout_top=2)
+    bt_paper = backtest_table(wit[wit["downstream_dataset"] == "cars"], method="paper", holdout=Holdout(top=2))
+    bt_ls = backtest_table(wit[wit["downstream_dataset"] == "cars"], method="ls", holdout=Holdout(top=2))
     assert np.allclose(bt_paper["predicted_error_pct"], bt_ls["predicted_error_pct"])
 
 
 def test_backtest_tables_share_their_columns():
-    table, skipped = backtest_groups(long_table(), ("paper", "frontier"), holdout_top=2, keep=("name", "arch"))
+    table, skipped = backtest_groups(long_table(), ("paper", "frontier"), holdout=Holdout(top=2), keep=("name", "arch"))
     assert list(table.columns) == ["downstream_dataset", "group", "name", "arch", *BACKTEST_COLUMNS]
     assert len(table) == 4 * 2 * 2 and skipped == []
     one = backtest_table(long_table().query("downstream_dataset == 'cars' and upstream_dataset == 'LAION-2B'"),
-                         holdout_top=2, keep=("name",))
+                         holdout=Holdout(top=2), keep=("name",))
     assert list(one.columns) == ["name", *BACKTEST_COLUMNS]
-    tiny, skipped = backtest_groups(long_table().head(3), ("paper",), holdout_top=2)
+    tiny, skipped = backtest_groups(long_table().head(3), ("paper",), holdout=Holdout(top=2))
     assert tiny.empty and list(tiny.columns) == list(BACKTEST_COLUMNS) and "too few" in skipped[0]
 
 
@@ -105,7 +105,7 @@ def test_the_older_joint_fits_file_is_still_read(tmp_path):
               "fits": [{"group": e.group, "fit": e.fit.to_dict(), "cost": e.extra["cost"], "architectures": []}]}
     (tmp_path / "old.json").write_text(json.dumps(legacy))
     entry = load_fits(tmp_path / "old.json")[0]
-    assert entry["fit"].alpha == pytest.approx(e.fit.alpha) and entry["cost"](1e9) == pytest.approx(6e9)
+    assert entry["fit"].size_exp == pytest.approx(e.fit.size_exp) and entry["cost"](1e9) == pytest.approx(6e9)
 
 
 def test_cli_fit_writes_fits_json_beside_the_csv_and_plan_needs_a_joint_fit(tmp_path, capsys):

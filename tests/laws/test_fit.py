@@ -1,4 +1,5 @@
 """Law fits on synthetic data with known parameters, intervals, bad input and the result object."""
+import dataclasses
 import json
 
 import numpy as np
@@ -6,14 +7,14 @@ import pytest
 from scipy.optimize import least_squares
 
 from clipscale.errors import DataError, FitError, NotFoundError, UserInputError
-from clipscale.laws import METHODS, FitResult, backtest, compare_methods, fit
+from clipscale.laws import METHODS, FitResult, Holdout, backtest, compare_methods, fit
 from clipscale.laws import _linear
 
 C = np.logspace(9, 13, 25)
 
 
-def power(c, beta=5.0, alpha=-0.12, e_inf=0.0):
-    return beta * c ** alpha + e_inf
+def power(c, coef=5.0, alpha=-0.12, floor=0.0):
+    return coef * c ** alpha + floor
 
 
 def test_paper_method_on_a_noiseless_law_is_close():
@@ -26,10 +27,10 @@ def test_paper_method_on_a_noiseless_law_is_close():
 def test_noiseless_power_law_is_recovered_exactly(method):
     res = fit(C, power(C), method, n_boot=100)
     assert res.alpha == pytest.approx(-0.12, abs=1e-9)
-    assert res.beta == pytest.approx(5.0, rel=1e-8)
+    assert res.coef == pytest.approx(5.0, rel=1e-8)
     assert res.r2 == pytest.approx(1.0)
     assert np.abs(res.residuals).max() < 1e-9
-    assert res.e_inf is None
+    assert res.floor is None
 
 
 def test_noisy_exponent_lies_in_its_interval():
@@ -38,7 +39,7 @@ def test_noisy_exponent_lies_in_its_interval():
     res = fit(C, e, "ls", n_boot=1000, seed=0)
     lo, hi = res.ci["alpha"]
     assert lo < -0.12 < hi and hi - lo < 0.05
-    lo_b, hi_b = res.ci["beta"]
+    lo_b, hi_b = res.ci["coef"]
     assert lo_b < 5.0 < hi_b
 
 
@@ -81,33 +82,33 @@ def test_frontier_keeps_only_points_no_cheaper_point_beats():
 
 def test_saturating_recovers_the_floor():
     c = np.logspace(8, 14, 40)
-    e = power(c, beta=3.0, alpha=-0.2, e_inf=0.1) * 10 ** np.random.default_rng(0).normal(0, 0.003, 40)
+    e = power(c, coef=3.0, alpha=-0.2, floor=0.1) * 10 ** np.random.default_rng(0).normal(0, 0.003, 40)
     res = fit(c, e, "saturating", n_boot=200)  # 200 resamples: the process-parallel bootstrap path
-    assert res.e_inf == pytest.approx(0.1, abs=0.01)
-    assert len(res.boot["e_inf"]) >= 190  # resamples refitted, few dropped
+    assert res.floor == pytest.approx(0.1, abs=0.01)
+    assert len(res.boot["floor"]) >= 190  # resamples refitted, few dropped
     assert res.alpha == pytest.approx(-0.2, abs=0.03)
-    lo, hi = res.ci["e_inf"]
-    assert lo <= res.e_inf <= hi
-    assert "E = " in res.formula() and res.formula().endswith(f"+ {res.e_inf:.2f}")
+    lo, hi = res.ci["floor"]
+    assert lo <= res.floor <= hi
+    assert "E = " in res.formula() and res.formula().endswith(f"+ {res.floor:.2f}")
 
 
 def test_saturating_falls_back_when_the_floor_is_not_identifiable():
-    # Pure power laws with noise: the floor test (t >= 2 and F test at 5%) should reject e_inf in most.
+    # Pure power laws with noise: the floor test (t >= 2 and F test at 5%) should reject floor in most.
     fell_back = 0
     for seed in range(30):
         res = fit(C, power(C) * 10 ** np.random.default_rng(seed).normal(0, 0.01, C.size), "saturating", n_boot=0)
-        if res.e_inf is None:
+        if res.floor is None:
             assert any("not identifiable" in n for n in res.notes)
             fell_back += 1
     assert fell_back >= 26
     few = fit(C[:4], power(C[:4]), "saturating", n_boot=0)
-    assert few.e_inf is None and "too few" in few.notes[0]
+    assert few.floor is None and "too few" in few.notes[0]
 
 
 def test_shifted_form_recovers_c0():
     c = np.logspace(8, 14, 40)
     res = fit(c, 3.0 * (c + 1e10) ** -0.2 + 0.1, "saturating", form="shifted", n_boot=0)
-    assert res.c0 == pytest.approx(1e10, rel=0.01) and res.e_inf == pytest.approx(0.1, abs=0.001)
+    assert res.c0 == pytest.approx(1e10, rel=0.01) and res.floor == pytest.approx(0.1, abs=0.001)
     assert "(C + " in res.formula() and len(res.notes) == 1
     plain = fit(c, 3.0 * c ** -0.2 + 0.1, "saturating", form="shifted", n_boot=0)
     assert any("no measurable shift" in n for n in plain.notes)
@@ -153,7 +154,7 @@ def test_predict_interval_and_json_round_trip(tmp_path):
     assert np.all(chi - clo < hi - lo)  # the law is surer than a new run's point
     res.save(tmp_path / "fit.json")
     data = json.loads((tmp_path / "fit.json").read_text())
-    assert data["e_inf"] is None and data["method"] == "ls" and len(data["residuals"]) == C.size
+    assert data["floor"] is None and data["method"] == "ls" and len(data["residuals"]) == C.size
     back = FitResult.load(tmp_path / "fit.json")
     np.testing.assert_allclose(back.predict(target), mid)
     np.testing.assert_allclose(back.predict_interval(target)[0], lo)
@@ -164,17 +165,34 @@ def test_predict_interval_and_json_round_trip(tmp_path):
 
 def test_backtest_and_method_comparison():
     e = power(C)
-    bt = backtest(C, e, "ls", holdout_top=3)
+    bt = backtest(C, e, "ls", holdout=Holdout(top=3))
     assert bt.n_heldout == 3 and bt.mae_pct < 1e-6
     assert set(bt.compute) == set(C[-3:])
-    bt2 = backtest(C, e, "paper", holdout_top_frac=0.2)
+    bt2 = backtest(C, e, "paper", holdout=Holdout(top_frac=0.2))
     assert bt2.n_heldout == 5
-    cut = backtest(C, e, "ls", cutoff=1e12)
+    cut = backtest(C, e, "ls", holdout=Holdout(above=1e12))
     assert (cut.compute > 1e12).all() and cut.n_heldout == int((C > 1e12).sum())
-    table = compare_methods(C, e * 10 ** np.random.default_rng(0).normal(0, 0.01, C.size), holdout_top=5)
+    table = compare_methods(C, e * 10 ** np.random.default_rng(0).normal(0, 0.01, C.size), holdout=Holdout(top=5))
     assert list(table["method"]) == ["paper", "ls", "frontier", "saturating"]
     assert (table["n_heldout"] == 5).all() and (table["mae_pct"] >= 0).all()
-    with pytest.raises(DataError, match="exactly one split"):
-        backtest(C, e, holdout_top=2, cutoff=1e11)
+    with pytest.raises(DataError, match="exactly one held-out split"):
+        Holdout(top=2, above=1e11)
     with pytest.raises(DataError, match="leaves none to fit"):
-        backtest(C, e, holdout_top=25)
+        backtest(C, e, holdout=Holdout(top=25))
+
+
+def test_holdout_is_one_validated_split():
+    """Holdout: exactly one form, checked when made; train_mask keeps the cheaper runs."""
+    c = np.array([5.0, 1.0, 3.0, 2.0, 4.0])
+    assert Holdout(top=2).train_mask(c).tolist() == [False, True, True, True, False]
+    assert Holdout(top_frac=0.2).train_mask(c).tolist() == [False, True, True, True, True]  # ceil(0.2 x 5) = 1
+    assert Holdout(above=3.0).train_mask(c).tolist() == [False, True, True, True, False]
+    assert Holdout.of() is None and Holdout.of(top=3) == Holdout(top=3)
+    assert Holdout(top=3).describe() == "the 3 largest-compute runs held out"
+    for bad, match in (({}, "exactly one"), ({"top": 1, "top_frac": 0.5}, "exactly one"),
+                       ({"top_frac": 1.5}, r"fraction in \(0, 1\)"), ({"top": 0}, "whole number >= 1"),
+                       ({"top": 2.5}, "whole number"), ({"above": float("nan")}, "finite")):
+        with pytest.raises(DataError, match=match):
+            Holdout(**bad)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Holdout(top=1).top = 2

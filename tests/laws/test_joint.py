@@ -7,10 +7,10 @@ from clipscale.laws import _joint_opt as J
 from clipscale.laws.allocate import LogLogCost, chinchilla_a_opt, optimal
 from clipscale.laws.joint import JointFit, fit_joint
 
-TRUE = {"A": 400.0, "B": 2000.0, "E_inf": 1.8, "alpha": 0.34, "beta": 0.37}
+TRUE = {"A": 400.0, "B": 2000.0, "floor": 1.8, "size_exp": 0.34, "data_exp": 0.37}
 THETA = np.array([np.log(400), np.log(2000), np.log(1.8), 0.34, 0.37])
 SMALL = J.start_grid({"a": np.array([0, 5, 10.]), "b": np.array([0, 5, 10.]), "e": np.array([-1, 0, 1.]),
-                      "alpha": np.array([0.2, 0.5]), "beta": np.array([0.2, 0.5])})
+                      "size_exp": np.array([0.2, 0.5]), "data_exp": np.array([0.2, 0.5])})
 
 
 def _runs(seed, n=80, noise=0.01):
@@ -24,7 +24,7 @@ def _runs(seed, n=80, noise=0.01):
 def test_recovers_the_law_and_round_trips(tmp_path):
     fit = fit_joint(*_runs(0), n_boot=50, starts=SMALL)
     for k, v in TRUE.items():
-        # A and B trade off against alpha and beta (as in Chinchilla): within a factor 3
+        # A and B trade off against size_exp and data_exp (as in Chinchilla): within a factor 3
         assert abs(np.log(getattr(fit, k) / v)) < (np.log(3) if k in "AB" else 0.15)
         lo, hi = fit.ci[k]
         assert lo <= getattr(fit, k) <= hi

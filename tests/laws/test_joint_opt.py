@@ -25,12 +25,12 @@ def test_certified_minimum_from_certified_point():
     assert len(ln) == 240
     x, f = J.minimise(np.array([6.168, 7.669, 0.5973, 0.3473, 0.3671]), ln, ld, le, 1e-3)
     assert f == pytest.approx(1.0183e-3, rel=1e-3)
-    a, b, e, alpha, beta = x
+    a, b, e, size_exp, data_exp = x
     assert np.exp(a) == pytest.approx(477.8, rel=5e-3)
     assert np.exp(b) == pytest.approx(2144, rel=5e-3)
     assert np.exp(e) == pytest.approx(1.8172, rel=5e-3)
-    assert alpha == pytest.approx(0.3473, rel=5e-3)
-    assert beta == pytest.approx(0.3671, rel=5e-3)
+    assert size_exp == pytest.approx(0.3473, rel=5e-3)
+    assert data_exp == pytest.approx(0.3671, rel=5e-3)
 
 
 def test_gradient_matches_finite_differences():
@@ -53,10 +53,10 @@ def test_certified_minimum_from_the_full_grid_search():
     x, f, k = J.grid_search(ln, ld, le, 1e-3)
     assert k == 4500
     assert f == pytest.approx(1.0183e-3, rel=1e-3)
-    a, b, e, alpha, beta = x
-    for got, want in ((np.exp(a), 477.8), (np.exp(b), 2144), (np.exp(e), 1.8172), (alpha, 0.3473), (beta, 0.3671)):
+    a, b, e, size_exp, data_exp = x
+    for got, want in ((np.exp(a), 477.8), (np.exp(b), 2144), (np.exp(e), 1.8172), (size_exp, 0.3473), (data_exp, 0.3671)):
         assert float(f"{got:.3g}") == float(f"{want:.3g}")
-    assert beta / (alpha + beta) == pytest.approx(0.514, abs=1e-3)   # Epoch's MLE point gives 0.513
+    assert data_exp / (size_exp + data_exp) == pytest.approx(0.514, abs=1e-3)   # Epoch's MLE point gives 0.513
 
 
 def test_batched_lm_matches_scipy_from_the_same_start():

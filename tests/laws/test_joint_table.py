@@ -32,8 +32,8 @@ def test_cli_fit_joint_json_backtest_and_plan(tmp_path, capsys):
                "--holdout-top-frac", "0.2", "--json", "--save-fits", str(fits)])
     assert rc == 0
     row = json.loads(capsys.readouterr().out)[0]
-    assert {"E_inf", "A", "B", "alpha", "beta", "objective", "backtest_mae"} <= set(row)
-    assert row["alpha"] == pytest.approx(0.34, abs=0.05) and row["beta"] == pytest.approx(0.37, abs=0.05)
+    assert {"floor", "A", "B", "size_exp", "data_exp", "objective", "backtest_mae"} <= set(row)
+    assert row["size_exp"] == pytest.approx(0.34, abs=0.05) and row["data_exp"] == pytest.approx(0.37, abs=0.05)
     assert row["backtest_n_heldout"] == 5 and row["backtest_mae"] < 0.05
     entry = load_fits(fits)[0]
     assert entry["fit"].n_points == 24 and entry["cost"](1e9) == pytest.approx(6e9)

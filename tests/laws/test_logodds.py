@@ -1,10 +1,10 @@
-"""Method 'logodds' (E/(1-E) = beta*C^alpha on the compute frontier) and zero-error groups."""
+"""Method 'logodds' (E/(1-E) = coef*C^alpha on the compute frontier) and zero-error groups."""
 import numpy as np
 import pandas as pd
 import pytest
 
 from clipscale.errors import DataError
-from clipscale.laws import FitResult, backtest, fit, fit_table
+from clipscale.laws import FitResult, Holdout, backtest, fit, fit_table
 
 
 @pytest.fixture
@@ -16,7 +16,7 @@ def test_logodds_recovers_a_known_law_and_predicts_in_error_space(sigmoid_curve)
     c, e = sigmoid_curve()
     res = fit(c, e, "logodds", n_boot=50)
     assert res.alpha == pytest.approx(-0.8, abs=1e-6)
-    assert res.beta == pytest.approx(50.0, rel=1e-6)
+    assert res.coef == pytest.approx(50.0, rel=1e-6)
     assert res.r2 == pytest.approx(1.0)
     assert res.formula().startswith("E/(1-E) = ")
     assert np.allclose(res.predict(c), e)
@@ -26,8 +26,8 @@ def test_logodds_recovers_a_known_law_and_predicts_in_error_space(sigmoid_curve)
 
 def test_logodds_beats_a_power_law_on_a_sigmoid_backtest(sigmoid_curve):
     c, e = sigmoid_curve(noise=0.01, seed=3)
-    lo = backtest(c, e, "logodds", holdout_top=6)
-    pl = backtest(c, e, "frontier", holdout_top=6)
+    lo = backtest(c, e, "logodds", holdout=Holdout(top=6))
+    pl = backtest(c, e, "frontier", holdout=Holdout(top=6))
     assert lo.mae_pct < pl.mae_pct
     assert lo.mae_pct < 1.0
 

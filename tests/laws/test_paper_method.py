@@ -32,13 +32,13 @@ def fits(results):
     return fit_table(results, n_boot=50).set_index(["downstream_dataset", "group"])
 
 
-@pytest.mark.parametrize("group,beta,alpha", [("openclip", 5.86, -0.11), ("openai", 23.18, -0.16)])
-def test_imagenet_laws_match_the_paper(fits, group, beta, alpha):
+@pytest.mark.parametrize("group,coef,alpha", [("openclip", 5.86, -0.11), ("openai", 23.18, -0.16)])
+def test_imagenet_laws_match_the_paper(fits, group, coef, alpha):
     # Cherti et al. 2023, Fig. 1 / Table: ImageNet zero-shot E = 5.86 C^-0.11 (LAION), 23.18 C^-0.16 (WIT).
     row = fits.loc[("imagenet1k", group)]
-    assert round(row["beta"], 2) == beta
+    assert round(row["coef"], 2) == coef
     assert round(row["alpha"], 2) == alpha
-    assert row["formula"] == f"E = {beta:.2f} · C^{alpha:.2f}"
+    assert row["formula"] == f"E = {coef:.2f} · C^{alpha:.2f}"
 
 
 def test_every_dataset_and_group_matches_the_notebook_procedure(results, fits):
@@ -48,10 +48,10 @@ def test_every_dataset_and_group_matches_the_notebook_procedure(results, fits):
         d = d[(d["upstream_dataset"] == "CLIP-WIT") == (group == "openai")]
         metric = {"mscoco_captions": "image_retrieval_recall@5", "flickr30k": "image_retrieval_recall@5",
                   "voc2007_multilabel": "mean_average_precision"}.get(dataset, "acc1")
-        slope, beta = _notebook_reference(np.log10(d["gmacs_total"].to_numpy()),
+        slope, coef = _notebook_reference(np.log10(d["gmacs_total"].to_numpy()),
                                           np.log10(1 - d[metric].to_numpy()), binned=group == "openclip")
         assert row["alpha"] == pytest.approx(slope, rel=1e-9, abs=1e-12), (dataset, group)
-        assert row["beta"] == pytest.approx(beta, rel=1e-9), (dataset, group)
+        assert row["coef"] == pytest.approx(coef, rel=1e-9), (dataset, group)
         assert row["n_points"] == len(d)
 
 
@@ -73,5 +73,5 @@ def test_empty_bins_are_dropped_like_the_notebook():
     e = np.array([0.5, 0.45, 0.2, 0.25])
     res = fit(c, e, "paper", n_boot=0)
     assert res.n_fit_points == 2
-    slope, beta = _notebook_reference(np.log10(c), np.log10(e), binned=True)
-    assert res.alpha == pytest.approx(slope) and res.beta == pytest.approx(beta)
+    slope, coef = _notebook_reference(np.log10(c), np.log10(e), binned=True)
+    assert res.alpha == pytest.approx(slope) and res.coef == pytest.approx(coef)

@@ -9,16 +9,16 @@ import pytest
 
 from clipscale.cli import main
 from clipscale.errors import DataError
-from clipscale.laws import fit_table, prepare_table
+from clipscale.laws import Holdout, fit_table, prepare_table
 
 
 def long_table(n=12, seed=0):
     rng = np.random.default_rng(seed)
     c = np.logspace(9, 13, n)
     rows = []
-    for ds, beta in (("imagenet1k", 5.0), ("cars", 9.0)):
+    for ds, coef in (("imagenet1k", 5.0), ("cars", 9.0)):
         for up in ("LAION-2B", "CLIP-WIT"):
-            err = beta * c ** -0.12 * 10 ** rng.normal(0, 0.01, n)
+            err = coef * c ** -0.12 * 10 ** rng.normal(0, 0.01, n)
             for i in range(n):
                 rows.append({"arch": f"m{i}", "gmacs_total": c[i], "upstream_dataset": up,
                              "downstream_dataset": ds, "acc1": 1 - err[i], "name": f"run{i}"})
@@ -43,17 +43,17 @@ def test_groups_are_derived_and_each_gets_a_law():
         ("cars", "openai"), ("cars", "openclip"), ("imagenet1k", "openai"), ("imagenet1k", "openclip")]
     assert (fits["status"] == "ok").all()
     assert np.allclose(fits["alpha"], -0.12, atol=0.02)
-    assert {"alpha_lo", "alpha_hi", "beta_lo", "beta_hi", "e_inf", "r2", "n_points"} <= set(fits.columns)
+    assert {"alpha_lo", "alpha_hi", "coef_lo", "coef_hi", "floor", "r2", "n_points"} <= set(fits.columns)
 
 
 def test_where_filters_and_backtest_columns():
     fits = fit_table(long_table(), where=["downstream_dataset==imagenet1k", "gmacs_total>=1e10"],
-                     method="ls", n_boot=20, holdout_top=2)
+                     method="ls", n_boot=20, holdout=Holdout(top=2))
     assert set(fits["downstream_dataset"]) == {"imagenet1k"}
     assert (fits["n_points"] == (np.logspace(9, 13, 12) >= 1e10).sum()).all()
     assert (fits["backtest_n_heldout"] == 2).all() and (fits["backtest_mae_pct"] < 2).all()
     above = fit_table(long_table(), where="downstream_dataset==imagenet1k", method="ls", n_boot=0,
-                      holdout_above=1e12)
+                      holdout=Holdout(above=1e12))
     assert (above["backtest_n_heldout"] == (np.logspace(9, 13, 12) > 1e12).sum()).all()
 
 
@@ -108,7 +108,7 @@ def test_wide_tables_are_reshaped():
     assert set(long["downstream_dataset"]) == {"ImageNet 1k", "MSCOCO"}  # not params, not the bad average
     fits = fit_table(wide_table(), compute_col="FLOPs (B)", method="ls", n_boot=20)
     by = fits.set_index("downstream_dataset")
-    assert by.loc["ImageNet 1k", "alpha"] == pytest.approx(-0.2) and by.loc["MSCOCO", "beta"] == pytest.approx(0.8)
+    assert by.loc["ImageNet 1k", "alpha"] == pytest.approx(-0.2) and by.loc["MSCOCO", "coef"] == pytest.approx(0.8)
     with pytest.raises(DataError, match=r"fractions in \[0, 1\]; got 30282.63 at row 11 \(ViT-3, Average perf.\)"):
         fit_table(wide_table(), compute_col="FLOPs (B)", value_cols=["ImageNet 1k", "Average perf."], n_boot=0)
 
@@ -121,8 +121,8 @@ def test_cli_fit_json_and_text(tmp_path, capsys):
     rows = json.loads(capsys.readouterr().out)
     assert [r["group"] for r in rows] == ["openai", "openclip"]
     for r in rows:
-        assert r["e_inf"] is None and r["n_points"] == 12 and r["alpha_lo"] < r["alpha"] < r["alpha_hi"]
-        assert r["backtest_mae_pct"] >= 0 and "r2" in r and "beta" in r
+        assert r["floor"] is None and r["n_points"] == 12 and r["alpha_lo"] < r["alpha"] < r["alpha_hi"]
+        assert r["backtest_mae_pct"] >= 0 and "r2" in r and "coef" in r
     assert main(["fit", str(path), "--method", "frontier", "--opt", "loss=huber", "--n-boot", "0",
                  "--out", str(tmp_path / "fits.csv")]) == 0
     assert "E = " in capsys.readouterr().out

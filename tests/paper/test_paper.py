@@ -103,15 +103,15 @@ def test_paper_fit_command(paper_dir, tmp_path, capsys):
     fits = pd.read_csv(out)
     paper = fits[fits["variant"] == "paper"]
     assert len(paper) == 82 and set(paper["group"]) == {"openclip", "openai"}
-    assert {"downstream_dataset", "group", "method", "n_points", "alpha", "beta"} <= set(fits.columns)
+    assert {"downstream_dataset", "group", "method", "n_points", "alpha", "coef"} <= set(fits.columns)
     wit = paper.set_index(["downstream_dataset", "group"]).loc[("imagenet1k", "openai")]
-    assert (round(wit["beta"], 2), round(wit["alpha"], 2)) == (23.18, -0.16)
+    assert (round(wit["coef"], 2), round(wit["alpha"], 2)) == (23.18, -0.16)
     # The corrected text-retrieval laws differ from the notebook's (which reused image retrieval).
     text = fits[fits["variant"] == "corrected text retrieval"].set_index(["downstream_dataset", "group"])
     image = paper.set_index(["downstream_dataset", "group"])
     assert set(text.index) == {(d, g) for d in ("mscoco_captions", "flickr30k") for g in ("openclip", "openai")}
     assert (text["metric"] == "text_retrieval_recall@5").all()
-    assert (text["beta"] != image.loc[text.index, "beta"]).all()
+    assert (text["coef"] != image.loc[text.index, "coef"]).all()
 
 
 def test_learning_curve_axes_follow_the_runs_facts(paper_dir):

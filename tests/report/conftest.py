@@ -18,14 +18,14 @@ ARCHS = ("ViT-S-32", "ViT-M-32", "ViT-L-32", "ViT-XL-32")
 SAMPLES = (1e6, 4e6, 16e6)
 
 
-def _rows(dataset: str, beta: float, alpha: float, rng: np.random.Generator, data=("tiny-A", "tiny-B")) -> list[dict]:
+def _rows(dataset: str, coef: float, alpha: float, rng: np.random.Generator, data=("tiny-A", "tiny-B")) -> list[dict]:
     rows = []
     for i, arch in enumerate(ARCHS):
         gmacs = 0.5 * 3 ** i
         for samples in SAMPLES:
             for up in data:
                 compute = gmacs * samples
-                acc = 1 - beta * compute ** alpha * np.exp(rng.normal(0, 0.02))
+                acc = 1 - coef * compute ** alpha * np.exp(rng.normal(0, 0.02))
                 rows.append({"arch": arch, "samples_seen": samples, "gmacs_total": compute, "gmacs": gmacs,
                              "upstream_dataset": up, "downstream_dataset": dataset, "acc1": acc,
                              "task": "zeroshot_classification", "samples_seen_pretty": f"{samples / 1e6:.0f}M",
@@ -39,11 +39,11 @@ def synthetic_results() -> pd.DataFrame:
     dataset ('tiny') with a single point, too few for any fit."""
     rng = np.random.default_rng(0)
     rows = _rows("alpha_set", 3.0, -0.1, rng) + _rows("beta_set", 20.0, -0.25, rng)
-    for dataset, beta, alpha in (("alpha_set", 3.0, -0.1), ("beta_set", 20.0, -0.25)):
+    for dataset, coef, alpha in (("alpha_set", 3.0, -0.1), ("beta_set", 20.0, -0.25)):
         for compute in (2e7, 6e7):
             rows.append({"arch": "ViT-B-32", "samples_seen": 1.28e7, "gmacs_total": compute, "gmacs": compute / 1.28e7,
                          "upstream_dataset": "CLIP-WIT", "downstream_dataset": dataset,
-                         "acc1": 1 - beta * compute ** alpha, "task": "zeroshot_classification",
+                         "acc1": 1 - coef * compute ** alpha, "task": "zeroshot_classification",
                          "samples_seen_pretty": "13M", "name": f"openai-{compute:.0e}"})
     rows.append({**rows[0], "downstream_dataset": "tiny", "acc1": 0.4})
     df = pd.DataFrame(rows)

@@ -7,6 +7,7 @@ import io
 import pandas as pd
 import pytest
 
+from clipscale.laws import Holdout
 from clipscale.report import build_report
 
 pytestmark = pytest.mark.browser
@@ -25,7 +26,7 @@ def paper_report(tmp_path_factory, paper_dir):
 def synthetic_report(tmp_path_factory, synthetic_results, synthetic_curves):
     out = tmp_path_factory.mktemp("synthetic-report")
     return build_report(synthetic_results, out, curves=synthetic_curves, methods=("paper", "saturating"),
-                        n_boot=40, figure_datasets=["beta_set"], holdout=2)
+                        n_boot=40, figure_datasets=["beta_set"], holdout=Holdout(top=2))
 
 
 def _plot_markup(page, box):

@@ -92,8 +92,8 @@ def test_joint_law_and_compute_optimal_models_per_budget(tmp_path):
     assert joint["failed"] == [] and len(joint["laws"]) == 1
     law = joint["laws"][0]
     params = {r[0]: r[1:] for r in law["params"]["rows"]}
-    assert params["alpha"][0] == pytest.approx(0.5, abs=0.02) and params["beta"][0] == pytest.approx(0.45, abs=0.02)
-    assert params["alpha"][1] <= params["alpha"][0] <= params["alpha"][2]
+    assert params["size_exp"][0] == pytest.approx(0.5, abs=0.02) and params["data_exp"][0] == pytest.approx(0.45, abs=0.02)
+    assert params["size_exp"][1] <= params["size_exp"][0] <= params["size_exp"][2]
     plan = pd.DataFrame(law["plan"]["rows"], columns=law["plan"]["columns"])
     c = results["gmacs_total"]
     assert plan.iloc[:, 0].to_numpy() == pytest.approx([c.min(), np.sqrt(c.min() * c.max()), c.max(), 10 * c.max()])

@@ -17,7 +17,7 @@ samples_seen = {samples}
 lr = {lr}
 batch_size = [64]
 [train]
-checkpoints = {checkpoints}
+epochs = {checkpoints}
 levels_from = "{levels_from}"
 [eval]
 tasks = ["embedded/shape"]

@@ -5,7 +5,8 @@ import pytest
 
 from clipscale.errors import UserInputError
 from clipscale.study import load_spec
-from clipscale.study.budget import makespan, parse_budget, plan, predict, scaled
+from clipscale.study.budget import plan
+from clipscale.study.sizing import Plan, makespan, parse_budget, predict, scaled
 from clipscale.study.orchestrate import run_with_budget
 
 
@@ -85,6 +86,19 @@ def test_planner_picks_bf16_only_where_native_and_faster(tiny, monkeypatch, nati
     assert native or "not native" in p.notes[0]
 
 
+def test_a_plan_round_trips_through_its_dict(tiny):
+    """plan.json's record gives back the very Plan that wrote it (the spec is rebuilt from the one
+    as written, scaled by the plan's factor)."""
+    import json
+
+    spec = load_spec(tiny(models=("ladder-e-xxs", "ladder-e-xs"), samples=(256, 512, 1024), levels_from="cooldown"))
+    p = plan(spec, 300, speeds={"ladder-e-xxs": 4000.123, "ladder-e-xs": 1200.987}, n_eval_images=100)
+    back = Plan.from_dict(json.loads(json.dumps(p.to_dict())), spec)
+    assert back == p and back.to_dict() == p.to_dict()
+    assert back.spec.axes.samples_seen == p.spec.axes.samples_seen != spec.axes.samples_seen
+    assert p.speeds == {"ladder-e-xxs": 4000.1, "ladder-e-xs": 1201.0}  # kept to 0.1, as stored
+
+
 def test_a_rerun_reads_the_saved_plan_back(tiny, monkeypatch):
     import clipscale.study.budget as budget
 
@@ -108,8 +122,15 @@ def test_a_budgeted_run_records_planned_and_observed_speeds(tiny, monkeypatch):
     spec = load_spec(tiny(models=("ladder-e-xxs",), samples=(256, 512), levels_from="cooldown"))
     monkeypatch.setattr(budget, "plan", lambda s, sec: plan(s, sec, speeds={"ladder-e-xxs": 2000.0},
                                                              n_eval_images=64))
+    from clipscale.study.store import Store
+
+    writes = []
+    write = Store.write_summary
+    monkeypatch.setattr(Store, "write_summary", lambda self, s: writes.append(1) or write(self, s))
     outcome, p = run_with_budget(spec, 26, jobs=1, progress=False, report=False)
+    assert writes == [1]  # summary.json is written once, budget record included
     facts = json.loads((outcome.out_dir / "summary.json").read_text())["budget"]
+    assert facts == outcome.summary.to_dict()["budget"]
     assert facts["predicted_s"] == round(p.predicted_s, 1) and facts["actual_s"] > 0
     assert set(facts["observed_samples_per_s"]) == {"ladder-e-xxs"}
     assert facts["observed_samples_per_s"]["ladder-e-xxs"] > 0

@@ -47,26 +47,38 @@ def test_compute_band_drops_levels_outside_it(tiny):
 
 
 def test_same_spec_and_seed_give_the_same_numbers(tiny, tmp_path):
-    """Two folders, one spec: identical study points (the demo's determinism, issue 10)."""
+    """Two folders, one spec: the same results.csv byte for byte (the demo's determinism, issue 10),
+    but for the folder in each checkpoint's path and the checkpoint's sha256 (a checkpoint records its
+    run's wall time, and torch names its records after the temporary file it was written to)."""
+    import csv
+    import io
+
     path = tiny(models=("ladder-e-xxs",), samples=(256, 512), levels_from="cooldown")
-    metrics = []
+    tables = []
     for name in ("a", "b"):
         spec = load_spec(path, out=tmp_path / name)
         run_study(spec, progress=False, report=False)
-        results = pd.read_csv(spec.out_dir / "results.csv").sort_values("samples_seen")
-        metrics.append(results[["samples_seen", "acc1", "acc5", "gmacs_total"]].to_numpy())
-    assert (metrics[0] == metrics[1]).all()
+        rows = list(csv.reader(io.StringIO((spec.out_dir / "results.csv").read_text())))
+        drop = rows[0].index("checkpoint_sha256")
+        assert str(spec.out_dir) in rows[1][rows[0].index("checkpoint")]  # the path names its folder
+        tables.append([[v.replace(str(spec.out_dir), "STUDY") for i, v in enumerate(r) if i != drop] for r in rows])
+    assert tables[0] == tables[1] and len(tables[0]) == 3  # header + 2 study points
 
 
 def test_unmet_targets_are_named():
-    from clipscale.study.demo import unmet_targets
+    import dataclasses
 
-    good = {"frontier": {"error_at_max_compute": 0.2, "models": {"a": 2, "b": 3, "c": 1}, "n_points": 6},
-            "law": {"r2": 0.97}, "gmacs_total_range": [1.0, 500.0],
-            "backtest": {"mae_pct": 2.0, "inside_90": 3, "n_heldout": 3},
-            "budget": {"actual_s": 590.0, "budget_s": 600.0}}
+    from clipscale.study.summary import (BacktestFacts, BudgetFacts, FrontierFacts, LawFacts, StudySummary,
+                                         unmet_targets)
+
+    law = LawFacts("frontier", -0.2, 5.0, None, 0.97, 9, 6, 2.0, "ok", "")
+    budget = BudgetFacts(600.0, 1.0, 590.0, {}, {}, "fp32", 5.0, [], 0.0, 590.0, 3, [], {}, {})
+    good = StudySummary("s", 3, [], [], 590.0, "embedded/objects", law, [1.0, 500.0],
+                        FrontierFacts(6, {"a": 2, "b": 3, "c": 1}, [], 0.2, 0.2), None,
+                        BacktestFacts(3, 2.0, 3), budget)
     assert unmet_targets(good) == []
-    bad = {**good, "frontier": {**good["frontier"], "models": {"a": 6}}, "law": {"r2": 0.8},
-           "budget": {"actual_s": 900.0, "budget_s": 600.0}}
+    bad = dataclasses.replace(good, frontier=dataclasses.replace(good.frontier, models={"a": 6}),
+                              law=dataclasses.replace(law, r2=0.8),
+                              budget=dataclasses.replace(budget, actual_s=900.0))
     text = " | ".join(unmet_targets(bad))
     assert "1 model size(s) on the frontier" in text and "R^2 0.8" in text and "900 s" in text

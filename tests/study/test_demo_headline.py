@@ -2,13 +2,13 @@
 from types import SimpleNamespace
 
 from clipscale.study.demo import headline
+from clipscale.study.summary import LawFacts, StudySummary
 
 
-def _outcome(tmp_path, method, e_inf):
-    law = {"status": "ok", "method": method, "alpha": -1.8, "beta": 1184.3, "e_inf": e_inf, "r2": 0.987,
-           "n_points": 17, "n_fit_points": 9}
-    return SimpleNamespace(summary={"law": law, "fit_task": "embedded/objects"}, out_dir=tmp_path, report=None,
-                           missing=[])
+def _outcome(tmp_path, method, floor):
+    law = LawFacts(method, -1.8, 1184.3, floor, 0.987, 17, 9, None, "ok", "")
+    summary = StudySummary("demo", 3, [], [], 1.0, dataset="embedded/objects", law=law)
+    return SimpleNamespace(summary=summary, out_dir=tmp_path, report=None, missing=[])
 
 
 def test_an_odds_floor_is_printed_as_odds_and_as_the_error_it_sets(tmp_path):

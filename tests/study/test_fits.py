@@ -4,7 +4,8 @@ import pandas as pd
 
 from clipscale.laws import Fits
 from clipscale.study import load_spec
-from clipscale.study.orchestrate import fit_study, make_report, summarize
+from clipscale.study.orchestrate import fit_study, make_report
+from clipscale.study.summary import build_summary
 
 
 def _results(n_models=3, kinds=("zeroshot_classification", "finetune")):
@@ -18,13 +19,13 @@ def _results(n_models=3, kinds=("zeroshot_classification", "finetune")):
                 rows.append({"arch": arch, "gmacs": g, "samples_seen": d, "gmacs_total": g * d,
                              "upstream_dataset": "embedded-256", "downstream_dataset": "embedded/shape",
                              "acc1": 1 - err, "task": kind, "eval_task": "embedded/shape",
-                             "eval_type": "finetune" if kind == "finetune" else np.nan,
+                             "eval_type": "finetune" if kind == "finetune" else np.nan,  # as evaluate writes them
                              "name": "epoch_1.pt", "run": f"{arch}-{d}", "samples_seen_pretty": str(d)})
     return pd.DataFrame(rows)
 
 
 def test_laws_per_evaluation_type_and_the_joint_law(tiny, tmp_path):
-    spec = load_spec(tiny(extra='[finetune]\ntasks = ["embedded/shape"]\n'))
+    spec = load_spec(tiny(extra='[finetune]\ntasks = ["embedded/shape"]\n')).replace(fit={"n_boot": 50})
     fits, backtest, note = fit_study(spec, _results())
     by = {(e.method, e.group.get("task")): e for e in fits.entries}
     assert set(by) == {("ls", "zeroshot_classification"), ("ls", "finetune"), ("joint", "zeroshot_classification")}
@@ -32,12 +33,15 @@ def test_laws_per_evaluation_type_and_the_joint_law(tiny, tmp_path):
     assert [e.extra["headline"] for e in fits.entries].count(True) == 1
     assert by[("ls", "zeroshot_classification")].extra["headline"]
     joint = by[("joint", "zeroshot_classification")]
-    assert joint.fit.size_unit == "gmacs" and joint.n_points == 12 and len(joint.fit.boot) == 200
+    assert joint.fit.size_unit == "gmacs" and joint.n_points == 12
+    # [fit] n_boot reaches every law of the study, the joint law included
+    assert len(joint.fit.boot) == 50 and {e.fit.n_boot for e in fits.entries} == {50}
     assert {a["name"] for a in joint.extra["architectures"]} == {"ladder-e-xxs", "ladder-e-xs", "ladder-e-s"}
     assert backtest is not None and len(backtest) == 1 and note == ""   # [fit] holdout_top = 1, zero-shot runs
     path = fits.save(tmp_path / "fits.json")
-    summary = summarize(spec, _results(), Fits.load(path).frame(), [], [], 0.0, backtest)
-    assert summary["law"]["n_points"] == 12 and summary["joint"]["status"] == "ok"
+    summary = build_summary(spec, "embedded/shape", _results(), Fits.load(path).frame(), [], [], 0.0, backtest)
+    assert summary.law.n_points == 12 and summary.joint.status == "ok" and summary.dataset == "embedded/shape"
+    assert summary.to_dict()["law"]["coef"] == summary.law.coef and "budget" not in summary.to_dict()
     index = make_report(spec.replace(out=str(tmp_path / "s")), _results(), None, path, backtest, [])
     text = index.read_text()
     assert "embedded/shape · fine-tune" in text and "compute-optimal" in text

@@ -36,7 +36,7 @@ def test_hash_follows_every_training_setting():
 
 
 def test_levels_from_checkpoints_makes_one_run_per_model_and_data_with_a_checkpoint_per_level():
-    runs = _spec(train={"levels_from": "checkpoints", "checkpoints": 2}).runs()
+    runs = _spec(train={"levels_from": "checkpoints", "epochs": 2}).runs()
     assert len(runs) == 4
     assert runs[0].levels == (2000, 6000) and runs[0].samples_seen == 6000
     assert runs[0].epochs == 3  # chunks of gcd(2000, 6000) = 2000 samples: one checkpoint per level
@@ -51,6 +51,10 @@ def test_levels_from_checkpoints_makes_one_run_per_model_and_data_with_a_checkpo
     ({**BASE, "axes": {**BASE["axes"], "batch_size": [4096]}}, "batch"),
     ({"name": "t", "axes": {"model": ["ladder-xs"]}}, "missing key 'data_size'"),
     ({"name": "t"}, "missing \\[axes\\]"),
+    ({**BASE, "axes": {**BASE["axes"], "model": []}}, "\\[axes\\] model: an axis needs at least one value"),
+    ({**BASE, "fit": {"task": "embedded/shape"}}, "\\[fit\\] task is now \\[fit\\] dataset"),
+    ({**BASE, "train": {"checkpoints": 2}}, "\\[train\\] checkpoints is now \\[train\\] epochs"),
+    ({**BASE, "fit": {"n_boot": -1}}, "n_boot: must be >= 0"),
 ])
 def test_bad_specs_name_the_key_and_the_fix(raw, match):
     with pytest.raises(UserInputError, match=match):

@@ -147,7 +147,7 @@ def test_decay_rule_by_dimension_is_openclips_on_every_ladder_model(family):
 def test_optimizer_groups_are_openclips():
     spec = tiny_spec(weight_decay=0.1)
     model, _, _ = build_model(spec, torch.device("cpu"))
-    opt = build_optimizer(model, spec, torch.device("cpu"))
+    opt = build_optimizer(model, spec)
     names = {id(p): n for n, p in model.named_parameters()}
     groups = {g["weight_decay"]: [names[id(p)] for p in g["params"]] for g in opt.param_groups}
     exclude = _openclip_exclude()
@@ -158,7 +158,7 @@ def test_optimizer_groups_are_openclips():
 def test_recipe_decay_groups_and_logit_clamp():
     spec = tiny_spec()
     model, _, tokenizer = build_model(spec, torch.device("cpu"))
-    opt = build_optimizer(model, spec, torch.device("cpu"))
+    opt = build_optimizer(model, spec)
     names = {id(p): n for n, p in model.named_parameters()}
     no_decay, decay = ({names[id(p)] for p in g["params"]} for g in opt.param_groups)
     assert {"logit_scale", "visual.conv1.weight", "ln_final.weight"} <= no_decay | decay

@@ -23,29 +23,20 @@ def register(sub) -> None:
 def _demo(args) -> int:
     from clipscale.errors import UserInputError
     from clipscale.study import run_study
-    from clipscale.study.budget import parse_budget
-    from clipscale.study.demo import headline, preset_spec
+    from clipscale.study.demo import PRESETS, headline, preset_spec
     from clipscale.study.orchestrate import run_with_budget
+    from clipscale.study.sizing import parse_budget
 
     spec = preset_spec(args.preset, args.out)
     seconds = parse_budget(args.budget) if args.budget else spec.budget.seconds
+    targets = PRESETS[args.preset].targets  # the smoke preset promises a path, not a law
     if seconds:
-        outcome, _ = run_with_budget(spec, seconds, jobs=args.jobs, progress=not args.quiet, replay=args.replay)
+        outcome, _ = run_with_budget(spec, seconds, jobs=args.jobs, progress=not args.quiet, replay=args.replay,
+                                     targets=targets)
     elif args.replay:
         raise UserInputError(f"--replay needs a budget; the {args.preset} preset has none: pass --budget as "
                              f"the replayed run did")
     else:
-        outcome = run_study(spec, jobs=args.jobs, progress=not args.quiet)
-    if args.preset != "smoke":  # the smoke preset promises a path, not a law
-        import json
-
-        from clipscale import _io
-        from clipscale.study.demo import unmet_targets
-
-        outcome.summary["unmet"] = unmet_targets(outcome.summary)
-        path = outcome.out_dir / "summary.json"
-        summary = json.loads(path.read_text())
-        summary["unmet"] = outcome.summary["unmet"]
-        _io.atomic_write_json(path, summary)
+        outcome = run_study(spec, jobs=args.jobs, progress=not args.quiet, targets=targets)
     print("\n".join(headline(outcome)))
     return 1 if outcome.results is None or outcome.results.empty else 0

@@ -14,13 +14,21 @@ def register(sub) -> None:
     from clipscale.laws.methods import METHODS
 
     p = sub.add_parser(
-        "fit", help="fit scaling laws E = beta * C^alpha to a results table",
+        "fit", help="fit scaling laws E = coef * C^alpha to a results table",
         description="Fit a scaling law per group of a results CSV (the paper's long schema, or a wide "
                     "table with one column per downstream dataset, which is reshaped). Error = 1 - metric "
                     "(fractions); compute is the column's unit (default total GMACs).",
         epilog="methods:\n" + "\n".join(f"  {m.name}: {textwrap.fill(m.summary, 90, subsequent_indent='    ')}"
                                           for m in METHODS.values()),
         formatter_class=argparse.RawDescriptionHelpFormatter)
+    _table_args(p, METHODS)
+    _joint_args(p)
+    _output_args(p)
+    p.set_defaults(func=run)
+
+
+def _table_args(p, methods) -> None:
+    """The table, its columns and rows, and the method."""
     p.add_argument("results", help="results CSV")
     p.add_argument("--compute-col", default="gmacs_total", help="compute column (default: gmacs_total)")
     g = p.add_mutually_exclusive_group()
@@ -32,9 +40,12 @@ def register(sub) -> None:
                         "derived from upstream_dataset: openai for CLIP-WIT, else openclip)")
     p.add_argument("--where", action="append", metavar="'COL==VALUE'",
                    help="row filter, repeatable; operators == != < <= > >=")
-    p.add_argument("--method", default="paper", choices=sorted(METHODS) + ["joint"],
-                   help="law-fitting method (default: paper); joint: E(N, D) = E_inf + A/N^alpha + B/D^beta "
+    p.add_argument("--method", default="paper", choices=sorted(methods) + ["joint"],
+                   help="law-fitting method (default: paper); joint: E(N, D) = floor + A/N^size_exp + B/D^data_exp "
                         "(needs --size-col and --data-col; --error-col may hold any positive loss)")
+
+
+def _joint_args(p) -> None:
     j = p.add_argument_group("joint law (--method joint)")
     j.add_argument("--size-col", help="model size N column: parameters, or per-sample GMACs (say which with --size-unit)")
     j.add_argument("--data-col", help="data size D column: samples seen")
@@ -45,14 +56,21 @@ def register(sub) -> None:
     j.add_argument("--cost-factor", type=float, help="instead of --cost-col: per-sample compute = FACTOR x N "
                                                     "(6 for Chinchilla's C = 6ND)")
     j.add_argument("--delta", type=float, default=1e-3, help="Huber delta in natural-log units (default 1e-3)")
+
+
+def _output_args(p) -> None:
+    """Fit options, the backtest split, and what is printed and written."""
+    from clipscale.laws.defaults import N_BOOT, SEED
+
     p.add_argument("--save-fits", metavar="JSON", help="write the fit objects (bootstrap included) to this JSON "
                                                        "file (default with --out: fits.json beside the CSV); the "
                                                        "report and `clipscale plan --fit` read it back")
     p.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE",
                    help="method option, repeatable, e.g. --opt loss=huber --opt delta=0.05 (frontier), "
                         "--opt form=shifted (saturating), --opt nbins=5 (paper)")
-    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the intervals (default 1000)")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--n-boot", type=int, default=N_BOOT,
+                   help="bootstrap resamples for the intervals (default %(default)s)")
+    p.add_argument("--seed", type=int, default=SEED, help="bootstrap seed (default %(default)s)")
     h = p.add_mutually_exclusive_group()
     h.add_argument("--holdout-top-frac", type=float, metavar="F",
                    help="backtest: hold out the fraction F of runs with the largest compute")
@@ -69,7 +87,6 @@ def register(sub) -> None:
                         "and print one row per group x method (mae_pct in error-percentage points)")
     p.add_argument("--json", action="store_true", help="print one JSON object per group (a JSON list)")
     p.add_argument("--out", metavar="CSV", help="also write the table of fits to this CSV")
-    p.set_defaults(func=run)
 
 
 def parse_opts(items: list[str]) -> dict:
@@ -97,20 +114,21 @@ def parse_opts(items: list[str]) -> dict:
 def run(args) -> int:
     import pandas as pd
 
+    from clipscale.laws.split import Holdout
     from clipscale.laws.table import fit_groups, read_table
 
+    holdout = Holdout.of(args.holdout_top_frac, args.holdout_top, args.holdout_above)
     df = read_table(args.results)
     if args.method == "joint":
-        return run_joint(args, df)
+        return run_joint(args, df, holdout)
     if args.size_col or args.data_col:
         raise UserInputError("--size-col/--data-col are for --method joint; add it or drop them")
     if args.compare is not None:
-        return run_compare(args, df)
+        return run_compare(args, df, holdout)
     found = fit_groups(df, compute_col=args.compute_col, metric=args.metric, error_col=args.error_col,
                      group_by=args.group_by, where=args.where, method=args.method, n_boot=args.n_boot,
-                     seed=args.seed, holdout_top_frac=args.holdout_top_frac, holdout_top=args.holdout_top,
-                     holdout_above=args.holdout_above,
-                     wide=args.wide, value_cols=args.value_cols, **parse_opts(args.opt))
+                     seed=args.seed, holdout=holdout, wide=args.wide, value_cols=args.value_cols,
+                     **parse_opts(args.opt))
     found.meta["table"] = str(args.results)
     fits = found.frame()
     keys = [c for c in fits.columns[:fits.columns.get_loc("metric")]]
@@ -126,7 +144,7 @@ def run(args) -> int:
     return 0
 
 
-def run_joint(args, df) -> int:
+def run_joint(args, df, holdout) -> int:
     """`clipscale fit --method joint`: one joint law per group; --save-fits for `clipscale plan`."""
     import pandas as pd
 
@@ -143,7 +161,7 @@ def run_joint(args, df) -> int:
         df, size_col=args.size_col, data_col=args.data_col, metric=args.metric, error_col=args.error_col,
         group_by=args.group_by, where=args.where, n_boot=args.n_boot, seed=args.seed, delta=args.delta,
         size_unit=args.size_unit, cost_col=cost_col, cost_factor=args.cost_factor,
-        holdout_top_frac=args.holdout_top_frac, holdout_top=args.holdout_top, holdout_above=args.holdout_above)
+        holdout=holdout)
     found.meta["table"] = str(args.results)
     fits = found.frame()
     _warn_and_write(fits, args, found)
@@ -153,18 +171,19 @@ def run_joint(args, df) -> int:
         cols = [c for c in fits.columns if c not in ("message", "formula", "method", "status")
                 and not c.endswith(("_lo", "_hi"))]
         with pd.option_context("display.max_rows", None, "display.width", 220, "display.float_format", "{:.4g}".format):
-            print("method: joint  E = E_inf + A/N^alpha + B/D^beta  (intervals: --json)\n"
+            print("method: joint  E = floor + A/N^size_exp + B/D^data_exp  (intervals: --json)\n"
                   + fits.loc[fits["status"] == "ok", cols].to_string(index=False))
     return 0
 
 
-def run_compare(args, df) -> int:
+def run_compare(args, df, holdout) -> int:
     import pandas as pd
 
     from clipscale.laws import compare_table
+    from clipscale.laws.defaults import N_BOOT, SEED
     from clipscale.laws.methods import METHODS
 
-    if args.holdout_top_frac is None and args.holdout_top is None and args.holdout_above is None:
+    if holdout is None:
         raise UserInputError("--compare needs a split: add --holdout-top K, --holdout-top-frac F or --holdout-above C")
     methods = args.compare or list(METHODS)
     for name in methods:
@@ -172,9 +191,8 @@ def run_compare(args, df) -> int:
             from clipscale.errors import unknown
 
             raise unknown("law method", name, METHODS, "pass --compare with some of them")
-    table = compare_table(df, methods, holdout_top_frac=args.holdout_top_frac, holdout_top=args.holdout_top,
-                          cutoff=args.holdout_above,
-                          group_by=args.group_by, compute_col=args.compute_col, metric=args.metric,
+    table = compare_table(df, methods, holdout=holdout, group_by=args.group_by, compute_col=args.compute_col,
+                          metric=args.metric,
                           error_col=args.error_col, where=args.where, wide=args.wide, value_cols=args.value_cols)
     if args.out:
         from clipscale._io import atomic_write_with
@@ -183,7 +201,7 @@ def run_compare(args, df) -> int:
     if args.json:
         print(json.dumps(json.loads(table.to_json(orient="records")), indent=2))
     else:
-        cols = [c for c in table.columns if c not in ("message", "formula", "e_inf", "alpha", "beta")]
+        cols = [c for c in table.columns if c not in ("message", "formula", "floor", "alpha", "coef")]
         with pd.option_context("display.max_rows", None, "display.width", 200,
                                "display.float_format", "{:.3f}".format):
             print(table[cols].to_string(index=False))
@@ -191,8 +209,8 @@ def run_compare(args, df) -> int:
 
 
 def _text(fits, pd) -> str:
-    cols = [c for c in fits.columns if c not in {"method", "status", "message", "formula", "c0", "e_inf_lo",
-                                                   "e_inf_hi", "beta_lo", "beta_hi", "n_fit_points"}]
+    cols = [c for c in fits.columns if c not in {"method", "status", "message", "formula", "c0", "floor_lo",
+                                                   "floor_hi", "coef_lo", "coef_hi", "n_fit_points"}]
     ok = fits[fits["status"] == "ok"]
     view = ok[cols].copy()
     view.insert(len(view.columns), "formula", ok["formula"])

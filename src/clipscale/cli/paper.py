@@ -13,10 +13,12 @@ _RESULTS_HELP = ("the paper's zeroshot_results.csv (its companion tables are rea
 
 def _table_args(parser, *, out_help: str, boot_help: str) -> None:
     """--results, --out, --n-boot, --seed: shared by `paper fit` and `paper figures`."""
+    from clipscale.laws.defaults import N_BOOT, SEED
+
     parser.add_argument("--results", help=_RESULTS_HELP)
     parser.add_argument("--out", required=True, help=out_help)
-    parser.add_argument("--n-boot", type=int, default=1000, help=boot_help)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-boot", type=int, default=N_BOOT, help=boot_help)
+    parser.add_argument("--seed", type=int, default=SEED, help="bootstrap seed (default %(default)s)")
 
 
 def register(sub) -> None:
@@ -24,13 +26,13 @@ def register(sub) -> None:
     p = sub.add_parser("paper", help="reproduce the paper's scaling laws, figures and report",
                        description="Reproduce Cherti et al. (CVPR 2023) from its public tables.")
     ps = p.add_subparsers(dest="paper_command", metavar="SUBCOMMAND")
-    p.set_defaults(func=lambda args: _missing(p))
+    p.set_defaults(func=lambda args: _missing())
 
     f = ps.add_parser("fit", help="fit every downstream dataset x group (openclip, openai) -> CSV",
                       description="The paper's laws (5 log-compute bins, min error per bin, least squares; "
                                   "plain least squares for CLIP-WIT) for every dataset and group, plus the "
                                   "corrected text-retrieval laws (variant column).")
-    _table_args(f, out_help="output CSV of fits", boot_help="bootstrap resamples (default 1000)")
+    _table_args(f, out_help="output CSV of fits", boot_help="bootstrap resamples (default %(default)s)")
     f.set_defaults(func=run_fit)
 
     g = ps.add_parser("figures", help="scaling, prediction and learning-curve figures (PNG + PDF)",
@@ -52,7 +54,7 @@ def register(sub) -> None:
     r.set_defaults(func=run_report)
 
 
-def _missing(parser) -> int:
+def _missing() -> int:
     from clipscale.errors import UserInputError
 
     raise UserInputError("missing subcommand; valid choices: fit, figures, report "
@@ -99,6 +101,7 @@ def run_figures(args) -> int:
 def run_report(args) -> int:
     import pandas as pd
 
+    from clipscale.laws import Holdout
     from clipscale.paper import load
     from clipscale.paper.curves import prepare_curves
     from clipscale.paper.predictions import PREDICTION_DATASETS, predict_targets
@@ -119,6 +122,6 @@ def run_report(args) -> int:
     # The notebook's predictions are fitted on every run (in-sample); the held-out backtest refits
     # each law without its `--holdout` most expensive runs and predicts them.
     index = build_report(tables.results, args.out, curves=curves, title=args.title, in_sample=predictions,
-                         holdout=args.holdout)
+                         holdout=Holdout(top=args.holdout) if args.holdout else None)
     print(f"wrote {index}")
     return 0

@@ -7,6 +7,8 @@ from pathlib import Path
 
 def register(sub) -> None:
     """Add this stage's subcommands to the top-level parser."""
+    from clipscale.laws.defaults import N_BOOT, SEED
+
     p = sub.add_parser(
         "report", help="write the interactive HTML report of a results table (opens from file://)",
         description="Write a self-contained HTML report (scaling plot per downstream dataset with fitted "
@@ -22,8 +24,9 @@ def register(sub) -> None:
     p.add_argument("--title", default="clipscale report", help="page title")
     p.add_argument("--methods", default=None,
                    help="comma-separated fit methods to fit and toggle (default: paper,frontier,saturating)")
-    p.add_argument("--n-boot", type=int, default=200, help="bootstrap resamples per fit, for the band (default 200)")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--n-boot", type=int, default=N_BOOT,
+                   help="bootstrap resamples per fit, for the band (default %(default)s)")
+    p.add_argument("--seed", type=int, default=SEED, help="bootstrap seed (default %(default)s)")
     p.add_argument("--holdout", type=int, default=0, metavar="N",
                    help="backtest: refit each dataset, group and method without its N most expensive runs and "
                         "predict them (default 0: no backtest unless --backtest is given)")
@@ -66,6 +69,7 @@ def _fits_arg(path: Path | None, notes: list[str]):
 
 def _report(args: argparse.Namespace) -> int:
     from clipscale.errors import UserInputError
+    from clipscale.laws import Holdout
     from clipscale.report import DEFAULT_METHODS, build_report
 
     if args.n_boot < 0 or args.holdout < 0:
@@ -79,6 +83,6 @@ def _report(args: argparse.Namespace) -> int:
     index = build_report(results, args.out, curves=curves, fits=fits if isinstance(fits, Path) or (fits is not None and len(fits)) else None,
                          title=args.title, backtest=backtest, methods=methods, n_boot=args.n_boot,
                          seed=args.seed, figure_datasets=args.figure_datasets, figures=args.figures, notes=notes,
-                         holdout=args.holdout)
+                         holdout=Holdout(top=args.holdout) if args.holdout else None)
     print(index)
     return 0

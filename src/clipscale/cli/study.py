@@ -14,7 +14,18 @@ def register(sub) -> None:
                                    "see docs/study.md and `clipscale study init`.")
     ss = p.add_subparsers(dest="study_command", metavar="ACTION")
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+    _add_init_and_run(ss, LAUNCHERS)
+    _add_plan_status_report(ss)
 
+    w = ss.add_parser("worker")  # internal (no help: unlisted): started by the launchers
+    w.add_argument("study_dir")
+    # RUN is positional: torchrun's own parser would take `--run` for its `--run-path`.
+    w.add_argument("run", nargs="?", help="this run only; without it, claim runs until none is left")
+    w.add_argument("--threads", type=int, default=LaunchSettings.threads)
+    w.set_defaults(func=_worker)
+
+
+def _add_init_and_run(ss, launchers) -> None:
     init = ss.add_parser("init", help="write a commented study spec template")
     init.add_argument("path", help="where to write the TOML file, e.g. study.toml")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
@@ -24,7 +35,7 @@ def register(sub) -> None:
                         description="Runs what is not done yet: a rerun skips finished runs and resumes "
                                     "interrupted ones from their last checkpoint.")
     _spec_args(run)
-    run.add_argument("--launcher", choices=LAUNCHERS,
+    run.add_argument("--launcher", choices=launchers,
                      help="override [launch] launcher: local processes, torchrun (DDP per run), "
                           "or slurm (submitit; [slurm] table = sbatch settings)")
     run.add_argument("--jobs", type=int, help="runs at once (default: the spec's [launch] jobs)")
@@ -35,6 +46,8 @@ def register(sub) -> None:
     run.add_argument("--quiet", action="store_true", help="no progress display")
     run.set_defaults(func=_run)
 
+
+def _add_plan_status_report(ss) -> None:
     pl = ss.add_parser("plan", help="measure this machine and size the grid to a wall-time budget",
                        description="Times a few training steps of each model of the spec here (as the "
                                    "launcher will run them), then scales every samples-seen level by one "
@@ -54,13 +67,6 @@ def register(sub) -> None:
     rep = ss.add_parser("report", help="merge stored results, refit and rewrite the report (no training)")
     _spec_args(rep)
     rep.set_defaults(func=_report)
-
-    w = ss.add_parser("worker")  # internal (no help: unlisted): started by the launchers
-    w.add_argument("study_dir")
-    # RUN is positional: torchrun's own parser would take `--run` for its `--run-path`.
-    w.add_argument("run", nargs="?", help="this run only; without it, claim runs until none is left")
-    w.add_argument("--threads", type=int, default=LaunchSettings.threads)
-    w.set_defaults(func=_worker)
 
 
 def _spec_args(p) -> None:
@@ -110,7 +116,7 @@ def _run(args) -> int:
 
 
 def _budget_seconds(args, spec) -> float:
-    from clipscale.study.budget import parse_budget
+    from clipscale.study.sizing import parse_budget
 
     return parse_budget(args.budget) if args.budget else spec.budget.seconds
 
@@ -119,9 +125,9 @@ def _plan(args) -> int:
     import json
 
     from clipscale.errors import UserInputError
-    from clipscale.study.budget import plan, plan_lines
-
     from clipscale.study import load_spec
+    from clipscale.study.budget import plan
+    from clipscale.study.sizing import plan_lines
 
     spec = load_spec(args.spec, out=args.out)
     seconds = _budget_seconds(args, spec)

@@ -133,7 +133,7 @@ def scene_of(rng: np.random.Generator, kind: str, objects: tuple[Obj, ...] = (),
     """Complete a scene around chosen content: background far from every ink colour, and noise."""
     inks = [o.rgb for o in objects] + ([text.rgb] if text else [])
     bg = _background(rng, inks)
-    return Scene(kind, tuple(objects), bg, int(rng.integers(_r._NOISE_BANK)), float(rng.uniform(0, _MAX_NOISE_STD)),
+    return Scene(kind, tuple(objects), bg, int(rng.integers(_r.NOISE_BANK)), float(rng.uniform(0, _MAX_NOISE_STD)),
                  relation, text)
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from clipscale.data.vocab import FONT_3X5
 
 _SUPERSAMPLE = 4
-_NOISE_BANK = 64  # distinct noise patterns per image size
+NOISE_BANK = 64  # distinct noise patterns per image size
 
 
 def _polygon(x: np.ndarray, y: np.ndarray, pts: list[tuple[float, float]]) -> np.ndarray:
@@ -128,9 +128,9 @@ def text_mask(text: str, image_size: int) -> np.ndarray:
 
 @lru_cache(maxsize=None)
 def noise_bank(image_size: int) -> np.ndarray:
-    """Fixed unit-variance Gaussian noise patterns, float32 [_NOISE_BANK, H, W, 3]."""
+    """Fixed unit-variance Gaussian noise patterns, float32 [NOISE_BANK, H, W, 3]."""
     rng = np.random.default_rng(20230321)
-    bank = rng.standard_normal((_NOISE_BANK, image_size, image_size, 3)).astype(np.float32)
+    bank = rng.standard_normal((NOISE_BANK, image_size, image_size, 3)).astype(np.float32)
     bank.setflags(write=False)
     return bank
 

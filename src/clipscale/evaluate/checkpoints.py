@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -10,8 +9,6 @@ from pathlib import Path
 from clipscale._io import sha256_file
 from clipscale._logs import quiet_openclip
 from clipscale.errors import DataError, NotFoundError, UserInputError
-
-_EPOCH_FILE = re.compile(r"^epoch_(\d+)\.pt$")
 
 
 @dataclass(frozen=True)
@@ -37,12 +34,9 @@ def sha256_of(path: str | Path) -> str:
 
 def epoch_files(run_dir: str | Path) -> list[tuple[int, Path]]:
     """(epoch, path) of every checkpoints/epoch_N.pt of a run folder, by epoch."""
-    ckdir = Path(run_dir) / "checkpoints"
-    found = []
-    for p in ckdir.glob("epoch_*.pt") if ckdir.is_dir() else ():
-        m = _EPOCH_FILE.match(p.name)
-        if m:
-            found.append((int(m.group(1)), p))
+    from clipscale.train.run import RunFolder
+
+    found = RunFolder(run_dir).numbered_checkpoints()
     if not found:
         raise NotFoundError(f"no checkpoints/epoch_N.pt under {run_dir}; pass a training run folder "
                             "(clipscale train writes RUN/checkpoints/epoch_N.pt)")
@@ -101,7 +95,9 @@ def run_meta(run_dir: str | Path, spec: dict) -> dict:
 
 def run_spec(run_dir: str | Path) -> dict:
     """A training run's spec.json as a dict (empty when absent)."""
-    p = Path(run_dir) / "spec.json"
+    from clipscale.train.run import RunFolder
+
+    p = RunFolder(run_dir).spec_path
     if not p.exists():
         return {}
     try:

@@ -36,7 +36,7 @@ class TaskData:
     multilabel: bool = False
 
 
-def _spread(n: int, limit: int | None) -> np.ndarray:
+def spread_rows(n: int, limit: int | None) -> np.ndarray:
     """Indices of at most `limit` of n items, evenly spread (folders sorted by class stay mixed)."""
     if limit is None or limit >= n:
         return np.arange(n)
@@ -114,7 +114,7 @@ def _build(builder, dataset: str, root: Path, split: str, kind: str):
 
 def _wrap(ds, dataset: str, split: str, root: Path, limit: int | None) -> ImageSource:
     """The dataset's items (at most `limit`, evenly spread) as a source; same files, same key."""
-    rows = _spread(len(ds), limit)
+    rows = spread_rows(len(ds), limit)
     samples = getattr(ds, "samples", None) or getattr(ds, "imgs", None)
 
     def name(j: int) -> str:

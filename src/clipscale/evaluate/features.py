@@ -91,7 +91,9 @@ def _as_pil(img) -> Image.Image:
     return Image.fromarray(img) if isinstance(img, np.ndarray) else img
 
 
-def _load_batch(source: ImageSource, idx: range, skipped: list[str]):
+def load_batch(source: ImageSource, idx: range, skipped: list[str]):
+    """The images of `source` at `idx` (decoded) with their targets and kept indices; an image that
+    cannot be read is skipped and named in `skipped`."""
     images, targets, kept = [], [], []
     for i in idx:
         try:
@@ -143,7 +145,7 @@ def _batches(source: ImageSource, batch_size: int, skipped: list, decoded: Decod
         return
     all_images, all_targets, all_kept = [], [], []
     for start in range(0, source.n, batch_size):
-        images, tgt, idx = _load_batch(source, range(start, min(start + batch_size, source.n)), skipped)
+        images, tgt, idx = load_batch(source, range(start, min(start + batch_size, source.n)), skipped)
         advance(min(batch_size, source.n - start))
         if decoded is not None:
             all_images += images

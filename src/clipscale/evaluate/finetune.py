@@ -22,9 +22,10 @@ import torch
 from clipscale._io import atomic_write_with
 from clipscale.errors import DataError, UserInputError
 from clipscale.evaluate.datasets import TaskData
-from clipscale.evaluate.features import Pixels, _load_batch
+from clipscale.evaluate.features import Pixels, load_batch
 from clipscale.evaluate.progress import ProgressArg, resolve
 from clipscale.evaluate.tasks import ZEROSHOT_CLASSIFICATION, Task, get_task
+from clipscale.train.run import RunFolder
 
 FINETUNE = "finetune"  # the `task` and `eval_type` columns of fine-tuned rows
 LOGIT_SCALE = 100.0  # CLIP's logit scale on cosine similarities (the head's fixed temperature)
@@ -126,7 +127,7 @@ def load_split(task: Task, data: TaskData, split: str, preprocess,
     if data.per_image_prompts is not None or data.multilabel:
         raise UserInputError(f"task {task.name!r} has per-image prompts or several labels per image; a fixed "
                              "linear head needs one class list (try embedded/objects, embedded/shape, digits)")
-    images, targets, _ = _load_batch(source, range(source.n if n is None else min(n, source.n)), [])
+    images, targets, _ = load_batch(source, range(source.n if n is None else min(n, source.n)), [])
     if not images:
         raise DataError(f"task {task.name!r}: no readable image in its {split} split")
     pixels = Pixels(preprocess)(images)
@@ -182,8 +183,9 @@ def image_features(model: Classifier, pixels: torch.Tensor, *, batch_size: int, 
 
 
 def _last_epoch(out: Path) -> tuple[int, Path | None]:
-    files = sorted(out.glob("checkpoints/epoch_*.pt"), key=lambda p: int(p.stem.split("_")[1]))
-    return (int(files[-1].stem.split("_")[1]), files[-1]) if files else (0, None)
+    """(epoch, path) of the last checkpoint in `out` (a run folder's layout), (0, None) when none."""
+    found = RunFolder(out).numbered_checkpoints()
+    return found[-1] if found else (0, None)
 
 
 def _save(path: Path, model: Classifier, opt, epoch: int, step: int, samples: int, recipe: Recipe) -> None:
@@ -232,7 +234,7 @@ def train_head(model: Classifier, pixels, labels, recipe: Recipe, out: Path, *, 
             step += 1
             if report is not None:
                 report("finetune", step, total)
-        _save(out / "checkpoints" / f"epoch_{epoch + 1}.pt", model, opt, epoch + 1, step,
+        _save(RunFolder(out).checkpoint(epoch + 1), model, opt, epoch + 1, step,
               min(step * recipe.batch_size, total * recipe.batch_size), recipe)
     return model
 

@@ -95,19 +95,24 @@ def _save_openclip(path: Path, model, clf: ft.Classifier, recipe: ft.Recipe, inf
     atomic_write_with(path, lambda tmp: torch.save(state, tmp))
 
 
+#: the results table of a fine-tune output folder (`clipscale finetune --out`, a study's cache)
+RESULTS_FILE = "results.csv"
+
+
 def write_results(df: pd.DataFrame, out) -> Path:
     """OUT/results.csv, replaced atomically (a rerun rewrites, never duplicates, its rows)."""
-    path = Path(out) / "results.csv"
+    path = Path(out) / RESULTS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_with(path, lambda tmp: df.to_csv(tmp, index=False))
     return path
 
 
-def finetune_study(settings, root, runs) -> pd.DataFrame | None:
+def finetune_study(settings, runs, *, cache_dir, results_path) -> pd.DataFrame | None:
     """A study's [finetune]: each done run's last checkpoint fine-tuned on settings.tasks.
 
-    runs: (name, run folder). Results are cached (and resumable) under ROOT/finetune/<run>/<task>/ and
-    their rows appended to ROOT/results.csv, which the study rebuilds from its runs on every merge.
+    runs: (name, run folder). Results are cached (and resumable) under CACHE_DIR/<run>/<task>/ and
+    their rows appended to `results_path` (the study's results.csv, which the study rebuilds from its
+    runs on every merge).
     """
     if not settings.tasks:
         return None
@@ -126,9 +131,9 @@ def finetune_study(settings, root, runs) -> pd.DataFrame | None:
             continue  # a run that is not done has nothing to fine-tune yet
         spec = run_spec(run_dir)
         for task in settings.tasks:
-            out = Path(root) / "finetune" / name / task.replace("/", "-")
-            if (out / "results.csv").exists():
-                frames.append(pd.read_csv(out / "results.csv"))
+            out = Path(cache_dir) / name / task.replace("/", "-")
+            if (out / RESULTS_FILE).exists():
+                frames.append(pd.read_csv(out / RESULTS_FILE))
                 continue
             df = finetune_checkpoint(run_arch(run_dir, spec), last, task, out, recipe,
                                      meta=run_meta(run_dir, spec), progress=False)
@@ -137,5 +142,5 @@ def finetune_study(settings, root, runs) -> pd.DataFrame | None:
     if not frames:
         return None
     rows = pd.concat(frames, ignore_index=True)
-    append_results(rows, Path(root) / "results.csv")
+    append_results(rows, results_path)
     return rows

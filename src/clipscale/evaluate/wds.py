@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from clipscale.errors import DataError
-from clipscale.evaluate.datasets import TaskData, _spread
+from clipscale.evaluate.datasets import TaskData, spread_rows
 from clipscale.evaluate.features import ImageSource
 
 HUB_OWNER = "clip-benchmark"
@@ -137,7 +137,7 @@ def read(root: Path, name: str, *, split: str = "test", limit: int | None = None
     samples = [s for s in _samples(root, split) if label_ext in s and any(e in s for e in IMAGE_EXTS)]
     if not samples:
         raise DataError(f"{name}: no sample in {root / split} has an image and a {label_ext!r} label")
-    rows = _spread(len(samples), limit)
+    rows = spread_rows(len(samples), limit)
     classnames, templates = _lines(root / CLASSNAMES) or [], _lines(root / TEMPLATES)
     if kind != "retrieval" and (not classnames or not templates):
         raise DataError(f"{name}: {root} lacks {CLASSNAMES} or {TEMPLATES}")

@@ -1,6 +1,6 @@
 """The joint law's objective and optimiser (Hoffmann et al. 2022, approach 3).
 
-log E = LSE(a - alpha log N, b - beta log D, e), natural logs; theta = (a, b, e, alpha, beta).
+log E = LSE(a - size_exp log N, b - data_exp log D, e), natural logs; theta = (a, b, e, size_exp, data_exp).
 The objective is sum_i Huber_delta(log E_i - LSE_i). `grid_search` minimises it from every start
 of Hoffmann et al.'s 4,500-start grid with a batched Levenberg-Marquardt (all starts of a block at
 once, numpy), then polishes the best few results with scipy's L-BFGS-B (analytic gradient) and keeps
@@ -15,11 +15,11 @@ from scipy.optimize import minimize
 
 from clipscale.errors import FitError
 
-THETA = ("a", "b", "e", "alpha", "beta")
+THETA = ("a", "b", "e", "size_exp", "data_exp")
 
-#: Hoffmann et al.'s grid: alpha, beta in {0, 0.5, ..., 2}, e in {-1, -0.5, ..., 1}, a, b in {0, 5, ..., 25}.
+#: Hoffmann et al.'s grid: size_exp, data_exp in {0, 0.5, ..., 2}, e in {-1, -0.5, ..., 1}, a, b in {0, 5, ..., 25}.
 GRID = {"a": np.arange(0, 30, 5.0), "b": np.arange(0, 30, 5.0), "e": np.arange(-1, 1.5, 0.5),
-        "alpha": np.arange(0, 2.5, 0.5), "beta": np.arange(0, 2.5, 0.5)}
+        "size_exp": np.arange(0, 2.5, 0.5), "data_exp": np.arange(0, 2.5, 0.5)}
 
 
 def start_grid(grid: dict[str, np.ndarray] | None = None) -> np.ndarray:
@@ -30,8 +30,8 @@ def start_grid(grid: dict[str, np.ndarray] | None = None) -> np.ndarray:
 
 def _terms(theta: np.ndarray, log_n: np.ndarray, log_d: np.ndarray) -> np.ndarray:
     """The three LSE terms, shape (3, n)."""
-    a, b, e, alpha, beta = theta
-    return np.stack([a - alpha * log_n, b - beta * log_d, np.full_like(log_n, e)])
+    a, b, e, size_exp, data_exp = theta
+    return np.stack([a - size_exp * log_n, b - data_exp * log_d, np.full_like(log_n, e)])
 
 
 def log_law(theta: np.ndarray, log_n: np.ndarray, log_d: np.ndarray) -> np.ndarray:
@@ -87,7 +87,7 @@ def best_of_starts(starts: np.ndarray, log_n, log_d, log_e, delta: float) -> tup
 def batch_objective(thetas: np.ndarray, log_n, log_d, log_e, delta: float,
                     weights: np.ndarray | None = None) -> np.ndarray:
     """Objective for each row of `thetas` (S, 5); `weights` (S, n) or (n,) counts per point."""
-    return _huber(log_e - _batch_lse(thetas, log_n, log_d)[0], delta, weights)
+    return _huber(log_e - batch_lse(thetas, log_n, log_d)[0], delta, weights)
 
 
 def _huber(r, delta, weights=None):
@@ -98,11 +98,12 @@ def _huber(r, delta, weights=None):
     return loss.sum(axis=-1)
 
 
-def _batch_lse(thetas, log_n, log_d):
-    """(LSE (S, n), softmax weights (3 arrays (S, n))) for every row of `thetas`."""
-    a, b, e, alpha, beta = (thetas[:, k:k + 1] for k in range(5))
-    t0 = a - alpha * log_n
-    t1 = b - beta * log_d
+def batch_lse(thetas, log_n, log_d):
+    """(log E (S, n), softmax weights (3 arrays (S, n))) for every row of `thetas` (S, 5) at the
+    points (log N, log D): the law's natural-log error, batched over parameter sets."""
+    a, b, e, size_exp, data_exp = (thetas[:, k:k + 1] for k in range(5))
+    t0 = a - size_exp * log_n
+    t1 = b - data_exp * log_d
     m = np.maximum(np.maximum(t0, t1), e)
     x0, x1, x2 = np.exp(t0 - m), np.exp(t1 - m), np.exp(e - m)
     s = x0 + x1 + x2
@@ -136,7 +137,7 @@ def batch_minimise(starts: np.ndarray, log_n, log_d, log_e, delta: float,
 
 
 def _lm_block(th, log_n, log_d, log_e, delta, w_pts, max_iter, tol):
-    lse, soft = _batch_lse(th, log_n, log_d)
+    lse, soft = batch_lse(th, log_n, log_d)
     f = _huber(log_e - lse, delta, w_pts)
     mu = np.full(len(th), 1e-3)
     active = np.ones(len(th), bool)
@@ -157,7 +158,7 @@ def _lm_block(th, log_n, log_d, log_e, delta, w_pts, max_iter, tol):
         floor = 1e-12 + 1e-12 * diag.max(axis=1, keepdims=True)              # keeps lhs regular
         lhs = hess + (mu[idx, None] * diag + floor)[:, :, None] * eye
         new = th[idx] + np.linalg.solve(lhs, grad[..., None])[..., 0]
-        lse_new, soft_new = _batch_lse(new, log_n, log_d)
+        lse_new, soft_new = batch_lse(new, log_n, log_d)
         f_new = _huber(log_e - lse_new, delta, wp)
         better = np.isfinite(f_new) & (f_new < f[idx])
         gain = np.where(better, f[idx] - f_new, 0.0)

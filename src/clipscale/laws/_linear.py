@@ -103,5 +103,5 @@ def line_result(slope, icpt, x_fit, y_fit, notes=()) -> dict:
     if not np.isfinite(slope):
         raise FitError("the points to fit have no spread in compute (all at one compute value); "
                        "a power law needs at least two distinct compute values")
-    return {"alpha": float(slope), "beta": float(10.0 ** icpt), "e_inf": None, "c0": None,
+    return {"alpha": float(slope), "coef": float(10.0 ** icpt), "floor": None, "c0": None,
             "x_fit": np.asarray(x_fit, float), "y_fit": np.asarray(y_fit, float), "notes": list(notes)}

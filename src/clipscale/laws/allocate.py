@@ -66,7 +66,7 @@ def optimal(thetas: np.ndarray, budget, cost: LogLogCost, size_range: tuple[floa
     k = cost(np.exp(grid))                                                     # cost per sample
     ln = np.repeat(grid, len(c))
     ld = np.log((c[None, :] / k[:, None]).ravel())
-    loge = J._batch_lse(th, ln, ld)[0].reshape(len(th), points, len(c))        # (S, G, m)
+    loge = J.batch_lse(th, ln, ld)[0].reshape(len(th), points, len(c))        # (S, G, m)
     i = np.clip(loge.argmin(axis=1), 1, points - 2)                            # (S, m)
     take = lambda j: np.take_along_axis(loge, j[:, None, :], axis=1)[:, 0, :]
     y0, y1, y2 = take(i - 1), take(i), take(i + 1)
@@ -81,6 +81,7 @@ def optimal(thetas: np.ndarray, budget, cost: LogLogCost, size_range: tuple[floa
     return {"N_opt": n_opt, "D_opt": d_opt, "E_opt": e_opt, "at_edge": at_edge}
 
 
-def chinchilla_a_opt(alpha: float, beta: float) -> float:
-    """a_opt = beta / (alpha + beta): N_opt grows as C^a_opt when C = 6 N D (Hoffmann et al. 2022)."""
-    return beta / (alpha + beta)
+def chinchilla_a_opt(size_exp: float, data_exp: float) -> float:
+    """a_opt = data_exp / (size_exp + data_exp): N_opt grows as C^a_opt when C is proportional to N x D
+    (C = 6 N D for Chinchilla, Hoffmann et al. 2022)."""
+    return data_exp / (size_exp + data_exp)

@@ -6,15 +6,16 @@ as fractions (the paper's prediction figures use the same unit).
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from clipscale.errors import ClipscaleError, DataError, FitError
+from clipscale.laws.defaults import SEED
 from clipscale.laws.fit import fit
 from clipscale.laws.result import FitResult
+from clipscale.laws.split import Holdout
 
 
 #: the columns of every held-out backtest table (report, study, paper): errors in percent, the miss
@@ -67,45 +68,17 @@ class BacktestResult:
         return float(self.abs_err_pct.mean())
 
 
-def check_split(holdout_top_frac, holdout_top, cutoff) -> None:
-    given = [v is not None for v in (holdout_top_frac, holdout_top, cutoff)]
-    if sum(given) != 1:
-        raise DataError("give exactly one split: holdout_top_frac (fraction of runs, largest compute), "
-                        "holdout_top (number of runs) or cutoff (compute above it is held out)")
-    if holdout_top_frac is not None and not 0 < holdout_top_frac < 1:
-        raise DataError(f"--holdout-top-frac must be a fraction in (0, 1), got {holdout_top_frac}; e.g. 0.2")
-    if holdout_top is not None and (int(holdout_top) != holdout_top or holdout_top < 1):
-        raise DataError(f"--holdout-top must be a whole number >= 1, got {holdout_top}")
-
-
-def split_mask(compute: np.ndarray, holdout_top_frac=None, holdout_top=None, cutoff=None) -> np.ndarray:
-    """Boolean mask of the training runs: all but the k most expensive (ties broken by order)."""
-    check_split(holdout_top_frac, holdout_top, cutoff)
-    n = len(compute)
-    if cutoff is not None:
-        return compute <= cutoff
-    k = int(holdout_top) if holdout_top is not None else max(1, math.ceil(holdout_top_frac * n))
-    if k >= n:
-        raise DataError(f"holding out {k} of {n} runs leaves none to fit; hold out fewer")
-    order = np.argsort(compute, kind="stable")
-    train = np.ones(n, bool)
-    train[order[n - k:]] = False
-    return train
-
-
-def backtest(compute, error, method: str = "paper", *, holdout_top_frac: float | None = None,
-             holdout_top: int | None = None, cutoff: float | None = None, n_boot: int = 0, seed: int = 0,
+def backtest(compute, error, method: str = "paper", *, holdout: Holdout, n_boot: int = 0, seed: int = SEED,
              label: str | None = None, **opts) -> BacktestResult:
-    """Fit `method` on the runs below a compute `cutoff` (or all but the top `holdout_top` runs, or
-    the top fraction `holdout_top_frac`) and predict the held-out runs."""
+    """Fit `method` on the runs `holdout` keeps (the cheaper ones) and predict the held-out runs."""
     c = np.asarray(compute, dtype=float)
     e = np.asarray(error, dtype=float)
-    train = split_mask(c, holdout_top_frac, holdout_top, cutoff)
+    train = holdout.train_mask(c)
     if train.all():
-        raise DataError(f"cutoff {cutoff} holds out no run (largest compute {c.max():g}); lower it")
+        raise DataError(f"{holdout.describe()}: no run is above it (largest compute {c.max():g}); lower it")
     where = f" in group {label}" if label else ""
     if not train.any():
-        raise DataError(f"no run below the cutoff{where}; raise it")
+        raise DataError(f"{holdout.describe()}: no run is left to fit{where}; raise it")
     res = fit(c[train], e[train], method, n_boot=n_boot, seed=seed,
               label=(label or "") + " (backtest training runs)", **opts)
     return BacktestResult(fit=res, train=train, compute=c[~train], actual=e[~train],
@@ -113,22 +86,20 @@ def backtest(compute, error, method: str = "paper", *, holdout_top_frac: float |
 
 
 def compare_methods(compute, error, methods: Sequence[str] = ("paper", "ls", "frontier", "saturating"), *,
-                    holdout_top_frac: float | None = None, holdout_top: int | None = None,
-                    cutoff: float | None = None, options: dict[str, dict] | None = None) -> pd.DataFrame:
+                    holdout: Holdout, options: dict[str, dict] | None = None) -> pd.DataFrame:
     """Backtest several methods on the same split; one row per method (MAE in error-% points)."""
     rows = []
     for name in methods:
         row = {"method": name}
         try:
-            bt = backtest(compute, error, name, holdout_top_frac=holdout_top_frac, holdout_top=holdout_top,
-                          cutoff=cutoff, **(options or {}).get(name, {}))
+            bt = backtest(compute, error, name, holdout=holdout, **(options or {}).get(name, {}))
             row.update(n_train=int(bt.train.sum()), n_heldout=bt.n_heldout, mae_pct=bt.mae_pct,
-                       max_abs_err_pct=float(bt.abs_err_pct.max()), alpha=bt.fit.alpha, beta=bt.fit.beta,
-                       e_inf=bt.fit.e_inf, formula=bt.fit.formula(), status="ok", message="; ".join(bt.fit.notes))
+                       max_abs_err_pct=float(bt.abs_err_pct.max()), alpha=bt.fit.alpha, coef=bt.fit.coef,
+                       floor=bt.fit.floor, formula=bt.fit.formula(), status="ok", message="; ".join(bt.fit.notes))
         except (ClipscaleError, FitError) as exc:
             row.update(status="failed", message=str(exc))
         rows.append(row)
-    columns = ["method", "n_train", "n_heldout", "mae_pct", "max_abs_err_pct", "alpha", "beta", "e_inf",
+    columns = ["method", "n_train", "n_heldout", "mae_pct", "max_abs_err_pct", "alpha", "coef", "floor",
                "formula", "status", "message"]
     table = pd.DataFrame(rows).reindex(columns=columns)
     return table.astype({"n_train": "Int64", "n_heldout": "Int64"})

@@ -11,37 +11,44 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from clipscale._io import atomic_write_json
+from clipscale._io import atomic_write_json, json_clean
 from clipscale.errors import ClipscaleError, DataError
-from clipscale.laws.joint import SCHEMA as JOINT_SCHEMA, JointFit
-from clipscale.laws.result import SCHEMA as LAW_SCHEMA, FitResult
+from clipscale.laws import joint, result
+from clipscale.laws.allocate import chinchilla_a_opt
+from clipscale.laws.joint import JointFit
+from clipscale.laws.result import FitResult
 
-SCHEMA = "clipscale.laws.Fits/1"
+SCHEMA = "clipscale.laws.Fits/2"
+#: fits.json before the law parameters' renames (issue 27): its fits are read back by FitResult and
+#: JointFit (their schema /1), never written
+PREVIOUS_SCHEMA = "clipscale.laws.Fits/1"
+LEGACY_ERROR_LABEL = "error:"
 #: the joint-law fits file written before every method shared one (read back, never written)
 LEGACY_JOINT_SCHEMA = "clipscale.laws.JointFits/1"
 
 
 def law_summary(res: FitResult) -> dict[str, Any]:
-    """The fits.csv columns of a E = beta * C^alpha (+ e_inf) fit: parameters, R^2, 95% intervals."""
-    out = {"n_fit_points": res.n_fit_points, "alpha": res.alpha, "beta": res.beta, "e_inf": res.e_inf,
+    """The fits.csv columns of a E = coef * C^alpha (+ floor) fit: parameters, R^2, 95% intervals."""
+    out = {"n_fit_points": res.n_fit_points, "alpha": res.alpha, "coef": res.coef, "floor": res.floor,
            "c0": res.c0, "r2": res.r2, "formula": res.formula()}
-    for name in ("alpha", "beta", "e_inf"):
+    for name in ("alpha", "coef", "floor"):
         lo, hi = res.ci.get(name, (np.nan, np.nan))
         out[f"{name}_lo"], out[f"{name}_hi"] = lo, hi
     return out
 
 
 def joint_summary(res: JointFit) -> dict[str, Any]:
-    """The fits.csv columns of a joint fit: parameters, intervals, objective, a_opt = beta/(alpha+beta)."""
+    """The fits.csv columns of a joint fit: parameters, intervals, objective, and a_opt =
+    data_exp / (size_exp + data_exp) (N_opt grows as C^a_opt)."""
     out: dict[str, Any] = {k: v for k, v in res.params.items()}
-    out.update(objective=res.objective, n_starts=res.n_starts, a_opt=res.beta / (res.alpha + res.beta),
+    out.update(objective=res.objective, n_starts=res.n_starts,
+               a_opt=chinchilla_a_opt(res.size_exp, res.data_exp),
                resid_std=res.resid_std, formula=res.formula())
     for k, (lo, hi) in res.ci.items():
         out[f"{k}_lo"], out[f"{k}_hi"] = lo, hi
@@ -52,12 +59,15 @@ def joint_summary(res: JointFit) -> dict[str, Any]:
 class FitEntry:
     """One group's fit: its group values, the method, the fit object (None when it failed, with the
     reason in `message`), the backtest summary and extras (a joint fit's per-sample `cost` pairs and
-    trained `architectures`; flags such as `headline`)."""
+    trained `architectures`; flags such as `headline`). `error_col`: the column that held the error
+    when the table gave one (any positive loss: not a fraction, not shown in percent); "" when the
+    error is 1 - `metric`, a fraction."""
 
     group: dict[str, Any]
     method: str
     n_points: int
     metric: str = ""
+    error_col: str = ""
     fit: FitResult | JointFit | None = None
     status: str = "ok"
     message: str = ""
@@ -87,27 +97,31 @@ class FitEntry:
         return LogLogCost.from_pairs(c["sizes"], c["costs"]) if c else None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"group": _plain(self.group), "method": self.method, "n_points": int(self.n_points),
-                "metric": self.metric, "status": self.status, "message": self.message,
-                "backtest": _plain(self.backtest), "extra": _plain(self.extra),
+        return {"group": json_clean(self.group), "method": self.method, "n_points": int(self.n_points),
+                "metric": self.metric, "error_col": self.error_col, "status": self.status, "message": self.message,
+                "backtest": json_clean(self.backtest), "extra": json_clean(self.extra),
                 "fit": None if self.fit is None else self.fit.to_dict()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "FitEntry":
         fit = data.get("fit")
+        metric, error_col = str(data.get("metric") or ""), data.get("error_col")
+        if error_col is None:  # Fits/1 kept the error column only in the metric's label, "error:<column>"
+            error_col = metric[len(LEGACY_ERROR_LABEL):] if metric.startswith(LEGACY_ERROR_LABEL) else ""
         return cls(group=dict(data.get("group") or {}), method=str(data["method"]),
-                   n_points=int(data.get("n_points") or 0), metric=str(data.get("metric") or ""),
+                   n_points=int(data.get("n_points") or 0), metric=metric, error_col=str(error_col),
                    fit=_fit_from_dict(fit) if fit else None, status=str(data.get("status", "ok")),
                    message=str(data.get("message") or ""), backtest=dict(data.get("backtest") or {}),
                    extra=dict(data.get("extra") or {}))
 
 
 def _fit_from_dict(data: dict[str, Any]):
-    if data.get("schema") == JOINT_SCHEMA:
+    if data.get("schema") in (joint.SCHEMA, joint.LEGACY_SCHEMA):
         return JointFit.from_dict(data)
-    if data.get("schema") == LAW_SCHEMA:
+    if data.get("schema") in (result.SCHEMA, result.LEGACY_SCHEMA):
         return FitResult.from_dict(data)
-    raise DataError(f"unknown fit schema {data.get('schema')!r}; expected {LAW_SCHEMA!r} or {JOINT_SCHEMA!r}")
+    raise DataError(f"unknown fit schema {data.get('schema')!r}; expected {result.SCHEMA!r} or {joint.SCHEMA!r}; "
+                    "refit with `clipscale fit` (or `clipscale study report` for a study)")
 
 
 @dataclasses.dataclass
@@ -143,7 +157,7 @@ class Fits:
         return Fits(self.entries + other.entries, {**self.meta, **other.meta})
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema": SCHEMA, "meta": _plain(self.meta), "fits": [e.to_dict() for e in self.entries]}
+        return {"schema": SCHEMA, "meta": json_clean(self.meta), "fits": [e.to_dict() for e in self.entries]}
 
     def save(self, path) -> Path:
         """Write fits.json (atomically)."""
@@ -155,7 +169,7 @@ class Fits:
         if schema == LEGACY_JOINT_SCHEMA:
             return cls([_legacy_joint(e) for e in data["fits"]],
                        {k: v for k, v in data.items() if k not in ("schema", "fits")})
-        if schema != SCHEMA:
+        if schema not in (SCHEMA, PREVIOUS_SCHEMA):
             raise DataError(f"{where} is not a clipscale fits file (schema {schema!r}, expected {SCHEMA!r}); "
                             "write one with `clipscale fit ... --out fits.csv` (fits.json beside it)")
         return cls([FitEntry.from_dict(e) for e in data.get("fits", [])], dict(data.get("meta") or {}))
@@ -184,20 +198,3 @@ def fits_path(csv_path) -> Path:
     return p.with_suffix(".json") if p.suffix.lower() != ".json" else p.with_name(p.stem + ".fits.json")
 
 
-def _plain(v: Any) -> Any:
-    """JSON-ready: numpy scalars to Python, NaN/inf to None, recursively."""
-    if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    if isinstance(v, np.ndarray):
-        return _plain(v.tolist())
-    if isinstance(v, (np.bool_, bool)):
-        return bool(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, (float, np.floating)):
-        return float(v) if math.isfinite(v) else None
-    if v is pd.NA:
-        return None
-    return v

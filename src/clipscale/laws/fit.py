@@ -8,11 +8,12 @@ import numpy as np
 from clipscale.errors import DataError, FitError
 from clipscale.laws import methods as _methods
 from clipscale.laws.result import FitResult, law_log10, to_space
+from clipscale.laws.defaults import N_BOOT, SEED
 
 
-def fit(compute, error, method: str = "paper", *, n_boot: int = 1000, seed: int = 0,
+def fit(compute, error, method: str = "paper", *, n_boot: int = N_BOOT, seed: int = SEED,
         ci_level: float = 0.95, label: str | None = None, **opts: Any) -> FitResult:
-    """Fit E = beta * C^alpha (+ e_inf) to `error` (fractions, > 0) against `compute` (> 0, any unit,
+    """Fit E = coef * C^alpha (+ floor) to `error` (fractions, > 0) against `compute` (> 0, any unit,
     e.g. total GMACs) with `method` (see clipscale.laws.METHODS); bootstrap `n_boot` resamples of the
     points (seeded) for percentile confidence intervals at `ci_level`.
 
@@ -38,17 +39,17 @@ def fit(compute, error, method: str = "paper", *, n_boot: int = 1000, seed: int 
         pt = m.point(x, y, **opts)
     except FitError as exc:
         raise FitError(f"{exc}{where}") from None
-    params = {k: pt[k] for k in ("alpha", "beta", "e_inf", "c0")}
+    params = {k: pt[k] for k in ("alpha", "coef", "floor", "c0")}
     x_fit, y_fit = pt["x_fit"], pt["y_fit"]
     fitted = law_log10(params, 10.0 ** x_fit)
-    k = 2 + (pt["e_inf"] is not None) + (pt["c0"] is not None)
+    k = 2 + (pt["floor"] is not None) + (pt["c0"] is not None)
     res_fit = y_fit - fitted
     sst = float(np.sum((y_fit - y_fit.mean()) ** 2))
     r2 = 1.0 - float(np.sum(res_fit ** 2)) / sst if sst > 0 else float("nan")
     resid_std = float(np.sqrt(np.sum(res_fit ** 2) / (len(y_fit) - k))) if len(y_fit) > k else 0.0
     boot, ci, notes = _bootstrap(m, x, y, pt, opts, n_boot, seed, ci_level)
     return FitResult(
-        method=method, alpha=params["alpha"], beta=params["beta"], e_inf=params["e_inf"], c0=params["c0"],
+        method=method, alpha=params["alpha"], coef=params["coef"], floor=params["floor"], c0=params["c0"],
         r2=r2, n_points=len(c), n_fit_points=len(x_fit), ci=ci, ci_level=ci_level,
         residuals=y - law_log10(params, c), space=m.space, n_boot=n_boot, seed=seed, boot=boot, resid_std=resid_std,
         compute=c, error=e, options=opts, notes=list(pt.get("notes", [])) + notes,
@@ -78,7 +79,7 @@ def _bootstrap(m, x, y, pt, opts, n_boot, seed, ci_level):
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(x), size=(n_boot, len(x)))
     raw = m.boot(x[idx], y[idx], pt, **opts)
-    names = [k for k in ("alpha", "beta", "e_inf", "c0") if pt.get(k) is not None]
+    names = [k for k in ("alpha", "coef", "floor", "c0") if pt.get(k) is not None]
     samples = {k: np.asarray(raw[k], float) for k in names}
     ok = np.all([np.isfinite(v) for v in samples.values()], axis=0)
     notes = []

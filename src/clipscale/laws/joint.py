@@ -1,4 +1,5 @@
-"""The joint law E(N, D) = E_inf + A / N^alpha + B / D^beta (Hoffmann et al. 2022, approach 3).
+"""The joint law E(N, D) = floor + A / N^size_exp + B / D^data_exp (Hoffmann et al. 2022, approach 3;
+their E + A/N^alpha + B/D^beta: floor = E, size_exp = alpha, data_exp = beta).
 
 N is the model size (parameters, or per-sample GMACs: the caller says which in `size_unit`), D the
 samples seen, E any positive loss or error. `fit_joint` runs the full grid search of
@@ -14,20 +15,26 @@ from typing import Any
 
 import numpy as np
 
-from clipscale._io import atomic_write_json
+from clipscale._io import atomic_write_json, json_clean
 from clipscale.errors import DataError, FitError
 from clipscale.laws import _joint_opt as J
+from clipscale.laws.result import renamed
+from clipscale.laws.defaults import N_BOOT, SEED
 
-SCHEMA = "clipscale.laws.JointFit/1"
-PARAMS = ("A", "B", "E_inf", "alpha", "beta")
+SCHEMA = "clipscale.laws.JointFit/2"
+PARAMS = ("A", "B", "floor", "size_exp", "data_exp")
+#: schema /1 (and fits.csv before it) called the floor `E_inf` and the exponents `alpha` and `beta`
+#: (the names FitResult gives its compute exponent and multiplier); read back, never written
+LEGACY_SCHEMA = "clipscale.laws.JointFit/1"
+LEGACY_NAMES = {"E_inf": "floor", "alpha": "size_exp", "beta": "data_exp"}
 
 
 def to_params(theta) -> dict[str, np.ndarray]:
-    """(A, B, E_inf, alpha, beta) from theta = (a, b, e, alpha, beta) rows (natural logs)."""
+    """(A, B, floor, size_exp, data_exp) from theta = (a, b, e, size_exp, data_exp) rows (natural logs)."""
     t = np.atleast_2d(np.asarray(theta, float))
     with np.errstate(over="ignore"):           # a = 800 is a valid fit; A = e^800 is inf as a float
-        return {"A": np.exp(t[:, 0]), "B": np.exp(t[:, 1]), "E_inf": np.exp(t[:, 2]),
-                "alpha": t[:, 3], "beta": t[:, 4]}
+        return {"A": np.exp(t[:, 0]), "B": np.exp(t[:, 1]), "floor": np.exp(t[:, 2]),
+                "size_exp": t[:, 3], "data_exp": t[:, 4]}
 
 
 @dataclasses.dataclass
@@ -36,9 +43,9 @@ class JointFit:
 
     A: float
     B: float
-    E_inf: float
-    alpha: float
-    beta: float
+    floor: float
+    size_exp: float
+    data_exp: float
     objective: float
     n_points: int
     n_starts: int
@@ -55,8 +62,8 @@ class JointFit:
     size_unit: str = "parameters"
     data_unit: str = "samples seen"
     notes: list[str] = dataclasses.field(default_factory=list)
-    #: the fitted (a, b, e, alpha, beta) in natural-log space; exact even when A, B or E_inf over- or
-    #: underflow as floats (a = 800 gives A = inf)
+    #: the fitted (a, b, e, size_exp, data_exp) in natural-log space; exact even when A, B or the floor
+    #: over- or underflow as floats (a = 800 gives A = inf)
     log_params: list[float] = dataclasses.field(default_factory=list)
 
     method = "joint"
@@ -69,13 +76,14 @@ class JointFit:
     def theta(self) -> np.ndarray:
         if len(self.log_params) == 5:
             return np.asarray(self.log_params, float)
-        tiny = np.finfo(float).tiny                  # E_inf can underflow to 0 (exp of a very negative e)
-        return np.array([np.log(max(v, tiny)) for v in (self.A, self.B, self.E_inf)] + [self.alpha, self.beta])
+        tiny = np.finfo(float).tiny                  # floor can underflow to 0 (exp of a very negative e)
+        logs = [np.log(max(v, tiny)) for v in (self.A, self.B, self.floor)]
+        return np.array(logs + [self.size_exp, self.data_exp])
 
     def formula(self, digits: int = 3) -> str:
         g = lambda v: f"{v:.{digits}g}"
-        return (f"E = {g(self.E_inf)} + {g(self.A)} / N^{self.alpha:.{digits}f} "
-                f"+ {g(self.B)} / D^{self.beta:.{digits}f}")
+        return (f"E = {g(self.floor)} + {g(self.A)} / N^{self.size_exp:.{digits}f} "
+                f"+ {g(self.B)} / D^{self.data_exp:.{digits}f}")
 
     # -- predictions --------------------------------------------------------------------------
     def predict(self, size, data) -> np.ndarray:
@@ -94,7 +102,7 @@ class JointFit:
         if len(self.boot) == 0:
             raise FitError("this joint fit has no bootstrap samples; refit with n_boot > 0 to get intervals")
         n, d = _pair(size, data)
-        logs = J._batch_lse(self.boot, np.log(n), np.log(d))[0]                       # (B, m)
+        logs = J.batch_lse(self.boot, np.log(n), np.log(d))[0]                       # (B, m)
         if kind == "prediction" and self.resid_std > 0:
             logs = logs + np.random.default_rng(self.seed + 1).normal(0, self.resid_std, logs.shape)
         tail = (1 - level) / 2
@@ -102,7 +110,7 @@ class JointFit:
         return np.exp(lo), np.exp(hi)
 
     def boot_params(self) -> dict[str, np.ndarray]:
-        """Bootstrap samples of (A, B, E_inf, alpha, beta)."""
+        """Bootstrap samples of (A, B, floor, size_exp, data_exp)."""
         return to_params(self.boot) if len(self.boot) else {k: np.empty(0) for k in PARAMS}
 
     def optimal(self, budget, cost, level: float = 0.95) -> list[dict[str, Any]]:
@@ -133,20 +141,18 @@ class JointFit:
 
     # -- serialisation -------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (non-finite numbers as null: `log_params` keeps A = e^800 exact)."""
         out: dict[str, Any] = {"schema": SCHEMA, "method": "joint", "formula": self.formula()}
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            out[f.name] = v.tolist() if isinstance(v, np.ndarray) else v
-            if isinstance(out[f.name], float) and not np.isfinite(out[f.name]):
-                out[f.name] = None if np.isnan(out[f.name]) else str(out[f.name])   # JSON has no inf
-        out["ci"] = {k: list(v) for k, v in self.ci.items()}
-        return out
+        out.update({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+        return json_clean(out)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "JointFit":
-        if data.get("schema") != SCHEMA:
+        if data.get("schema") == LEGACY_SCHEMA:  # E_inf, alpha, beta: read as floor, size_exp, data_exp
+            data = {**renamed(data, LEGACY_NAMES), "ci": renamed(data.get("ci") or {}, LEGACY_NAMES)}
+        elif data.get("schema") != SCHEMA:
             raise DataError(f"not a clipscale joint fit (schema {data.get('schema')!r}, expected {SCHEMA!r}); "
-                            "load a file written by JointFit.save")
+                            "load a file written by JointFit.save, or refit with `clipscale fit --method joint`")
         kw = {f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data}
         for name in ("size", "data", "error"):
             kw[name] = np.asarray(kw.get(name, []), float)
@@ -155,6 +161,8 @@ class JointFit:
         for name in PARAMS + ("objective", "resid_std"):
             if name in kw:
                 kw[name] = float("nan") if kw[name] is None else float(kw[name])
+        if len(kw.get("log_params") or ()) == 5:  # exact where A, B or the floor over- or underflow
+            kw.update({k: float(v[0]) for k, v in to_params(kw["log_params"]).items()})
         return cls(**kw)
 
     def save(self, path) -> Path:
@@ -171,10 +179,10 @@ class JointFit:
             raise DataError(f"{path} is not JSON ({exc.msg}); pass a file written by JointFit.save") from None
 
 
-def fit_joint(size, data, error, *, delta: float = 1e-3, n_boot: int = 200, seed: int = 0,
+def fit_joint(size, data, error, *, delta: float = 1e-3, n_boot: int = N_BOOT, seed: int = SEED,
               ci_level: float = 0.95, starts: np.ndarray | None = None, label: str | None = None,
               size_unit: str = "parameters", data_unit: str = "samples seen") -> JointFit:
-    """Fit E = E_inf + A/N^alpha + B/D^beta to runs (N = `size`, D = `data`, E = `error` > 0, any
+    """Fit E = floor + A/N^size_exp + B/D^data_exp to runs (N = `size`, D = `data`, E = `error` > 0, any
     positive loss) from every start of `starts` (default: Hoffmann et al.'s 4,500-start grid);
     bootstrap `n_boot` resamples of the runs, each refitted from the best start, for percentile
     intervals at `ci_level`. Raises DataError for bad values, FitError for too few runs."""
@@ -191,7 +199,8 @@ def fit_joint(size, data, error, *, delta: float = 1e-3, n_boot: int = 200, seed
     resid_std = float(np.sqrt(np.sum(resid ** 2) / (len(n) - 5))) if len(n) > 5 else 0.0
     boot, ci, notes = _bootstrap(theta, ln, ld, le, delta, n_boot, seed, ci_level)
     if len(np.unique(n)) < 2 or len(np.unique(d)) < 2:
-        notes.append("all runs share one model size or one data size: A/alpha or B/beta is not identified")
+        notes.append("all runs share one model size or one data size: A and size_exp, or B and data_exp, "
+                     "are not identified")
     p = {k: float(v[0]) for k, v in to_params(theta).items()}
     return JointFit(**p, objective=float(obj), n_points=len(n), n_starts=k, delta=delta, ci=ci,
                     ci_level=ci_level, n_boot=n_boot, seed=seed, boot=boot, resid_std=resid_std,

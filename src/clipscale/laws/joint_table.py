@@ -17,10 +17,11 @@ import pandas as pd
 
 from clipscale.errors import DataError
 from clipscale.laws.allocate import LogLogCost
-from clipscale.laws.backtest import split_mask
 from clipscale.laws.collection import FitEntry, Fits, joint_summary
 from clipscale.laws.joint import fit_joint
-from clipscale.laws.table import ERROR, METRIC, _groups, _need, prepare_table, read_table, resolve_group_by
+from clipscale.laws.table import ERROR, METRIC, iter_groups, need_column, prepare_table, read_table, resolve_group_by
+from clipscale.laws.defaults import N_BOOT, SEED
+from clipscale.laws.split import Holdout
 
 summary = joint_summary  # the fits.csv columns of a joint fit (clipscale.laws.collection)
 
@@ -29,15 +30,14 @@ def fit_joint_table(df, **kwargs) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """(one summary row per group, the fitted groups as `load_fits` gives them); see
     `fit_joint_groups` for the arguments."""
     fits = fit_joint_groups(df, **kwargs)
-    return fits.frame(), [_view(e) for e in fits.select(ok=True)]
+    return fits.frame(), [joint_view(e) for e in fits.select(ok=True)]
 
 
 def fit_joint_groups(df, *, size_col: str, data_col: str, metric: str | None = None,
-                     error_col: str | None = None, group_by=None, where=None, n_boot: int = 200,
-                     seed: int = 0, delta: float = 1e-3, size_unit: str = "parameters",
+                     error_col: str | None = None, group_by=None, where=None, n_boot: int = N_BOOT,
+                     seed: int = SEED, delta: float = 1e-3, size_unit: str = "parameters",
                      cost_col: str | None = None, cost_factor: float | None = None,
-                     holdout_top_frac: float | None = None, holdout_top: int | None = None,
-                     holdout_above: float | None = None, name_col: str | None = None,
+                     holdout: Holdout | None = None, name_col: str | None = None,
                      errors: str = "row", starts=None) -> Fits:
     """The joint law per group, as a `Fits` (method 'joint'; saved as fits.json, `clipscale plan`
     reads it). A group that cannot be fitted gives an entry with status 'failed' and the reason in
@@ -49,28 +49,25 @@ def fit_joint_groups(df, *, size_col: str, data_col: str, metric: str | None = N
                             (cost_col, "per-sample cost in GMACs", "--cost-col")):
         if col is None:
             continue
-        _need(df, col, what, flag)
+        need_column(df, col, what, flag)
         if not pd.api.types.is_numeric_dtype(df[col]):
             raise DataError(f"column {col!r} ({what}) is not numeric (e.g. {df[col].iloc[0]!r}); "
                             f"pass a column of numbers with {flag}")
     data = prepare_table(df, compute_col=size_col, metric=metric, error_col=error_col, where=where, wide=False)
-    split = None
-    if any(v is not None for v in (holdout_top_frac, holdout_top, holdout_above)):
-        split = {"holdout_top_frac": holdout_top_frac, "holdout_top": holdout_top, "cutoff": holdout_above}
     keys = resolve_group_by(data, group_by)
     fits = Fits(meta={"size_col": size_col, "data_col": data_col, "size_unit": size_unit, "group_by": keys,
                       "method": "joint", "n_boot": n_boot, "seed": seed, "delta": delta})
-    for group, label, sub in _groups(data, keys):
+    for group, label, sub in iter_groups(data, keys):
         metrics = sub[METRIC].unique()
-        entry = FitEntry(group=group, method="joint", n_points=len(sub),
+        entry = FitEntry(group=group, method="joint", n_points=len(sub), error_col=error_col or "",
                          metric=metrics[0] if len(metrics) == 1 else "mixed")
         with fits.recording(entry, errors):
             cost = _cost(sub, size_col, cost_col, cost_factor)
             n, d, e = (sub[c].to_numpy(float) for c in (size_col, data_col, ERROR))
             fit = fit_joint(n, d, e, delta=delta, n_boot=n_boot, seed=seed, label=label, size_unit=size_unit,
                             starts=starts)
-            if split:
-                entry.backtest = _backtest(n, d, e, cost, split, delta, label, size_unit)
+            if holdout is not None:
+                entry.backtest = _backtest(n, d, e, cost, holdout, delta, label, size_unit)
             entry.fit, entry.message = fit, "; ".join(fit.notes)
             entry.extra = {"cost": {"sizes": list(cost.sizes), "costs": list(cost.costs),
                                     "unit": "per-sample cost (GMACs)" if cost_col else
@@ -80,11 +77,11 @@ def fit_joint_groups(df, *, size_col: str, data_col: str, metric: str | None = N
     return fits
 
 
-def _backtest(n, d, e, cost, split, delta, label, size_unit) -> dict[str, Any]:
+def _backtest(n, d, e, cost, holdout: Holdout, delta, label, size_unit) -> dict[str, Any]:
     """Fit on the cheaper runs (compute = cost(N) x D), predict the rest. backtest_mae is in the
     error column's unit (error-percentage points x 0.01 for fractions: see backtest_mae_pct)."""
     comp = cost(n) * d
-    train = split_mask(comp, **split)
+    train = holdout.train_mask(comp)
     if train.all() or not train.any():
         raise DataError(f"the backtest split of group {label} holds out {'no' if train.all() else 'every'} run; "
                         "change --holdout-*")
@@ -123,14 +120,16 @@ def save_fits(path, entries, meta: dict[str, Any] | None = None) -> Path:
 def load_fits(path) -> list[dict[str, Any]]:
     """The joint-law entries of a fits file (fits.json of any methods, or the older joint-only file):
     each a dict with group, fit (a JointFit), cost (a LogLogCost), cost_unit, architectures, entry."""
-    views = [_view(e) for e in Fits.load(path).select("joint", ok=True)]
+    views = [joint_view(e) for e in Fits.load(path).select("joint", ok=True)]
     if not views:
         raise DataError(f"{path} holds no joint-law fit; write one with `clipscale fit TABLE --method joint "
                         "--size-col COL --data-col COL --save-fits FITS.json`")
     return views
 
 
-def _view(e: FitEntry) -> dict[str, Any]:
+def joint_view(e: FitEntry) -> dict[str, Any]:
+    """A joint-law entry as `plan_rows` and `clipscale plan` read it: group, fit, cost (a LogLogCost),
+    cost_unit, architectures and the entry itself."""
     return {"group": e.group, "fit": e.fit, "cost": e.cost(), "cost_unit": e.extra.get("cost", {}).get("unit", ""),
             "architectures": e.extra.get("architectures") or [], "entry": e}
 

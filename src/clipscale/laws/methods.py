@@ -1,8 +1,8 @@
 """The registry of law-fitting methods (one frozen entry each, looked up by name).
 
-Every method fits E = beta * C^alpha (+ e_inf) in log10 space, except 'logodds', which fits
-E / (1 - E) = beta * C^alpha (log10 odds linear in log10 compute), and 'logodds-sat', which fits
-E / (1 - E) = beta * C^alpha + k (the odds level off at a floor k) in log10-odds space. A method gives a point estimate
+Every method fits E = coef * C^alpha (+ floor) in log10 space, except 'logodds', which fits
+E / (1 - E) = coef * C^alpha (log10 odds linear in log10 compute), and 'logodds-sat', which fits
+E / (1 - E) = coef * C^alpha + k (the odds level off at a floor k) in log10-odds space. A method gives a point estimate
 from one sample and a vectorised estimate for a batch of bootstrap resamples.
 x = log10(compute), y = log10(error fraction).
 """
@@ -20,7 +20,7 @@ from clipscale.schema import GROUP_OPENAI
 
 @dataclasses.dataclass(frozen=True)
 class LawMethod:
-    """One way of fitting a law. `point(x, y, **opts)` -> dict with alpha, beta, e_inf, c0, x_fit,
+    """One way of fitting a law. `point(x, y, **opts)` -> dict with alpha, coef, floor, c0, x_fit,
     y_fit (the points the law was fitted to, for R^2) and notes; `boot(xb, yb, point, **opts)` ->
     dict of parameter arrays of shape (B,) for resamples xb, yb of shape (B, n)."""
 
@@ -54,7 +54,7 @@ _line_result = _linear.line_result
 
 
 def _line_boot(slope, icpt) -> dict[str, np.ndarray]:
-    return {"alpha": np.asarray(slope, float), "beta": 10.0 ** np.asarray(icpt, float)}
+    return {"alpha": np.asarray(slope, float), "coef": 10.0 ** np.asarray(icpt, float)}
 
 
 # -- ls: plain least squares on all points (the paper's procedure for the 3 CLIP-WIT models) ------
@@ -115,7 +115,7 @@ def _floor_point(x, y):
 
 
 def _floor_boot(xb, yb, point):
-    if point.get("e_inf") is None:
+    if point.get("floor") is None:
         return _frontier_boot(xb, yb, point, "ls", 0.0)
     return saturating.frontier_floor_boot(xb, yb, point)
 
@@ -138,16 +138,16 @@ METHODS: dict[str, LawMethod] = {m.name: m for m in (
     LawMethod("frontier", "Pareto frontier (points no cheaper point beats), least squares or Huber "
               "loss (delta in log10 units) in log space", 2, {"loss": "ls", "delta": 0.02},
               _frontier_point, _frontier_boot, {"loss": ("ls", "huber")}, frontier=True),
-    LawMethod("saturating", "E = beta*C^alpha + e_inf (form='plain') or beta*(C+c0)^alpha + e_inf "
+    LawMethod("saturating", "E = coef*C^alpha + floor (form='plain') or coef*(C+c0)^alpha + floor "
               "(form='shifted'), bounded multi-start least squares in log space; falls back to the "
-              "plain power law when e_inf is not identifiable", 3, {"form": "plain"},
+              "plain power law when floor is not identifiable", 3, {"form": "plain"},
               _saturating_point, _saturating_boot, {"form": ("plain", "shifted")}),
-    LawMethod("logodds", "log-odds law on the compute frontier: E/(1-E) = beta*C^alpha, i.e. "
+    LawMethod("logodds", "log-odds law on the compute frontier: E/(1-E) = coef*C^alpha, i.e. "
               "logit(E) linear in log C (for error curves that fall like a sigmoid in log compute); "
               "least squares or Huber in log10-odds space, where its R^2 is measured; needs 0 < E < 1",
               2, {"loss": "ls", "delta": 0.02}, _frontier_point, _frontier_boot, {"loss": ("ls", "huber")},
               space="logodds", frontier=True),
-    LawMethod("logodds-sat", "saturating log-odds law on the compute frontier: E/(1-E) = beta*C^alpha + k, "
+    LawMethod("logodds-sat", "saturating log-odds law on the compute frontier: E/(1-E) = coef*C^alpha + k, "
               "i.e. error falls from chance like 'logodds' and levels off at a floor k/(1+k) (confusable "
               "classes, finite models); bounded multi-start least squares in log10-odds space, where its R^2 "
               "is measured; k is always kept (its uncertainty widens the bootstrap intervals); needs 0 < E < 1",

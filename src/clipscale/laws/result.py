@@ -1,6 +1,6 @@
 """FitResult: what every law fit returns (parameters, intervals, residuals, predictions, JSON).
 
-Laws have the form E = beta * C^alpha (+ e_inf), or the shifted form beta * (C + c0)^alpha + e_inf,
+Laws have the form E = coef * C^alpha (+ floor), or the shifted form coef * (C + c0)^alpha + floor,
 with C the compute (the unit of the compute column, e.g. total GMACs) and E the error as a
 fraction in (0, 1]. Fits and intervals live in log10 space, as in Cherti et al. (2023).
 """
@@ -14,22 +14,37 @@ from typing import Any
 
 import numpy as np
 
-from clipscale._io import atomic_write_json
+from clipscale._io import atomic_write_json, json_clean
 from clipscale.errors import DataError, FitError
 
-SCHEMA = "clipscale.laws.FitResult/1"
-PARAM_NAMES = ("alpha", "beta", "e_inf", "c0")
+SCHEMA = "clipscale.laws.FitResult/2"
+PARAM_NAMES = ("alpha", "coef", "floor", "c0")
+#: schema /1 (and fits.csv before it) called the multiplier `beta` and the floor `e_inf`; read back
+#: under today's names, never written
+LEGACY_SCHEMA = "clipscale.laws.FitResult/1"
+LEGACY_NAMES = {"beta": "coef", "e_inf": "floor"}
+
+
+def renamed(data: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """`data` with its keys (and their `_lo`/`_hi` interval columns) renamed old -> new by `names`,
+    where the new key is not there already: how files of an older schema are read back."""
+    out = dict(data)
+    for old, new in names.items():
+        for suffix in ("", "_lo", "_hi"):
+            if old + suffix in out and new + suffix not in out:
+                out[new + suffix] = out.pop(old + suffix)
+    return out
 
 
 def law_log10(params: dict[str, float | None], compute: np.ndarray) -> np.ndarray:
-    """log10 of the law's error at `compute` for one parameter set (alpha, beta, e_inf?, c0?)."""
+    """log10 of the law's error at `compute` for one parameter set (alpha, coef, floor?, c0?)."""
     c = np.asarray(compute, dtype=float)
     c0 = params.get("c0") or 0.0
-    e_inf = params.get("e_inf") or 0.0
-    power_log = math.log10(params["beta"]) + params["alpha"] * np.log10(c + c0)
-    if e_inf == 0.0:
+    floor = params.get("floor") or 0.0
+    power_log = math.log10(params["coef"]) + params["alpha"] * np.log10(c + c0)
+    if floor == 0.0:
         return power_log
-    return np.log10(10.0 ** power_log + e_inf)
+    return np.log10(10.0 ** power_log + floor)
 
 
 def to_space(error, space: str) -> np.ndarray:
@@ -50,8 +65,8 @@ class FitResult:
 
     method: str
     alpha: float
-    beta: float
-    e_inf: float | None
+    coef: float
+    floor: float | None
     r2: float
     n_points: int
     ci: dict[str, tuple[float, float]]
@@ -73,16 +88,16 @@ class FitResult:
     # -- parameters -------------------------------------------------------------------------
     @property
     def params(self) -> dict[str, float | None]:
-        return {"alpha": self.alpha, "beta": self.beta, "e_inf": self.e_inf, "c0": self.c0}
+        return {"alpha": self.alpha, "coef": self.coef, "floor": self.floor, "c0": self.c0}
 
     def formula(self, digits: int = 2) -> str:
         """The law as text, e.g. 'E = 5.86 · C^-0.11' (the paper's two decimals by default)."""
-        beta = _fmt(self.beta, digits)
+        coef = _fmt(self.coef, digits)
         base = f"(C + {_fmt(self.c0, digits)})" if self.c0 else "C"
         lhs = "E/(1-E)" if self.space == "logodds" else "E"
-        text = f"{lhs} = {beta} · {base}^{self.alpha:.{digits}f}"
-        if self.e_inf is not None:
-            text += f" + {_fmt(self.e_inf, digits)}"
+        text = f"{lhs} = {coef} · {base}^{self.alpha:.{digits}f}"
+        if self.floor is not None:
+            text += f" + {_fmt(self.floor, digits)}"
         return text
 
     # -- predictions ------------------------------------------------------------------------
@@ -108,9 +123,9 @@ class FitResult:
         c = _positive(compute)
         b = self.boot
         c0 = b["c0"][:, None] if b.get("c0") is not None else 0.0
-        logs = np.log10(b["beta"])[:, None] + b["alpha"][:, None] * np.log10(c[None, :] + c0)  # (B, m)
-        if b.get("e_inf") is not None:
-            logs = np.log10(10.0 ** logs + b["e_inf"][:, None])
+        logs = np.log10(b["coef"])[:, None] + b["alpha"][:, None] * np.log10(c[None, :] + c0)  # (B, m)
+        if b.get("floor") is not None:
+            logs = np.log10(10.0 ** logs + b["floor"][:, None])
         if kind == "prediction" and self.resid_std > 0:
             rng = np.random.default_rng(self.seed + 1)
             logs = logs + rng.normal(0.0, self.resid_std, size=logs.shape)
@@ -123,37 +138,41 @@ class FitResult:
         """A JSON-ready dict (arrays as lists, NaN as None) that `from_dict` reads back."""
         out: dict[str, Any] = {"schema": SCHEMA, "formula": self.formula()}
         for f in dataclasses.fields(self):
-            out[f.name] = _jsonable(getattr(self, f.name))
+            out[f.name] = json_clean(getattr(self, f.name))
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "FitResult":
-        if data.get("schema") != SCHEMA:
+        """The fit `to_dict` wrote (schema /2), or one of schema /1 (beta, e_inf: read as coef, floor)."""
+        if data.get("schema") == LEGACY_SCHEMA:
+            data = {**renamed(data, LEGACY_NAMES), "ci": renamed(data.get("ci") or {}, LEGACY_NAMES),
+                    "boot": renamed(data.get("boot") or {}, LEGACY_NAMES)}
+        elif data.get("schema") != SCHEMA:
             raise DataError(f"not a clipscale fit (schema {data.get('schema')!r}, expected {SCHEMA!r}); "
-                            "load a file written by FitResult.save")
+                            "load a file written by FitResult.save, or refit with `clipscale fit`")
         kw = {f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data}
         for name in ("residuals", "compute", "error"):
             kw[name] = _array(kw.get(name, []))
         kw["boot"] = {k: _array(v) for k, v in (kw.get("boot") or {}).items()}
         kw["ci"] = {k: (_num(v[0]), _num(v[1])) for k, v in (kw.get("ci") or {}).items()}
-        for name in ("alpha", "beta", "r2", "resid_std"):
+        for name in ("alpha", "coef", "r2", "resid_std"):
             kw[name] = _num(kw[name])
         return cls(**kw)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "FitResult":
-        """A fit without bootstrap from one `fit_table` row (alpha, beta, e_inf, c0, r2, method,
-        n_points; intervals from *_lo/*_hi): predictions and formula as the fitted law, in its
-        method's space (E, or E/(1-E) for 'logodds')."""
+        """A fit without bootstrap from one `fit_table` row (alpha, coef, floor, c0, r2, method,
+        n_points; intervals from *_lo/*_hi; an older fits.csv's beta and e_inf columns are read as
+        coef and floor): predictions and formula as the fitted law, in its method's space (E, or
+        E/(1-E) for 'logodds')."""
         from clipscale.laws.methods import METHODS
 
-        def num(key):
-            v = row.get(key)
-            return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+        row = json_clean(renamed(row, LEGACY_NAMES))  # NaN cells (absent values) are None
+        num = lambda key: None if row.get(key) is None else float(row[key])  # noqa: E731
 
         method = str(row.get("method") or "given")
         ci = {k: (num(f"{k}_lo"), num(f"{k}_hi")) for k in PARAM_NAMES if num(f"{k}_lo") is not None}
-        return cls(method=method, alpha=float(row["alpha"]), beta=float(row["beta"]), e_inf=num("e_inf"),
+        return cls(method=method, alpha=float(row["alpha"]), coef=float(row["coef"]), floor=num("floor"),
                    c0=num("c0"), r2=num("r2") if num("r2") is not None else float("nan"),
                    n_points=int(num("n_points") or 0), ci=ci, residuals=np.empty(0),
                    space=METHODS[method].space if method in METHODS else "log")
@@ -186,20 +205,6 @@ def _positive(compute) -> np.ndarray:
     if not np.all(np.isfinite(c)) or np.any(c <= 0):
         raise DataError("compute must be finite and > 0 to predict (it is the x of a log-log law)")
     return c
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, np.ndarray):
-        return [None if (isinstance(x, float) and not math.isfinite(x)) else x for x in v.tolist()]
-    if isinstance(v, dict):
-        return {k: _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, (float, np.floating)):
-        return float(v) if math.isfinite(v) else None
-    if isinstance(v, np.integer):
-        return int(v)
-    return v
 
 
 def _num(v: Any) -> float:

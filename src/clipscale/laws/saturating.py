@@ -1,7 +1,7 @@
-"""Saturating laws: E = beta * C^alpha + e_inf, and the shifted form beta * (C + c0)^alpha + e_inf.
+"""Saturating laws: E = coef * C^alpha + floor, and the shifted form coef * (C + c0)^alpha + floor.
 
 Fitted by bounded, multi-start nonlinear least squares in log10(error) (scipy.optimize.least_squares).
-When the data cannot identify e_inf (too few points, e_inf at a bound, standard error as large as
+When the data cannot identify the floor (too few points, the floor at a bound, standard error as large as
 the estimate, or no gain over the plain law by AIC) the fit says why and falls back to the plain
 power law fitted by least squares in log space.
 """
@@ -19,7 +19,7 @@ from clipscale.laws import _linear
 
 LN10 = math.log(10.0)
 _ALPHA_STARTS = (-0.05, -0.2, -0.6)
-_EINF_STARTS = (0.0, 0.4, 0.8)  # fractions of the smallest observed error
+_FLOOR_STARTS = (0.0, 0.4, 0.8)  # fractions of the smallest observed error
 
 
 def _log_compute(x, lc0):
@@ -29,9 +29,9 @@ def _log_compute(x, lc0):
 
 
 def _model(theta, x, shifted):
-    lb, alpha, e_inf = theta[:3]
+    lb, alpha, floor = theta[:3]
     lc = _log_compute(x, theta[3] if shifted else None)
-    return np.log10(10.0 ** (lb + alpha * lc) + e_inf)
+    return np.log10(10.0 ** (lb + alpha * lc) + floor)
 
 
 def _solve(x, y, start, shifted):
@@ -46,17 +46,17 @@ def _solve(x, y, start, shifted):
 def _starts(x, y, shifted):
     emin = 10.0 ** y.min()
     c0s = (x.min() - 3.0, x.min(), float(np.median(x))) if shifted else (None,)
-    for alpha, frac, lc0 in itertools.product(_ALPHA_STARTS, _EINF_STARTS, c0s):
-        e_inf = frac * emin
+    for alpha, frac, lc0 in itertools.product(_ALPHA_STARTS, _FLOOR_STARTS, c0s):
+        floor = frac * emin
         lc = _log_compute(x, lc0)
-        lb = float(np.mean(np.log10(np.maximum(10.0 ** y - e_inf, 1e-12)) - alpha * lc))
-        yield np.array([lb, alpha, e_inf] + ([lc0] if shifted else []))
+        lb = float(np.mean(np.log10(np.maximum(10.0 ** y - floor, 1e-12)) - alpha * lc))
+        yield np.array([lb, alpha, floor] + ([lc0] if shifted else []))
 
 
 def _plain_fallback(x, y, reason):
     s, i = _linear.weighted_line(x, y, np.ones_like(x))
-    return _linear.line_result(s, i, x, y, [f"e_inf not identifiable: {reason}; fell back to the plain law "
-                                     "E = beta * C^alpha (least squares in log space)"])
+    return _linear.line_result(s, i, x, y, [f"floor not identifiable: {reason}; fell back to the plain law "
+                                     "E = coef * C^alpha (least squares in log space)"])
 
 
 def point(x, y, form="plain"):
@@ -67,12 +67,12 @@ def point(x, y, form="plain"):
     if n < k + 2:
         return _plain_fallback(x, y, f"{n} points are too few for a {k}-parameter law (need >= {k + 2})")
     best = min((_solve(x, y, s, shifted) for s in _starts(x, y, shifted)), key=lambda r: r.cost)
-    lb, alpha, e_inf = best.x[:3]
+    lb, alpha, floor = best.x[:3]
     emin = 10.0 ** y.min()
     sse = 2 * best.cost
     s_plain, i_plain = _linear.weighted_line(x, y, np.ones_like(x))
     sse_plain = float(np.sum((y - (i_plain + s_plain * x)) ** 2))
-    reason = _unidentified(best, e_inf, emin, sse, sse_plain, n, k)
+    reason = _unidentified(best, floor, emin, sse, sse_plain, n, k)
     if reason:
         return _plain_fallback(x, y, reason)
     c0 = float(10.0 ** best.x[3]) if shifted else None
@@ -80,15 +80,15 @@ def point(x, y, form="plain"):
     if shifted and best.x[3] <= x.min() - 6.0 + 1e-3:
         notes.append("c0 sits at its lower bound (1e-6 x the smallest compute): no measurable shift; "
                      "form='plain' describes these points as well")
-    return {"alpha": float(alpha), "beta": float(10.0 ** lb), "e_inf": float(e_inf), "c0": c0,
+    return {"alpha": float(alpha), "coef": float(10.0 ** lb), "floor": float(floor), "c0": c0,
             "x_fit": x, "y_fit": y, "theta": best.x, "notes": notes}
 
 
-def _unidentified(res, e_inf, emin, sse, sse_plain, n, k) -> str:
-    if e_inf <= 1e-3 * emin:
-        return "the fitted e_inf is ~0 (no sign of saturation in these points)"
-    if e_inf >= 0.99 * emin:
-        return "the fitted e_inf sits at the smallest observed error (a bound)"
+def _unidentified(res, floor, emin, sse, sse_plain, n, k) -> str:
+    if floor <= 1e-3 * emin:
+        return "the fitted floor is ~0 (no sign of saturation in these points)"
+    if floor >= 0.99 * emin:
+        return "the fitted floor sits at the smallest observed error (a bound)"
     dof = max(n - k, 1)
     jtj = res.jac.T @ res.jac
     try:
@@ -96,8 +96,8 @@ def _unidentified(res, e_inf, emin, sse, sse_plain, n, k) -> str:
         se = math.sqrt(max(cov[2, 2], 0.0))
     except np.linalg.LinAlgError:
         se = math.inf
-    if not math.isfinite(se) or 2 * se >= e_inf:
-        return f"its standard error ({se:.3g}) is more than half the estimate ({e_inf:.3g})"
+    if not math.isfinite(se) or 2 * se >= floor:
+        return f"its standard error ({se:.3g}) is more than half the estimate ({floor:.3g})"
     # Extra-sum-of-squares F test of the saturating law against the plain one (nested, 2 vs k params).
     extra = k - 2
     f_stat = ((sse_plain - sse) / extra) / (sse / dof) if sse > 0 else math.inf
@@ -121,12 +121,12 @@ def _boot_chunk(xb, yb, theta, shifted):
 
 def boot(xb, yb, point, form="plain"):
     """Refit every resample from the point estimate; processes in parallel when it pays."""
-    if point.get("e_inf") is None:
+    if point.get("floor") is None:
         s, i = _linear.weighted_line(xb, yb, np.ones_like(xb))
-        return {"alpha": s, "beta": 10.0 ** i}
+        return {"alpha": s, "coef": 10.0 ** i}
     shifted = form == "shifted"
     th = _parallel(_boot_chunk, xb, yb, point["theta"], shifted)
-    out = {"alpha": th[:, 1], "beta": 10.0 ** th[:, 0], "e_inf": th[:, 2]}
+    out = {"alpha": th[:, 1], "coef": 10.0 ** th[:, 0], "floor": th[:, 2]}
     if shifted:
         out["c0"] = 10.0 ** th[:, 3]
     return out
@@ -134,7 +134,7 @@ def boot(xb, yb, point, form="plain"):
 
 # -- the floored law on the compute frontier (method 'logodds-sat') -------------------------------
 # Fitted to the Pareto frontier (methods.py picks it, and falls back to the line on a short one) in the method's space (log10 odds for 'logodds-sat'): y =
-# log10(beta * C^alpha + floor). Unlike `point`, the floor is always kept, between 0 and the
+# log10(coef * C^alpha + floor). Unlike `point`, the floor is always kept, between 0 and the
 # smallest observed value: a floor that the cheaper runs cannot pin down is a wide bootstrap
 # interval, not a reason to drop it (dropping it made the predictions of a bending curve
 # over-confident; measured in docs/study.md).
@@ -148,7 +148,7 @@ def frontier_floor_point(xf, yf):
     notes = []
     if floor >= 0.99 * 10.0 ** yf.min():
         notes.append("the fitted floor sits at the smallest observed value (a bound): the frontier has flattened")
-    return {"alpha": float(alpha), "beta": float(10.0 ** lb), "e_inf": float(floor), "c0": None,
+    return {"alpha": float(alpha), "coef": float(10.0 ** lb), "floor": float(floor), "c0": None,
             "x_fit": xf, "y_fit": yf, "theta": best.x, "notes": notes}
 
 
@@ -168,7 +168,7 @@ def _floor_chunk(xb, yb, theta):
 def frontier_floor_boot(xb, yb, point):
     """Each resample's frontier refitted from the point estimate (NaN where it has < 3 distinct x)."""
     th = _parallel(_floor_chunk, xb, yb, point["theta"])
-    return {"alpha": th[:, 1], "beta": 10.0 ** th[:, 0], "e_inf": th[:, 2]}
+    return {"alpha": th[:, 1], "coef": 10.0 ** th[:, 0], "floor": th[:, 2]}
 
 
 def _parallel(chunk, xb, yb, *args):

@@ -14,15 +14,14 @@ import numpy as np
 import pandas as pd
 
 from clipscale.errors import ClipscaleError, DataError, FitError, choices_hint
-from clipscale.laws.backtest import BACKTEST_COLUMNS, backtest, check_split, compare_methods
+from clipscale.laws.backtest import BACKTEST_COLUMNS, backtest, compare_methods
 from clipscale.laws.collection import FitEntry, Fits
-from clipscale.schema import default_metric, paper_group
+from clipscale.schema import EVAL_KIND_COL, default_metric, paper_group
+from clipscale.laws.defaults import N_BOOT, SEED
+from clipscale.laws.split import Holdout
 
 DEFAULT_GROUP_BY = ("downstream_dataset", "group")
 COMPUTE, ERROR, METRIC = "_compute", "_error", "_metric"
-#: the evaluation type of a row: the results schema's `task` column (zeroshot_classification,
-#: zeroshot_retrieval, linear_probe, finetune); rows of different types are never fitted together
-EVAL_COL = "task"
 WIDE_VALUE = "score"
 _OPS = {"==": operator.eq, "!=": operator.ne, "<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
 _WHERE = re.compile(r"^\s*(.+?)\s*(==|!=|<=|>=|<|>)\s*(.*?)\s*$")
@@ -39,7 +38,8 @@ def read_table(path) -> pd.DataFrame:
         raise DataError(f"cannot read {p} as CSV ({exc}); pass a comma-separated table with a header row") from None
 
 
-def _need(df: pd.DataFrame, col: str, what: str, flag: str) -> None:
+def need_column(df: pd.DataFrame, col: str, what: str, flag: str) -> None:
+    """DataError naming the columns present and the CLI flag that picks `col`, when it is absent."""
     if col not in df.columns:
         raise DataError(f"column {col!r} ({what}) is not in the table; {choices_hint(map(str, df.columns), 40)}; "
                         f"choose one with {flag}")
@@ -54,7 +54,7 @@ def reshape_wide(df: pd.DataFrame, compute_col: str, value_cols: Sequence[str] |
     """
     if value_cols:
         for c in value_cols:
-            _need(df, c, "a per-dataset metric column", "--value-cols")
+            need_column(df, c, "a per-dataset metric column", "--value-cols")
         cols = list(value_cols)
     else:
         num = df.select_dtypes("number").columns
@@ -81,7 +81,7 @@ def apply_where(df: pd.DataFrame, where: Iterable[str] | str | None) -> pd.DataF
             raise DataError(f"cannot read filter {cond!r}; write it as 'column==value' (operators: "
                             f"{', '.join(_OPS)}), e.g. --where 'downstream_dataset==imagenet1k'")
         col, op, raw = m.groups()
-        _need(df, col, "used in --where", "--where")
+        need_column(df, col, "used in --where", "--where")
         value: Any = raw.strip("'\"")
         if pd.api.types.is_numeric_dtype(df[col]):
             try:
@@ -110,38 +110,16 @@ def prepare_table(df, *, compute_col: str = "gmacs_total", metric: str | None = 
     ({metric column: [datasets]}): the report shows what it can and names the rest."""
     if bad not in ("raise", "drop"):
         raise DataError(f"bad={bad!r}; valid choices: raise, drop")
-    if isinstance(df, (str, Path)):
-        df = read_table(df)
-    df = df.copy()
-    if wide is None:
-        wide = ("downstream_dataset" not in df.columns and error_col is None
-                and (metric is None or metric not in df.columns))
-    if wide:
-        df = reshape_wide(df, compute_col, value_cols)
-        metric = WIDE_VALUE
-    if "group" not in df.columns and "upstream_dataset" in df.columns:
-        df["group"] = df["upstream_dataset"].map(paper_group)
-    if compute_col == "gmacs_total" and compute_col not in df.columns and {"gmacs", "samples_seen"} <= set(df.columns):
-        df[compute_col] = pd.to_numeric(df["gmacs"], errors="coerce") * pd.to_numeric(df["samples_seen"], errors="coerce")
-    _need(df, compute_col, "compute", "--compute-col")
+    df, metric = _shaped(df, compute_col, metric, error_col, wide, value_cols)
     df = apply_where(df, where)
     keep = pd.Series(True, index=df.index)
     no_metric: dict[str, list[str]] = {}
     if error_col is not None:
-        _need(df, error_col, "error", "--error-col")
+        need_column(df, error_col, "error", "--error-col")
         df[METRIC] = f"error:{error_col}"
         df[ERROR] = pd.to_numeric(df[error_col], errors="coerce")
     else:
-        df[METRIC] = _metric_names(df, metric)
-        values = pd.Series(np.nan, index=df.index)
-        for name in df[METRIC].unique():
-            rows = df[METRIC] == name
-            if name not in df.columns and bad == "drop":
-                no_metric[name] = sorted(map(str, df.loc[rows, "downstream_dataset"].unique())) \
-                    if "downstream_dataset" in df.columns else []
-                continue
-            _need(df, name, "metric", "--metric")
-            values[rows] = pd.to_numeric(df.loc[rows, name], errors="coerce")
+        values, no_metric = _metric_values(df, metric, bad)
         if bad == "drop":
             keep &= values.between(0, 1)
         else:
@@ -157,6 +135,44 @@ def prepare_table(df, *, compute_col: str = "gmacs_total", metric: str | None = 
     _check_positive(df, COMPUTE, compute_col)
     _check_positive(df, ERROR, "error (1 - metric)" if error_col is None else error_col, zero_error_ok)
     return df
+
+
+def _shaped(df, compute_col: str, metric: str | None, error_col: str | None, wide: bool | None,
+            value_cols) -> tuple[pd.DataFrame, str | None]:
+    """(a long copy of the table with `group` and total GMACs derived where absent, the metric to
+    read): a wide table (detected when `wide` is None) is reshaped and its value column is the metric."""
+    if isinstance(df, (str, Path)):
+        df = read_table(df)
+    df = df.copy()
+    if wide is None:
+        wide = ("downstream_dataset" not in df.columns and error_col is None
+                and (metric is None or metric not in df.columns))
+    if wide:
+        df = reshape_wide(df, compute_col, value_cols)
+        metric = WIDE_VALUE
+    if "group" not in df.columns and "upstream_dataset" in df.columns:
+        df["group"] = df["upstream_dataset"].map(paper_group)
+    if compute_col == "gmacs_total" and compute_col not in df.columns and {"gmacs", "samples_seen"} <= set(df.columns):
+        df[compute_col] = pd.to_numeric(df["gmacs"], errors="coerce") * pd.to_numeric(df["samples_seen"], errors="coerce")
+    need_column(df, compute_col, "compute", "--compute-col")
+    return df, metric
+
+
+def _metric_values(df: pd.DataFrame, metric: str | None, bad: str) -> tuple[pd.Series, dict[str, list[str]]]:
+    """(each row's metric value, {metric column absent: [its datasets]} when bad="drop"); sets the
+    METRIC column (the metric's name per row)."""
+    df[METRIC] = _metric_names(df, metric)
+    values = pd.Series(np.nan, index=df.index)
+    no_metric: dict[str, list[str]] = {}
+    for name in df[METRIC].unique():
+        rows = df[METRIC] == name
+        if name not in df.columns and bad == "drop":
+            no_metric[name] = sorted(map(str, df.loc[rows, "downstream_dataset"].unique())) \
+                if "downstream_dataset" in df.columns else []
+            continue
+        need_column(df, name, "metric", "--metric")
+        values[rows] = pd.to_numeric(df.loc[rows, name], errors="coerce")
+    return values, no_metric
 
 
 def _metric_names(df: pd.DataFrame, metric: str | None) -> pd.Series:
@@ -194,11 +210,12 @@ def _check_positive(df: pd.DataFrame, col: str, name: str, zero_ok: bool = False
                         f"(value {df[col][bad].iloc[0]}); drop those rows with --where or fix the table")
 
 
-def mixed_eval_types(df: pd.DataFrame) -> bool:
-    """True when some downstream dataset has rows of several evaluation types (EVAL_COL)."""
-    if EVAL_COL not in df.columns:
+def mixed_eval_kinds(df: pd.DataFrame) -> bool:
+    """True when some downstream dataset has rows of several evaluation kinds (schema.EVAL_KIND_COL):
+    those are never fitted together."""
+    if EVAL_KIND_COL not in df.columns:
         return False
-    kinds = df[EVAL_COL].astype(str)
+    kinds = df[EVAL_KIND_COL].astype(str)
     if "downstream_dataset" in df.columns:
         return bool((kinds.groupby(df["downstream_dataset"].astype(str)).nunique() > 1).any())
     return kinds.nunique() > 1
@@ -207,17 +224,17 @@ def mixed_eval_types(df: pd.DataFrame) -> bool:
 def resolve_group_by(df: pd.DataFrame, group_by) -> list[str]:
     """Explicit group columns must exist; the default (None or DEFAULT_GROUP_BY) keeps those of
     (downstream_dataset, group) present in the table (a wide table without groups is one group), and
-    adds the evaluation type (EVAL_COL) when a dataset has rows of several types (zero-shot, linear
+    adds the evaluation kind (EVAL_KIND_COL) when a dataset has rows of several kinds (zero-shot, linear
     probe, fine-tune): those are different laws, never one fit."""
     if group_by is None or tuple([group_by] if isinstance(group_by, str) else group_by) == DEFAULT_GROUP_BY:
-        return [c for c in DEFAULT_GROUP_BY if c in df.columns] + ([EVAL_COL] if mixed_eval_types(df) else [])
+        return [c for c in DEFAULT_GROUP_BY if c in df.columns] + ([EVAL_KIND_COL] if mixed_eval_kinds(df) else [])
     cols = [group_by] if isinstance(group_by, str) else list(group_by)
     for c in cols:
-        _need(df, c, "in --group-by", "--group-by")
+        need_column(df, c, "in --group-by", "--group-by")
     return cols
 
 
-def _groups(data: pd.DataFrame, keys: list[str]):
+def iter_groups(data: pd.DataFrame, keys: list[str]):
     """(group values dict, label, rows) per group of `data` by `keys` (one group when no keys)."""
     for key, sub in (data.groupby(keys, sort=True, dropna=False) if keys else [((), data)]):
         key = key if isinstance(key, tuple) else (key,)
@@ -241,9 +258,8 @@ def fit_table(df, **kwargs) -> pd.DataFrame:
 
 
 def fit_groups(df, *, compute_col: str = "gmacs_total", metric: str | None = None, error_col: str | None = None,
-               group_by=DEFAULT_GROUP_BY, where=None, method: str = "paper", n_boot: int = 1000, seed: int = 0,
-               holdout_top_frac: float | None = None, holdout_top: int | None = None,
-               holdout_above: float | None = None, errors: str = "row", wide: bool | None = None,
+               group_by=DEFAULT_GROUP_BY, where=None, method: str = "paper", n_boot: int = N_BOOT, seed: int = SEED,
+               holdout: Holdout | None = None, errors: str = "row", wide: bool | None = None,
                value_cols: Sequence[str] | None = None, bad: str = "raise", **opts) -> Fits:
     """One law per group of a results table (path or DataFrame), as a `Fits` (save it as fits.json);
     see `prepare_table` for the inputs.
@@ -253,9 +269,8 @@ def fit_groups(df, *, compute_col: str = "gmacs_total", metric: str | None = Non
     `group` is 'openai' (CLIP-WIT) use plain least squares, as the paper does
     (laws.methods.group_options). A group that cannot be fitted, e.g. one whose error reaches 0 (a
     solved task), gives an entry with status 'failed' and the reason in `message` (errors='raise'
-    raises instead); the other groups are still fitted. With holdout_top_frac, holdout_top or
-    holdout_above (a compute cutoff: runs above it are held out), the entry also has
-    backtest_mae_pct (error-percentage points) and backtest_n_heldout. bad="drop" (the report's
+    raises instead); the other groups are still fitted. With a `holdout` split (laws.split.Holdout),
+    the entry also has backtest_mae_pct (error-percentage points) and backtest_n_heldout. bad="drop" (the report's
     choice) drops the rows that cannot be fitted, solved runs (error 0) included, instead of failing.
     """
     from clipscale.laws.methods import get, group_options
@@ -263,27 +278,23 @@ def fit_groups(df, *, compute_col: str = "gmacs_total", metric: str | None = Non
     get(method).resolve(opts)  # unknown method or option: fail before any work
     if errors not in ("row", "raise"):
         raise DataError(f"errors={errors!r}; valid choices: raise, row")
-    split = None
-    if any(v is not None for v in (holdout_top_frac, holdout_top, holdout_above)):
-        check_split(holdout_top_frac, holdout_top, holdout_above)
-        split = {"holdout_top_frac": holdout_top_frac, "holdout_top": holdout_top, "cutoff": holdout_above}
     data = prepare_table(df, compute_col=compute_col, metric=metric, error_col=error_col, where=where,
                          wide=wide, value_cols=value_cols, zero_error_ok=bad == "raise", bad=bad)
     keys = resolve_group_by(data, group_by)
     fits = Fits(meta={"compute_col": compute_col, "metric": metric, "error_col": error_col, "group_by": keys,
                       "method": method, "n_boot": n_boot, "seed": seed, "options": dict(opts)})
-    for group, label, sub in _groups(data, keys):
+    for group, label, sub in iter_groups(data, keys):
         metrics = sub[METRIC].unique()
-        entry = FitEntry(group=group, method=method, n_points=len(sub),
+        entry = FitEntry(group=group, method=method, n_points=len(sub), error_col=error_col or "",
                          metric=metrics[0] if len(metrics) == 1 else "mixed")
         o = group_options(method, _paper_group(sub), opts)
         with fits.recording(entry, errors):
-            entry.fit, entry.backtest = _fit_group(sub, method, label, n_boot, seed, split, o)
+            entry.fit, entry.backtest = _fit_group(sub, method, label, n_boot, seed, holdout, o)
             entry.message = "; ".join(entry.fit.notes)
     return fits
 
 
-def _fit_group(sub: pd.DataFrame, method, label, n_boot, seed, split, opts):
+def _fit_group(sub: pd.DataFrame, method, label, n_boot, seed, holdout, opts):
     from clipscale.laws.fit import fit
 
     c, e = sub[COMPUTE].to_numpy(), sub[ERROR].to_numpy()
@@ -293,33 +304,30 @@ def _fit_group(sub: pd.DataFrame, method, label, n_boot, seed, split, opts):
                        "or evaluate a harder task")
     res = fit(c, e, method, n_boot=n_boot, seed=seed, label=label, **opts)
     bt = {}
-    if split:
-        b = backtest(c, e, method, label=label, **split, **opts)
+    if holdout is not None:
+        b = backtest(c, e, method, holdout=holdout, label=label, **opts)
         bt = {"backtest_mae_pct": b.mae_pct, "backtest_n_heldout": b.n_heldout}
     return res, bt
 
 
-def backtest_groups(df, methods: Sequence[str] = ("paper",), *, holdout_top: int | None = None,
-                    holdout_top_frac: float | None = None, cutoff: float | None = None, group_by=DEFAULT_GROUP_BY,
-                    keep=(), n_boot: int = 0, seed: int = 0, bad: str = "raise",
+def backtest_groups(df, methods: Sequence[str] = ("paper",), *, holdout: Holdout, group_by=DEFAULT_GROUP_BY,
+                    keep=(), n_boot: int = 0, seed: int = SEED, bad: str = "raise",
                     **table_opts) -> tuple[pd.DataFrame, list[str]]:
     """Backtest every group x method of a results table (see `prepare_table` for table_opts): fit
     without the held-out runs (the most expensive ones), predict them. Returns (one row per held-out
     run: the group columns, the `keep` columns, then backtest.BACKTEST_COLUMNS; and one
     'group / method: reason' line per combination that could not be backtested)."""
-    check_split(holdout_top_frac, holdout_top, cutoff)
     from clipscale.laws.methods import group_options
 
     data = prepare_table(df, bad=bad, **table_opts)
     keys = resolve_group_by(data, group_by)
     frames, skipped = [], []
-    for group, label, sub in _groups(data, keys):
+    for group, label, sub in iter_groups(data, keys):
         sub = sub.reset_index(drop=True)
         for method in methods:
             try:
                 bt = backtest(sub[COMPUTE].to_numpy(float), sub[ERROR].to_numpy(float), method,
-                              holdout_top=holdout_top, holdout_top_frac=holdout_top_frac, cutoff=cutoff,
-                              n_boot=n_boot, seed=seed, label=label,
+                              holdout=holdout, n_boot=n_boot, seed=seed, label=label,
                               **group_options(method, _paper_group(sub)))
             except ClipscaleError as exc:
                 skipped.append(f"{label} / {method}: {exc}")
@@ -332,26 +340,22 @@ def backtest_groups(df, methods: Sequence[str] = ("paper",), *, holdout_top: int
 
 
 def compare_table(df, methods: Sequence[str] = ("paper", "ls", "frontier", "saturating"), *,
-                  holdout_top_frac: float | None = None, holdout_top: int | None = None,
-                  cutoff: float | None = None, group_by=None, **table_opts) -> pd.DataFrame:
+                  holdout: Holdout, group_by=None, **table_opts) -> pd.DataFrame:
     """`compare_methods` for every group of a results table (see clipscale.laws.prepare_table for
     table_opts: compute_col, metric, error_col, where, wide, value_cols); one row per group x method."""
-    check_split(holdout_top_frac, holdout_top, cutoff)
     data = prepare_table(df, **table_opts)
     keys = resolve_group_by(data, DEFAULT_GROUP_BY if group_by is None else group_by)
     frames = []
     for key, sub in (data.groupby(keys, sort=True, dropna=False) if keys else [((), data)]):
         key = key if isinstance(key, tuple) else (key,)
-        table = compare_methods(sub[COMPUTE].to_numpy(), sub[ERROR].to_numpy(), methods,
-                                holdout_top_frac=holdout_top_frac, holdout_top=holdout_top, cutoff=cutoff)
+        table = compare_methods(sub[COMPUTE].to_numpy(), sub[ERROR].to_numpy(), methods, holdout=holdout)
         for k, v in reversed(list(zip(keys, key))):
             table.insert(0, k, v)
         frames.append(table)
     return pd.concat(frames, ignore_index=True)
 
 
-def backtest_table(df, *, method: str = "paper", holdout_top: int | None = None,
-                   holdout_top_frac: float | None = None, cutoff: float | None = None, keep=(),
+def backtest_table(df, *, method: str = "paper", holdout: Holdout, keep=(),
                    compute_col: str = "gmacs_total", metric: str | None = None, error_col: str | None = None,
                    where=None, **opts) -> pd.DataFrame:
     """Backtest one group of runs (a results table, see `prepare_table`): one row per held-out run
@@ -361,7 +365,6 @@ def backtest_table(df, *, method: str = "paper", holdout_top: int | None = None,
 
     data = prepare_table(df, compute_col=compute_col, metric=metric, error_col=error_col, where=where,
                          wide=False).reset_index(drop=True)
-    bt = backtest(data[COMPUTE].to_numpy(float), data[ERROR].to_numpy(float), method, holdout_top=holdout_top,
-                  holdout_top_frac=holdout_top_frac, cutoff=cutoff,
+    bt = backtest(data[COMPUTE].to_numpy(float), data[ERROR].to_numpy(float), method, holdout=holdout,
                   **group_options(method, _paper_group(data), opts))
     return bt.held_out_frame(data, keep=keep)

@@ -11,6 +11,7 @@ from clipscale.paper import figures as F
 from clipscale.paper.curves import X_AXES, prepare_curves
 from clipscale.paper.data import PaperTables
 from clipscale.paper.predictions import PREDICTION_DATASETS, mae_pct, predict_targets
+from clipscale.laws.defaults import N_BOOT, SEED
 
 
 @dataclasses.dataclass
@@ -27,7 +28,7 @@ def write_csv(df: pd.DataFrame, path) -> Path:
     return atomic_write_with(path, lambda tmp: df.to_csv(tmp, index=False))
 
 
-def make_figures(tables: PaperTables, out_dir, *, n_boot: int = 1000, seed: int = 0, progress=None) -> FigureSet:
+def make_figures(tables: PaperTables, out_dir, *, n_boot: int = N_BOOT, seed: int = SEED, progress=None) -> FigureSet:
     """All figures (PNG + PDF) and DIR/predictions.csv; `progress(msg)` is called per figure."""
     out = Path(out_dir)
     files, notes = [], list(tables.notes)

@@ -11,11 +11,12 @@ import pandas as pd
 
 from clipscale.laws import fit_table
 from clipscale.schema import RETRIEVAL_DATASETS
+from clipscale.laws.defaults import N_BOOT, SEED
 
 TEXT_RETRIEVAL = "text_retrieval_recall@5"
 
 
-def paper_fits(results: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0,
+def paper_fits(results: pd.DataFrame, *, n_boot: int = N_BOOT, seed: int = SEED,
                corrected_text_retrieval: bool = True) -> pd.DataFrame:
     """One row per downstream_dataset x group (openclip, openai) with the paper's method; columns of
     clipscale.laws.fit_table plus `variant` ('paper', or 'corrected text retrieval')."""

@@ -16,6 +16,7 @@ import pandas as pd
 from clipscale.errors import DataError
 from clipscale.laws import fit
 from clipscale.schema import GROUP_OPENCLIP, default_metric, paper_group
+from clipscale.laws.defaults import N_BOOT, SEED
 
 # figures.ipynb: 3B = 80,000,415 x 32 epochs, 13B = 407,332,084 x 32, 34B = 407,332,084 x 84, 68B = 2 x 34B.
 BUDGETS: tuple[tuple[str, float], ...] = (
@@ -34,7 +35,7 @@ def label(arch: str, bucket: str) -> str:
 
 
 def predict_targets(results: pd.DataFrame, archs: pd.DataFrame, dataset: str, *, level: float = 0.95,
-                    n_boot: int = 1000, seed: int = 0):
+                    n_boot: int = N_BOOT, seed: int = SEED):
     """(table, law): table has target, label, gmacs_total, pred_err_pct, actual_err_pct (NaN when no
     run), pred_lo_pct, pred_hi_pct (prediction interval at `level`); errors in percent."""
     if archs is None:

@@ -26,6 +26,9 @@ from clipscale.report._data import Problems, curve_layout, normalise_curves, nor
 from clipscale.report._fits import DEFAULT_METHODS, FitSet, fit_results, fits_from_table, from_fits
 from clipscale.report._joint import joint_section
 from clipscale.report._page import payload, render_html
+from clipscale.schema import EVAL_KIND_COL
+from clipscale.laws.defaults import N_BOOT, SEED
+from clipscale.laws.split import Holdout
 
 __all__ = ["build_report", "DEFAULT_METHODS", "write_comparison", "comparison_section"]
 
@@ -38,8 +41,9 @@ _CURVES_NOTE = ("Paper runs: arch, data and samples seen come from the checkpoin
 def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: pd.DataFrame | None = None,
                  fits=None, title: str = "clipscale report",
                  backtest: pd.DataFrame | None = None, methods: Sequence[str] = DEFAULT_METHODS,
-                 n_boot: int = 200, seed: int = 0, figure_datasets: Sequence[str] | None = None,
-                 figures: Sequence[str | os.PathLike] = (), notes: Sequence[str] = (), holdout: int = 0,
+                 n_boot: int = N_BOOT, seed: int = SEED, figure_datasets: Sequence[str] | None = None,
+                 figures: Sequence[str | os.PathLike] = (), notes: Sequence[str] = (),
+                 holdout: Holdout | None = None,
                  in_sample: pd.DataFrame | None = None, training: pd.DataFrame | None = None,
                  comparisons=None) -> Path:
     """Write the report into `out_dir` and return the path of its index.html.
@@ -53,9 +57,9 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
     figure_datasets: datasets to draw as PNG/PDF (default: the one shown first; ["all"]: every one,
     about a second each); figures: the caller's
     own figure files, copied into out_dir/figures and linked. notes: sentences to show at the top
-    (e.g. the CLI's "the results file could not be read"). holdout: when no `backtest` is given and
-    holdout > 0, backtest each dataset x group x method by refitting without its `holdout` most
-    expensive runs and predicting them. in_sample: predicted vs actual for runs the law was fitted
+    (e.g. the CLI's "the results file could not be read"). holdout: when no `backtest` is given, a
+    clipscale.laws.Holdout: backtest each dataset x group x method by refitting without the runs it
+    holds out (e.g. Holdout(top=2): the 2 most expensive) and predicting them. in_sample: predicted vs actual for runs the law was fitted
     on (e.g. the paper notebook's), shown in its own section, labelled as in-sample, never as a backtest.
     comparisons: clipscale.laws.compare Comparisons (two recipes), shown in their own section and
     written as compare.json, compare.csv and figures/compare_*.png.
@@ -69,7 +73,7 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
     train_rows = normalise_training(training, problems)
     fitset = _fitset(_read_fits(fits), results, points, problems, methods, n_boot, seed)
     _note_unfitted(fitset, problems)
-    if backtest is None and holdout > 0 and not given_fits and len(points):
+    if backtest is None and holdout is not None and not given_fits and len(points):
         backtest = _holdout_backtest(results, points, problems, fitset.methods, holdout)
     joint, plan = joint_section(fitset.joint)
     files = _write_tables(out, results, points, curve_rows, fitset, backtest, in_sample, plan, train_rows)
@@ -110,30 +114,30 @@ def _fitset(fits, results, points, problems: Problems, methods, n_boot: int, see
     if isinstance(fits, pd.DataFrame):
         return fits_from_table(fits, points, problems)
     if fits is not None:
-        return from_fits(fits, points, problems)
+        return from_fits(fits, points)
     from clipscale.laws import Fits
 
     fitted = fit_results(results, methods=methods, n_boot=n_boot, seed=seed) if len(points) else Fits()
-    fitset = from_fits(fitted, points, problems)
+    fitset = from_fits(fitted, points)
     fitset.methods = tuple(methods)
     return fitset
 
 
-def _holdout_backtest(results, points, problems: Problems, methods, holdout: int) -> pd.DataFrame:
-    """clipscale.laws.backtest_groups for every dataset x group x method: refit without the
-    `holdout` most expensive runs and predict them; the combinations too small are counted. The
+def _holdout_backtest(results, points, problems: Problems, methods, holdout: Holdout) -> pd.DataFrame:
+    """clipscale.laws.backtest_groups for every dataset x group x method: refit without the runs
+    `holdout` holds out and predict them; the combinations too small are counted. The
     table's downstream_dataset names the report's plot (panel), so the page can follow its selector."""
     from clipscale.laws import backtest_groups
     from clipscale.report._data import panel_name
 
-    table, skipped = backtest_groups(results, methods, holdout_top=holdout, bad="drop", wide=False,
+    table, skipped = backtest_groups(results, methods, holdout=holdout, bad="drop", wide=False,
                                      keep=("name", "arch", "upstream_dataset", "samples_seen_pretty"))
     if skipped:
         problems.add(f"Backtest: {len(skipped)} dataset / group / method combinations have too few runs to fit "
-                     f"after holding out the {holdout} most expensive, and are not in the backtest table.")
-    if len(table) and "task" in table.columns:
-        table["downstream_dataset"] = [panel_name(d, t) for d, t in zip(table["downstream_dataset"], table["task"])]
-    elif len(table):  # one evaluation type per dataset: its panel
+                     f"with {holdout.describe()}, and are not in the backtest table.")
+    if len(table) and EVAL_KIND_COL in table.columns:
+        table["downstream_dataset"] = [panel_name(d, k) for d, k in zip(table["downstream_dataset"], table[EVAL_KIND_COL])]
+    elif len(table):  # one evaluation kind per dataset: its panel
         panels = points.groupby("downstream_dataset")["panel"].first()
         table["downstream_dataset"] = table["downstream_dataset"].map(lambda d: panels.get(str(d), d))
     return table

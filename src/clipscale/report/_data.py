@@ -13,13 +13,14 @@ import numpy as np
 import pandas as pd
 
 from clipscale.errors import DataError
-from clipscale.schema import default_metric, paper_group, pretty_samples
+from clipscale.schema import EVAL_KIND_COL, default_metric, paper_group, pretty_samples
+from clipscale.train.branches import WHOLE_RUN
 
 # Columns of the normalised points table (one row per model x downstream dataset).
 POINT_COLUMNS = ("downstream_dataset", "group", "arch", "data", "samples_seen", "samples_pretty",
-                 "compute", "metric", "error", "name", "eval_type", "panel")
-# Readable names of the evaluation types (the results' `task` column: clipscale.evaluate.tasks.KINDS
-# and clipscale.evaluate.finetune.FINETUNE); zero-shot panels keep the dataset's plain name.
+                 "compute", "metric", "error", "name", EVAL_KIND_COL, "panel")
+# Readable names of the evaluation kinds (schema.EVAL_KIND_COL: clipscale.evaluate.tasks.KINDS and
+# clipscale.evaluate.finetune.FINETUNE); zero-shot panels keep the dataset's plain name.
 EVAL_LABELS = {"zeroshot_classification": "zero-shot", "zeroshot_retrieval": "zero-shot",
                "linear_probe": "linear probe", "finetune": "fine-tune"}
 # Columns of the normalised learning-curves table (one row per checkpoint x downstream dataset).
@@ -90,10 +91,10 @@ def normalise_results(results: pd.DataFrame, problems: Problems) -> pd.DataFrame
     return _points_from(data.reset_index(drop=True))
 
 
-def panel_name(dataset, task) -> str:
-    """The report's plot for a downstream dataset and evaluation type: the dataset's name for
-    zero-shot rows (and rows without a type), 'dataset · linear probe' or 'dataset · fine-tune'."""
-    label = EVAL_LABELS.get(str(task), None if _blank(task) else str(task))
+def panel_name(dataset, eval_kind) -> str:
+    """The report's plot for a downstream dataset and evaluation kind: the dataset's name for
+    zero-shot rows (and rows without a kind), 'dataset · linear probe' or 'dataset · fine-tune'."""
+    label = EVAL_LABELS.get(str(eval_kind), None if _blank(eval_kind) else str(eval_kind))
     return str(dataset) if label in (None, "zero-shot") else f"{dataset} · {label}"
 
 
@@ -102,7 +103,7 @@ def _blank(v) -> bool:
 
 
 def _points_from(df: pd.DataFrame) -> pd.DataFrame:
-    from clipscale.laws.table import COMPUTE, ERROR, EVAL_COL, METRIC
+    from clipscale.laws.table import COMPUTE, ERROR, METRIC
 
     n = len(df)
     col = lambda name, default: df[name] if name in df.columns else pd.Series([default] * n, index=df.index)
@@ -118,8 +119,8 @@ def _points_from(df: pd.DataFrame) -> pd.DataFrame:
         lambda v: pretty_samples(v) if np.isfinite(v) else "unknown")
     out["samples_pretty"] = pretty
     out["name"] = df["name"].astype(str) if "name" in df.columns else out["arch"] + " " + out["data"]
-    out["eval_type"] = col(EVAL_COL, "").map(lambda t: "" if _blank(t) else str(t))
-    out["panel"] = [panel_name(d, t) for d, t in zip(out["downstream_dataset"], out["eval_type"])]
+    out[EVAL_KIND_COL] = col(EVAL_KIND_COL, "").map(lambda k: "" if _blank(k) else str(k))
+    out["panel"] = [panel_name(d, k) for d, k in zip(out["downstream_dataset"], out[EVAL_KIND_COL])]
     return out[list(POINT_COLUMNS)]
 
 
@@ -247,9 +248,10 @@ TRAINING_COLUMNS = ("run", "arch", "part", "kind", "samples_seen", "loss", "lr")
 
 
 def normalise_training(training: pd.DataFrame | None, problems: Problems) -> pd.DataFrame:
-    """Training loss as logged (clipscale.study.orchestrate.training_curves: run, arch, part,
-    samples_seen, loss, lr) -> TRAINING_COLUMNS, with `kind` 'trunk', 'branch' (a cool-down branch,
-    part 'branch_s<level>') or 'run'; rows without a finite loss or samples seen are dropped."""
+    """Training loss as logged (clipscale.study.orchestrate.training_curves: run, arch, part, kind,
+    samples_seen, loss, lr) -> TRAINING_COLUMNS; `kind` (clipscale.train.branches: 'trunk', 'branch'
+    for a cool-down branch, 'run') is taken as given, 'run' when the table has none. Rows without a
+    finite loss or samples seen are dropped."""
     if training is None:
         return pd.DataFrame(columns=TRAINING_COLUMNS)
     training = _require_frame(training, "training")
@@ -261,7 +263,7 @@ def normalise_training(training: pd.DataFrame | None, problems: Problems) -> pd.
     col = lambda name, default: training[name] if name in training.columns else pd.Series([default] * n, index=training.index)
     out = pd.DataFrame({"run": training["run"].astype(str), "arch": col("arch", "unknown").astype(str),
                         "part": col("part", "run").astype(str)})
-    out["kind"] = out["part"].map(lambda p: "trunk" if p == "trunk" else "branch" if p.startswith("branch") else "run")
+    out["kind"] = col("kind", WHOLE_RUN).astype(str)
     for c in ("samples_seen", "loss", "lr"):
         out[c] = pd.to_numeric(col(c, np.nan), errors="coerce")
     ok = np.isfinite(out["samples_seen"]) & np.isfinite(out["loss"])

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from clipscale._io import atomic_write_with
+from clipscale.train.branches import BRANCH
 
 _MARKERS = "osD^vP*X"
 # The page's group styles (assets/app.js GROUP_STYLE).
@@ -98,13 +99,13 @@ def training_figure(rows: pd.DataFrame, folder: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     for (_run, _part), sub in rows.groupby(["run", "part"], sort=True):
         colour, kind = f"C{archs.index(sub['arch'].iloc[0]) % 10}", sub["kind"].iloc[0]
-        ax.plot(sub["samples_seen"], sub["loss"], color=colour, lw=0.8 if kind == "branch" else 1.3,
-                ls="--" if kind == "branch" else "-", alpha=0.9)
-        if kind == "branch":
+        ax.plot(sub["samples_seen"], sub["loss"], color=colour, lw=0.8 if kind == BRANCH else 1.3,
+                ls="--" if kind == BRANCH else "-", alpha=0.9)
+        if kind == BRANCH:
             ax.plot(sub["samples_seen"].iloc[-1:], sub["loss"].iloc[-1:], "o", ms=3, color=colour)
     for i, arch in enumerate(archs):
         ax.plot([], [], color=f"C{i % 10}", label=arch)
-    if (rows["kind"] == "branch").any():
+    if (rows["kind"] == BRANCH).any():
         ax.plot([], [], color="#444", ls="-", label="trunk (constant lr)")
         ax.plot([], [], color="#444", ls="--", label="cool-down branch")
     ax.set_xscale("log")

@@ -15,7 +15,10 @@ import numpy as np
 import pandas as pd
 
 from clipscale.errors import FitError, unknown
+from clipscale.laws.defaults import N_BOOT, SEED
+from clipscale.laws.result import LEGACY_NAMES, renamed
 from clipscale.report._data import Problems, panel_name
+from clipscale.schema import EVAL_KIND_COL
 
 DEFAULT_METHODS = ("paper", "frontier", "saturating")
 BAND_LEVEL = 0.95
@@ -23,8 +26,8 @@ _GRID_POINTS = 48
 # The law is drawn from half the smallest to 10x the largest compute of the dataset, so the
 # extrapolation the paper makes (its Fig. 1: one decade beyond the largest run) is visible.
 _GRID_LOW, _GRID_HIGH = 0.5, 10.0
-# Group keys matched against the points' columns (a fit's `task` is the points' `eval_type`).
-_POINT_KEYS = {"downstream_dataset": "downstream_dataset", "task": "eval_type", "group": "group",
+# Group keys matched against the points' columns of the same name (upstream_dataset is `data` there).
+_POINT_KEYS = {"downstream_dataset": "downstream_dataset", EVAL_KIND_COL: EVAL_KIND_COL, "group": "group",
                "arch": "arch", "upstream_dataset": "data", "name": "name"}
 
 
@@ -45,7 +48,7 @@ class FitSet:
         return pd.DataFrame(self.predictions)
 
 
-def fit_results(results: pd.DataFrame, *, methods=DEFAULT_METHODS, n_boot: int = 200, seed: int = 0):
+def fit_results(results: pd.DataFrame, *, methods=DEFAULT_METHODS, n_boot: int = N_BOOT, seed: int = SEED):
     """Every downstream dataset x group (x evaluation type, where a dataset mixes them) x method,
     fitted by clipscale.laws.fit_groups with `n_boot` bootstrap resamples (for the band): a `Fits`."""
     from clipscale import laws
@@ -60,7 +63,7 @@ def fit_results(results: pd.DataFrame, *, methods=DEFAULT_METHODS, n_boot: int =
     return fits
 
 
-def from_fits(fits, points: pd.DataFrame, problems: Problems, *, shown: list | None = None) -> FitSet:
+def from_fits(fits, points: pd.DataFrame, *, shown: list | None = None) -> FitSet:
     """The report's FitSet from a clipscale.laws `Fits`: each entry's law drawn over the points of
     its group (the dataset, evaluation type and paper group it was fitted on), a failed entry named
     with its reason. `shown`: coefficient rows to show as given (a fit table the caller passed)."""
@@ -72,7 +75,7 @@ def from_fits(fits, points: pd.DataFrame, problems: Problems, *, shown: list | N
             continue
         sub = _points_of(entry.group, points)
         panels = sorted(set(sub["panel"])) or [panel_name(entry.group.get("downstream_dataset", "all rows"),
-                                                          entry.group.get("task"))]
+                                                          entry.group.get(EVAL_KIND_COL))]
         for panel in panels:
             part = sub[sub["panel"] == panel]
             label = _label(entry.group, part)
@@ -96,7 +99,7 @@ def _points_of(group: dict, points: pd.DataFrame) -> pd.DataFrame:
 
 def _label(group: dict, part: pd.DataFrame) -> str:
     """The law's name within its plot: its paper group (or other group values), else the points'."""
-    rest = [str(v) for k, v in group.items() if k not in ("downstream_dataset", "task")]
+    rest = [str(v) for k, v in group.items() if k not in ("downstream_dataset", EVAL_KIND_COL)]
     if rest:
         return ", ".join(rest)
     groups = part["group"].unique() if len(part) else []
@@ -113,7 +116,8 @@ def fits_from_table(fits: pd.DataFrame, points: pd.DataFrame, problems: Problems
     """
     from clipscale.laws import FitEntry, Fits
 
-    missing = [c for c in ("downstream_dataset", "alpha", "beta") if c not in fits.columns]
+    columns = renamed(dict.fromkeys(fits.columns), LEGACY_NAMES)  # an older fits.csv: beta, e_inf
+    missing = [c for c in ("downstream_dataset", "alpha", "coef") if c not in columns]
     if missing:
         problems.add(f"The fit table lacks the column(s) {', '.join(missing)}; no fitted laws are drawn.")
         return FitSet()
@@ -122,7 +126,7 @@ def fits_from_table(fits: pd.DataFrame, points: pd.DataFrame, problems: Problems
     for row in rows:
         if row.get("method") == "joint":  # a joint law is read back from fits.json only
             continue
-        group = {k: row[k] for k in ("downstream_dataset", "group", "task") if k in row and not _nan(row[k])}
+        group = {k: row[k] for k in ("downstream_dataset", "group", EVAL_KIND_COL) if k in row and not _nan(row[k])}
         result = _result_from_row(row)
         reason = row.get("message") if row.get("status") == "failed" else "coefficients missing in the fit table"
         entries.append(FitEntry(group=group, method=str(row.get("method", "given")),
@@ -130,7 +134,7 @@ def fits_from_table(fits: pd.DataFrame, points: pd.DataFrame, problems: Problems
                                 fit=result, status="ok" if result is not None else "failed",
                                 message="" if result is not None else str(reason),
                                 extra={"headline": row["headline"]} if "headline" in row else {}))
-    return from_fits(Fits(entries), points, problems, shown=rows)
+    return from_fits(Fits(entries), points, shown=rows)
 
 
 def _nan(v) -> bool:
@@ -139,7 +143,7 @@ def _nan(v) -> bool:
 
 def _result_from_row(row: dict):
     clean = {k: v for k, v in row.items() if not (isinstance(v, float) and math.isnan(v))}
-    if "alpha" not in clean or "beta" not in clean or clean.get("status", "ok") != "ok":
+    if "alpha" not in clean or not {"coef", "beta"} & set(clean) or clean.get("status", "ok") != "ok":
         return None
     from clipscale.laws import FitResult
 
@@ -160,7 +164,7 @@ def _add_law(fitset: FitSet, panel, group, method, sub: pd.DataFrame, result, po
     span = every if len(every) else sub["compute"]
     grid = _possible(result, np.geomspace(span.min() * _GRID_LOW, span.max() * _GRID_HIGH, _GRID_POINTS))
     law = {"formula": _formula(result), "n": int(len(sub)), "x": grid.tolist(),
-           "y": _finite(result.predict(grid)), "notes": list(getattr(result, "notes", ()))}
+           "y": np.asarray(result.predict(grid), float).tolist(), "notes": list(getattr(result, "notes", ()))}
     band = _band(result, grid)
     if band is not None:
         law["lo"], law["hi"] = band
@@ -202,15 +206,13 @@ def _band(result, grid):
         lo, hi = interval(grid, BAND_LEVEL, kind="confidence")
     except FitError:  # fitted without bootstrap resamples (n_boot=0): no band to draw
         return None
-    return _finite(lo), _finite(hi)
+    return np.asarray(lo, float).tolist(), np.asarray(hi, float).tolist()
 
 
 def _scalars(result) -> dict:
-    out = {}
-    for key in ("alpha", "beta", "e_inf", "r2"):
-        value = getattr(result, key, None)
-        out[key] = float(value) if value is not None and np.isfinite(value) else None
-    return out
+    """The law's parameters and R^2 (None where it has none; NaN becomes null in JSON, empty in CSV)."""
+    return {key: None if getattr(result, key, None) is None else float(getattr(result, key))
+            for key in ("alpha", "coef", "floor", "r2")}
 
 
 def _ci(result) -> dict:
@@ -219,21 +221,5 @@ def _ci(result) -> dict:
     out = {}
     if isinstance(ci, dict):
         for key, pair in ci.items():
-            try:
-                lo, hi = pair
-            except (TypeError, ValueError):
-                continue
-            out[f"{key}_lo"], out[f"{key}_hi"] = _num(lo), _num(hi)
+            out[f"{key}_lo"], out[f"{key}_hi"] = (None if v is None else float(v) for v in pair)
     return out
-
-
-def _num(value):
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _finite(values) -> list:
-    return [v if math.isfinite(v) else None for v in np.asarray(values, float).tolist()]

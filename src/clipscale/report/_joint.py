@@ -1,4 +1,4 @@
-"""The report's joint-law section: E(N, D) = E_inf + A/N^alpha + B/D^beta as fitted by
+"""The report's joint-law section: E(N, D) = floor + A/N^size_exp + B/D^data_exp as fitted by
 clipscale.laws (read back from fits.json), its parameters with bootstrap intervals, and the
 compute-optimal model per budget (clipscale.laws.joint_table.plan_rows, as `clipscale plan`).
 
@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from clipscale.laws.allocate import chinchilla_a_opt
+from clipscale.schema import EVAL_KIND_COL
 
 LEVEL = 0.95
 _SIZE = {"gmacs": "per-sample GMACs of the trained models", "parameters": "parameters"}
@@ -23,7 +26,7 @@ def budgets(fit, cost) -> np.ndarray:
 
 def joint_section(entries) -> tuple[dict | None, pd.DataFrame]:
     """(the page's joint payload or None when there is no joint entry, the plan rows for a CSV)."""
-    from clipscale.laws.joint_table import _view, plan_rows
+    from clipscale.laws.joint_table import joint_view, plan_rows
 
     if not entries:
         return None, pd.DataFrame()
@@ -34,10 +37,10 @@ def joint_section(entries) -> tuple[dict | None, pd.DataFrame]:
             failed.append(f"Joint law E(N, D) of {label}: not fitted ({entry.message}).")
             continue
         fit = entry.fit
-        view = _view(entry)
+        view = joint_view(entry)
         rows = plan_rows([view], budgets(fit, view["cost"]), LEVEL)
         frames.append(pd.DataFrame(rows))
-        pct = not str(entry.metric).startswith("error:")
+        pct = not entry.error_col  # an error column given as such is any positive loss, not a fraction
         laws.append({"title": label, "formula": fit.formula(),
                      "definition": _definition(fit, view["cost_unit"], pct),
                      "params": _params(fit), "plan": _plan(rows, pct, fit.size_unit, view["cost_unit"]),
@@ -51,9 +54,10 @@ def _label(group: dict) -> str:
     """'embedded/objects (zero-shot)', 'embedded/objects · fine-tune', or the group's values."""
     from clipscale.report._data import EVAL_LABELS, panel_name
 
-    ds, task = group.get("downstream_dataset"), group.get("task")
-    rest = [str(v) for k, v in group.items() if k not in ("downstream_dataset", "task")]
-    name = "" if ds is None else panel_name(ds, task) + (" (zero-shot)" if EVAL_LABELS.get(str(task)) == "zero-shot" else "")
+    ds, kind = group.get("downstream_dataset"), group.get(EVAL_KIND_COL)
+    rest = [str(v) for k, v in group.items() if k not in ("downstream_dataset", EVAL_KIND_COL)]
+    zero_shot = EVAL_LABELS.get(str(kind)) == "zero-shot"
+    name = "" if ds is None else panel_name(ds, kind) + (" (zero-shot)" if zero_shot else "")
     return ", ".join([n for n in [name] + rest if n]) or "all runs"
 
 
@@ -69,10 +73,10 @@ def _definition(fit, cost_unit: str, pct: bool) -> str:
 
 def _params(fit) -> dict:
     rows = []
-    for name in ("E_inf", "A", "alpha", "B", "beta"):
+    for name in ("floor", "A", "size_exp", "B", "data_exp"):
         lo, hi = fit.ci.get(name, (None, None))
         rows.append([name, getattr(fit, name), lo, hi])
-    rows.append(["a_opt = beta / (alpha + beta)", fit.beta / (fit.alpha + fit.beta), None, None])
+    rows.append(["a_opt = data_exp / (size_exp + data_exp)", chinchilla_a_opt(fit.size_exp, fit.data_exp), None, None])
     return {"columns": ["parameter", "value", f"{LEVEL:.0%} lo", f"{LEVEL:.0%} hi"], "rows": rows}
 
 
@@ -82,10 +86,10 @@ def _caveats(fit, rows: list[dict], pct: bool) -> list[str]:
     sizes = np.unique(fit.size)
     span = float(np.log10(sizes.max() / sizes.min())) if len(sizes) > 1 else 0.0
     if len(sizes) < 4 or span < 1.5:
-        out.append(f"the runs have {len(sizes)} model size(s) spanning {span:.1f} decade(s) of N: A and alpha "
+        out.append(f"the runs have {len(sizes)} model size(s) spanning {span:.1f} decade(s) of N: A and size_exp "
                    "are weakly identified (wide intervals), and N_opt beyond the trained sizes is a guess")
-    if fit.E_inf < 1e-3 * float(np.min(fit.error)):
-        out.append("E_inf is ~0: these runs show no error floor")
+    if fit.floor < 1e-3 * float(np.min(fit.error)):
+        out.append("the floor is ~0: these runs show no error floor")
     if pct and any(max(r.get("E_opt_hi", 0), r.get("E_pred_hi", 0)) > 1 for r in rows):
         out.append("an interval above 100% error means no better than chance there (the law is not bounded by 1)")
     return out

@@ -11,34 +11,18 @@ import json
 import math
 from importlib import resources
 
-import numpy as np
 import pandas as pd
 
 from clipscale import __version__
+from clipscale._io import json_clean
 from clipscale.report._data import parse_count
 from clipscale.report._fits import BAND_LEVEL, FitSet
+from clipscale.schema import EVAL_KIND_COL
 
 # The x axes offered for learning curves: (key in the run record, label).
 CURVE_AXES = (("epoch", "epoch"), ("samples_seen", "samples seen"), ("step", "optimizer step"))
 COEFFICIENT_ORDER = ("downstream_dataset", "group", "method", "n_points", "alpha", "alpha_lo", "alpha_hi",
-                     "beta", "beta_lo", "beta_hi", "e_inf", "e_inf_lo", "e_inf_hi", "r2", "formula", "note")
-
-
-def clean(obj):
-    """NaN/inf -> None and numpy scalars -> Python, recursively (JSON has no NaN)."""
-    if isinstance(obj, dict):
-        return {str(k): clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [clean(v) for v in obj]
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if math.isfinite(obj) else None
-    if obj is pd.NA or obj is pd.NaT:
-        return None
-    return obj
+                     "coef", "coef_lo", "coef_hi", "floor", "floor_lo", "floor_hi", "r2", "formula", "note")
 
 
 def table_json(df: pd.DataFrame | None, order=()) -> dict | None:
@@ -46,7 +30,7 @@ def table_json(df: pd.DataFrame | None, order=()) -> dict | None:
     if df is None:
         return None
     cols = [c for c in order if c in df.columns] + [c for c in df.columns if c not in order]
-    return {"columns": [str(c) for c in cols], "rows": clean(df[cols].astype(object).values.tolist())}
+    return {"columns": [str(c) for c in cols], "rows": json_clean(df[cols].astype(object).values.tolist())}
 
 
 def _sorted_labels(values) -> list:
@@ -64,7 +48,7 @@ def payload(*, title, points, curves, fitset: FitSet, backtest, problems, files,
     datasets = [{"name": d, "metric": str(sub["metric"].iloc[0]), "n_points": int(len(sub))}
                 for d, sub in points.groupby("panel", sort=True)]
     default = _default_dataset(datasets, fitset)
-    return clean({
+    return json_clean({
         "title": title,
         "problems": list(problems.items),
         "datasets": datasets,
@@ -105,7 +89,7 @@ def eval_laws(points: pd.DataFrame, fitset: FitSet) -> dict | None:
         if len(names) < 2:
             continue
         for panel in sorted(names, key=lambda p: (p != dataset, p)):
-            kinds = points.loc[points["panel"] == panel, "eval_type"].unique()
+            kinds = points.loc[points["panel"] == panel, EVAL_KIND_COL].unique()
             for method, by_group in fitset.laws.get(panel, {}).items():
                 for group, law in sorted(by_group.items()):
                     ci = law.get("alpha_ci") or (None, None)
@@ -116,7 +100,7 @@ def eval_laws(points: pd.DataFrame, fitset: FitSet) -> dict | None:
         return None
     cols = ["downstream_dataset", "evaluation", "method", "group", "n_points", "formula", "alpha",
             f"alpha {round(100 * BAND_LEVEL)}% lo", f"alpha {round(100 * BAND_LEVEL)}% hi", "r2", "no fit"]
-    return {"columns": cols, "rows": clean(rows)}
+    return {"columns": cols, "rows": json_clean(rows)}
 
 
 def _eval_label(kinds) -> str:

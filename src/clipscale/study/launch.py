@@ -44,7 +44,7 @@ def worker_command(spec: StudySpec, threads: int, run: Run | None = None, torchr
 
 def _spawn(store: Store, cmd: list[str], threads: int, log_name: str) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    log = store.root / "logs" / f"{log_name}.log"
+    log = store.log_path(log_name)
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as fh:
         return subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent)
@@ -127,7 +127,7 @@ def _fail_orphans(store: Store, runs: list[Run], pid: int, code: int, log_name: 
 
 
 def _exit_reason(store: Store, code: int, log_name: str) -> str:
-    log = store.root / "logs" / f"{log_name}.log"
+    log = store.log_path(log_name)
     tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
     how = f"killed by signal {-code}" if code < 0 else f"exited with code {code}"
     return f"worker {how}; " + (tail[0][:300] if tail else f"see {log}")
@@ -167,7 +167,7 @@ def run_slurm(spec: StudySpec, runs: list[Run], jobs: int, threads: int, progres
 
     store = Store(spec.out)
     cluster = spec.slurm.cluster or None
-    executor = submitit.AutoExecutor(folder=store.root / "slurm" / "%j", cluster=cluster)
+    executor = submitit.AutoExecutor(folder=store.slurm_dir / "%j", cluster=cluster)
     executor.update_parameters(**slurm_parameters(spec, jobs))
     ordered = sorted(runs, key=progress.cost, reverse=True)
     wave = jobs if executor.cluster == "local" else len(ordered)  # local: no array throttling

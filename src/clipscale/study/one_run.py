@@ -15,8 +15,7 @@ from clipscale.errors import UserInputError
 from clipscale.schema import run_upstream_dataset
 from clipscale.study.spec import Run, StudySpec, spec_from_dict
 from clipscale.study.store import Store
-
-SPEC_FILE = "study.json"
+from clipscale.train.run import RunFolder
 
 
 class RunBusy(UserInputError):
@@ -25,14 +24,11 @@ class RunBusy(UserInputError):
 
 def load_study(study_dir: str | Path) -> StudySpec:
     """The spec a study folder was last run with (its study.json)."""
-    import json
-
-    path = Path(study_dir) / SPEC_FILE
-    try:
-        meta = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise UserInputError(f"{path} not found; start the study with `clipscale study run SPEC`") from None
-    return spec_from_dict(meta["spec"], where=str(path))
+    store = Store(study_dir)
+    raw = store.read_spec()
+    if raw is None:
+        raise UserInputError(f"{store.spec_path} not found; start the study with `clipscale study run SPEC`")
+    return spec_from_dict(raw, where=str(store.spec_path))
 
 
 def find_run(spec: StudySpec, name: str) -> Run:
@@ -136,7 +132,7 @@ def evaluate_checkpoints(spec: StudySpec, run: Run, run_dir: Path):
     else:
         import pandas as pd
 
-        rows = pd.concat([ev.evaluate(run.model, run_dir / "checkpoints" / f"epoch_{e}.pt", tasks, limit=limit,
+        rows = pd.concat([ev.evaluate(run.model, RunFolder(run_dir).checkpoint(e), tasks, limit=limit,
                                       progress=False, meta={"epoch": e, **_row_facts(run)})
                           for e in level_epochs(run)], ignore_index=True)
     return annotate(rows, run)
@@ -155,21 +151,17 @@ def _evaluate_branches(spec: StudySpec, run: Run, run_dir: Path, tasks, limit):
 
     from clipscale import evaluate as ev
     from clipscale.evaluate.features import DecodedImages
-    from clipscale.train.branches import branch_dir
-
-    from clipscale.train.branches import top_levels
+    from clipscale.train.branches import TRUNK_DIR, branch_dir, top_levels, trunk_dir
 
     frames, decoded = [], DecodedImages()
     for level in top_levels(run_dir, run.levels):  # an elastic run's largest level as it was chosen
-        last = max((branch_dir(run_dir, level) / "checkpoints").glob("epoch_*.pt"),
-                   key=lambda p: int(p.stem.split("_")[1]))
+        epoch, last = RunFolder(branch_dir(run_dir, level)).numbered_checkpoints()[-1]
         rows = ev.evaluate(run.model, last, tasks, limit=limit, progress=False, decoded=decoded,
-                           meta={"samples_seen": float(level), "epoch": int(last.stem.split("_")[1]),
-                                 **_row_facts(run)})
-        frames.append(rows.assign(level=float(level), branch=f"branch_s{level}"))
+                           meta={"samples_seen": float(level), "epoch": epoch, **_row_facts(run)})
+        frames.append(rows.assign(level=float(level), branch=branch_dir(run_dir, level).name))
     if spec.eval.every_checkpoint:
-        trunk = ev.evaluate_run(run_dir / "trunk", tasks, arch=run.model, limit=limit, progress=False)
-        frames.append(trunk.assign(level=float("nan"), branch="trunk"))
+        trunk = ev.evaluate_run(trunk_dir(run_dir), tasks, arch=run.model, limit=limit, progress=False)
+        frames.append(trunk.assign(level=float("nan"), branch=TRUNK_DIR))
     return pd.concat(frames, ignore_index=True)
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 from clipscale.compute import gmacs_per_sample
 from clipscale.study.spec import Run
 from clipscale.study.store import Store
+from clipscale.train.branches import TOP_FILE, branch_dirs, trunk_dir
+from clipscale.train.run import RunFolder
 
 
 def fmt_s(seconds: float) -> str:
@@ -25,9 +27,9 @@ def fmt_s(seconds: float) -> str:
 def samples_trained(run_dir: Path) -> int:
     """Samples the run has trained on so far, from the last line of its metrics.jsonl (0 if none).
     A cooldown-mode run counts its trunk plus what each branch trained past its start."""
-    if (run_dir / "trunk").is_dir():
-        total = _last_samples(run_dir / "trunk")
-        for branch in run_dir.glob("branch_s*"):
+    if trunk_dir(run_dir).is_dir():
+        total = _last_samples(trunk_dir(run_dir))
+        for branch in branch_dirs(run_dir):
             seen = _last_samples(branch)
             if seen:
                 total += max(0, seen - _branch_start(branch))
@@ -39,10 +41,9 @@ def _branch_start(branch: Path) -> int:
     """Samples of the trunk a branch resumed from (its spec's cool-down start; for an elastic top
     level, the trunk's last checkpoint, recorded in top_level.json)."""
     try:
-        from clipscale.train.branches import TOP_FILE
         from clipscale.train.spec import TrainSpec
 
-        spec = TrainSpec.from_dict(json.loads((branch / "spec.json").read_text()))
+        spec = TrainSpec.from_dict(json.loads(RunFolder(branch).spec_path.read_text()))
         top = branch.parent / TOP_FILE
         if top.exists():
             record = json.loads(top.read_text())
@@ -55,14 +56,14 @@ def _branch_start(branch: Path) -> int:
 
 def _last_samples(run_dir: Path) -> int:
     try:  # written every few seconds by the trainer; metrics.jsonl only at checkpoints
-        live = int(json.loads((run_dir / "progress.json").read_text()).get("samples_seen", 0))
+        live = int(json.loads(RunFolder(run_dir).progress_path.read_text()).get("samples_seen", 0))
     except (OSError, ValueError, AttributeError):
         live = 0
     return max(live, _logged_samples(run_dir))
 
 
 def _logged_samples(run_dir: Path) -> int:
-    path = run_dir / "metrics.jsonl"
+    path = RunFolder(run_dir).metrics_path
     try:
         with open(path, "rb") as fh:
             fh.seek(0, 2)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from clipscale.errors import UserInputError, choices_hint
+from clipscale.laws.defaults import N_BOOT
 from clipscale.train.spec import ENGINES, PRECISIONS, TrainSpec, default
 
 LAUNCHERS = ("local", "torchrun", "slurm")
@@ -54,7 +55,7 @@ class TrainSettings:
     precision: str = default("precision")
     warmup: float = default("warmup")    # fraction of a run's optimizer steps spent warming up
     weight_decay: float = default("weight_decay")
-    checkpoints: int = 4                 # checkpoints per run ("epochs" of OpenCLIP): learning curves
+    epochs: int = 4                      # checkpoints per run (TrainSpec.epochs, OpenCLIP's): learning curves
     levels_from: str = "runs"
     seed: int = default("seed")
     train_data: str = ""                 # webdataset shards ('dir/{000000..000099}.tar'); "" = embedded
@@ -71,9 +72,10 @@ class EvalSettings:
 
 @dataclass(frozen=True)
 class FitSettings:
-    task: str = ""                       # downstream_dataset whose error is fitted; "" = ImageNet's role
+    dataset: str = ""                    # downstream_dataset of the headline law; "" = ImageNet's role
     method: str = "frontier"             # a clipscale.laws method: paper, frontier, saturating, ...
     holdout_top: int = 3                 # backtest: fit without the k largest-compute points, predict them
+    n_boot: int = N_BOOT                 # bootstrap resamples behind every interval (clipscale.laws.defaults)
 
 
 @dataclass(frozen=True)
@@ -193,9 +195,9 @@ class Run:
         if self.is_trunk:
             return 1  # the trunk checkpoints at its branch points (clipscale.train.branches)
         if len(self.levels) == 1:
-            return self.train.checkpoints
+            return self.train.epochs
         # One checkpoint at every level: chunks of the levels' greatest common divisor.
-        return max(self.train.checkpoints, self.samples_seen // math.gcd(*self.levels))
+        return max(self.train.epochs, self.samples_seen // math.gcd(*self.levels))
 
     @property
     def hash(self) -> str:
@@ -221,6 +223,10 @@ class Run:
 
         return (f"{self.model}_d{pretty_samples(self.data_size)}_s{pretty_samples(self.samples_seen)}"
                 f"_lr{self.lr:g}_b{self.batch_size}_{self.hash}")
+
+
+#: the axes of the grid: the fields of Axes that hold a tuple of values (the compute band does not)
+AXIS_KEYS = tuple(name for name, hint in typing.get_type_hints(Axes).items() if typing.get_origin(hint) is tuple)
 
 
 def expand(spec: StudySpec) -> list[Run]:
@@ -255,6 +261,10 @@ def in_band(spec: StudySpec, model: str, levels: list[int]) -> list[int]:
 _SECTIONS = {"axes": Axes, "train": TrainSettings, "eval": EvalSettings, "fit": FitSettings,
              "launch": LaunchSettings, "slurm": SlurmSettings, "budget": BudgetSettings,
              "finetune": FinetuneSettings}
+#: keys renamed by issue 27 (one word per concept): (section, old key) -> (new key, what it holds).
+#: An old key is refused with one line naming the new one, never read silently.
+RENAMED_KEYS = {("fit", "task"): ("dataset", "the downstream dataset whose law is the headline"),
+                ("train", "checkpoints"): ("epochs", "checkpoints per run, as TrainSpec and OpenCLIP call them")}
 
 
 def load_spec(path: str | Path, out: str | Path | None = None) -> StudySpec:
@@ -289,10 +299,17 @@ def spec_from_dict(raw: dict[str, Any], where: str = "spec") -> StudySpec:
         if key in raw:
             if not isinstance(raw[key], dict):
                 raise UserInputError(f"{where}: '{key}' must be a table ([{key}]), got {raw[key]!r}")
+            _refuse_renamed(key, raw[key], where)
             kwargs[key] = _build(cls, raw[key], f"{where} [{key}]")
     spec = StudySpec(**kwargs)
     validate(spec, where)
     return spec
+
+
+def _refuse_renamed(section: str, table: dict, where: str) -> None:
+    for (sec, old), (new, what) in RENAMED_KEYS.items():
+        if sec == section and old in table:
+            raise UserInputError(f"{where}: [{sec}] {old} is now [{sec}] {new} ({what}); rename the key")
 
 
 def _check_keys(table: dict, valid: set[str], where: str) -> None:
@@ -318,8 +335,6 @@ def _typed(value: Any, hint: Any, where: str) -> Any:
     if typing.get_origin(hint) is tuple:
         item = typing.get_args(hint)[0]
         values = value if isinstance(value, list) else [value]
-        if not values and where.split()[-1] in {"model", "data_size", "samples_seen", "lr", "batch_size"}:
-            raise UserInputError(f"{where}: an axis needs at least one value")
         return tuple(_typed(v, item, where) for v in values)
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
@@ -340,6 +355,9 @@ def validate(spec: StudySpec, where: str = "spec") -> None:
     from clipscale.models import model_config
 
     a, t = spec.axes, spec.train
+    for key in AXIS_KEYS:
+        if not getattr(a, key):
+            raise UserInputError(f"{where} [axes] {key}: an axis needs at least one value")
     for model in a.model:
         model_config(model)  # NotFoundError lists the valid architectures
     for key in ("data_size", "samples_seen", "lr", "batch_size"):
@@ -354,18 +372,20 @@ def validate(spec: StudySpec, where: str = "spec") -> None:
     _one_of(t.precision, PRECISIONS, f"{where} [train] precision")
     _one_of(t.levels_from, LEVELS_FROM, f"{where} [train] levels_from")
     _one_of(spec.launch.launcher, LAUNCHERS, f"{where} [launch] launcher")
-    for key, value in (("checkpoints", t.checkpoints), ("jobs", spec.launch.jobs),
+    for key, value in (("epochs", t.epochs), ("jobs", spec.launch.jobs),
                        ("threads", spec.launch.threads), ("nproc_per_node", spec.launch.nproc_per_node)):
         if value < 1:
             raise UserInputError(f"{where}: {key} must be >= 1, got {value}")
-    if spec.fit.task and spec.eval.tasks and spec.fit.task not in spec.eval.tasks:
-        raise UserInputError(f"{where} [fit] task {spec.fit.task!r} is not evaluated; "
+    if spec.fit.dataset and spec.eval.tasks and spec.fit.dataset not in spec.eval.tasks:
+        raise UserInputError(f"{where} [fit] dataset {spec.fit.dataset!r} is not evaluated; "
                              f"{choices_hint(spec.eval.tasks)} (the [eval] tasks)")
     if spec.budget.elastic and t.levels_from != "cooldown":
         raise UserInputError(f"{where} [budget] elastic needs [train] levels_from = \"cooldown\" (a constant-lr "
                              f"trunk whose largest level can be chosen while training), got {t.levels_from!r}")
     if spec.fit.holdout_top < 0:
         raise UserInputError(f"{where} [fit] holdout_top: must be >= 0, got {spec.fit.holdout_top}")
+    if spec.fit.n_boot < 0:
+        raise UserInputError(f"{where} [fit] n_boot: must be >= 0 (0 = no intervals), got {spec.fit.n_boot}")
     _validate_finetune(spec.finetune, where)
     for run in expand(spec):
         if run.epochs > 200:

@@ -1,12 +1,21 @@
-"""The study's results store: one atomically written file per run, merged under a lock.
+"""The study folder: every file and folder name of it is defined here, with the methods that read and
+write them (nothing else in clipscale spells a study folder's names). Run folders inside it belong
+to the trainer (clipscale.train.run and clipscale.train.branches name their files).
 
 Layout of a study folder:
     study.json               spec, versions, git commit of the latest `study run`
-    runs/<run>/              the trainer's run folder (spec.json, checkpoints/, done.json)
+    plan.json                a wall-time budget's plan, keyed by the spec and the budget (study.budget)
+    runs/<run>/              the trainer's run folder (spec.json, checkpoints/, done.json; a cool-down
+                             run: trunk/, branch_s<level>/, top_level.json)
     status/<run>.json        running (pid, host), done (wall time) or failed (reason)
     results/<run>.csv        every evaluated checkpoint of the run (written once, atomically)
     results.csv              merged study points: one row per run x level x task
     curves.csv               merged learning curves: every checkpoint x task
+    fits.csv, fits.json      the fitted laws (a row per law; the fit objects, read back by the report)
+    summary.json             the headline: law, backtest, frontier, budget, what is missing
+    report/                  the HTML report (clipscale.report)
+    finetune/<run>/<task>/   [finetune]: each run's fine-tuned checkpoint and rows (clipscale.evaluate.transfer)
+    logs/, locks/, slurm/    worker logs, run locks, submitit's folders
 A run's rows live in exactly one file that is replaced whole, so a rerun never duplicates rows
 and several runs finishing at once never write the same file. The merged tables are rebuilt from
 those files under an exclusive lock (fcntl), so concurrent merges cannot lose each other's rows.
@@ -15,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import platform
 import time
@@ -22,6 +32,19 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from clipscale import _io
+from clipscale.train.run import RunFolder
+
+STUDY_FILE = "study.json"
+PLAN_FILE = "plan.json"
+SUMMARY_FILE = "summary.json"
+RESULTS_FILE = "results.csv"
+CURVES_FILE = "curves.csv"
+FITS_CSV, FITS_JSON = "fits.csv", "fits.json"
+REPORT_DIR = "report"
+RUNS_DIR, STATUS_DIR, RESULTS_DIR = "runs", "status", "results"
+LOGS_DIR, LOCKS_DIR, SLURM_DIR = "logs", "locks", "slurm"
+FINETUNE_DIR = "finetune"
+MERGE_LOCK = ".merge.lock"
 
 
 class Store:
@@ -29,15 +52,59 @@ class Store:
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
+        self.spec_path = self.root / STUDY_FILE
+        self.plan_path = self.root / PLAN_FILE
+        self.summary_path = self.root / SUMMARY_FILE
+        self.results_path = self.root / RESULTS_FILE
+        self.curves_path = self.root / CURVES_FILE
+        self.fits_csv, self.fits_json = self.root / FITS_CSV, self.root / FITS_JSON
+        self.report_dir = self.root / REPORT_DIR
+        self.runs_dir = self.root / RUNS_DIR
+        self.slurm_dir = self.root / SLURM_DIR
+        self.finetune_dir = self.root / FINETUNE_DIR      # [finetune]'s fine-tuned checkpoints, per run x task
 
     def run_dir(self, name: str) -> Path:
-        return self.root / "runs" / name
+        return self.runs_dir / name
 
     def result_path(self, name: str) -> Path:
-        return self.root / "results" / f"{name}.csv"
+        return self.root / RESULTS_DIR / f"{name}.csv"
 
     def status_path(self, name: str) -> Path:
-        return self.root / "status" / f"{name}.json"
+        return self.root / STATUS_DIR / f"{name}.json"
+
+    def log_path(self, name: str) -> Path:
+        """A worker's (or a torchrun run's) log file."""
+        return self.root / LOGS_DIR / f"{name}.log"
+
+    # ---------------------------------------------------------------- study-wide files
+
+    def write_spec(self, spec: dict[str, Any]) -> Path:
+        """study.json: the spec (StudySpec.to_dict()) with versions and git commit."""
+        return _io.atomic_write_json(self.spec_path, _io.run_metadata(spec))
+
+    def read_spec(self) -> dict[str, Any] | None:
+        """The spec study.json holds (a dict for clipscale.study.spec_from_dict), None when absent."""
+        record = _read_json(self.spec_path)
+        return None if record is None else record["spec"]
+
+    def write_plan(self, record: dict[str, Any]) -> Path:
+        return _io.atomic_write_json(self.plan_path, record)
+
+    def read_plan(self) -> dict[str, Any] | None:
+        """plan.json ({"key": ..., "plan": Plan.to_dict()}), None when the study was never planned."""
+        return _read_json(self.plan_path)
+
+    def write_summary(self, summary: dict[str, Any]) -> Path:
+        return _io.atomic_write_json(self.summary_path, summary)
+
+    def read_summary(self) -> dict[str, Any] | None:
+        return _read_json(self.summary_path)
+
+    def write_fits(self, fits) -> None:
+        """fits.csv (one row per law) and fits.json (the fit objects), from a clipscale.laws Fits."""
+        frame = fits.frame()
+        _io.atomic_write_with(self.fits_csv, lambda p: frame.to_csv(p, index=False))
+        fits.save(self.fits_json)
 
     # ---------------------------------------------------------------- status records
 
@@ -48,15 +115,11 @@ class Store:
         _io.atomic_write_json(self.status_path(name), record)
 
     def read_status(self, name: str) -> dict[str, Any] | None:
-        import json
+        return _read_json(self.status_path(name))
 
-        path = self.status_path(name)
-        try:
-            return json.loads(path.read_text())
-        except FileNotFoundError:
-            return None
-        except ValueError:  # cannot happen with atomic writes; treat as unknown rather than crash
-            return None
+    def has_started(self, name: str) -> bool:
+        """Whether the run's folder holds a checkpoint folder (it resumes from there)."""
+        return RunFolder(self.run_dir(name)).checkpoint_dir.is_dir()
 
     def state(self, name: str) -> tuple[str, str]:
         """(state, reason) of a run, from its files: the source of truth is on disk, not a daemon."""
@@ -67,7 +130,7 @@ class Store:
             return "failed", record.get("reason", "")
         if self.is_running(name, record):
             return "running", ""
-        if (self.run_dir(name) / "checkpoints").is_dir() or record.get("state") == "running":
+        if self.has_started(name) or record.get("state") == "running":
             return "interrupted", "resumes from its last checkpoint on the next `study run`"
         return "pending", ""
 
@@ -79,7 +142,7 @@ class Store:
 
         The kernel drops an flock when its process dies, so a killed study leaves no stale lock.
         """
-        path = self.root / "locks" / f"{name}.lock"
+        path = self.root / LOCKS_DIR / f"{name}.lock"
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a") as fh:
             try:
@@ -127,7 +190,7 @@ class Store:
         import pandas as pd
 
         with self._merge_lock():
-            files = sorted((self.root / "results").glob("*.csv"))
+            files = sorted((self.root / RESULTS_DIR).glob("*.csv"))
             if names is not None:
                 wanted = set(names)
                 files = [f for f in files if f.stem in wanted]
@@ -138,19 +201,28 @@ class Store:
                 curves = curves.reset_index(drop=True)
             results = curves[curves["is_level"].astype(bool)] if not curves.empty else curves
             results = results.reset_index(drop=True)
-            _io.atomic_write_with(self.root / "curves.csv", lambda p: curves.to_csv(p, index=False))
-            _io.atomic_write_with(self.root / "results.csv", lambda p: results.to_csv(p, index=False))
+            _io.atomic_write_with(self.curves_path, lambda p: curves.to_csv(p, index=False))
+            _io.atomic_write_with(self.results_path, lambda p: results.to_csv(p, index=False))
         return results, curves
 
     @contextlib.contextmanager
     def _merge_lock(self) -> Iterator[None]:
         self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".merge.lock", "a") as fh:
+        with open(self.root / MERGE_LOCK, "a") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    """A JSON record of the folder, None when absent (or unreadable: cannot happen with atomic writes;
+    treated as unknown rather than a crash)."""
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
 
 
 def _is_zombie(pid: int) -> bool:

@@ -36,6 +36,14 @@ def has_rendering() -> bool:
     return _RENDERED is not None
 
 
+def rendered_pairs(image_size: int, tokenizer_key) -> int:
+    """How many pairs of the embedded data this process holds pre-rendered at `image_size` with the
+    tokenizer `tokenizer_key` (0: none): a run that needs no more reuses them."""
+    if _RENDERED is None or _RENDERED[0] != (image_size, tokenizer_key):
+        return 0
+    return len(_RENDERED[1][0])
+
+
 def rank_slice(n: int, rank: int, world_size: int) -> slice:
     per = n // world_size
     return slice(rank * per, (rank + 1) * per)

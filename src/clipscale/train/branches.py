@@ -31,7 +31,7 @@ from pathlib import Path
 
 from clipscale._io import atomic_write_json
 from clipscale.errors import UserInputError
-from clipscale.train.run import TrainResult
+from clipscale.train.run import RunFolder, TrainResult
 from clipscale.train.spec import TrainSpec
 
 
@@ -54,8 +54,37 @@ class BranchPlan:
             (b.total_steps - b.cooldown_start_step) * b.batch_size for b in self.branches)
 
 
+# The grid folder's names, one home each: `trunk/`, `branch_s<level>/` (run folders), `branches.json`
+# (written last) and `top_level.json` (an elastic top level, decided before it is trained).
+TRUNK_DIR = "trunk"
+BRANCH_PREFIX = "branch_s"
+BRANCHES_FILE = "branches.json"
+TOP_FILE = "top_level.json"
+#: the kinds of run folder a study trains (a typed trait of each training-curve row, never read
+#: back from a folder's name): a constant-lr trunk, a cool-down branch of it, or a whole run
+TRUNK, BRANCH, WHOLE_RUN = "trunk", "branch", "run"
+
+
+def trunk_dir(out_dir: str | Path) -> Path:
+    """The trunk's run folder inside a cool-down grid's folder."""
+    return Path(out_dir) / TRUNK_DIR
+
+
 def branch_dir(out_dir: str | Path, level: int) -> Path:
-    return Path(out_dir) / f"branch_s{level}"
+    """The run folder of the cool-down branch of `level` (samples seen)."""
+    return Path(out_dir) / f"{BRANCH_PREFIX}{level}"
+
+
+def branch_dirs(out_dir: str | Path) -> list[Path]:
+    """Every branch folder present in a cool-down grid's folder (any level)."""
+    return sorted(Path(out_dir).glob(f"{BRANCH_PREFIX}*"))
+
+
+def grid_parts(out_dir: str | Path, levels) -> list[tuple[str, str, Path]]:
+    """(name, kind, run folder) of a cool-down grid's trunk and of the branch of each level it
+    trained (`top_levels`: an elastic top level as it was chosen)."""
+    branches = [branch_dir(out_dir, lv) for lv in top_levels(out_dir, levels)]
+    return [(TRUNK_DIR, TRUNK, trunk_dir(out_dir))] + [(b.name, BRANCH, b) for b in branches]
 
 
 def plan(spec: TrainSpec, levels: list[int] | tuple[int, ...]) -> BranchPlan:
@@ -115,10 +144,10 @@ def _trunk_and_branches(p: BranchPlan, out: Path, resume: bool, progress: bool):
     """(trunk result, {level index: branch result}): the trunk, then its branches longest first."""
     from clipscale.train import train
 
-    trunk = train(p.trunk, out / "trunk", resume=resume, progress=progress)
+    trunk = train(p.trunk, trunk_dir(out), resume=resume, progress=progress)
     results: dict[int, TrainResult] = {}
     for i in sorted(range(len(p.levels)), key=lambda i: -p.levels[i]):
-        start = trunk.out_dir / "checkpoints" / f"epoch_{p.trunk_epoch(i)}.pt"
+        start = RunFolder(trunk.out_dir).checkpoint(p.trunk_epoch(i))
         results[i] = train(p.branches[i], branch_dir(out, p.levels[i]), resume=resume, progress=progress,
                            init_from=start)
     return trunk, results
@@ -126,16 +155,15 @@ def _trunk_and_branches(p: BranchPlan, out: Path, resume: bool, progress: bool):
 
 def _summarise(out: Path, levels, trunk: TrainResult, results: dict[int, TrainResult], samples_trained: int,
                **extra) -> dict:
-    summary = {"trunk": "trunk", "samples_trained": samples_trained, "samples_runs": sum(levels),
+    summary = {"trunk": TRUNK_DIR, "samples_trained": samples_trained, "samples_runs": sum(levels),
                "trunk_wall_s": trunk.wall_s,
                "branches": [{"level": levels[i], "folder": results[i].out_dir.name,
                              "study_point": f"{results[i].out_dir.name}/{results[i].extra['study_point']}",
                              "wall_s": results[i].wall_s} for i in range(len(levels))], **extra}
-    atomic_write_json(out / "branches.json", summary)
+    atomic_write_json(out / BRANCHES_FILE, summary)
     return summary
 
 
-TOP_FILE = "top_level.json"
 TOP_STEPS_PER_OCTAVE = 16  # an elastic top level is the planned one times 2^(i/16)
 TOP_MAX_FACTOR = 4.0       # ... and at most 4x the planned one (a deadline far off is not a reason to run away)
 
@@ -176,7 +204,7 @@ def _train_elastic(p: BranchPlan, spec: TrainSpec, out: Path, resume: bool, prog
     top = record["level"]
     cool = _cooldown_start(base, top) * base.batch_size
     branch = base.replace(samples_seen=top, epochs=2, epoch_ends=(cool, top))  # a checkpoint where it cools down
-    start = trunk.out_dir / "checkpoints" / f"epoch_{len(fixed.levels)}.pt"
+    start = RunFolder(trunk.out_dir).checkpoint(len(fixed.levels))
     results[len(fixed.levels)] = train(branch, branch_dir(out, top), resume=resume, progress=progress,
                                        init_from=start)
     levels = (*fixed.levels, top)

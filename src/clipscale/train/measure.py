@@ -35,7 +35,7 @@ def train_speed(model_name: str, batch_size: int, *, precision: str = "fp32", se
                      batch_size=batch_size, precision=precision)
     device = torch.device("cpu")
     model, _, tokenizer = build_model(spec, device)
-    optimizer = build_optimizer(model, spec, device)
+    optimizer = build_optimizer(model, spec)
     size = model.visual.image_size
     batches = EmbeddedBatches(spec.data_size, batch_size, seed=1, tokenize=tokenizer,
                               image_size=size[0] if isinstance(size, (tuple, list)) else size, tokenizer_key=None)

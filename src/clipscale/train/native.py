@@ -25,7 +25,7 @@ from open_clip.loss import ClipLoss
 
 from clipscale.errors import TrainingError, UserInputError
 from clipscale.train import distributed
-from clipscale.train.run import RunFolder, TrainResult, compute_record
+from clipscale.train.run import RunFolder, TrainResult, checkpoint_name, compute_record
 from clipscale._logs import quiet_openclip
 from clipscale.train.spec import TrainSpec
 
@@ -60,7 +60,7 @@ def decays(param: torch.Tensor) -> bool:
     return param.ndim >= 2
 
 
-def build_optimizer(model: torch.nn.Module, spec: TrainSpec, device: torch.device) -> torch.optim.Optimizer:
+def build_optimizer(model: torch.nn.Module, spec: TrainSpec) -> torch.optim.Optimizer:
     """AdamW with OpenCLIP's decay rule (see `decays`): no decay on gains, biases nor the logit scale."""
     decay, no_decay = [], []
     for p in model.parameters():
@@ -166,8 +166,7 @@ def _worth_prerendering(spec: TrainSpec, key: str, image_size: int) -> bool:
     otherwise render each batch as it comes. Both give the same batches."""
     from clipscale.train import batches
 
-    have = batches._RENDERED
-    held = have is not None and have[0] == (image_size, key) and len(have[1][0]) >= spec.data_size
+    held = batches.rendered_pairs(image_size, key) >= spec.data_size
     return held or 2 * spec.samples_seen >= spec.data_size
 
 
@@ -240,7 +239,7 @@ def run(spec: TrainSpec, out_dir: str | Path, *, resume: bool = True, progress: 
         return done
     _claim(folder, spec, dist, resume)
     model, preprocess, tokenizer = build_model(spec, dist.device)
-    optimizer = build_optimizer(model, spec, dist.device)
+    optimizer = build_optimizer(model, spec)
     state = _resume_state(folder, model, optimizer, resume)
     if not state and init_from is not None:
         state = _branch_state(Path(init_from), spec, model, optimizer)
@@ -276,7 +275,7 @@ def _branch_record(spec: TrainSpec, init_from) -> dict:
         return {}
     start = torch.load(init_from, map_location="cpu", weights_only=True, mmap=True)["step"]  # mmap: reads one int
     return {"branch_of": str(init_from), "samples_trained": (spec.total_steps - start) * spec.batch_size,
-            "study_point": f"checkpoints/epoch_{spec.epochs}.pt"}
+            "study_point": checkpoint_name(spec.epochs)}
 
 
 def _claim(folder: RunFolder, spec: TrainSpec, dist: distributed.Dist, resume: bool) -> None:
@@ -365,8 +364,7 @@ class _Loop:
             self._progress_at = time.perf_counter()
             from clipscale._io import atomic_write_json
 
-            atomic_write_json(self.folder.root / "progress.json", {"step": self.step,
-                                                                    "samples_seen": row["samples_seen"]})
+            atomic_write_json(self.folder.progress_path, {"step": self.step, "samples_seen": row["samples_seen"]})
 
     def _save(self, epoch: int, model, optimizer) -> None:
         # Every rank holds the same weights, so every rank sees the same answer and stops together.

@@ -15,7 +15,19 @@ from clipscale._io import atomic_write_json, atomic_write_text, atomic_write_wit
 from clipscale.errors import DataError, UserInputError
 from clipscale.train.spec import TrainSpec
 
+# The run folder's names, one home each (the study, the evaluator and the progress display read them here).
+SPEC_FILE = "spec.json"          # the TrainSpec, written first
+META_FILE = "meta.json"          # run_metadata: versions, git commit, host
+METRICS_FILE = "metrics.jsonl"   # one row per logged step, rewritten with each checkpoint
+PROGRESS_FILE = "progress.json"  # how far a running run is between checkpoints (step, samples seen)
+DONE_FILE = "done.json"          # written last: the run finished
+CHECKPOINT_DIR = "checkpoints"   # epoch_N.pt, OpenCLIP's format
 _EPOCH_RE = re.compile(r"^epoch_(\d+)\.pt$")
+
+
+def checkpoint_name(epoch: int) -> str:
+    """A checkpoint's path inside its run folder, e.g. 'checkpoints/epoch_4.pt' (done.json's study_point)."""
+    return f"{CHECKPOINT_DIR}/epoch_{epoch}.pt"
 
 
 @dataclass(frozen=True)
@@ -69,20 +81,24 @@ class RunFolder:
 
     def __init__(self, out_dir: str | Path):
         self.root = Path(out_dir)
-        self.checkpoint_dir = self.root / "checkpoints"
-        self.spec_path = self.root / "spec.json"
-        self.done_path = self.root / "done.json"
-        self.metrics_path = self.root / "metrics.jsonl"
+        self.checkpoint_dir = self.root / CHECKPOINT_DIR
+        self.spec_path = self.root / SPEC_FILE
+        self.done_path = self.root / DONE_FILE
+        self.metrics_path = self.root / METRICS_FILE
+        self.progress_path = self.root / PROGRESS_FILE
 
     def checkpoint(self, epoch: int) -> Path:
-        return self.checkpoint_dir / f"epoch_{epoch}.pt"
+        return self.root / checkpoint_name(epoch)
 
     def checkpoints(self) -> list[Path]:
         """Checkpoints present, by epoch (temporary files of interrupted writes are ignored)."""
+        return [p for _, p in self.numbered_checkpoints()]
+
+    def numbered_checkpoints(self) -> list[tuple[int, Path]]:
+        """(epoch, path) of every checkpoint present, by epoch."""
         if not self.checkpoint_dir.is_dir():
             return []
-        found = [(int(m.group(1)), p) for p in self.checkpoint_dir.iterdir() if (m := _EPOCH_RE.match(p.name))]
-        return [p for _, p in sorted(found)]
+        return sorted((int(m.group(1)), p) for p in self.checkpoint_dir.iterdir() if (m := _EPOCH_RE.match(p.name)))
 
     def finished(self, spec: TrainSpec) -> TrainResult | None:
         """The result of a finished run of `spec` in this folder; None if unfinished."""
@@ -101,7 +117,7 @@ class RunFolder:
             return
         self.root.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self.spec_path, spec.to_dict())
-        atomic_write_json(self.root / "meta.json", run_metadata(spec.to_dict()))
+        atomic_write_json(self.root / META_FILE, run_metadata(spec.to_dict()))
 
     def check_spec(self, spec: TrainSpec) -> None:
         """The folder's spec must be `spec`, except the thread count: a run may resume on another
