@@ -32,7 +32,7 @@ def table(tmp_path):
 
 def _study(folder, name, task, alpha, e0, seed):
     spec = spec_from_dict({"name": name, "axes": {"model": ["ladder-xs"], "data_size": [256], "samples_seen": [4096]},
-                           "eval": {"tasks": [task]}, "fit": {"task": task, "method": "ls"}})
+                           "eval": {"tasks": [task]}, "fit": {"dataset": task, "method": "ls"}})
     folder.mkdir()
     atomic_write_json(folder / "study.json", run_metadata(spec.to_dict()))
     _rows(alpha, e0, 10, seed, downstream_dataset=task).to_csv(folder / "results.csv", index=False)

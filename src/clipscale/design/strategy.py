@@ -27,6 +27,7 @@ from clipscale.design import law as _law
 from clipscale.design.candidates import Candidate, check_candidates, effective_data, levels
 from clipscale.design.model import NOT_IDENTIFIED, fit_surrogate, frontier_chance, plan, uncertainty
 from clipscale.errors import DataError, UserInputError
+from clipscale.laws.defaults import N_BOOT
 
 SEED_RUNS, SEED_SIZES, SEED_LEVELS = 3, 2, 2
 
@@ -46,7 +47,7 @@ class DesignSettings:
     level: float = 0.9
     scatter_floor: float = 0.01
     joint: bool = False
-    n_boot: int = 1000
+    n_boot: int = N_BOOT
     seed: int = 0
 
     def validate(self) -> None:

@@ -28,7 +28,7 @@ from clipscale.errors import ClipscaleError, DataError, FitError
 from clipscale.laws import uncertainty as U
 from clipscale.laws.fit import fit
 from clipscale.laws.methods import get as get_method
-from clipscale.laws.result import FitResult, law_log10
+from clipscale.laws.result import PARAM_NAMES, FitResult, law_log10
 from clipscale.laws.rolling import MIN_TRAIN_FRAC, cuts, frontier_targets
 
 SCHEMA = "clipscale.laws.Calibration/1"
@@ -36,8 +36,6 @@ SCHEMA = "clipscale.laws.Calibration/1"
 CUT_N_BOOT = 200
 #: the largest growth the search considers, in y units per decade (10 decades of error per decade)
 MAX_GROWTH = 10.0
-#: the FitResult names of the law's parameters (FitResult.beta/e_inf become coef/floor: one place)
-_PARAMS = ("alpha", "beta", "e_inf", "c0")
 
 
 _OPTIONAL = ("n_rolling", "n_cuts", "drift", "drift_se")
@@ -47,7 +45,7 @@ def boot_predictions(fit_result: FitResult, compute) -> np.ndarray:
     if not b or len(b.get("alpha", ())) == 0:
         raise FitError("this fit has no bootstrap samples; refit with n_boot > 0 to get intervals")
     c = np.atleast_1d(np.asarray(compute, dtype=float))
-    rows = [{k: (None if b.get(k) is None else float(b[k][i])) for k in _PARAMS} for i in range(len(b["alpha"]))]
+    rows = [{k: (None if b.get(k) is None else float(b[k][i])) for k in PARAM_NAMES} for i in range(len(b["alpha"]))]
     return np.array([law_log10(p, c) for p in rows])
 
 

@@ -27,16 +27,16 @@ import numpy as np
 from clipscale.errors import FitError
 from clipscale.laws.fit import fit
 from clipscale.laws.methods import get as get_method
+from clipscale.laws.defaults import N_BOOT
 from clipscale.laws.result import FitResult, from_space, to_space
 
 #: recipes with fewer runs get parametric draws: resampling 3 runs claimed p_steeper 0.999 where 81%
 #: were right (benchmarks/bench_compare.py); at 4 runs a third of the resamples are lines through 2
 #: distinct computes
 PARAMETRIC_BELOW = 5
-N_BOOT = 1000           # draws per law: laws.fit's bootstrap default (issue 27 moves it to laws.defaults)
 SCHEMES = ("auto", "runs", "parametric")
-#: FitResult's names of the coefficient and the floor (issue 27 renames them coef, floor): read here only
-_COEF, _FLOOR = "beta", "e_inf"
+#: FitResult's names of the coefficient and the floor: read here only
+_COEF, _FLOOR = "coef", "floor"
 
 
 @dataclasses.dataclass(frozen=True)

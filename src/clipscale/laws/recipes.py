@@ -18,8 +18,9 @@ import pandas as pd
 from clipscale.errors import DataError, FitError, UserInputError, choices_hint
 from clipscale.laws import compare as cmp
 from clipscale.laws.methods import get as get_method, group_options
-from clipscale.laws.table import (COMPUTE, ERROR, EVAL_COL, METRIC, mixed_eval_types, prepare_table, read_table,
+from clipscale.laws.table import (COMPUTE, ERROR, METRIC, iter_groups, mixed_eval_kinds, prepare_table, read_table,
                                   reshape_wide)
+from clipscale.schema import EVAL_KIND_COL
 
 
 def check_computes(values: Sequence[Any], flag: str = "--at") -> list[float]:
@@ -67,7 +68,7 @@ def compare_recipes(df, by: str, a, b, *, method: str = cmp.DEFAULT_METHOD, at: 
     keys = _group_keys(data, by, group_by, columns)
     unit = "GMACs" if compute_col == "gmacs_total" else compute_col
     out, skipped = [], []
-    for group, sub in _groups(data, keys):
+    for group, _, sub in iter_groups(data, keys):
         ra, rb = sub[in_a[sub.index]], sub[in_b[sub.index]]
         where_txt = ", ".join(map(str, group.values())) or "all rows"
         if ra.empty or rb.empty:
@@ -111,17 +112,8 @@ def _group_keys(data: pd.DataFrame, by: str, group_by, columns: list[str]) -> li
         keys = list(group_by)
     else:
         keys = [c for c in ("downstream_dataset",) if c in data.columns]
-        keys += [EVAL_COL] if mixed_eval_types(data) else []
+        keys += [EVAL_KIND_COL] if mixed_eval_kinds(data) else []
     return [k for k in keys if k != by]
-
-
-def _groups(data: pd.DataFrame, keys: list[str]):
-    if not keys:
-        yield {}, data
-        return
-    for key, sub in data.groupby(keys, sort=True, dropna=False):
-        key = key if isinstance(key, tuple) else (key,)
-        yield {k: (v.item() if hasattr(v, "item") else v) for k, v in zip(keys, key)}, sub
 
 
 def _pair(ra: pd.DataFrame, rb: pd.DataFrame, method: str, n_boot: int, seed: int, scheme: str, labels,

@@ -11,6 +11,7 @@ import numpy as np
 
 from clipscale.laws.autoform import CANDIDATES, MARGIN, choose_form
 from clipscale.laws.calibrate import CUT_N_BOOT, Calibration, calibrate
+from clipscale.laws.defaults import N_BOOT
 from clipscale.laws.fit import fit
 from clipscale.laws.result import FitResult
 
@@ -19,7 +20,7 @@ NAME = "auto"
 
 
 def fit_recommended(compute, error, *, n_test=None, replicates=None,
-                    n_boot: int = 1000, seed: int = 0, candidates=CANDIDATES, margin: float = MARGIN,
+                    n_boot: int = N_BOOT, seed: int = 0, candidates=CANDIDATES, margin: float = MARGIN,
                     cut_n_boot: int = CUT_N_BOOT, label: str | None = None) -> tuple[FitResult, Calibration]:
     """Choose the form (errors as fractions, compute in any unit, e.g. total GMACs), fit it with
     `n_boot` bootstrap resamples and calibrate its intervals: n_test are the test images of each run

@@ -16,7 +16,7 @@ import numpy as np
 
 from clipscale.errors import ClipscaleError, DataError
 from clipscale.laws.methods import get as get_method
-from clipscale.laws.result import from_space, law_log10, to_space
+from clipscale.laws.result import PARAM_NAMES, from_space, law_log10, to_space
 
 #: every cut keeps at least this fraction of the fitted runs (and the method's minimum + 1): fits on
 #: fewer runs would measure a law much less constrained than the final fit
@@ -60,7 +60,7 @@ def point_predictions(compute, error, method: str, min_train_frac: float = MIN_T
             pt = m.point(x, y, **opts)
         except ClipscaleError:
             continue
-        pred = law_log10({k: pt[k] for k in ("alpha", "beta", "e_inf", "c0")}, c[ahead])
+        pred = law_log10({k: pt[k] for k in PARAM_NAMES}, c[ahead])
         out.extend(zip([cut] * int(ahead.sum()), c[ahead], e[ahead], from_space(pred, m.space)))
     cols = np.array(out, dtype=float).reshape(-1, 4).T
     return cols[0], cols[1], cols[2], cols[3]

@@ -10,11 +10,11 @@ from pathlib import Path
 import pandas as pd
 
 from clipscale.errors import UserInputError
-from clipscale.study.one_run import SPEC_FILE, load_study
+from clipscale.study.one_run import load_study
 from clipscale.study.spec import StudySpec
+from clipscale.study.store import Store
 
 RECIPE_COL = "recipe"
-RESULTS_FILE = "results.csv"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,16 +29,16 @@ class StudyPair:
 
 
 def study_task(spec: StudySpec) -> str:
-    """What a study measures: its [fit] task, else the tasks it evaluates ('' when the default set)."""
-    return spec.fit.task or ", ".join(sorted(spec.eval.tasks))
+    """What a study measures: its [fit] dataset, else the tasks it evaluates ('' when the default set)."""
+    return spec.fit.dataset or ", ".join(sorted(spec.eval.tasks))
 
 
 def load_pair(dir_a: str | Path, dir_b: str | Path) -> StudyPair:
     """Read two study folders; UserInputError when one is not a study folder or their tasks differ."""
     dirs = [Path(dir_a), Path(dir_b)]
     for d in dirs:
-        if not (d / SPEC_FILE).is_file():
-            raise UserInputError(f"{d} is not a study folder (no {SPEC_FILE}); pass two folders written by "
+        if not Store(d).spec_path.is_file():
+            raise UserInputError(f"{d} is not a study folder (no {Store(d).spec_path.name}); pass two folders written by "
                                  "`clipscale study run`, or one results CSV with --by, --a and --b")
     specs = [load_study(d) for d in dirs]
     tasks = [study_task(s) for s in specs]
@@ -48,7 +48,7 @@ def load_pair(dir_a: str | Path, dir_b: str | Path) -> StudyPair:
     names = _names(dirs, specs)
     frames = []
     for d, name in zip(dirs, names):
-        path = d / RESULTS_FILE
+        path = Store(d).results_path
         if not path.is_file():
             raise UserInputError(f"{path} not found: the study has no results yet; finish it with "
                                  "`clipscale study run` first")
