@@ -15,6 +15,15 @@ RESULT_COLUMNS: tuple[str, ...] = (
 # named it `task`, and results tables keep that name; code calls the concept `eval_kind`. (A row's
 # evaluation task, the registry name such as 'embedded/objects', is the `eval_task` column.)
 EVAL_KIND_COL = "task"
+# The number of test images a row's metric was measured on (its binomial noise: clipscale.laws.calibrate);
+# tables written before this column hold the same number in `n_images` (clipscale.evaluate), read instead.
+N_TEST_COL = "n_test"
+N_TEST_LEGACY_COL = "n_images"
+# A row's chance error: the error of guessing (1 - 1/classes for single-label classification; a fraction),
+# written by clipscale.evaluate from its task registry; absent where unknown (retrieval, multi-label).
+CHANCE_COL = "chance_error"
+# The seed of a row's training run: runs that differ only in it are replicates (a study's [axes] seed).
+SEED_COL = "seed"
 # Metric columns: fractions in [0, 1] (error = 1 - metric; percent only in figures and reports).
 METRIC_COLUMNS: tuple[str, ...] = (
     "acc1", "acc5", "mean_per_class_recall", "image_retrieval_recall@5", "text_retrieval_recall@5",

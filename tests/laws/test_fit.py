@@ -80,38 +80,25 @@ def test_frontier_keeps_only_points_no_cheaper_point_beats():
     assert _linear.frontier_mask(x, y).tolist() == [True, False, True, False, True]
 
 
-def test_saturating_recovers_the_floor():
-    c = np.logspace(8, 14, 40)
-    e = power(c, coef=3.0, alpha=-0.2, floor=0.1) * 10 ** np.random.default_rng(0).normal(0, 0.003, 40)
-    res = fit(c, e, "saturating", n_boot=200)  # 200 resamples: the process-parallel bootstrap path
-    assert res.floor == pytest.approx(0.1, abs=0.01)
-    assert len(res.boot["floor"]) >= 190  # resamples refitted, few dropped
-    assert res.alpha == pytest.approx(-0.2, abs=0.03)
-    lo, hi = res.ci["floor"]
-    assert lo <= res.floor <= hi
-    assert "E = " in res.formula() and res.formula().endswith(f"+ {res.floor:.2f}")
+def test_saturating_is_retired_in_one_line_that_names_the_replacement():
+    with pytest.raises(UserInputError, match=r"method 'saturating' was retired .* use 'auto'") as info:
+        fit(C, power(C), "saturating")
+    assert "\n" not in str(info.value)
+    assert "saturating" not in METHODS
 
 
-def test_saturating_falls_back_when_the_floor_is_not_identifiable():
-    # Pure power laws with noise: the floor test (t >= 2 and F test at 5%) should reject floor in most.
-    fell_back = 0
-    for seed in range(30):
-        res = fit(C, power(C) * 10 ** np.random.default_rng(seed).normal(0, 0.01, C.size), "saturating", n_boot=0)
-        if res.floor is None:
-            assert any("not identifiable" in n for n in res.notes)
-            fell_back += 1
-    assert fell_back >= 26
-    few = fit(C[:4], power(C[:4]), "saturating", n_boot=0)
-    assert few.floor is None and "too few" in few.notes[0]
-
-
-def test_shifted_form_recovers_c0():
-    c = np.logspace(8, 14, 40)
-    res = fit(c, 3.0 * (c + 1e10) ** -0.2 + 0.1, "saturating", form="shifted", n_boot=0)
-    assert res.c0 == pytest.approx(1e10, rel=0.01) and res.floor == pytest.approx(0.1, abs=0.001)
-    assert "(C + " in res.formula() and len(res.notes) == 1
-    plain = fit(c, 3.0 * c ** -0.2 + 0.1, "saturating", form="shifted", n_boot=0)
-    assert any("no measurable shift" in n for n in plain.notes)
+def test_auto_fits_the_form_it_chooses_and_says_it_chose():
+    e = power(C) * 10 ** np.random.default_rng(3).normal(0, 0.01, C.size)
+    res = fit(C, e, "auto", n_boot=50)
+    assert res.method == "frontier" and res.chosen_from == "auto" and res.notes[0].startswith("form 'frontier'")
+    direct = fit(C, e, "frontier", n_boot=50)
+    assert res.alpha == direct.alpha and res.coef == direct.coef and direct.chosen_from is None
+    back = FitResult.from_dict(json.loads(json.dumps(res.to_dict())))
+    assert back.chosen_from == "auto" and back.method == "frontier" and back.calibration is None
+    with pytest.raises(UserInputError, match="has no option 'loss'"):
+        fit(C, e, "auto", loss="huber")
+    with pytest.raises(FitError, match="too few for method 'auto'"):
+        fit(C[:1], e[:1], "auto")
 
 
 @pytest.mark.parametrize("compute,error,match", [
@@ -134,13 +121,13 @@ def test_too_few_points_and_no_spread():
 
 
 def test_unknown_method_and_option_list_the_choices():
-    with pytest.raises(NotFoundError, match="valid choices: frontier, logodds, logodds-sat, ls, paper, saturating"):
+    with pytest.raises(NotFoundError, match="valid choices: auto, frontier, logodds, logodds-sat, ls, paper;"):
         fit(C, power(C), "chinchilla")
     with pytest.raises(UserInputError, match="valid options: delta, loss"):
         fit(C, power(C), "frontier", huber=True)
     with pytest.raises(UserInputError, match="valid choices: ls, huber"):
         fit(C, power(C), "frontier", loss="l1")
-    assert set(METHODS) == {"paper", "ls", "frontier", "saturating", "logodds", "logodds-sat"}
+    assert set(METHODS) == {"paper", "ls", "frontier", "auto", "logodds", "logodds-sat"}
 
 
 def test_predict_interval_and_json_round_trip(tmp_path):
@@ -159,7 +146,7 @@ def test_predict_interval_and_json_round_trip(tmp_path):
     np.testing.assert_allclose(back.predict(target), mid)
     np.testing.assert_allclose(back.predict_interval(target)[0], lo)
     assert back.ci == res.ci and back.formula() == res.formula()
-    with pytest.raises(DataError, match="not a clipscale fit"):
+    with pytest.raises(DataError, match="not a fit this version of clipscale reads"):
         FitResult.from_dict({"schema": "other"})
 
 
@@ -173,7 +160,7 @@ def test_backtest_and_method_comparison():
     cut = backtest(C, e, "ls", holdout=Holdout(above=1e12))
     assert (cut.compute > 1e12).all() and cut.n_heldout == int((C > 1e12).sum())
     table = compare_methods(C, e * 10 ** np.random.default_rng(0).normal(0, 0.01, C.size), holdout=Holdout(top=5))
-    assert list(table["method"]) == ["paper", "ls", "frontier", "saturating"]
+    assert list(table["method"]) == ["paper", "ls", "frontier", "auto"]
     assert (table["n_heldout"] == 5).all() and (table["mae_pct"] >= 0).all()
     with pytest.raises(DataError, match="exactly one held-out split"):
         Holdout(top=2, above=1e11)
@@ -196,3 +183,24 @@ def test_holdout_is_one_validated_split():
             Holdout(**bad)
     with pytest.raises(dataclasses.FrozenInstanceError):
         Holdout(top=1).top = 2
+
+
+def test_a_frontier_top_split_judges_the_top_frontier_runs():
+    """Holdout(frontier_top=K): the K largest-compute frontier runs are judged, every run at or above
+    the cheapest of them held out; it needs the errors, and is validated like the others."""
+    c = np.array([1, 2, 3, 4, 5, 6, 7.0])
+    e = np.array([0.9, 0.7, 0.5, 0.6, 0.3, 0.35, 0.2])  # 4 and 6 are not on the frontier
+    h = Holdout(frontier_top=3)
+    assert h.train_mask(c, e).tolist() == [True, True, False, False, False, False, False]
+    assert h.judged_mask(c, e).tolist() == [False, False, True, False, True, False, True]
+    assert Holdout.of(frontier_top=2) == Holdout(frontier_top=2) and "frontier run" in h.describe()
+    assert Holdout(top=4).judged_mask(c, e).tolist() == [False, False, False, False, True, False, True]
+    with pytest.raises(DataError, match="needs the runs' errors"):
+        h.train_mask(c)
+    for bad in (0, 1.5, True):
+        with pytest.raises(DataError, match="holdout-frontier-top must be a whole number"):
+            Holdout(frontier_top=bad)
+    bt = backtest(c, e, "ls", holdout=h)
+    assert bt.n_heldout == 5 and bt.judged.tolist() == [True, False, True, False, True]
+    frame = bt.held_out_frame()
+    assert frame["on_frontier"].tolist() == [True, False, True, False, True]

@@ -29,7 +29,7 @@ def results(paper_dir):
 
 @pytest.fixture(scope="module")
 def fits(results):
-    return fit_table(results, n_boot=50).set_index(["downstream_dataset", "group"])
+    return fit_table(results, method="paper", n_boot=50).set_index(["downstream_dataset", "group"])
 
 
 @pytest.mark.parametrize("group,coef,alpha", [("openclip", 5.86, -0.11), ("openai", 23.18, -0.16)])

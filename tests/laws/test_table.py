@@ -74,7 +74,7 @@ def test_too_small_group_gets_a_row_saying_why():
     ({"group_by": ["task"]}, r"column 'task' \(in --group-by\)"),
     ({"where": "downstream_dataset=imagenet1k"}, "write it as 'column==value'"),
     ({"where": "downstream_dataset==imagenet"}, "no rows left after --where"),
-    ({"method": "nope"}, "valid choices: frontier, logodds, logodds-sat, ls, paper, saturating"),
+    ({"method": "nope"}, "valid choices: auto, frontier, logodds, logodds-sat, ls, paper;"),
 ])
 def test_bad_options_name_the_column_and_choices(kwargs, match):
     with pytest.raises(DataError if "method" not in kwargs else Exception, match=match):

@@ -22,8 +22,6 @@ from clipscale.errors import DataError
 from clipscale.laws.methods import get as get_method
 from clipscale.laws.rolling import MIN_TRAIN_FRAC, point_predictions
 
-#: the forms tried, simplest first; the first is kept unless another is clearly better
-CANDIDATES = ("frontier", "logodds-sat")
 #: fewer rolling-origin predictions than this cannot rank two forms (the ratio of two RMS misses from
 #: 4 values spans about 5x between samples: 90% range of an F distribution with 4 and 4 degrees of
 #: freedom); the first candidate is then kept
@@ -50,9 +48,10 @@ class FormChoice:
         return f"form {self.form!r} ({self.reason}; rolling-origin RMS miss, error-% points: {shown or 'none'})"
 
 
-def choose_form(compute, error, candidates=CANDIDATES, *, margin: float = MARGIN,
+def choose_form(compute, error, candidates, *, margin: float = MARGIN,
                 min_evidence: int = MIN_EVIDENCE, min_train_frac: float = MIN_TRAIN_FRAC) -> FormChoice:
-    """The candidate method whose point fits predict the fitted frontier runs above each rolling
+    """The candidate method (registered method names, simplest first: e.g. the `candidates` of
+    laws.methods.METHODS["auto"], their one home) whose point fits predict the fitted frontier runs above each rolling
     cut best (errors as fractions, compute in any unit), preferring earlier candidates: a later one
     wins only when its RMS miss is below `margin` x the current choice's. With fewer than
     `min_evidence` predictions, the first candidate that can be fitted."""

@@ -216,3 +216,13 @@ def calibrated_interval(fit_result: FitResult, compute, level: float = 0.9,
     tail = (1 - level) / 2
     q = calibrated_quantiles(fit_result, compute, [tail, 1 - tail], calibration, n_test)
     return U.from_space(q[0], fit_result.space), U.from_space(q[1], fit_result.space)
+
+
+def new_run_interval(fit_result: FitResult, compute, level: float = 0.9, n_test=None) -> tuple[np.ndarray, np.ndarray]:
+    """(lo, hi) error fractions: where a new run at `compute` is expected to land, at `level`. The one
+    home for the interval of a fit: calibrated (`calibrated_interval`) when the fit carries its
+    calibration (FitResult.calibration, set by laws.recommended.fit_law for 'auto'), else the fit's
+    bootstrap and residual scatter (FitResult.predict_interval, kind 'prediction')."""
+    if fit_result.calibration:
+        return calibrated_interval(fit_result, compute, level, Calibration.from_dict(fit_result.calibration), n_test)
+    return fit_result.predict_interval(compute, level, kind="prediction")

@@ -34,8 +34,9 @@ LEGACY_JOINT_SCHEMA = "clipscale.laws.JointFits/1"
 
 
 def law_summary(res: FitResult) -> dict[str, Any]:
-    """The fits.csv columns of a E = coef * C^alpha (+ floor) fit: parameters, R^2, 95% intervals."""
-    out = {"n_fit_points": res.n_fit_points, "alpha": res.alpha, "coef": res.coef, "floor": res.floor,
+    """The fits.csv columns of a E = coef * C^alpha (+ floor) fit: the form fitted (the method, or the
+    one 'auto' chose), parameters, R^2, 95% intervals."""
+    out = {"form": res.method, "n_fit_points": res.n_fit_points, "alpha": res.alpha, "coef": res.coef, "floor": res.floor,
            "c0": res.c0, "r2": res.r2, "formula": res.formula()}
     for name in ("alpha", "coef", "floor"):
         lo, hi = res.ci.get(name, (np.nan, np.nan))

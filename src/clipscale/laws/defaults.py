@@ -11,8 +11,16 @@ from __future__ import annotations
 #: which 1000 resamples place on 50 resamples each (200 left 10, and the ends moved by ~0.1 error-%
 #: points between counts). Cost, measured with benchmarks/bench_n_boot.py on a demo-sized study
 #: (17 runs; logodds-sat law, its backtest and the joint law): a study's fits take 8.3 s of CPU at
-#: 1000 vs 3.0 s at 200 (2-core AVX2 CPU). The report fitting 'saturating' itself costs more:
+#: 1000 vs 3.0 s at 200 (2-core AVX2 CPU). A report fitting a nonlinear law itself costs more:
 #: the paper's 82 groups take ~18 s of CPU per 200 resamples (pass fits.json, or --n-boot, to avoid it).
 N_BOOT = 1000
 #: the bootstrap's seed (numpy default_rng): fixed, so a refit gives the same intervals bit for bit
 SEED = 0
+#: the recommended frontier law (laws.methods.METHODS["auto"]: the power law on the Pareto frontier,
+#: or the saturating log-odds law where a rolling-origin backtest inside the fitted runs shows it
+#: clearly better; intervals calibrated on the fitted runs). `clipscale fit`, the report, a study's
+#: [fit] method, the demo, `clipscale compare` and the design all default to it (docs/laws.md)
+FRONTIER_METHOD = "auto"
+#: the per-run law E(N, D) that `clipscale backtest --target runs` and `predict --size` use by default
+#: (laws.perrun_laws.PER_RUN_LAWS)
+PER_RUN_LAW = "joint"

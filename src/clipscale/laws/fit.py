@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 
 from clipscale.errors import DataError, FitError
+from clipscale.laws import autoform
 from clipscale.laws import methods as _methods
 from clipscale.laws.result import FitResult, law_log10, to_space
 from clipscale.laws.defaults import N_BOOT, SEED
@@ -18,13 +19,24 @@ def fit(compute, error, method: str = "paper", *, n_boot: int = N_BOOT, seed: in
     points (seeded) for percentile confidence intervals at `ci_level`.
 
     Methods 'logodds' and 'logodds-sat' work in log10-odds space (log10(E / (1 - E))): its R^2 and residuals are
-    measured there. `label` names the group in error messages. Raises DataError for bad values and FitError when
-    the method cannot fit these points.
+    measured there. A method with `candidates` ('auto') fits the form laws.autoform.choose_form picks from
+    them: the result's `method` is that form, `chosen_from` the method asked for, and its first note says
+    why (its intervals are calibrated by the caller: laws.calibrate.fit_law). `label` names the group in
+    error messages. Raises DataError for bad values and FitError when the method cannot fit these points.
     """
     m = _methods.get(method)
     opts = m.resolve(opts)
     where = f" in group {label}" if label else ""
     c, e = _validate(compute, error, where)
+    if m.candidates:
+        if len(c) < m.min_points:
+            raise FitError(f"{len(c)} point(s){where} are too few for method {method!r} (needs >= {m.min_points}); "
+                           "add runs, widen --where, or choose --group-by columns that give larger groups")
+        choice = autoform.choose_form(c, e, m.candidates)
+        res = fit(c, e, choice.form, n_boot=n_boot, seed=seed, ci_level=ci_level, label=label)
+        res.notes.insert(0, choice.note())
+        res.chosen_from = method
+        return res
     if m.space == "logodds" and np.any(e >= 1):
         i = int(np.flatnonzero(e >= 1)[0])
         raise DataError(f"method {method!r} needs error < 1 (log-odds of 1 is infinite){where}; error "

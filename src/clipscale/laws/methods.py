@@ -5,6 +5,10 @@ E / (1 - E) = coef * C^alpha (log10 odds linear in log10 compute), and 'logodds-
 E / (1 - E) = coef * C^alpha + k (the odds level off at a floor k) in log10-odds space. A method gives a point estimate
 from one sample and a vectorised estimate for a batch of bootstrap resamples.
 x = log10(compute), y = log10(error fraction).
+
+'auto' (laws.defaults.FRONTIER_METHOD, the recommended frontier law) fits no form of its own: it
+names its `candidates`, and laws.fit fits the one laws.autoform.choose_form picks. Retired methods
+(`RETIRED`) are refused with what to use instead.
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from typing import Any, Callable
 import numpy as np
 
 from clipscale.errors import FitError, UserInputError, unknown
-from clipscale.laws import _linear, saturating
+from clipscale.laws import _linear, floored
 from clipscale.schema import GROUP_OPENAI
 
 
@@ -35,6 +39,9 @@ class LawMethod:
     space: str = "log"
     #: fitted to the Pareto frontier of the points only (its R^2 is measured there)
     frontier: bool = False
+    #: a method that chooses its form: the registered methods it chooses from, simplest first
+    #: (laws.autoform.choose_form); `point` and `boot` are then never called (laws.fit fits the choice)
+    candidates: tuple[str, ...] = ()
 
     def resolve(self, opts: dict[str, Any]) -> dict[str, Any]:
         """Defaults overridden by `opts`; unknown options and bad choices are errors."""
@@ -106,26 +113,23 @@ def _frontier_boot(xb, yb, point, loss, delta):
 
 def _floor_point(x, y):
     keep = _linear.frontier_mask(x, y)
-    if keep.sum() < saturating.MIN_FLOOR_POINTS:  # too short for 3 parameters: the 'logodds' line
+    if keep.sum() < floored.MIN_FLOOR_POINTS:  # too short for 3 parameters: the 'logodds' line
         out = _frontier_point(x, y, "ls", 0.0)
         out["notes"] = [f"{int(keep.sum())} frontier points are too few for a floor (need >= "
-                        f"{saturating.MIN_FLOOR_POINTS}); fitted without one"]
+                        f"{floored.MIN_FLOOR_POINTS}); fitted without one"]
         return out
-    return saturating.frontier_floor_point(x[keep], y[keep])
+    return floored.frontier_floor_point(x[keep], y[keep])
 
 
 def _floor_boot(xb, yb, point):
     if point.get("floor") is None:
         return _frontier_boot(xb, yb, point, "ls", 0.0)
-    return saturating.frontier_floor_boot(xb, yb, point)
+    return floored.frontier_floor_boot(xb, yb, point)
 
 
-def _saturating_point(x, y, **opts):
-    return saturating.point(x, y, **opts)
-
-
-def _saturating_boot(xb, yb, point, **opts):
-    return saturating.boot(xb, yb, point, **opts)
+def _delegated(*args, **kwargs):
+    raise FitError("a method that chooses its form is fitted through the form it chooses (laws.fit); "
+                   "call clipscale.laws.fit with it")
 
 
 METHODS: dict[str, LawMethod] = {m.name: m for m in (
@@ -138,10 +142,6 @@ METHODS: dict[str, LawMethod] = {m.name: m for m in (
     LawMethod("frontier", "Pareto frontier (points no cheaper point beats), least squares or Huber "
               "loss (delta in log10 units) in log space", 2, {"loss": "ls", "delta": 0.02},
               _frontier_point, _frontier_boot, {"loss": ("ls", "huber")}, frontier=True),
-    LawMethod("saturating", "E = coef*C^alpha + floor (form='plain') or coef*(C+c0)^alpha + floor "
-              "(form='shifted'), bounded multi-start least squares in log space; falls back to the "
-              "plain power law when floor is not identifiable", 3, {"form": "plain"},
-              _saturating_point, _saturating_boot, {"form": ("plain", "shifted")}),
     LawMethod("logodds", "log-odds law on the compute frontier: E/(1-E) = coef*C^alpha, i.e. "
               "logit(E) linear in log C (for error curves that fall like a sigmoid in log compute); "
               "least squares or Huber in log10-odds space, where its R^2 is measured; needs 0 < E < 1",
@@ -152,7 +152,20 @@ METHODS: dict[str, LawMethod] = {m.name: m for m in (
               "classes, finite models); bounded multi-start least squares in log10-odds space, where its R^2 "
               "is measured; k is always kept (its uncertainty widens the bootstrap intervals); needs 0 < E < 1",
               3, {}, _floor_point, _floor_boot, space="logodds", frontier=True),
+    LawMethod("auto", "the recommended frontier law: the power law on the Pareto frontier, or the saturating "
+              "log-odds law where a rolling-origin backtest inside the fitted runs shows it predicting the "
+              "fitted frontier runs more than 2x better; intervals calibrated on the fitted runs "
+              "(laws.calibrate)", 2, {}, _delegated, _delegated, candidates=("frontier", "logodds-sat"),
+              frontier=True),
 )}
+
+#: methods that were registered once and are no longer, with what to use instead: a fits.json that
+#: holds one of their fits is still read, but nothing fits them
+RETIRED: dict[str, str] = {
+    "saturating": "retired in issue 23: E = coef*C^alpha + floor fitted to every run predicts a typical run, "
+                  "not the best one (its 90% intervals held 51% of the paper's held-out frontier runs, "
+                  "docs/laws.md); use 'auto' (the recommended frontier law) or 'logodds-sat' for a floor",
+}
 
 
 def group_options(method: str, group, opts: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -166,7 +179,9 @@ def group_options(method: str, group, opts: dict[str, Any] | None = None) -> dic
 
 
 def get(name: str) -> LawMethod:
-    """The method registered under `name`."""
+    """The method registered under `name` (a retired method is a UserInputError saying what to use)."""
+    if name in RETIRED:
+        raise UserInputError(f"method {name!r} was {RETIRED[name]}")
     try:
         return METHODS[name]
     except KeyError:

@@ -17,8 +17,10 @@ import numpy as np
 from clipscale._io import atomic_write_json, json_clean
 from clipscale.errors import DataError, FitError
 
-SCHEMA = "clipscale.laws.FitResult/2"
+SCHEMA = "clipscale.laws.FitResult/3"
 PARAM_NAMES = ("alpha", "coef", "floor", "c0")
+#: schema /2: the same fields without `chosen_from` and `calibration` (read back, never written)
+PREVIOUS_SCHEMA = "clipscale.laws.FitResult/2"
 #: schema /1 (and fits.csv before it) called the multiplier `beta` and the floor `e_inf`; read back
 #: under today's names, never written
 LEGACY_SCHEMA = "clipscale.laws.FitResult/1"
@@ -84,6 +86,12 @@ class FitResult:
     notes: list[str] = dataclasses.field(default_factory=list)
     #: "log": log10 E = law; "logodds": log10(E / (1 - E)) = law (residuals, R^2 in that space)
     space: str = "log"
+    #: the registered method that chose this fit's form (`method`), e.g. "auto"; None when `method`
+    #: was asked for by name
+    chosen_from: str | None = None
+    #: the calibration of its intervals (laws.calibrate.Calibration.to_dict), set by the callers of
+    #: a calibrated method (laws.calibrate.fit_law); None: bootstrap + residual scatter
+    calibration: dict[str, Any] | None = None
 
     # -- parameters -------------------------------------------------------------------------
     @property
@@ -143,13 +151,14 @@ class FitResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "FitResult":
-        """The fit `to_dict` wrote (schema /2), or one of schema /1 (beta, e_inf: read as coef, floor)."""
+        """The fit `to_dict` wrote (schema /3), or one of schema /2 (no calibration) or /1 (beta,
+        e_inf: read as coef, floor)."""
         if data.get("schema") == LEGACY_SCHEMA:
             data = {**renamed(data, LEGACY_NAMES), "ci": renamed(data.get("ci") or {}, LEGACY_NAMES),
                     "boot": renamed(data.get("boot") or {}, LEGACY_NAMES)}
-        elif data.get("schema") != SCHEMA:
-            raise DataError(f"not a clipscale fit (schema {data.get('schema')!r}, expected {SCHEMA!r}); "
-                            "load a file written by FitResult.save, or refit with `clipscale fit`")
+        elif data.get("schema") not in (SCHEMA, PREVIOUS_SCHEMA):
+            raise DataError(f"not a fit this version of clipscale reads (schema {data.get('schema')!r}, expected "
+                            f"{SCHEMA!r}); refit with `clipscale fit` (or load a file written by FitResult.save)")
         kw = {f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data}
         for name in ("residuals", "compute", "error"):
             kw[name] = _array(kw.get(name, []))
@@ -161,8 +170,8 @@ class FitResult:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "FitResult":
-        """A fit without bootstrap from one `fit_table` row (alpha, coef, floor, c0, r2, method,
-        n_points; intervals from *_lo/*_hi; an older fits.csv's beta and e_inf columns are read as
+        """A fit without bootstrap from one `fit_table` row (alpha, coef, floor, c0, r2, method or the
+        form a method chose, n_points; intervals from *_lo/*_hi; an older fits.csv's beta and e_inf columns are read as
         coef and floor): predictions and formula as the fitted law, in its method's space (E, or
         E/(1-E) for 'logodds')."""
         from clipscale.laws.methods import METHODS
@@ -170,7 +179,7 @@ class FitResult:
         row = json_clean(renamed(row, LEGACY_NAMES))  # NaN cells (absent values) are None
         num = lambda key: None if row.get(key) is None else float(row[key])  # noqa: E731
 
-        method = str(row.get("method") or "given")
+        method = str(row.get("form") or row.get("method") or "given")  # 'auto' rows: the form it chose
         ci = {k: (num(f"{k}_lo"), num(f"{k}_hi")) for k in PARAM_NAMES if num(f"{k}_lo") is not None}
         return cls(method=method, alpha=float(row["alpha"]), coef=float(row["coef"]), floor=num("floor"),
                    c0=num("c0"), r2=num("r2") if num("r2") is not None else float("nan"),

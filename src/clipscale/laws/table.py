@@ -17,7 +17,8 @@ from clipscale.errors import ClipscaleError, DataError, FitError, choices_hint
 from clipscale.laws.backtest import BACKTEST_COLUMNS, backtest, compare_methods
 from clipscale.laws.collection import FitEntry, Fits
 from clipscale.schema import EVAL_KIND_COL, default_metric, paper_group
-from clipscale.laws.defaults import N_BOOT, SEED
+from clipscale.laws.defaults import FRONTIER_METHOD, N_BOOT, SEED
+from clipscale.laws.noise import n_test_of, replicate_labels
 from clipscale.laws.split import Holdout
 
 DEFAULT_GROUP_BY = ("downstream_dataset", "group")
@@ -258,7 +259,7 @@ def fit_table(df, **kwargs) -> pd.DataFrame:
 
 
 def fit_groups(df, *, compute_col: str = "gmacs_total", metric: str | None = None, error_col: str | None = None,
-               group_by=DEFAULT_GROUP_BY, where=None, method: str = "paper", n_boot: int = N_BOOT, seed: int = SEED,
+               group_by=DEFAULT_GROUP_BY, where=None, method: str = FRONTIER_METHOD, n_boot: int = N_BOOT, seed: int = SEED,
                holdout: Holdout | None = None, errors: str = "row", wide: bool | None = None,
                value_cols: Sequence[str] | None = None, bad: str = "raise", **opts) -> Fits:
     """One law per group of a results table (path or DataFrame), as a `Fits` (save it as fits.json);
@@ -267,7 +268,9 @@ def fit_groups(df, *, compute_col: str = "gmacs_total", metric: str | None = Non
     group_by: the default (downstream_dataset, group) uses the columns present (and the evaluation
     type when a dataset mixes several); explicit columns must exist. For method 'paper', groups whose
     `group` is 'openai' (CLIP-WIT) use plain least squares, as the paper does
-    (laws.methods.group_options). A group that cannot be fitted, e.g. one whose error reaches 0 (a
+    (laws.methods.group_options). A calibrated method ('auto') is calibrated on each group's runs
+    (laws.recommended.fit_law), with the group's test images (laws.noise.n_test_of) and seed
+    replicates (laws.noise.replicate_labels). A group that cannot be fitted, e.g. one whose error reaches 0 (a
     solved task), gives an entry with status 'failed' and the reason in `message` (errors='raise'
     raises instead); the other groups are still fitted. With a `holdout` split (laws.split.Holdout),
     the entry also has backtest_mae_pct (error-percentage points) and backtest_n_heldout. bad="drop" (the report's
@@ -295,22 +298,23 @@ def fit_groups(df, *, compute_col: str = "gmacs_total", metric: str | None = Non
 
 
 def _fit_group(sub: pd.DataFrame, method, label, n_boot, seed, holdout, opts):
-    from clipscale.laws.fit import fit
+    from clipscale.laws.recommended import fit_law
 
     c, e = sub[COMPUTE].to_numpy(), sub[ERROR].to_numpy()
     if (e <= 0).any():
         raise FitError(f"error reaches 0 (task solved) at {int((e <= 0).sum())} of {len(e)} run(s) in group "
                        f"{label}; a law in log error needs error > 0: drop those runs with --where "
                        "or evaluate a harder task")
-    res = fit(c, e, method, n_boot=n_boot, seed=seed, label=label, **opts)
+    res = fit_law(c, e, method, n_test=n_test_of(sub), replicates=replicate_labels(sub), n_boot=n_boot, seed=seed,
+                  label=label, **opts)
     bt = {}
     if holdout is not None:
-        b = backtest(c, e, method, holdout=holdout, label=label, **opts)
+        b = backtest(c, e, method, holdout=holdout, label=label, n_test=n_test_of(sub), **opts)
         bt = {"backtest_mae_pct": b.mae_pct, "backtest_n_heldout": b.n_heldout}
     return res, bt
 
 
-def backtest_groups(df, methods: Sequence[str] = ("paper",), *, holdout: Holdout, group_by=DEFAULT_GROUP_BY,
+def backtest_groups(df, methods: Sequence[str] = (FRONTIER_METHOD,), *, holdout: Holdout, group_by=DEFAULT_GROUP_BY,
                     keep=(), n_boot: int = 0, seed: int = SEED, bad: str = "raise",
                     **table_opts) -> tuple[pd.DataFrame, list[str]]:
     """Backtest every group x method of a results table (see `prepare_table` for table_opts): fit
@@ -327,7 +331,7 @@ def backtest_groups(df, methods: Sequence[str] = ("paper",), *, holdout: Holdout
         for method in methods:
             try:
                 bt = backtest(sub[COMPUTE].to_numpy(float), sub[ERROR].to_numpy(float), method,
-                              holdout=holdout, n_boot=n_boot, seed=seed, label=label,
+                              holdout=holdout, n_boot=n_boot, seed=seed, label=label, n_test=n_test_of(sub),
                               **group_options(method, _paper_group(sub)))
             except ClipscaleError as exc:
                 skipped.append(f"{label} / {method}: {exc}")
@@ -339,7 +343,7 @@ def backtest_groups(df, methods: Sequence[str] = ("paper",), *, holdout: Holdout
     return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(BACKTEST_COLUMNS))), skipped
 
 
-def compare_table(df, methods: Sequence[str] = ("paper", "ls", "frontier", "saturating"), *,
+def compare_table(df, methods: Sequence[str] = ("paper", "ls", "frontier", FRONTIER_METHOD), *,
                   holdout: Holdout, group_by=None, **table_opts) -> pd.DataFrame:
     """`compare_methods` for every group of a results table (see clipscale.laws.prepare_table for
     table_opts: compute_col, metric, error_col, where, wide, value_cols); one row per group x method."""
@@ -355,7 +359,7 @@ def compare_table(df, methods: Sequence[str] = ("paper", "ls", "frontier", "satu
     return pd.concat(frames, ignore_index=True)
 
 
-def backtest_table(df, *, method: str = "paper", holdout: Holdout, keep=(),
+def backtest_table(df, *, method: str = FRONTIER_METHOD, holdout: Holdout, keep=(),
                    compute_col: str = "gmacs_total", metric: str | None = None, error_col: str | None = None,
                    where=None, **opts) -> pd.DataFrame:
     """Backtest one group of runs (a results table, see `prepare_table`): one row per held-out run
@@ -366,5 +370,5 @@ def backtest_table(df, *, method: str = "paper", holdout: Holdout, keep=(),
     data = prepare_table(df, compute_col=compute_col, metric=metric, error_col=error_col, where=where,
                          wide=False).reset_index(drop=True)
     bt = backtest(data[COMPUTE].to_numpy(float), data[ERROR].to_numpy(float), method, holdout=holdout,
-                  **group_options(method, _paper_group(data), opts))
+                  n_test=n_test_of(data), **group_options(method, _paper_group(data), opts))
     return bt.held_out_frame(data, keep=keep)
