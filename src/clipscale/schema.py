@@ -37,6 +37,22 @@ MULTILABEL_DATASETS = frozenset({"voc2007_multilabel", "embedded/multilabel"})
 RETRIEVAL_METRIC = "image_retrieval_recall@5"
 MULTILABEL_METRIC = "mean_average_precision"
 
+# Classes of the paper's single-label classification datasets (and scikit-learn's digits), as
+# clip_benchmark defines them (github.com/LAION-AI/CLIP_benchmark, its dataset builders): chance error
+# 1 - 1/classes (clipscale.evaluate.tasks.Task.chance_error). The embedded tasks' classes depend on the
+# world and come from clipscale.evaluate; retrieval and multi-label datasets have no such chance.
+N_CLASSES: dict[str, int] = {
+    "imagenet1k": 1000, "imagenetv2": 1000, "imagenet_sketch": 1000, "imagenet-a": 200, "imagenet-r": 200,
+    "objectnet": 113, "cars": 196, "country211": 211, "fer2013": 7, "fgvc_aircraft": 100, "gtsrb": 43,
+    "mnist": 10, "renderedsst2": 2, "stl10": 10, "sun397": 397, "voc2007": 20, "digits": 10,
+    "vtab/caltech101": 102, "vtab/cifar10": 10, "vtab/cifar100": 100, "vtab/clevr_closest_object_distance": 6,
+    "vtab/clevr_count_all": 8, "vtab/diabetic_retinopathy": 5, "vtab/dmlab": 6,
+    "vtab/dsprites_label_orientation": 16, "vtab/dsprites_label_x_position": 16, "vtab/dtd": 47,
+    "vtab/eurosat": 10, "vtab/flowers": 102, "vtab/kitti_closest_vehicle_distance": 4, "vtab/pcam": 2,
+    "vtab/pets": 37, "vtab/resisc45": 45, "vtab/smallnorb_label_azimuth": 18, "vtab/smallnorb_label_elevation": 9,
+    "vtab/svhn": 10,
+}
+
 # The paper's groups: OpenCLIP models trained on LAION, and OpenAI's CLIP trained on WIT.
 GROUP_OPENCLIP = "openclip"
 GROUP_OPENAI = "openai"

@@ -75,10 +75,14 @@ def test_unmet_targets_are_named():
     budget = BudgetFacts(600.0, 1.0, 590.0, {}, {}, "fp32", 5.0, [], 0.0, 590.0, 3, [], {}, {})
     good = StudySummary("s", 3, [], [], 590.0, "embedded/objects", law, [1.0, 500.0],
                         FrontierFacts(6, {"a": 2, "b": 3, "c": 1}, [], 0.2, 0.2), None,
-                        BacktestFacts(3, 2.0, 3), budget)
-    assert unmet_targets(good) == []
+                        BacktestFacts(3, 4.0, 2, 2, 1.5, 2), budget)
+    assert unmet_targets(good) == []  # the run off the frontier is not the frontier law's to predict
     bad = dataclasses.replace(good, frontier=dataclasses.replace(good.frontier, models={"a": 6}),
                               law=dataclasses.replace(law, r2=0.8),
-                              budget=dataclasses.replace(budget, actual_s=900.0))
+                              budget=dataclasses.replace(budget, actual_s=900.0),
+                              backtest=BacktestFacts(3, 4.0, 2, 2, 3.5, 1))
     text = " | ".join(unmet_targets(bad))
     assert "1 model size(s) on the frontier" in text and "R^2 0.8" in text and "900 s" in text
+    assert "only 1/2 held-out frontier runs inside" in text and "frontier runs 3.5 > 3" in text
+    none = dataclasses.replace(good, backtest=BacktestFacts(3, 4.0, 2))
+    assert "no held-out run on the compute frontier" in " | ".join(unmet_targets(none))

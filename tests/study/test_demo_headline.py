@@ -22,3 +22,11 @@ def test_a_floor_in_error_space_is_a_percentage_and_none_is_left_out(tmp_path):
     assert "error = 1.18e+03 * C^-1.800 + 2.0%" in sat
     plain = next(x for x in headline(_outcome(tmp_path, "logodds", None)) if x.startswith("law ("))
     assert plain.split("  (C =")[0].endswith("C^-1.800") and "nan" not in plain
+
+
+def test_auto_names_the_form_it_chose_and_prints_it_in_its_space(tmp_path):
+    outcome = _outcome(tmp_path, "auto", 0.00946)
+    outcome.summary.law.form = "logodds-sat"
+    line = next(x for x in headline(outcome) if x.startswith("law ("))
+    assert line.startswith("law (auto: logodds-sat, embedded/objects): error/(1 - error) = ")
+    assert "(error floor 0.94%)" in line

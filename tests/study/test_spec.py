@@ -139,3 +139,30 @@ def test_training_defaults_and_choices_are_trainspecs():
 def test_training_values_are_checked_by_trainspec_with_the_run_named(train, match):
     with pytest.raises(UserInputError, match=match):
         _spec(train=train)
+
+
+def test_a_seed_axis_replicates_every_run_and_one_seed_is_todays_runs():
+    today = [(r.name, r.hash) for r in _spec().runs()]
+    assert [(r.name, r.hash) for r in _spec(axes={"seed": [0]}).runs()] == today
+    two = _spec(axes={"seed": [0, 1]}).runs()
+    assert len(two) == 2 * len(today) and {r.train.seed for r in two} == {0, 1}
+    assert len({r.hash for r in two}) == len(two) and {(r.name, r.hash) for r in two} >= set(today)
+    with pytest.raises(UserInputError, match=r"\[axes\] seed or one in \[train\] seed, not both"):
+        _spec(axes={"seed": [0, 1]}, train={"seed": 3})
+    with pytest.raises(UserInputError, match="list each seed once"):
+        _spec(axes={"seed": [1, 1]})
+
+
+def test_the_fit_table_names_its_split_and_refuses_a_retired_method():
+    from clipscale.laws import Holdout
+    from clipscale.laws.defaults import FRONTIER_METHOD
+
+    assert _spec().fit.method == FRONTIER_METHOD and _spec().fit.holdout() == Holdout(top=3)
+    assert _spec(fit={"holdout_frontier_top": 3}).fit.holdout() == Holdout(frontier_top=3)
+    assert _spec(fit={"holdout_top": 0}).fit.holdout() is None
+    with pytest.raises(UserInputError, match="holdout_top or holdout_frontier_top, not both"):
+        _spec(fit={"holdout_top": 2, "holdout_frontier_top": 3})
+    with pytest.raises(UserInputError, match=r"\[fit\] method: method 'saturating' was retired"):
+        _spec(fit={"method": "saturating"})
+    demo = load_spec(PRESETS["default"].path, out="x")
+    assert demo.fit.method == FRONTIER_METHOD and demo.fit.holdout() == Holdout(frontier_top=3)

@@ -11,7 +11,7 @@ from clipscale.errors import FitError, UserInputError
 
 def register(sub) -> None:
     """Add `clipscale fit` to the top-level parser."""
-    from clipscale.laws.methods import METHODS
+    from clipscale.laws.methods import METHODS, RETIRED
 
     p = sub.add_parser(
         "fit", help="fit scaling laws E = coef * C^alpha to a results table",
@@ -19,7 +19,8 @@ def register(sub) -> None:
                     "table with one column per downstream dataset, which is reshaped). Error = 1 - metric "
                     "(fractions); compute is the column's unit (default total GMACs).",
         epilog="methods:\n" + "\n".join(f"  {m.name}: {textwrap.fill(m.summary, 90, subsequent_indent='    ')}"
-                                          for m in METHODS.values()),
+                                          for m in METHODS.values())
+               + "\nretired: " + ", ".join(RETIRED),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     _table_args(p, METHODS)
     _joint_args(p)
@@ -40,9 +41,13 @@ def _table_args(p, methods) -> None:
                         "derived from upstream_dataset: openai for CLIP-WIT, else openclip)")
     p.add_argument("--where", action="append", metavar="'COL==VALUE'",
                    help="row filter, repeatable; operators == != < <= > >=")
-    p.add_argument("--method", default="paper", choices=sorted(methods) + ["joint"],
-                   help="law-fitting method (default: paper); joint: E(N, D) = floor + A/N^size_exp + B/D^data_exp "
-                        "(needs --size-col and --data-col; --error-col may hold any positive loss)")
+    from clipscale.laws.defaults import FRONTIER_METHOD
+
+    p.add_argument("--method", default=FRONTIER_METHOD, metavar="METHOD",
+                   help=f"law-fitting method, one of {', '.join(sorted(methods))}, joint (default: {FRONTIER_METHOD}, "
+                        "the recommended frontier law; paper: the paper's notebook procedure); joint: E(N, D) = "
+                        "floor + A/N^size_exp + B/D^data_exp (needs --size-col and --data-col; --error-col may hold "
+                        "any positive loss)")
 
 
 def _joint_args(p) -> None:
@@ -67,7 +72,7 @@ def _output_args(p) -> None:
                                                        "report and `clipscale plan --fit` read it back")
     p.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE",
                    help="method option, repeatable, e.g. --opt loss=huber --opt delta=0.05 (frontier), "
-                        "--opt form=shifted (saturating), --opt nbins=5 (paper)")
+                        "--opt nbins=5 (paper)")
     p.add_argument("--n-boot", type=int, default=N_BOOT,
                    help="bootstrap resamples for the intervals (default %(default)s)")
     p.add_argument("--seed", type=int, default=SEED, help="bootstrap seed (default %(default)s)")
@@ -77,6 +82,9 @@ def _output_args(p) -> None:
     h.add_argument("--holdout-top", type=int, metavar="K", help="backtest: hold out the K largest-compute runs")
     h.add_argument("--holdout-above", type=float, metavar="C",
                    help="backtest: fit on the runs with compute <= C, hold out the rest (compute column's unit)")
+    h.add_argument("--holdout-frontier-top", type=int, metavar="K",
+                   help="backtest: judge the K largest-compute frontier runs, hold out every run at or above the "
+                        "cheapest of them (the demo's split)")
     p.add_argument("--wide", action="store_true", default=None,
                    help="the table is wide (one column per downstream dataset); detected when there is "
                         "no downstream_dataset column")
@@ -117,7 +125,11 @@ def run(args) -> int:
     from clipscale.laws.split import Holdout
     from clipscale.laws.table import fit_groups, read_table
 
-    holdout = Holdout.of(args.holdout_top_frac, args.holdout_top, args.holdout_above)
+    holdout = Holdout.of(args.holdout_top_frac, args.holdout_top, args.holdout_above, args.holdout_frontier_top)
+    if args.method != "joint":
+        from clipscale.laws.methods import get
+
+        get(args.method)  # unknown or retired: one line before reading the table
     df = read_table(args.results)
     if args.method == "joint":
         return run_joint(args, df, holdout)
@@ -131,10 +143,11 @@ def run(args) -> int:
                      **parse_opts(args.opt))
     found.meta["table"] = str(args.results)
     fits = found.frame()
-    keys = [c for c in fits.columns[:fits.columns.get_loc("metric")]]
-    for _, row in fits[(fits["status"] == "ok") & (fits["message"].astype(str) != "")].iterrows():
-        group = ", ".join(str(row[k]) for k in keys) or "all rows"
-        print(f"clipscale: note: ({group}): {row['message']}", file=sys.stderr)
+    for entry in found.select(ok=True):
+        notes = entry.fit.notes[1:] if entry.fit.chosen_from else entry.fit.notes  # the form is a column
+        if notes:
+            group = ", ".join(str(v) for v in entry.group.values()) or "all rows"
+            print(f"clipscale: note: ({group}): {'; '.join(notes)}", file=sys.stderr)
     _warn_and_write(fits, args, found)
     if args.json:
         records = json.loads(fits.to_json(orient="records"))

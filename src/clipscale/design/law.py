@@ -8,12 +8,15 @@ from __future__ import annotations
 import numpy as np
 
 from clipscale.errors import FitError
-from clipscale.laws import METHODS, FitResult, fit
+from clipscale.laws import METHODS, FitResult
+from clipscale.laws.calibrate import new_run_interval
+from clipscale.laws.defaults import FRONTIER_METHOD
 from clipscale.laws.methods import get as get_method
+from clipscale.laws.recommended import fit_law as _fit_law
 
-#: The law the design pins down: the compute-frontier law (the laws' `frontier` method today; the
-#: recommended calibrated frontier method of issue 23 once it lands). One home for the default.
-DEFAULT_METHOD = "frontier"
+#: The law the design pins down: the recommended frontier law (laws.defaults.FRONTIER_METHOD, its
+#: one home).
+DEFAULT_METHOD = FRONTIER_METHOD
 
 
 def check_method(method: str) -> None:
@@ -35,7 +38,7 @@ def fit_law(compute, error, method: str, *, n_boot: int, seed: int) -> FitResult
     cannot identify it (too few points, a frontier of one point, no spread in compute)."""
     try:  # resamples that cannot be fitted overflow on their way to being dropped: not news here
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return fit(np.asarray(compute, float), np.asarray(error, float), method, n_boot=n_boot, seed=seed)
+            return _fit_law(np.asarray(compute, float), np.asarray(error, float), method, n_boot=n_boot, seed=seed)
     except FitError:
         return None
 
@@ -46,10 +49,10 @@ def predict(law: FitResult, compute) -> np.ndarray:
 
 
 def interval_pct(law: FitResult, compute, level: float) -> tuple[np.ndarray, np.ndarray]:
-    """The law's `level` prediction interval (where a new run lands: bootstrap + scatter) at
-    `compute`, as (lo, hi) in error-% points."""
+    """The law's `level` interval of a new run (laws.calibrate.new_run_interval: calibrated for
+    'auto', else bootstrap + scatter) at `compute`, as (lo, hi) in error-% points."""
     with np.errstate(over="ignore", invalid="ignore"):
-        lo, hi = law.predict_interval(compute, level, kind="prediction")
+        lo, hi = new_run_interval(law, compute, level)
     return 100.0 * np.asarray(lo, float), 100.0 * np.asarray(hi, float)
 
 

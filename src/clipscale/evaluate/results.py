@@ -19,11 +19,11 @@ from clipscale import __version__
 from clipscale._io import atomic_write_with
 from clipscale.compute import gmacs_per_sample
 from clipscale.errors import DataError
-from clipscale.schema import RESULT_COLUMNS, pretty_samples
+from clipscale.schema import CHANCE_COL, N_TEST_COL, RESULT_COLUMNS, pretty_samples
 
 RUN_COLUMNS: tuple[str, ...] = (
     "checkpoint", "checkpoint_sha256", "epoch", "samples_seen_source", "task_version", "eval_task",
-    "fewshot_k", "n_images", "n_skipped", "clipscale_version",
+    "fewshot_k", "n_images", "n_skipped", "clipscale_version", N_TEST_COL, CHANCE_COL,
 )
 EXTRA_METRICS: tuple[str, ...] = (
     "image_retrieval_recall@1", "image_retrieval_recall@10", "text_retrieval_recall@1",
@@ -53,6 +53,8 @@ def make_row(task, metrics: dict, *, arch: str, info, meta: dict, n_images: int,
         "samples_seen_source": source, "task_version": task.version, "eval_task": task.name,
         "fewshot_k": task.fewshot_k if task.fewshot_k is not None else math.nan,
         "n_images": n_images, "n_skipped": n_skipped, "clipscale_version": __version__,
+        # the test images the metric was measured on (its binomial noise) and the task's chance error
+        N_TEST_COL: n_images, CHANCE_COL: math.nan if task.chance_error is None else task.chance_error,
     })
     row.update({k: v for k, v in metrics.items() if k in row})
     return row

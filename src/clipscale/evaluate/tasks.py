@@ -17,7 +17,7 @@ import fnmatch
 from dataclasses import dataclass, replace
 
 from clipscale.errors import unknown
-from clipscale.schema import MULTILABEL_DATASETS, RETRIEVAL_DATASETS, default_metric
+from clipscale.schema import MULTILABEL_DATASETS, N_CLASSES, RETRIEVAL_DATASETS, default_metric
 
 ZEROSHOT_CLASSIFICATION = "zeroshot_classification"
 ZEROSHOT_RETRIEVAL = "zeroshot_retrieval"
@@ -52,6 +52,21 @@ class Task:
     fewshot_k: int | None = None
     multilabel: bool = False
     metric: str = "acc1"
+
+    @property
+    def chance_error(self) -> float | None:
+        """The error of guessing uniformly, 1 - 1/classes (a fraction), for single-label classification
+        and linear probes; None for retrieval, multi-label or unknown class counts. Embedded tasks count
+        their classes in the active world (clipscale.data.worlds), the others in schema.N_CLASSES."""
+        if self.kind == ZEROSHOT_RETRIEVAL or self.multilabel:
+            return None
+        if self.source == SOURCE_EMBEDDED:
+            from clipscale.evaluate.embedded import embedded_tasks
+
+            n = len(embedded_tasks()[self.dataset].classnames)
+        else:
+            n = N_CLASSES.get(self.downstream_dataset, 0)
+        return 1.0 - 1.0 / n if n > 1 else None
 
     @property
     def downstream_dataset(self) -> str:

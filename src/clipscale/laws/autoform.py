@@ -69,6 +69,8 @@ def choose_form(compute, error, candidates, *, margin: float = MARGIN,
         ok = np.isfinite(pred)
         scores[name] = float(np.sqrt(np.mean((100 * (pred[ok] - obs[ok])) ** 2))) if ok.any() else math.nan
         counts[name] = int(ok.sum())
+        if counts[name] < min_evidence:  # the evidence is the fewest predictions: the choice is made
+            break
     evidence = min(counts.values(), default=0)
     if evidence < min_evidence:
         chosen = usable[0] if usable else candidates[0]

@@ -24,12 +24,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from clipscale.laws.defaults import FRONTIER_METHOD
 from clipscale.laws.draws import (N_BOOT, PARAMETRIC_BELOW, LawDraws, independent_seeds, law_draws, min_runs,
                                   pair_draws)
 
 #: the law each recipe is fitted with unless --method says otherwise: the recommended frontier method
-#: (issue 23 decides which; this constant is the one place to point at it)
-DEFAULT_METHOD = "frontier"
+#: (laws.defaults.FRONTIER_METHOD, its one home)
+DEFAULT_METHOD = FRONTIER_METHOD
 LEVEL = 0.90            # the crossover interval's and the bands' coverage
 BEYOND = 10.0           # the comparison looks from the smallest trained compute to BEYOND x the largest
 SEARCH = 2.0            # decades past the window, on both sides, in which the crossover's interval may close

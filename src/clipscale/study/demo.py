@@ -78,7 +78,8 @@ def _law_lines(s: StudySummary) -> list[str]:
         return ["no law fitted: " + "; ".join(s.notes)]
     from clipscale.laws import METHODS
 
-    odds = law.method in METHODS and METHODS[law.method].space == "logodds"
+    form = law.form or law.method
+    odds = form in METHODS and METHODS[form].space == "logodds"
     lhs = "error/(1 - error)" if odds else "error"
     floor = law.floor
     if floor is None or floor != floor or floor <= 0:  # NaN-safe
@@ -87,7 +88,8 @@ def _law_lines(s: StudySummary) -> list[str]:
         floor = f" + {floor:.3g} (error floor {100 * floor / (1 + floor):.2f}%)"
     else:
         floor = f" + {100 * floor:.1f}%"
-    lines = [f"law ({law.method}, {s.dataset}): {lhs} = {law.coef:.3g} * C^{law.alpha:.3f}{floor}"
+    name = law.method if form == law.method else f"{law.method}: {form}"
+    lines = [f"law ({name}, {s.dataset}): {lhs} = {law.coef:.3g} * C^{law.alpha:.3f}{floor}"
              f"  (C = total GMACs), R^2 = {law.r2:.3f} on {_fit_points(law)}"]
     if law.backtest_mae_pct is not None and not s.backtest:
         lines.append(f"backtest (largest-compute runs held out): mean abs. error "
@@ -98,12 +100,14 @@ def _law_lines(s: StudySummary) -> list[str]:
 def _backtest_lines(bt: BacktestFacts | None) -> list[str]:
     if not bt:
         return []
-    lines = [f"backtest: {bt.n_heldout} largest-compute runs held out, mean abs. error {bt.mae_pct:.2f} "
-             f"error-% points, {bt.inside_90}/{bt.n_heldout} inside the law's 90% prediction interval"]
     if bt.n_heldout_frontier:
-        lines.append(f"  of them on the compute-optimal frontier (what a frontier law predicts): "
-                     f"{bt.n_heldout_frontier}, mean abs. error {bt.mae_frontier_pct:.2f} points, "
-                     f"{bt.inside_90_frontier}/{bt.n_heldout_frontier} inside the 90% interval")
+        lines = [f"backtest: {bt.inside_90_frontier}/{bt.n_heldout_frontier} held-out frontier runs inside the "
+                 f"frontier law's 90% interval, mean abs. error {bt.mae_frontier_pct:.2f} error-% points "
+                 f"(the runs a frontier law predicts: the largest-compute runs on the compute-optimal frontier)"]
+    else:
+        lines = ["backtest: no held-out run on the compute-optimal frontier"]
+    lines.append(f"  all {bt.n_heldout} held-out runs: mean abs. error {bt.mae_pct:.2f} error-% points, "
+                 f"{bt.inside_90}/{bt.n_heldout} inside the 90% interval (runs off the frontier lie above it)")
     return lines
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from clipscale.compute import gmacs_per_sample
 from clipscale.errors import UserInputError
-from clipscale.schema import run_upstream_dataset
+from clipscale.schema import SEED_COL, run_upstream_dataset
 from clipscale.study.spec import Run, StudySpec, spec_from_dict
 from clipscale.study.store import Store
 from clipscale.train.run import RunFolder
@@ -195,4 +195,5 @@ def annotate(rows, run: Run):
     rows["data_size"] = run.data_size
     rows["lr"] = run.lr
     rows["batch_size"] = run.batch_size
+    rows[SEED_COL] = run.train.seed  # replicates of one configuration differ only here ([axes] seed)
     return rows

@@ -14,7 +14,6 @@ from typing import Any
 from clipscale.compute import gmacs_per_sample
 from clipscale.errors import ClipscaleError
 from clipscale.laws.defaults import SEED
-from clipscale.laws.split import Holdout
 from clipscale.schema import EVAL_KIND_COL
 from clipscale.study.sizing import Plan
 from clipscale.study.spec import StudySpec
@@ -192,7 +191,7 @@ def fit_study(spec: StudySpec, results):
     results = _spec_rows(spec, results)
     if results.empty:
         return None, None, "no result of the spec's tasks: nothing to fit"
-    holdout = Holdout(top=spec.fit.holdout_top) if spec.fit.holdout_top else None
+    holdout = spec.fit.holdout()
     keys = ["downstream_dataset"] + ([EVAL_KIND_COL] if EVAL_KIND_COL in results.columns else [])
     fits = laws.fit_groups(results, compute_col="gmacs_total", group_by=keys, method=spec.fit.method,
                            holdout=holdout, n_boot=spec.fit.n_boot, seed=SEED)
@@ -206,15 +205,13 @@ def fit_study(spec: StudySpec, results):
         e.extra["headline"] = bool(head) and e is head[0]
     backtest = None
     note = ""
-    if holdout and len(sub) > holdout.top:
+    if holdout:
         try:
             backtest = laws.backtest_table(sub, holdout=holdout, method=spec.fit.method,
                                            n_boot=spec.fit.n_boot, seed=SEED,
                                            keep=("downstream_dataset", "run", "arch", "samples_seen"))
-        except ClipscaleError as exc:
+        except ClipscaleError as exc:  # e.g. too few runs for the split: the study goes on, and says why
             note = f"backtest on {dataset} not possible: {exc}"
-    elif holdout:
-        note = f"backtest on {dataset} needs more than {holdout.top} points, got {len(sub)}"
     return fits, backtest, note
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from clipscale.errors import UserInputError, choices_hint
-from clipscale.laws.defaults import N_BOOT
+from clipscale.laws.defaults import FRONTIER_METHOD, N_BOOT
 from clipscale.train.spec import ENGINES, PRECISIONS, TrainSpec, default
 
 LAUNCHERS = ("local", "torchrun", "slurm")
@@ -45,6 +45,10 @@ class Axes:
     # grids do. 0 = no bound.
     min_gmacs_total: float = 0.0
     max_gmacs_total: float = 0.0
+    # Training seeds: each configuration is run once per seed (replicates: their spread is the
+    # seed-to-seed noise the frontier law's intervals carry, clipscale.laws.calibrate). () = [train] seed
+    # only, the runs (names, hashes) of a spec without this axis.
+    seed: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,9 +77,20 @@ class EvalSettings:
 @dataclass(frozen=True)
 class FitSettings:
     dataset: str = ""                    # downstream_dataset of the headline law; "" = ImageNet's role
-    method: str = "frontier"             # a clipscale.laws method: paper, frontier, saturating, ...
+    method: str = FRONTIER_METHOD        # a clipscale.laws method (default: the recommended frontier law)
     holdout_top: int = 3                 # backtest: fit without the k largest-compute points, predict them
+    # backtest, when > 0 (it replaces holdout_top): judge the k largest-compute frontier runs and fit
+    # without every run at or above the cheapest of them (clipscale.laws.Holdout(frontier_top=k))
+    holdout_frontier_top: int = 0
     n_boot: int = N_BOOT                 # bootstrap resamples behind every interval (clipscale.laws.defaults)
+
+    def holdout(self):
+        """The backtest's clipscale.laws.Holdout (frontier_top, else top), or None for no backtest."""
+        from clipscale.laws.split import Holdout
+
+        if self.holdout_frontier_top:
+            return Holdout(frontier_top=self.holdout_frontier_top)
+        return Holdout(top=self.holdout_top) if self.holdout_top else None
 
 
 @dataclass(frozen=True)
@@ -233,15 +248,16 @@ def expand(spec: StudySpec) -> list[Run]:
     """Every run of the grid, in a stable order (the axes' order, then their values' order)."""
     a = spec.axes
     runs = []
-    for model, data, lr, batch in itertools.product(a.model, a.data_size, a.lr, a.batch_size):
+    trains = [spec.train] if not a.seed else [dataclasses.replace(spec.train, seed=s) for s in a.seed]
+    for model, data, lr, batch, train in itertools.product(a.model, a.data_size, a.lr, a.batch_size, trains):
         levels = in_band(spec, model, sorted(a.samples_seen))
         if not levels:
             continue
         if spec.train.levels_from in ("checkpoints", "cooldown"):
             elastic = spec.budget.elastic and spec.train.levels_from == "cooldown" and len(levels) >= 2
-            runs.append(Run(model, data, levels[-1], lr, batch, tuple(levels), spec.train, elastic))
+            runs.append(Run(model, data, levels[-1], lr, batch, tuple(levels), train, elastic))
         else:
-            runs.extend(Run(model, data, s, lr, batch, (s,), spec.train) for s in levels)
+            runs.extend(Run(model, data, s, lr, batch, (s,), train) for s in levels)
     return runs
 
 
@@ -300,6 +316,11 @@ def spec_from_dict(raw: dict[str, Any], where: str = "spec") -> StudySpec:
             if not isinstance(raw[key], dict):
                 raise UserInputError(f"{where}: '{key}' must be a table ([{key}]), got {raw[key]!r}")
             _refuse_renamed(key, raw[key], where)
+            if key == "axes" and "seed" in raw[key] and "seed" in (raw.get("train") or {}):
+                raise UserInputError(f"{where}: give the seeds in [axes] seed or one in [train] seed, not both")
+            if key == "fit" and raw[key].get("holdout_top") and raw[key].get("holdout_frontier_top"):
+                raise UserInputError(f"{where} [fit]: give holdout_top or holdout_frontier_top, not both "
+                                     "(holdout_frontier_top judges the largest frontier runs: the demo's split)")
             kwargs[key] = _build(cls, raw[key], f"{where} [{key}]")
     spec = StudySpec(**kwargs)
     validate(spec, where)
@@ -356,8 +377,10 @@ def validate(spec: StudySpec, where: str = "spec") -> None:
 
     a, t = spec.axes, spec.train
     for key in AXIS_KEYS:
-        if not getattr(a, key):
+        if not getattr(a, key) and key != "seed":  # no seed axis: [train] seed
             raise UserInputError(f"{where} [axes] {key}: an axis needs at least one value")
+    if len(set(a.seed)) != len(a.seed) or any(v < 0 for v in a.seed):
+        raise UserInputError(f"{where} [axes] seed: list each seed once, each >= 0; got {list(a.seed)}")
     for model in a.model:
         model_config(model)  # NotFoundError lists the valid architectures
     for key in ("data_size", "samples_seen", "lr", "batch_size"):
@@ -382,8 +405,15 @@ def validate(spec: StudySpec, where: str = "spec") -> None:
     if spec.budget.elastic and t.levels_from != "cooldown":
         raise UserInputError(f"{where} [budget] elastic needs [train] levels_from = \"cooldown\" (a constant-lr "
                              f"trunk whose largest level can be chosen while training), got {t.levels_from!r}")
-    if spec.fit.holdout_top < 0:
-        raise UserInputError(f"{where} [fit] holdout_top: must be >= 0, got {spec.fit.holdout_top}")
+    for key in ("holdout_top", "holdout_frontier_top"):
+        if getattr(spec.fit, key) < 0:
+            raise UserInputError(f"{where} [fit] {key}: must be >= 0, got {getattr(spec.fit, key)}")
+    from clipscale.laws.methods import get as law_method
+
+    try:
+        law_method(spec.fit.method)
+    except UserInputError as exc:
+        raise UserInputError(f"{where} [fit] method: {exc}") from None
     if spec.fit.n_boot < 0:
         raise UserInputError(f"{where} [fit] n_boot: must be >= 0 (0 = no intervals), got {spec.fit.n_boot}")
     _validate_finetune(spec.finetune, where)
