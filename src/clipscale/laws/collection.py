@@ -109,9 +109,12 @@ class FitEntry:
         metric, error_col = str(data.get("metric") or ""), data.get("error_col")
         if error_col is None:  # Fits/1 kept the error column only in the metric's label, "error:<column>"
             error_col = metric[len(LEGACY_ERROR_LABEL):] if metric.startswith(LEGACY_ERROR_LABEL) else ""
+        law = _fit_from_dict(fit) if fit else None
+        if isinstance(law, JointFit) and "bounded" not in fit and not error_col:  # written before `bounded`:
+            law.bounded = True  # its error was 1 - metric, a fraction
         return cls(group=dict(data.get("group") or {}), method=str(data["method"]),
                    n_points=int(data.get("n_points") or 0), metric=metric, error_col=str(error_col),
-                   fit=_fit_from_dict(fit) if fit else None, status=str(data.get("status", "ok")),
+                   fit=law, status=str(data.get("status", "ok")),
                    message=str(data.get("message") or ""), backtest=dict(data.get("backtest") or {}),
                    extra=dict(data.get("extra") or {}))
 

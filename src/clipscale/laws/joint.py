@@ -65,6 +65,9 @@ class JointFit:
     #: the fitted (a, b, e, size_exp, data_exp) in natural-log space; exact even when A, B or the floor
     #: over- or underflow as floats (a = 800 gives A = inf)
     log_params: list[float] = dataclasses.field(default_factory=list)
+    #: E is an error fraction (1 - metric): predictions and intervals are bounded to [0, 1] (the law
+    #: itself is not: far outside its runs it passes 100%); False for any positive loss
+    bounded: bool = False
 
     method = "joint"
 
@@ -89,7 +92,10 @@ class JointFit:
     def predict(self, size, data) -> np.ndarray:
         """The law's E at model size `size` (N, in `size_unit`) and `data` (D, samples seen)."""
         n, d = _pair(size, data)
-        return np.exp(J.log_law(self.theta, np.log(n), np.log(d)))
+        return self._bound(np.exp(J.log_law(self.theta, np.log(n), np.log(d))))
+
+    def _bound(self, e: np.ndarray) -> np.ndarray:
+        return np.minimum(e, 1.0) if self.bounded else e
 
     def predict_interval(self, size, data, level: float = 0.95,
                          kind: str = "prediction") -> tuple[np.ndarray, np.ndarray]:
@@ -107,7 +113,7 @@ class JointFit:
             logs = logs + np.random.default_rng(self.seed + 1).normal(0, self.resid_std, logs.shape)
         tail = (1 - level) / 2
         lo, hi = np.quantile(logs, [tail, 1 - tail], axis=0)
-        return np.exp(lo), np.exp(hi)
+        return self._bound(np.exp(lo)), self._bound(np.exp(hi))
 
     def boot_params(self) -> dict[str, np.ndarray]:
         """Bootstrap samples of (A, B, floor, size_exp, data_exp)."""
@@ -134,6 +140,8 @@ class JointFit:
             for k in ("N_opt", "D_opt", "E_opt"):
                 v = band[k][:, j] if band is not None else np.array([np.nan])
                 row[f"{k}_lo"], row[f"{k}_hi"] = (float(x) for x in np.nanquantile(v, [tail, 1 - tail]))
+            if self.bounded:
+                row["E_opt"], row["E_opt_lo"], row["E_opt_hi"] = (min(row[k], 1.0) for k in ("E_opt", "E_opt_lo", "E_opt_hi"))
             if pt["at_edge"][0, j]:
                 row["note"] = "the optimum lies at the edge of the searched sizes (3 decades beyond the fitted ones)"
             rows.append(row)
@@ -181,11 +189,12 @@ class JointFit:
 
 def fit_joint(size, data, error, *, delta: float = 1e-3, n_boot: int = N_BOOT, seed: int = SEED,
               ci_level: float = 0.95, starts: np.ndarray | None = None, label: str | None = None,
-              size_unit: str = "parameters", data_unit: str = "samples seen") -> JointFit:
+              size_unit: str = "parameters", data_unit: str = "samples seen", bounded: bool = False) -> JointFit:
     """Fit E = floor + A/N^size_exp + B/D^data_exp to runs (N = `size`, D = `data`, E = `error` > 0, any
     positive loss) from every start of `starts` (default: Hoffmann et al.'s 4,500-start grid);
     bootstrap `n_boot` resamples of the runs, each refitted from the best start, for percentile
-    intervals at `ci_level`. Raises DataError for bad values, FitError for too few runs."""
+    intervals at `ci_level`; `bounded`: E is an error fraction, predictions and intervals are kept in
+    [0, 1]. Raises DataError for bad values, FitError for too few runs."""
     where = f" in group {label}" if label else ""
     n, d, e = _validate(size, data, error, where)
     if len(n) < len(PARAMS) + 1:
@@ -205,7 +214,7 @@ def fit_joint(size, data, error, *, delta: float = 1e-3, n_boot: int = N_BOOT, s
     return JointFit(**p, objective=float(obj), n_points=len(n), n_starts=k, delta=delta, ci=ci,
                     ci_level=ci_level, n_boot=n_boot, seed=seed, boot=boot, resid_std=resid_std,
                     size=n, data=d, error=e, size_unit=size_unit, data_unit=data_unit, notes=notes,
-                    log_params=[float(v) for v in theta])
+                    log_params=[float(v) for v in theta], bounded=bounded)
 
 
 def _bootstrap(theta, ln, ld, le, delta, n_boot, seed, ci_level):

@@ -65,7 +65,7 @@ def fit_joint_groups(df, *, size_col: str, data_col: str, metric: str | None = N
             cost = _cost(sub, size_col, cost_col, cost_factor)
             n, d, e = (sub[c].to_numpy(float) for c in (size_col, data_col, ERROR))
             fit = fit_joint(n, d, e, delta=delta, n_boot=n_boot, seed=seed, label=label, size_unit=size_unit,
-                            starts=starts)
+                            starts=starts, bounded=error_col is None)  # 1 - metric: a fraction
             if holdout is not None:
                 entry.backtest = _backtest(n, d, e, cost, holdout, delta, label, size_unit)
             entry.fit, entry.message = fit, "; ".join(fit.notes)
