@@ -46,3 +46,12 @@ def chance_of(rows: pd.DataFrame) -> float | None:
         return None
     v = pd.to_numeric(rows[CHANCE_COL], errors="coerce").dropna().unique()
     return float(v[0]) if len(v) == 1 and 0 < v[0] <= 1 else None
+
+
+def unique_samples(rows: pd.DataFrame) -> np.ndarray | None:
+    """Unique samples of each run's training set (U of a per-run law that knows data repetition): a
+    study's `data_size` column (image-text pairs); None when the table does not give it."""
+    if "data_size" not in rows.columns:
+        return None
+    u = pd.to_numeric(rows["data_size"], errors="coerce").to_numpy(float)
+    return u if u.size and np.all(np.isfinite(u)) and np.all(u > 0) else None
