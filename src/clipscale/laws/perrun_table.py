@@ -77,13 +77,14 @@ def _fit(rows: pd.DataFrame, has_unique: bool, **kw) -> PerRunFit:
 
 
 def fit_perrun_groups(df, *, link: str = "logit", n_boot: int = N_BOOT, seed: int = 0, delta: float | None = None,
-                      calibrate: bool = True, size_unit: str = "GMACs per sample", **cols) -> Fits:
+                      calibrate: bool = True, size_unit: str = "GMACs per sample", starts=None, **cols) -> Fits:
     """The per-run law of every group of a results table, fitted together, as a `Fits` (method
-    'perrun', one entry per group holding that group's `PerRunFit`). `cols`: see `table_runs`."""
+    'perrun', one entry per group holding that group's `PerRunFit`). `cols`: see `table_runs`; the
+    other arguments: see `fit_perrun`."""
     rows, keys = table_runs(df, **cols)
     has_unique = bool(np.isfinite(rows["_unique"]).any())
     fit = _fit(rows, has_unique, link=link, n_boot=n_boot, seed=seed, delta=delta, calibrate=calibrate,
-               size_unit=size_unit)
+               size_unit=size_unit, starts=starts)
     fits = Fits(meta={"method": "perrun", "group_by": keys, "link": link, "n_boot": n_boot, "seed": seed,
                       "delta": delta, "decay": fit.decay, "scale": fit.scale, "growth": fit.growth,
                       **{k: v for k, v in cols.items() if isinstance(v, (str, type(None)))}})
@@ -98,7 +99,7 @@ def fit_perrun_groups(df, *, link: str = "logit", n_boot: int = N_BOOT, seed: in
 
 def backtest_perrun(df, *, holdout_top_frac: float = 0.2, compute_col: str = "gmacs_total", link: str = "logit",
                     n_boot: int = N_BOOT, seed: int = 0, delta: float | None = None, calibrate: bool = True,
-                    levels=LEVELS, keep=("upstream_dataset", "arch", "samples_seen"),
+                    levels=LEVELS, keep=("upstream_dataset", "arch", "samples_seen"), starts=None,
                     **cols) -> tuple[pd.DataFrame, PerRunFit]:
     """Fit every group on its runs outside the top `holdout_top_frac` of its `compute_col` (total
     compute, e.g. total GMACs) and predict the held-out runs: (one row per held-out run, the fit).
@@ -113,7 +114,8 @@ def backtest_perrun(df, *, holdout_top_frac: float = 0.2, compute_col: str = "gm
     for _, sub in rows.groupby("_group"):
         train[sub.index] = split_mask(sub["_compute"].to_numpy(float), holdout_top_frac=holdout_top_frac)
     has_unique = bool(np.isfinite(rows["_unique"]).any())
-    fit = _fit(rows[train], has_unique, link=link, n_boot=n_boot, seed=seed, delta=delta, calibrate=calibrate)
+    fit = _fit(rows[train], has_unique, link=link, n_boot=n_boot, seed=seed, delta=delta, calibrate=calibrate,
+               starts=starts)
     return _held_frame(rows[~train], fit, keys, keep, levels, has_unique), fit
 
 
