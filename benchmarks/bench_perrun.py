@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,8 @@ def joint_frame(rows: pd.DataFrame, train: pd.Series, n_boot: int) -> pd.DataFra
         part["actual_error_pct"] = 100 * ho["_error"].to_numpy()
         part["predicted_error_pct"] = 100 * fit.predict(ho["_size"], ho["_data"])
         for lev in LEVELS:
-            with np.errstate(invalid="ignore", over="ignore"):     # the joint law's bootstrap reaches inf
+            with warnings.catch_warnings():                        # the joint law's bootstrap reaches inf
+                warnings.simplefilter("ignore", RuntimeWarning)
                 lo, hi = fit.predict_interval(ho["_size"], ho["_data"], level=lev)
             part[f"lo{100 * lev:g}_error_pct"], part[f"hi{100 * lev:g}_error_pct"] = 100 * lo, 100 * hi
         parts.append(part)

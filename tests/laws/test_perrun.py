@@ -119,12 +119,18 @@ def test_predictions_and_intervals_stay_in_unit_interval():
 
 def test_json_round_trip(tmp_path):
     fit = _fit(_runs(), n_boot=20)
-    back = PerRunFit.load(fit.save(tmp_path / "law.json"))
-    assert back.to_dict()["schema"] == SCHEMA
+    path = fit.save(tmp_path / "law.json")
+    assert "NaN" not in path.read_text() and "Infinity" not in path.read_text()     # standard JSON
+    back = PerRunFit.load(path)
+    assert back.to_dict()["schema"] == SCHEMA and back.tail_df == fit.tail_df
     args = ([30.0, 300.0], [1e10, 5e10], [6e8, 1e8])
     for g in fit.groups:
         assert np.allclose(back.predict(*args, group=g), fit.predict(*args, group=g))
         assert np.allclose(back.predict_interval(*args, group=g), fit.predict_interval(*args, group=g))
+    plain = _fit(_runs(repeat=False), unique=False, n_boot=5)
+    again = PerRunFit.load(plain.save(tmp_path / "plain.json"))
+    assert again.decay is None and np.allclose(again.predict_interval([30.0], [1e10], group="g1"),
+                                                plain.predict_interval([30.0], [1e10], group="g1"))
     one = PerRunFit.from_dict(fit.select("g2").to_dict())
     assert one.groups == ["g2"] and np.allclose(one.predict(*args), fit.predict(*args, group="g2"))
     assert np.allclose(one.extrapolation_decades(*args[:2]), fit.extrapolation_decades(*args[:2], group="g2"))

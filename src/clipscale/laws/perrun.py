@@ -37,7 +37,7 @@ LINKS = ("logit", "log")
 #: the law's parameters per group: A, B, floor (odds with link 'logit', E with 'log'), the exponents
 PARAMS = ("A", "B", "floor", "size_exp", "data_exp")
 #: Huber delta per link (link units, natural log): 'log' keeps Hoffmann et al.'s 1e-3 (the joint law's,
-#: close to least absolute deviations); 'logit' 0.05, chosen by rolling-origin backtests inside the
+#: close to least absolute deviations); 'logit' 0.05, chosen by backtests inside the
 #: paper's fitted runs (docs/perrun.md)
 DELTA = {"logit": 0.05, "log": 1e-3}
 #: sd of the prior that pulls each group's exponents towards their median over the groups (exponent
@@ -173,6 +173,8 @@ class PerRunFit:
             v = getattr(self, f.name)
             out[f.name] = v.tolist() if isinstance(v, np.ndarray) else v
         out["formula"] = [self.formula(g) for g in self.groups]
+        out["tail_df"] = None if not np.isfinite(self.tail_df) else self.tail_df      # standard JSON: no inf
+        out["boot_decay"] = [None if not np.isfinite(v) else v for v in out["boot_decay"]]
         return out
 
     @classmethod
@@ -184,10 +186,12 @@ class PerRunFit:
         kw = {f.name: data[f.name] for f in dataclasses.fields(cls) if f.name in data}
         G = len(kw["groups"])
         for name, shape in (("theta", (G, 5)), ("scatter", (G,)), ("objective", (G,)), ("compute_range", (G, 2)),
-                            ("boot", (G, -1, 5)), ("boot_decay", (-1,))):
+                            ("boot", (G, -1, 5))):
             kw[name] = np.asarray(kw.get(name, []), float).reshape(shape)
         kw["n_points"] = np.asarray(kw.get("n_points", []), int).reshape(G)
         kw["decay"] = None if kw.get("decay") is None else float(kw["decay"])
+        kw["tail_df"] = float("inf") if kw.get("tail_df") is None else float(kw["tail_df"])
+        kw["boot_decay"] = np.array([np.nan if v is None else v for v in data.get("boot_decay", [])], float)
         return cls(**kw)
 
     def save(self, path) -> Path:
