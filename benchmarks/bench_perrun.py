@@ -74,7 +74,7 @@ def main() -> None:
     ap.add_argument("--splits", default="0.8,0.7", help="fitted compute percentiles, as fractions")
     ap.add_argument("--n-boot", type=int, default=200)
     args = ap.parse_args()
-    from clipscale.laws.backtest import split_mask
+    from clipscale.laws import Holdout
     from clipscale.laws.perrun_table import PAPER_UNIQUE, backtest_perrun, table_runs
 
     r = pd.read_csv(Path(args.paper_dir) / "zeroshot_results.csv")
@@ -83,14 +83,14 @@ def main() -> None:
     for keep in (float(s) for s in args.splits.split(",")):
         train = pd.Series(False, index=rows.index)
         for _, sub in rows.groupby("_group"):
-            train[sub.index] = split_mask(sub["gmacs_total"].to_numpy(float), holdout_top_frac=1 - keep)
+            train[sub.index] = Holdout(top_frac=1 - keep).train_mask(sub["gmacs_total"].to_numpy(float))
         print(f"split: each dataset fitted on its runs at or below its {100 * keep:g}th compute percentile "
               f"({int(train.sum())} fitted, {int((~train).sum())} held out)")
         t0, c0 = time.perf_counter(), time.process_time()
         summary("joint law E(N, D), N = per-sample GMACs", joint_frame(rows, train, args.n_boot))
         print(f"    [{time.perf_counter() - t0:.0f} s wall, {time.process_time() - c0:.0f} s CPU]")
         t0, c0 = time.perf_counter(), time.process_time()
-        frame, fit = backtest_perrun(r, holdout_top_frac=1 - keep, unique=PAPER_UNIQUE, n_boot=args.n_boot)
+        frame, fit = backtest_perrun(r, holdout=Holdout(top_frac=1 - keep), unique=PAPER_UNIQUE, n_boot=args.n_boot)
         summary("per-run law E(N, D, U), logit link", frame)
         cal = fit.calibration
         print(f"    R* = {fit.decay:.3g} repetitions; interval scale {fit.scale:.3f}, growth {fit.growth:.3f}/decade, "

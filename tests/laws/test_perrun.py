@@ -9,6 +9,7 @@ import pytest
 from clipscale.errors import DataError, FitError, NotFoundError
 from clipscale.laws import _joint_opt as J
 from clipscale.laws import _perrun_opt as P
+from clipscale.laws import Holdout
 from clipscale.laws.joint import fit_joint
 from clipscale.laws.perrun import SCHEMA, PerRunFit, fit_perrun
 from clipscale.laws.perrun_table import backtest_perrun, fit_perrun_groups
@@ -16,7 +17,7 @@ from clipscale.laws.perrun_table import backtest_perrun, fit_perrun_groups
 CHINCHILLA = Path(__file__).resolve().parents[3] / "shared" / "chinchilla" / "svg_extracted_data.csv"
 #: a small start grid keeps the synthetic fits fast (the default grids are tested on real data)
 SMALL = J.start_grid({"a": np.array([0.0, 5]), "b": np.array([5.0, 15]), "e": np.array([-3.0, -1]),
-                      "alpha": np.array([0.3, 1.0]), "beta": np.array([0.3, 1.0])})
+                      "size_exp": np.array([0.3, 1.0]), "data_exp": np.array([0.3, 1.0])})
 #: (a, b, e, size_exp, data_exp) in log-odds units; N in GMACs per sample, D in samples
 TRUE = np.array([[1.5, 9.0, -2.0, 0.5, 0.45], [2.5, 11.0, -2.5, 0.7, 0.55], [1.0, 8.0, -1.0, 0.4, 0.4]])
 DECAY = 20.0
@@ -205,7 +206,7 @@ def test_table_functions():
     assert all(e.method == "perrun" and e.ok and e.fit.decay == fits.meta["decay"] for e in fits.entries)
     back = PerRunFit.from_dict(fits.entries[1].to_dict()["fit"])
     assert back.predict([30.0], [1e10], [6e8]) == pytest.approx(fits.entries[1].fit.predict([30.0], [1e10], [6e8]))
-    frame, fit = backtest_perrun(df, unique=mapping, holdout_top_frac=0.2, n_boot=20, calibrate=False, starts=SMALL)
+    frame, fit = backtest_perrun(df, unique=mapping, holdout=Holdout(top_frac=0.2), n_boot=20, calibrate=False, starts=SMALL)
     assert len(frame) == 3 * int(np.ceil(0.2 * 48))
     for col in ("downstream_dataset", "upstream_dataset", "compute", "actual_error_pct", "predicted_error_pct",
                 "lo90_error_pct", "hi90_error_pct", "inside_90", "extrapolation_decades"):

@@ -31,7 +31,7 @@ DECAY_GRID = np.array([1.0, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096])
 #: start grid for the logit link: log-odds floors e from -4 to 0.5 (error floors 2%-62%); the log link
 #: uses Hoffmann et al.'s grid (`_joint_opt.start_grid()`)
 LOGIT_GRID = {"a": np.array([0.0, 5, 10, 15]), "b": np.array([0.0, 10, 20, 30]), "e": np.array([-4.0, -2.5, -1, 0.5]),
-              "alpha": np.array([0.25, 0.75, 1.5]), "beta": np.array([0.25, 0.75, 1.5])}
+              "size_exp": np.array([0.25, 0.75, 1.5]), "data_exp": np.array([0.25, 0.75, 1.5])}
 #: lower bounds of theta: the exponents alpha and beta are >= 0
 LOWER = np.array([-np.inf, -np.inf, -np.inf, 0.0, 0.0])
 BLOCK = 1024

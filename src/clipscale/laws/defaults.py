@@ -16,3 +16,9 @@ from __future__ import annotations
 N_BOOT = 1000
 #: the bootstrap's seed (numpy default_rng): fixed, so a refit gives the same intervals bit for bit
 SEED = 0
+#: the per-run law E(N, D, U) (laws.perrun) bootstraps fewer: each resample is a batched
+#: Levenberg-Marquardt refit of every group with its own repetition decay; 200 resamples of the paper's
+#: 41 datasets take ~107 s of CPU with the calibration's refits (2-core AVX2 CPU, benchmarks/bench_perrun.py),
+#: 1000 would take ~6 min for `clipscale fit`. Its intervals add a calibrated scatter term (t, 5 dof)
+#: that dominates the bootstrap's share, so the extra resamples would move them little.
+N_BOOT_PERRUN = 200

@@ -29,6 +29,7 @@ import numpy as np
 from clipscale._io import atomic_write_json
 from clipscale.errors import DataError, FitError, unknown
 from clipscale.laws import _joint_opt as J
+from clipscale.laws.defaults import N_BOOT_PERRUN as N_BOOT
 from clipscale.laws import _perrun_calib as C
 from clipscale.laws import _perrun_opt as P
 
@@ -43,7 +44,6 @@ DELTA = {"logit": 0.05, "log": 1e-3}
 #: sd of the prior that pulls each group's exponents towards their median over the groups (exponent
 #: units; used with 3 or more groups), chosen like DELTA; None fits every group on its own
 SPREAD = 0.2
-N_BOOT = 200
 MIN_RUNS = 6
 
 

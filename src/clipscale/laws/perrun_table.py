@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from clipscale.errors import DataError, FitError
-from clipscale.laws.backtest import split_mask
 from clipscale.laws.collection import FitEntry, Fits
 from clipscale.laws.perrun import N_BOOT, PerRunFit, fit_perrun
+from clipscale.laws.split import Holdout
 from clipscale.laws.table import ERROR, METRIC, prepare_table, resolve_group_by
 
 #: unique image-text pairs of the paper's training sets (samples):
@@ -97,12 +97,12 @@ def fit_perrun_groups(df, *, link: str = "logit", n_boot: int = N_BOOT, seed: in
     return fits
 
 
-def backtest_perrun(df, *, holdout_top_frac: float = 0.2, compute_col: str = "gmacs_total", link: str = "logit",
+def backtest_perrun(df, *, holdout: Holdout = Holdout(top_frac=0.2), compute_col: str = "gmacs_total", link: str = "logit",
                     n_boot: int = N_BOOT, seed: int = 0, delta: float | None = None, calibrate: bool = True,
                     levels=LEVELS, keep=("upstream_dataset", "arch", "samples_seen"), starts=None,
                     **cols) -> tuple[pd.DataFrame, PerRunFit]:
-    """Fit every group on its runs outside the top `holdout_top_frac` of its `compute_col` (total
-    compute, e.g. total GMACs) and predict the held-out runs: (one row per held-out run, the fit).
+    """Fit every group on the runs `holdout` keeps (by its `compute_col`: total compute, e.g. total
+    GMACs) and predict the held-out runs: (one row per held-out run, the fit).
     Columns: the group columns, `keep`, compute, actual/predicted error in percent, the miss in
     error-% points, extrapolation_decades, lo/hi of each level in percent (lo90_error_pct, ...),
     inside_90."""
@@ -112,7 +112,7 @@ def backtest_perrun(df, *, holdout_top_frac: float = 0.2, compute_col: str = "gm
     rows = rows.assign(_compute=pd.to_numeric(rows[compute_col], errors="coerce"))
     train = pd.Series(False, index=rows.index)
     for _, sub in rows.groupby("_group"):
-        train[sub.index] = split_mask(sub["_compute"].to_numpy(float), holdout_top_frac=holdout_top_frac)
+        train[sub.index] = holdout.train_mask(sub["_compute"].to_numpy(float))
     has_unique = bool(np.isfinite(rows["_unique"]).any())
     fit = _fit(rows[train], has_unique, link=link, n_boot=n_boot, seed=seed, delta=delta, calibrate=calibrate,
                starts=starts)
@@ -138,5 +138,5 @@ def _held_frame(held, fit, keys, keep, levels, has_unique) -> pd.DataFrame:
             part["inside_90"] = part["actual_error_pct"].between(part["lo90_error_pct"], part["hi90_error_pct"])
         parts.append(part)
     if not parts:
-        raise FitError("the split holds out no run; lower holdout_top_frac")
+        raise FitError("the split holds out no run; hold out more (e.g. --holdout-top-frac 0.2)")
     return pd.concat(parts, ignore_index=True)
