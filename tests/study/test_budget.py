@@ -137,9 +137,10 @@ def test_a_budgeted_run_records_planned_and_observed_speeds(tiny, monkeypatch):
 
 
 def test_an_elastic_run_chooses_its_largest_level_from_the_time_it_was_given(tiny, monkeypatch):
-    """[budget] elastic: planned with a speed 10x too slow, the run has far more time than its grid
+    """[budget] elastic: planned with a speed ~40x too slow, the run has far more time than its grid
     needs, so its trunk takes the largest level allowed (4x the planned one); the results, the
-    status and the record agree on it, and every smaller level is the planned one."""
+    status and the record agree on it, and every smaller level is the planned one. (At 10x too slow
+    it failed on a loaded CI machine that trained only ~2x faster than planned.)"""
     import json
 
     import pandas as pd
@@ -150,7 +151,7 @@ def test_an_elastic_run_chooses_its_largest_level_from_the_time_it_was_given(tin
 
     spec = load_spec(tiny(models=("ladder-e-xxs",), samples=(256, 1024), levels_from="cooldown",
                           extra="[budget]\nelastic = true"))
-    monkeypatch.setattr(budget, "plan", lambda s, sec: plan(s, sec, speeds={"ladder-e-xxs": 200.0},
+    monkeypatch.setattr(budget, "plan", lambda s, sec: plan(s, sec, speeds={"ladder-e-xxs": 60.0},
                                                              n_eval_images=64))
     outcome, p = run_with_budget(spec, 40, jobs=1, progress=False, report=False)
     (run,) = p.spec.runs()
@@ -158,7 +159,7 @@ def test_an_elastic_run_chooses_its_largest_level_from_the_time_it_was_given(tin
     record = json.loads((outcome.out_dir / "runs" / run.name / TOP_FILE).read_text())
     planned = p.spec.axes.samples_seen
     assert record["planned"] == planned[-1] and record["level"] == 4 * planned[-1]
-    assert record["seconds_left"] > 0 and record["samples_per_s"] > 200
+    assert record["seconds_left"] > 0 and record["samples_per_s"] > 60
     seen = sorted(pd.read_csv(outcome.out_dir / "results.csv")["samples_seen"])
     assert seen == [*planned[:-1], record["level"]]
     assert "(largest chosen while training)" in study_status(p.spec)["branches"].iloc[0]

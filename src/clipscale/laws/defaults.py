@@ -21,6 +21,12 @@ SEED = 0
 #: clearly better; intervals calibrated on the fitted runs). `clipscale fit`, the report, a study's
 #: [fit] method, the demo, `clipscale compare` and the design all default to it (docs/laws.md)
 FRONTIER_METHOD = "auto"
-#: the per-run law E(N, D) that `clipscale backtest --target runs` and `predict --size` use by default
+#: the per-run law that `clipscale backtest --target runs` and `predict --size` use by default
 #: (laws.perrun_laws.PER_RUN_LAWS)
 PER_RUN_LAW = "joint"
+#: the per-run law E(N, D, U) (laws.perrun) bootstraps fewer: each resample is a batched
+#: Levenberg-Marquardt refit of every group with its own repetition decay; 200 resamples of the paper's
+#: 41 datasets take ~107 s of CPU with the calibration's refits (2-core AVX2 CPU, benchmarks/bench_perrun.py),
+#: 1000 would take ~6 min for `clipscale fit`. Its intervals add a calibrated scatter term (t, 5 dof)
+#: that dominates the bootstrap's share, so the extra resamples would move them little.
+N_BOOT_PERRUN = 200
