@@ -1,6 +1,7 @@
 """Study spec: validation, expansion into named and hashed runs, the template."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -151,6 +152,8 @@ def test_a_seed_axis_replicates_every_run_and_one_seed_is_todays_runs():
         _spec(axes={"seed": [0, 1]}, train={"seed": 3})
     with pytest.raises(UserInputError, match="list each seed once"):
         _spec(axes={"seed": [1, 1]})
+    for spec in (_spec(), _spec(axes={"seed": [1, 2]})):  # study.json (to_dict) reads back as the same spec
+        assert spec_from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
 
 
 def test_the_fit_table_names_its_split_and_refuses_a_retired_method():

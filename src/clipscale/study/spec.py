@@ -316,7 +316,9 @@ def spec_from_dict(raw: dict[str, Any], where: str = "spec") -> StudySpec:
             if not isinstance(raw[key], dict):
                 raise UserInputError(f"{where}: '{key}' must be a table ([{key}]), got {raw[key]!r}")
             _refuse_renamed(key, raw[key], where)
-            if key == "axes" and "seed" in raw[key] and "seed" in (raw.get("train") or {}):
+            # to_dict writes both (the [train] seed at its default): only a chosen [train] seed clashes
+            if key == "axes" and raw[key].get("seed") and \
+                    (raw.get("train") or {}).get("seed", TrainSettings.seed) != TrainSettings.seed:
                 raise UserInputError(f"{where}: give the seeds in [axes] seed or one in [train] seed, not both")
             if key == "fit" and raw[key].get("holdout_top") and raw[key].get("holdout_frontier_top"):
                 raise UserInputError(f"{where} [fit]: give holdout_top or holdout_frontier_top, not both "
