@@ -1,9 +1,10 @@
 """Every fit of a results table in one object that is saved and read back: `Fits` (fits.json).
 
 One home for fits: `clipscale fit`, a study and the report fit through clipscale.laws and write a
-`Fits` (fits.json beside fits.csv); the report, a study's summary and `clipscale plan` read it back
-instead of fitting again. An entry holds the whole fit object (a `FitResult`, bootstrap included,
-or a `JointFit`), so bands and intervals can be drawn from the file alone. `Fits.frame()` is the
+`Fits` (fits.json beside fits.csv); the report, a study's summary, `clipscale plan` and `clipscale
+predict` read it back instead of fitting again. An entry holds the whole fit object (a `FitResult`,
+bootstrap included, a `JointFit` or a per-run law's `PerRunFit`), so bands and intervals can be drawn
+from the file alone. `Fits.frame()` is the
 table `fit_table` returns (fits.csv): one row per group.
 """
 from __future__ import annotations
@@ -19,9 +20,10 @@ import pandas as pd
 
 from clipscale._io import atomic_write_json, json_clean
 from clipscale.errors import ClipscaleError, DataError
-from clipscale.laws import joint, result
+from clipscale.laws import joint, perrun, result
 from clipscale.laws.allocate import chinchilla_a_opt
 from clipscale.laws.joint import JointFit
+from clipscale.laws.perrun import PerRunFit
 from clipscale.laws.result import FitResult
 
 SCHEMA = "clipscale.laws.Fits/2"
@@ -56,6 +58,22 @@ def joint_summary(res: JointFit) -> dict[str, Any]:
     return out
 
 
+def perrun_summary(fit: PerRunFit) -> dict[str, Any]:
+    """The fits.csv columns of a one-group per-run law (laws.perrun): A, B, floor, size_exp, data_exp,
+    the shared repetition decay R* (NaN without unique data), link, scatter (link units), the interval's
+    scale and growth, the bootstrap count and the formula."""
+    out: dict[str, Any] = fit.params()
+    out.update(link=fit.link, scatter=float(fit.scatter[0]), scale=fit.scale, growth=fit.growth, n_boot=fit.n_boot,
+               formula=fit.formula())
+    return out
+
+
+def _summary(fit) -> dict[str, Any]:
+    if isinstance(fit, JointFit):
+        return joint_summary(fit)
+    return perrun_summary(fit) if isinstance(fit, PerRunFit) else law_summary(fit)
+
+
 @dataclasses.dataclass
 class FitEntry:
     """One group's fit: its group values, the method, the fit object (None when it failed, with the
@@ -69,7 +87,7 @@ class FitEntry:
     n_points: int
     metric: str = ""
     error_col: str = ""
-    fit: FitResult | JointFit | None = None
+    fit: FitResult | JointFit | PerRunFit | None = None
     status: str = "ok"
     message: str = ""
     backtest: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -84,7 +102,7 @@ class FitEntry:
         out = dict(self.group)
         out.update(metric=self.metric, method=self.method, n_points=self.n_points)
         if self.fit is not None:
-            out.update(joint_summary(self.fit) if isinstance(self.fit, JointFit) else law_summary(self.fit))
+            out.update(_summary(self.fit))
         out.update(self.backtest)
         out.update(status=self.status, message=self.message)
         out.update({k: v for k, v in self.extra.items() if not isinstance(v, (dict, list))})
@@ -124,7 +142,10 @@ def _fit_from_dict(data: dict[str, Any]):
         return JointFit.from_dict(data)
     if data.get("schema") in (result.SCHEMA, result.LEGACY_SCHEMA):
         return FitResult.from_dict(data)
-    raise DataError(f"unknown fit schema {data.get('schema')!r}; expected {result.SCHEMA!r} or {joint.SCHEMA!r}; "
+    if data.get("schema") == perrun.SCHEMA:
+        return PerRunFit.from_dict(data)
+    raise DataError(f"unknown fit schema {data.get('schema')!r}; expected {result.SCHEMA!r}, {joint.SCHEMA!r} "
+                    f"or {perrun.SCHEMA!r}; "
                     "refit with `clipscale fit` (or `clipscale study report` for a study)")
 
 

@@ -21,9 +21,10 @@ SEED = 0
 #: clearly better; intervals calibrated on the fitted runs). `clipscale fit`, the report, a study's
 #: [fit] method, the demo, `clipscale compare` and the design all default to it (docs/laws.md)
 FRONTIER_METHOD = "auto"
-#: the per-run law that `clipscale backtest --target runs` and `predict --size` use by default
-#: (laws.perrun_laws.PER_RUN_LAWS)
-PER_RUN_LAW = "joint"
+#: the recommended per-run law (laws.perrun_laws.PER_RUN_LAWS["perrun"]: E(N, D, U), the
+#: data-constrained law of laws.perrun); `clipscale backtest --target runs` and `predict --size` use it
+#: by default; "joint" (E(N, D), no unique data) stays registered
+PER_RUN_LAW = "perrun"
 #: the per-run law E(N, D, U) (laws.perrun) bootstraps fewer: each resample is a batched
 #: Levenberg-Marquardt refit of every group with its own repetition decay; 200 resamples of the paper's
 #: 41 datasets take ~107 s of CPU with the calibration's refits (2-core AVX2 CPU, benchmarks/bench_perrun.py),

@@ -34,7 +34,8 @@ TARGETS = ("runs", "frontier")
 LEVELS = (0.5, 0.8, 0.9, 0.95)
 #: the per-run law's columns: N (GMACs per sample) and D (samples seen)
 SIZE_COL, DATA_COL = "gmacs", "samples_seen"
-#: backtest.csv, after the group columns (errors in percent, compute in the compute column's unit)
+#: backtest.csv, after the group columns (errors in percent, compute in the compute column's unit;
+#: issue 23's columns, nothing more: `HeldOut.rows` keeps the name, method and extrapolation_decades)
 CSV_COLUMNS = ("upstream_dataset", "arch", "samples_seen", "compute", "actual_error_pct", "predicted_error_pct",
                "lo90_error_pct", "hi90_error_pct", "inside_90")
 _RUN_FACTS = ("upstream_dataset", "arch", "samples_seen", "name")
@@ -52,17 +53,17 @@ class HeldOut:
     skipped: list[str]
 
     def csv_frame(self) -> pd.DataFrame:
-        """backtest.csv: one row per held-out run, the group columns then CSV_COLUMNS (percent), then
-        name, method and extrapolation_decades."""
+        """backtest.csv: one row per held-out run, exactly the group columns then CSV_COLUMNS (errors in
+        percent; a run fact the table lacks, e.g. arch, is left empty)."""
         r = self.rows
-        out = r[self.group_cols + [c for c in _RUN_FACTS[:3] if c in r.columns]].copy()
+        out = r[self.group_cols].copy()
+        for c in _RUN_FACTS[:3]:
+            if c not in self.group_cols:
+                out[c] = r[c] if c in r.columns else np.nan
         out["compute"] = r["compute"]
         out["actual_error_pct"], out["predicted_error_pct"] = 100 * r["actual"], 100 * r["predicted"]
         out["lo90_error_pct"], out["hi90_error_pct"] = 100 * r["lo0.9"], 100 * r["hi0.9"]
         out["inside_90"] = (r["actual"] >= r["lo0.9"]) & (r["actual"] <= r["hi0.9"])
-        for c in ("name", "method", "extrapolation_decades"):
-            if c in r.columns:
-                out[c] = r[c]
         return out
 
     def summary(self) -> pd.DataFrame:
@@ -90,11 +91,13 @@ def coverage(rows: pd.DataFrame) -> dict:
 
 def backtest_heldout(table, *, target: str, holdout: Holdout, method: str | None = None, where=None,
                      group_by=DEFAULT_GROUP_BY, compute_col: str = "gmacs_total", metric: str | None = None,
-                     n_boot: int = N_BOOT, seed: int = SEED,
+                     n_boot: int | None = None, seed: int = SEED,
                      progress: Callable[[int, int], None] | None = None) -> HeldOut:
     """Backtest every group of a results table (path or DataFrame; see laws.prepare_table) on
     `target` ("frontier" or "runs"): `method` is the frontier law's method (default FRONTIER_METHOD)
-    or the per-run law (default PER_RUN_LAW). `progress(done, total)` is called after each group."""
+    or the per-run law (default PER_RUN_LAW). `n_boot`: bootstrap resamples (None: laws.defaults'
+    N_BOOT for a frontier law, the per-run law's own default). `progress(done, total)` is called after
+    each group (a pooled per-run law: once, after its one fit)."""
     if target not in TARGETS:
         raise unknown("backtest target", target, TARGETS, "pass --target runs or --target frontier")
     if target == "frontier":
@@ -115,7 +118,7 @@ def backtest_heldout(table, *, target: str, holdout: Holdout, method: str | None
                         "a results table in clipscale.schema.RESULT_COLUMNS")
         frames, skipped = _runs(data, keys, method, holdout, n_boot, seed, progress)
     else:
-        frames, skipped = _frontier(data, keys, method, holdout, n_boot, seed, progress)
+        frames, skipped = _frontier(data, keys, method, holdout, N_BOOT if n_boot is None else n_boot, seed, progress)
     rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if rows.empty:
         raise DataError(f"no group could be backtested with {holdout.describe()}: {skipped[0] if skipped else 'no group'}")
@@ -170,6 +173,8 @@ def _runs(data, keys, law_name, holdout, n_boot, seed, progress):
             train = holdout.train_mask(sub[COMPUTE].to_numpy(float), sub[ERROR].to_numpy(float))
             if train.all() or not train.any():
                 raise DataError(f"{holdout.describe()} holds out {'no' if train.all() else 'every'} run")
+            if train.sum() < law.min_runs:
+                raise DataError(f"{int(train.sum())} fitted run(s), too few for the {law.name} law (needs >= {law.min_runs})")
             parts.append((group, label, sub, train))
         except ClipscaleError as exc:
             skipped.append(f"{label}: {exc}")
@@ -178,7 +183,7 @@ def _runs(data, keys, law_name, holdout, n_boot, seed, progress):
     for i, batch in enumerate(batches):
         try:
             n, d, e, u, labels = _stacked(batch, law.uses_unique)
-            model = law.fit(n, d, e, u, group=labels, n_boot=n_boot, seed=seed)
+            model = law.fit(n, d, e, u, group=labels, n_boot=law.n_boot if n_boot is None else n_boot, seed=seed)
             for group, label, sub, train in batch:
                 n, d, _, u = _columns(sub, law.uses_unique, ~train)
                 bands = {lev: model.predict_interval(n, d, u, group=label, level=lev) for lev in LEVELS}

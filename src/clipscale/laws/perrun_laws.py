@@ -8,9 +8,11 @@ fractions), `predict_interval(size, data, unique=None, *, group=None, level=0.9)
 runs; 0 inside). `clipscale backtest --target runs`, `clipscale predict --size`, the report's "next
 model up" and a study read the per-run law only through this registry.
 
-Today's one entry is the joint law E(N, D) = floor + A/N^size_exp + B/D^data_exp (laws.joint: one fit
-per group, bounded to [0, 1] error). A law fitted to every group at once (shared parameters, e.g. a
-decay of repeated data) is one more entry whose `fit` returns that single model.
+Two entries: "perrun", the recommended law (laws.defaults.PER_RUN_LAW): E(N, D, U) of laws.perrun,
+the data-constrained law with a repetition decay shared by every group (one pooled fit, a
+`PerRunFit`), bounded to [0, 1] error, calibrated intervals; and "joint", the joint law E(N, D) =
+floor + A/N^size_exp + B/D^data_exp (laws.joint: one fit per group, bounded to [0, 1] error), which
+knows nothing of unique data.
 """
 from __future__ import annotations
 
@@ -20,8 +22,9 @@ from typing import Any, Callable, Protocol
 import numpy as np
 
 from clipscale.errors import DataError, unknown
-from clipscale.laws.defaults import N_BOOT, SEED
+from clipscale.laws.defaults import N_BOOT, N_BOOT_PERRUN, SEED
 from clipscale.laws.joint import JointFit, fit_joint
+from clipscale.laws.perrun import MIN_RUNS, PerRunFit, fit_perrun
 
 
 class PerRunModel(Protocol):
@@ -40,7 +43,9 @@ class PerRunModel(Protocol):
 class PerRunLaw:
     """One per-run law. `fit(size, data, error, unique=None, *, group=None, n_boot, seed)` -> a
     `PerRunModel` for every group label in `group` (one label per run; None: one group); `uses_unique`:
-    whether it reads U (the runs' unique samples) at all; `pooled`: see below."""
+    whether it reads U (the runs' unique samples) at all; `pooled`: see below; `n_boot`: its bootstrap
+    default (laws.defaults); `min_runs`: the fewest fitted runs a group needs (fewer: the group is
+    skipped, with the reason)."""
 
     name: str
     summary: str
@@ -49,6 +54,8 @@ class PerRunLaw:
     #: fitted to every group at once (shared parameters): one `fit` call with all groups' runs and
     #: their labels; otherwise one call per group (and a progress step each)
     pooled: bool = False
+    n_boot: int = N_BOOT
+    min_runs: int = 1
 
 
 @dataclasses.dataclass
@@ -92,10 +99,20 @@ def _fit_joint(size, data, error, unique=None, *, group=None, n_boot: int = N_BO
     return JointPerRun(fits)
 
 
+def _fit_perrun(size, data, error, unique=None, *, group=None, n_boot: int = N_BOOT_PERRUN, seed: int = SEED,
+                **kw: Any) -> PerRunFit:
+    return fit_perrun(size, data, error, unique, group=group, n_boot=n_boot, seed=seed, **kw)
+
+
 PER_RUN_LAWS: dict[str, PerRunLaw] = {law.name: law for law in (
+    PerRunLaw("perrun", "the per-run law E(N, D, U): odds(E) = A/N^size_exp + B/D'^data_exp + floor, D' the "
+              "effective data of Muennighoff et al. 2023 (repeated samples worth less, a decay R* shared by every "
+              "group; D' = D without U); N = GMACs per sample, D = samples seen, U = unique samples of the "
+              "training set; calibrated intervals in [0, 1] (docs/laws.md)", _fit_perrun, uses_unique=True,
+              pooled=True, n_boot=N_BOOT_PERRUN, min_runs=MIN_RUNS),
     PerRunLaw("joint", "the joint law E(N, D) = floor + A/N^size_exp + B/D^data_exp per group (Hoffmann et al. "
               "2022, approach 3; N = GMACs per sample, D = samples seen), bounded to [0, 1] error; unique data "
-              "is not part of it", _fit_joint),
+              "is not part of it", _fit_joint, min_runs=6),
 )}
 
 

@@ -15,28 +15,14 @@ import numpy as np
 import pandas as pd
 
 from clipscale.errors import DataError, FitError
-from clipscale.laws.collection import FitEntry, Fits
+from clipscale.laws.collection import FitEntry, Fits, perrun_summary  # noqa: F401 (perrun_summary: its old home)
+from clipscale.laws.noise import PAPER_UNIQUE  # noqa: F401 (re-exported: its home is laws.noise)
 from clipscale.laws.perrun import N_BOOT, PerRunFit, fit_perrun
 from clipscale.laws.split import Holdout
 from clipscale.laws.table import ERROR, METRIC, prepare_table, resolve_group_by
 
-#: unique image-text pairs of the paper's training sets (samples):
-#: LAION-80M: samples_per_epoch 80,000,415 of every 80M run in the paper's trained_models_info.csv;
-#: LAION-400M: 407,332,084-413,000,000 in the same column (the 400M runs), 413M announced by
-#: Schuhmann et al. 2021 (arXiv:2111.02114); LAION-2B: the 2.32B English pairs of LAION-5B
-#: (Schuhmann et al. 2022, arXiv:2210.08402, table 1); the 2B runs' samples_per_epoch (135-213M) are
-#: virtual epochs, not unique data.
-PAPER_UNIQUE = {"LAION-80M": 8.0e7, "LAION-400M": 4.1e8, "LAION-2B": 2.32e9}
 DEFAULT_GROUP_BY = ("downstream_dataset",)
 LEVELS = (0.5, 0.8, 0.9, 0.95)
-
-
-def perrun_summary(fit: PerRunFit) -> dict[str, Any]:
-    """The fits.csv columns of a one-group per-run law: parameters, decay, scatter, growth, formula."""
-    out = fit.params()
-    out.update(link=fit.link, scatter=float(fit.scatter[0]), scale=fit.scale, growth=fit.growth, n_boot=fit.n_boot,
-               formula=fit.formula())
-    return out
 
 
 def table_runs(df, *, size_col: str = "gmacs", data_col: str = "samples_seen", unique_col: str | None = None,
@@ -93,7 +79,7 @@ def fit_perrun_groups(df, *, link: str = "logit", n_boot: int = N_BOOT, seed: in
         one = fit.select(lab)
         fits.entries.append(FitEntry(group={k: sub[k].iloc[0] for k in keys}, method="perrun", n_points=len(sub),
                                      metric=metrics[0] if len(metrics) == 1 else "mixed", fit=one,
-                                     message="; ".join(one.notes), extra=perrun_summary(one)))
+                                     message="; ".join(one.notes)))
     return fits
 
 
