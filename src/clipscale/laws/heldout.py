@@ -67,12 +67,12 @@ class HeldOut:
         return out
 
     def summary(self) -> pd.DataFrame:
-        """One row per group and a last row 'all': n, inside_50 ... inside_95 (fractions of the held-out
+        """One row per group and a last row 'all' (first group column; the others empty): n, inside_50 ... inside_95 (fractions of the held-out
         runs inside each nominal interval), width90_median (error-% points), miss_median, miss_p90."""
         parts = [({k: v for k, v in zip(self.group_cols, key if isinstance(key, tuple) else (key,))}, sub)
                  for key, sub in self.rows.groupby(self.group_cols, sort=True)] if self.group_cols and len(self.rows) else []
         out = [{**g, **coverage(sub)} for g, sub in parts]
-        out.append({**{c: "all" for c in self.group_cols[:1]}, **coverage(self.rows)})
+        out.append({**{c: "all" if i == 0 else "" for i, c in enumerate(self.group_cols)}, **coverage(self.rows)})
         return pd.DataFrame(out)
 
 

@@ -121,4 +121,4 @@ def get(name: str) -> PerRunLaw:
     try:
         return PER_RUN_LAWS[name]
     except KeyError:
-        raise unknown("per-run law", name, PER_RUN_LAWS, "pass --law with one of them") from None
+        raise unknown("per-run law", name, PER_RUN_LAWS, "pass --method with one of them") from None
