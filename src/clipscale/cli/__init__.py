@@ -17,7 +17,7 @@ from clipscale import __version__
 from clipscale.errors import ClipscaleError
 
 # Order is the order of `clipscale --help`.
-_STAGE_MODULES = ("zoo", "compute", "classify", "data", "train", "eval", "finetune", "fit", "backtest", "compare", "plan",
+_STAGE_MODULES = ("zoo", "compute", "classify", "data", "train", "eval", "finetune", "fit", "backtest", "predict", "compare", "plan",
                   "paper", "design", "study", "demo", "report")
 
 

@@ -44,10 +44,11 @@ def _table_args(p, methods) -> None:
     from clipscale.laws.defaults import FRONTIER_METHOD
 
     p.add_argument("--method", default=FRONTIER_METHOD, metavar="METHOD",
-                   help=f"law-fitting method, one of {', '.join(sorted(methods))}, joint (default: {FRONTIER_METHOD}, "
+                   help=f"law-fitting method, one of {', '.join(sorted(methods))}, joint, perrun (default: {FRONTIER_METHOD}, "
                         "the recommended frontier law; paper: the paper's notebook procedure); joint: E(N, D) = "
                         "floor + A/N^size_exp + B/D^data_exp (needs --size-col and --data-col; --error-col may hold "
-                        "any positive loss)")
+                        "any positive loss); perrun: the per-run law E(N, D, U) for `clipscale predict --size` "
+                        "(N = gmacs, D = samples_seen, U = data_size or the paper's LAION sets)")
 
 
 def _joint_args(p) -> None:
@@ -73,8 +74,10 @@ def _output_args(p) -> None:
     p.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE",
                    help="method option, repeatable, e.g. --opt loss=huber --opt delta=0.05 (frontier), "
                         "--opt nbins=5 (paper)")
-    p.add_argument("--n-boot", type=int, default=N_BOOT,
-                   help="bootstrap resamples for the intervals (default %(default)s)")
+    from clipscale.laws.defaults import N_BOOT_PERRUN
+
+    p.add_argument("--n-boot", type=int, help=f"bootstrap resamples for the intervals (default {N_BOOT}; "
+                                              f"{N_BOOT_PERRUN} for --method perrun)")
     p.add_argument("--seed", type=int, default=SEED, help="bootstrap seed (default %(default)s)")
     h = p.add_mutually_exclusive_group()
     h.add_argument("--holdout-top-frac", type=float, metavar="F",
@@ -125,14 +128,22 @@ def run(args) -> int:
     from clipscale.laws.split import Holdout
     from clipscale.laws.table import fit_groups, read_table
 
+    from clipscale.laws.defaults import N_BOOT, N_BOOT_PERRUN
+
     holdout = Holdout.of(args.holdout_top_frac, args.holdout_top, args.holdout_above, args.holdout_frontier_top)
-    if args.method != "joint":
+    if args.n_boot is None:
+        args.n_boot = N_BOOT_PERRUN if args.method == "perrun" else N_BOOT
+    if args.method not in ("joint", "perrun"):
         from clipscale.laws.methods import get
 
         get(args.method)  # unknown or retired: one line before reading the table
     df = read_table(args.results)
     if args.method == "joint":
         return run_joint(args, df, holdout)
+    if args.method == "perrun":
+        from clipscale.cli.predict import run_fit_perrun
+
+        return run_fit_perrun(args, df, holdout, _warn_and_write)
     if args.size_col or args.data_col:
         raise UserInputError("--size-col/--data-col are for --method joint; add it or drop them")
     if args.compare is not None:

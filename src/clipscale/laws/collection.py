@@ -140,7 +140,7 @@ class FitEntry:
 def _fit_from_dict(data: dict[str, Any]):
     if data.get("schema") in (joint.SCHEMA, joint.LEGACY_SCHEMA):
         return JointFit.from_dict(data)
-    if data.get("schema") in (result.SCHEMA, result.LEGACY_SCHEMA):
+    if data.get("schema") in (result.SCHEMA, result.PREVIOUS_SCHEMA, result.LEGACY_SCHEMA):
         return FitResult.from_dict(data)
     if data.get("schema") == perrun.SCHEMA:
         return PerRunFit.from_dict(data)
