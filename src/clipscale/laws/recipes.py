@@ -52,7 +52,7 @@ def compare_recipes(df, by: str, a, b, *, method: str = cmp.DEFAULT_METHOD, at: 
     the first reason."""
     get_method(method).resolve(dict(opts or {}))
     at = check_computes(at)
-    df = read_table(df) if isinstance(df, (str, Path)) else df
+    df = read_table(df) if isinstance(df, (str, Path)) else df.reset_index(drop=True)  # a repeated index: one row each
     if value_cols is None and by in df.columns and wide is not False and error_col is None \
             and "downstream_dataset" not in df.columns and (metric is None or metric not in df.columns):
         # a wide table: a numeric recipe column in [0, 1] (lr) is not a per-dataset metric column
