@@ -47,7 +47,7 @@ def test_frontier_target_prints_coverage_per_group_and_writes_backtest_csv(tmp_p
     assert list(csv.columns) == ["downstream_dataset", "group", *CSV_COLUMNS]  # group: derived from upstream_dataset
     assert set(csv["upstream_dataset"]) == {"LAION-400M"} and len(csv) == int(out[4].split()[1])
     inside = 100 * csv["inside_90"].mean()
-    assert out[-1].startswith(f"overall: {round(inside)}% of {len(csv)} held-out runs inside their 90% intervals")
+    assert out[-1].startswith(f"overall: {inside:.1f}% of {len(csv)} held-out runs inside their 90% intervals")
 
 
 def test_runs_target_uses_the_recommended_per_run_law_with_the_papers_unique_data(tmp_path, capsys):

@@ -134,7 +134,7 @@ def text(held, method: str, split: str, levels: str) -> str:
     head = (f"backtest: held-out {what} {method}; {split}; coverage at {levels} (% of held-out runs inside), "
             "width90 = median 90% interval width, misses in error-% points")
     all_row = s.iloc[-1]
-    verdict = (f"overall: {round(100 * all_row['inside_90'])}% of {int(all_row['n'])} held-out runs inside their 90% "
+    verdict = (f"overall: {100 * all_row['inside_90']:.1f}% of {int(all_row['n'])} held-out runs inside their 90% "
                f"intervals (median width {all_row['width90_median']:.2f} points); median miss "
                f"{all_row['miss_median']:.2f}, p90 {all_row['miss_p90']:.2f} points")
     with pd.option_context("display.max_rows", None, "display.width", 200, "display.float_format", "{:.2f}".format):

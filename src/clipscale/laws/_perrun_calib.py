@@ -33,7 +33,7 @@ ORIGINS = (0.7, 0.8, 0.9)
 CALIB_BOOT = 100
 #: degrees of freedom of the interval's Student t: the backtest residuals have heavier tails than a
 #: normal (on the paper's fitted runs a normal model holds 58% in its 50% and 95% in its 95% intervals;
-#: t with 5 df 49% and 95%: docs/perrun.md)
+#: t with 5 df 49% and 95%: docs/laws.md)
 TAIL_DF = 5.0
 MAX_FACTOR = 100.0
 

@@ -8,7 +8,7 @@ every rolling-origin cut of the runs it is given (clipscale.laws.rolling: fit th
 cut, predict the frontier runs above it) and keeps the first candidate unless another predicts those
 frontier runs clearly better. When the fitted runs give too few such predictions to show that (a
 short study), the first, simplest form stays: a third parameter that the runs cannot be shown to
-need costs variance (measured on five demo studies: docs/intervals.md). Only fitted runs are used,
+need costs variance (measured on five demo studies: docs/laws.md). Only fitted runs are used,
 so the choice is part of the fit.
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ from clipscale.laws.rolling import MIN_TRAIN_FRAC, point_predictions
 MIN_EVIDENCE = 5
 #: "clearly better": a later candidate's root-mean-square rolling-origin miss (error-% points) must be
 #: below this fraction of the kept one's. Set on the paper's fitted runs (never the held-out ones):
-#: see docs/intervals.md
+#: see docs/laws.md
 MARGIN = 0.5
 
 

@@ -150,7 +150,7 @@ def calibrate(fit_result: FitResult, *, n_test=None, replicates=None, seed_sd: f
     label differ only in seed): the seed-to-seed sd is their pooled sd in the fit's space. seed_sd:
     that sd given directly (y units), with `seed_source` saying where it came from. Neither: one seed
     per configuration, so the seed noise stays inside the scatter. drift: also fit a bias growing with
-    distance (measured worse on the paper's data: docs/intervals.md)."""
+    distance (measured worse on the paper's data: docs/laws.md)."""
     if fit_result.compute.size == 0:
         raise DataError("this fit carries no fitted runs (it was built from a table row); refit it to calibrate")
     c, e, space = fit_result.compute, fit_result.error, fit_result.space

@@ -39,7 +39,7 @@ LINKS = ("logit", "log")
 PARAMS = ("A", "B", "floor", "size_exp", "data_exp")
 #: Huber delta per link (link units, natural log): 'log' keeps Hoffmann et al.'s 1e-3 (the joint law's,
 #: close to least absolute deviations); 'logit' 0.05, chosen by backtests inside the
-#: paper's fitted runs (docs/perrun.md)
+#: paper's fitted runs (docs/laws.md)
 DELTA = {"logit": 0.05, "log": 1e-3}
 #: sd of the prior that pulls each group's exponents towards their median over the groups (exponent
 #: units; used with 3 or more groups), chosen like DELTA; None fits every group on its own
