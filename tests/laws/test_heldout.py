@@ -61,8 +61,11 @@ def test_a_group_with_too_few_runs_is_skipped_with_the_reason_and_the_others_bac
 
 def test_frontier_target_judges_only_runs_on_the_frontier():
     df = _table()
-    held = backtest_heldout(df, target="frontier", method="frontier", holdout=Holdout(top_frac=0.25), n_boot=100)
+    calls = []
+    held = backtest_heldout(df, target="frontier", method="frontier", holdout=Holdout(top_frac=0.25), n_boot=100,
+                            progress=lambda done, total: calls.append((done, total)))
     assert held.skipped == [] and len(held.rows)
+    assert calls == [(0, 2), (1, 2), (2, 2)]  # a bar with its total before the first fit
     for ds, rows in held.rows.groupby("downstream_dataset"):
         sub = df[df["downstream_dataset"] == ds]
         for c, e in zip(rows["compute"], rows["actual"]):  # no cheaper run of the dataset did better

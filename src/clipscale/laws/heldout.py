@@ -96,8 +96,8 @@ def backtest_heldout(table, *, target: str, holdout: Holdout, method: str | None
     """Backtest every group of a results table (path or DataFrame; see laws.prepare_table) on
     `target` ("frontier" or "runs"): `method` is the frontier law's method (default FRONTIER_METHOD)
     or the per-run law (default PER_RUN_LAW). `n_boot`: bootstrap resamples (None: laws.defaults'
-    N_BOOT for a frontier law, the per-run law's own default). `progress(done, total)` is called after
-    each group (a pooled per-run law: once, after its one fit)."""
+    N_BOOT for a frontier law, the per-run law's own default). `progress(done, total)` is called
+    before the first fit (done = 0) and after each group (a pooled per-run law: after its one fit)."""
     if target not in TARGETS:
         raise unknown("backtest target", target, TARGETS, "pass --target runs or --target frontier")
     if target == "frontier":
@@ -145,6 +145,8 @@ def _frontier(data, keys, method, holdout, n_boot, seed, progress):
     from clipscale.laws.uncertainty import extrapolation_decades
 
     frames, skipped, groups = [], [], list(iter_groups(data, keys))
+    if progress:
+        progress(0, len(groups))
     for i, (group, label, sub) in enumerate(groups):
         c, e = sub[COMPUTE].to_numpy(float), sub[ERROR].to_numpy(float)
         try:
@@ -180,6 +182,8 @@ def _runs(data, keys, law_name, holdout, n_boot, seed, progress):
             skipped.append(f"{label}: {exc}")
     batches = [parts] if law.pooled else [[p] for p in parts]
     frames = []
+    if progress:
+        progress(0, len(batches))
     for i, batch in enumerate(batches):
         try:
             n, d, e, u, labels = _stacked(batch, law.uses_unique)
