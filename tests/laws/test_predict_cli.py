@@ -69,6 +69,18 @@ def test_run_prediction_from_the_per_run_law_knows_unique_data(folder, capsys):
     assert once[0]["extrapolation_decades"] == pytest.approx(math.log10(2e13 / (200 * 3e10)))
 
 
+def test_a_joint_law_answers_a_run_without_unique_data(folder, tmp_path, capsys):
+    assert main(["fit", str(folder / "results.csv"), "--method", "joint", "--size-col", "gmacs", "--size-unit", "gmacs",
+                 "--data-col", "samples_seen", "--n-boot", "20", "--save-fits", str(tmp_path / "joint.json")]) == 0
+    capsys.readouterr()
+    got = _json(capsys, ["predict", str(tmp_path / "joint.json"), "--size", "200", "--samples", "1e11", "--json"])
+    law = Fits.load(tmp_path / "joint.json").entries[0].fit
+    assert got[0]["method"] == "joint" and got[0]["error"] == pytest.approx(law.predict([200.0], [1e11])[0])
+    assert got[0]["lo"] < got[0]["error"] < got[0]["hi"] and got[0]["compute_unit"] == "gmacs x samples seen"
+    _fails(capsys, ["predict", str(tmp_path / "joint.json"), "--size", "200", "--samples", "1e11", "--unique", "8e7"],
+           "fitted without unique data", "drop --unique")
+
+
 def test_fits_of_the_previous_format_are_read(folder, tmp_path, capsys):
     old = json.loads((folder / "fits.json").read_text())
     old["schema"] = "clipscale.laws.Fits/1"
