@@ -131,7 +131,9 @@ class Progress:
             state, why = self.store.state(run.name)
             if state == "running" and run.name not in self.running:
                 self.running[run.name] = run
-                self._line(f"start  {run.name}", force=True)
+                done = samples_trained(self.store.run_dir(run.name))  # a run killed before resumes
+                self._line(f"resume {run.name} (from {done:,} samples trained)" if done else f"start  {run.name}",
+                           force=True)
             elif state in ("done", "failed"):
                 self.running.pop(run.name, None)
                 self.finished_runs[run.name] = state
