@@ -18,8 +18,8 @@ from .helpers import state_dict, tiny_spec
 def test_two_processes_equal_one_process(tiny_run, tmp_path):
     out = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "clipscale", "train", "--model", "ladder-xs", "--data-size", "256", "--samples-seen", "256",
-           "--batch-size", "32", "--epochs", "2", "--threads", "1", "--no-progress", "--out", str(out)]
+           "-m", "clipscale", "train", "--arch", "ladder-xs", "--data-size", "256", "--samples-seen", "256",
+           "--batch-size", "32", "--checkpoints", "2", "--threads", "1", "--quiet", "--out", str(out)]
     env = os.environ | {"OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -9,11 +9,13 @@ may need its stage's registry), so a typo fails in a second. Library errors
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import importlib
 import logging
 import os
 import sys
+import warnings
 
 from clipscale import __version__
 from clipscale.cli._parsing import Parser
@@ -52,7 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"clipscale: error: {exc}", file=sys.stderr)
         return exc.exit_code
     helps = any(a in ("-h", "--help") for a in argv)
-    args = build_parser(only=command if command or helps else "").parse_args(argv)  # --version: no command
+    try:
+        args = build_parser(only=command if command or helps else "").parse_args(argv)  # --version: no command
+    except SystemExit as exc:  # --help, --version (0) and bad arguments (2, one line printed by Parser.error)
+        return int(exc.code or 0)
     with _library_warnings_on_stderr():
         return _run(args.func, args)
 
@@ -81,10 +86,30 @@ def _library_warnings_on_stderr():
         log.setLevel(old_level)
 
 
+# Warnings meant for the developers of a library, not for the person at the command line.
+_DEVELOPER_WARNINGS = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
+
+
+@contextlib.contextmanager
+def _library_python_warnings():
+    """Python warnings raised by libraries while a command runs (scikit-learn's ConvergenceWarning,
+    torch's notices) are kept off the screen; those meant for users are summarised in one line."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")  # each distinct warning once, as Python shows them
+        yield
+    shown = [w for w in caught if not issubclass(w.category, _DEVELOPER_WARNINGS)]
+    if shown:
+        kinds = collections.Counter(w.category.__name__ for w in shown)
+        first = str(shown[0].message).strip().splitlines()[0][:120]
+        print(f"clipscale: note: {len(shown)} library warning(s) hidden ("
+              + ", ".join(f"{n} x{k}" for k, n in kinds.items()) + f"; first: {first})", file=sys.stderr)
+
+
 def _run(func, args) -> int:
     """Run a subcommand's handler; library errors become one line on stderr and an exit code."""
     try:
-        return int(func(args) or 0)
+        with _library_python_warnings():
+            return int(func(args) or 0)
     except ClipscaleError as exc:
         print(f"clipscale: error: {exc}", file=sys.stderr)
         return exc.exit_code

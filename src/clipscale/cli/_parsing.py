@@ -34,6 +34,13 @@ class Parser(argparse.ArgumentParser):
         kwargs.setdefault("formatter_class", Formatter)
         super().__init__(*args, **kwargs)
 
+    def parse_known_args(self, args=None, namespace=None):
+        namespace, rest = super().parse_known_args(args, namespace)
+        for dest, flag in getattr(self, "required_renamed", {}).items():  # see renamed(required=True)
+            if getattr(namespace, dest, None) is None:
+                self.error(f"the following arguments are required: {flag}")
+        return namespace, rest
+
     def error(self, message: str):
         print(f"clipscale: error: {self.prog}: {message}; see `{self.prog} --help`", file=sys.stderr)
         raise SystemExit(2)
@@ -66,11 +73,14 @@ class _Renamed(argparse.Action):
         setattr(namespace, self.dest, self.const if self.nargs == 0 else values)
 
 
-def renamed(parser, old: str, new: str, dest: str, *, flag: bool = False, **kwargs) -> None:
-    """Accept `old` (hidden from --help) as `new`, which sets `dest`; `flag`: a store_true option."""
+def renamed(parser, old: str, new: str, dest: str, *, flag: bool = False, required: bool = False, **kwargs) -> None:
+    """Accept `old` (hidden from --help) as `new`, which sets `dest`; `flag`: a store_true option.
+    `required`: one of the two must be given (declare `new` with required=False and default None)."""
     extra = {"nargs": 0, "const": True} if flag else kwargs
     parser.add_argument(old, dest=dest, action=_Renamed, new=new, help=argparse.SUPPRESS,
                         default=argparse.SUPPRESS, **extra)
+    if required:
+        parser.required_renamed = {**getattr(parser, "required_renamed", {}), dest: new}
 
 
 def _count(minimum: int, what: str):

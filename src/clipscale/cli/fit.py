@@ -6,6 +6,7 @@ import json
 import sys
 import textwrap
 
+from clipscale.cli._parsing import nonnegative_int
 from clipscale.errors import FitError, UserInputError
 
 
@@ -51,7 +52,8 @@ def register(sub) -> None:
     p.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE",
                    help="method option, repeatable, e.g. --opt loss=huber --opt delta=0.05 (frontier), "
                         "--opt form=shifted (saturating), --opt nbins=5 (paper)")
-    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the intervals (default 1000)")
+    p.add_argument("--n-boot", type=nonnegative_int, default=1000,
+                   help="bootstrap resamples for the intervals, 0 for none (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     h = p.add_mutually_exclusive_group()
     h.add_argument("--holdout-top-frac", type=float, metavar="F",
@@ -114,9 +116,7 @@ def run(args) -> int:
     found.meta["table"] = str(args.results)
     fits = found.frame()
     keys = [c for c in fits.columns[:fits.columns.get_loc("metric")]]
-    for _, row in fits[(fits["status"] == "ok") & (fits["message"].astype(str) != "")].iterrows():
-        group = ", ".join(str(row[k]) for k in keys) or "all rows"
-        print(f"clipscale: note: ({group}): {row['message']}", file=sys.stderr)
+    _once("note", fits[(fits["status"] == "ok") & (fits["message"].astype(str) != "")], keys)
     _warn_and_write(fits, args, found)
     if args.json:
         records = json.loads(fits.to_json(orient="records"))
@@ -180,6 +180,8 @@ def run_compare(args, df) -> int:
         from clipscale._io import atomic_write_with
 
         atomic_write_with(args.out, lambda p: table.to_csv(p, index=False))
+    keys = [c for c in table.columns[:table.columns.get_loc("method") + 1]]
+    _once("warning", table[table["status"] != "ok"], keys, noun="row", tail=" not backtested")
     if args.json:
         print(json.dumps(json.loads(table.to_json(orient="records")), indent=2))
     else:
@@ -188,6 +190,15 @@ def run_compare(args, df) -> int:
                                "display.float_format", "{:.3f}".format):
             print(table[cols].to_string(index=False))
     return 0
+
+
+def _once(level: str, rows, keys: list[str], noun: str = "group", tail: str = "") -> None:
+    """Each distinct message of `rows` once on stderr, with how many rows it concerns and the first few."""
+    for message, same in rows.groupby(rows["message"].astype(str), sort=False):
+        names = ["/".join(str(v) for v in r) for r in same[keys].itertuples(index=False)] if keys else []
+        shown = ", ".join(names[:3]) + (f", ... ({len(names) - 3} more)" if len(names) > 3 else "")
+        print(f"clipscale: {level}: {message} [{len(same)} {noun}{'s' * (len(same) != 1)}{tail}"
+              f"{': ' + shown if shown else ''}]", file=sys.stderr)
 
 
 def _text(fits, pd) -> str:
