@@ -29,7 +29,7 @@ def register(sub) -> None:
 
 
 def _demo(args) -> int:
-    from clipscale.data.worlds import using
+    from clipscale.data.worlds import check_asked, using
     from clipscale.errors import UserInputError
     from clipscale.study.budget import parse_budget
     from clipscale.study.demo import preset_spec
@@ -40,6 +40,7 @@ def _demo(args) -> int:
     if args.replay and not seconds:
         raise UserInputError(f"--replay needs a budget; the {args.preset} preset has none: pass --budget as "
                              f"the replayed run did")
+    check_asked(spec.train.world, f"the {args.preset} preset")
     with using(spec.train.world):  # the preset's world: the plan's measuring and the headline
         return _run(args, spec, seconds)
 

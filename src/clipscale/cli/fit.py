@@ -19,7 +19,12 @@ def register(sub) -> None:
         description="Fit a scaling law per group of a results CSV (the paper's long schema, or a wide "
                     "table with one column per downstream dataset, which is reshaped). Error = 1 - metric "
                     "(fractions); compute is the column's unit (default total GMACs).",
-        epilog="methods:\n" + "\n".join(f"  {m.name}: {textwrap.fill(m.summary, 90, subsequent_indent='    ')}"
+        epilog="examples:\n  clipscale fit results.csv --n-boot 200\n"
+               "  clipscale fit results.csv --method logodds-sat --holdout-top 3 --out fits.csv   (also fits.json)\n"
+               "  clipscale fit results.csv --compare --holdout-top 3\n"
+               "  clipscale fit results.csv --method joint --size-col gmacs --size-unit gmacs --data-col samples_seen "
+               "--n-boot 50 --save-fits joint.json\n"
+               "methods:\n" + "\n".join(f"  {m.name}: {textwrap.fill(m.summary, 90, subsequent_indent='    ')}"
                                           for m in METHODS.values()),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("results", help="results CSV")

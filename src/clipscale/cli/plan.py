@@ -16,8 +16,9 @@ def register(sub) -> None:
                     "under budget C = per-sample cost(N) x D, with bootstrap intervals, the predicted "
                     "error, and the nearest architecture that was trained. Budgets outside the fitted "
                     "runs' compute are allowed; the output says by how many decades they extrapolate.",
-        epilog="examples:\n  clipscale fit results.csv --method joint --size-col params --data-col samples_seen "
-               "--save-fits joint.json\n  clipscale plan --fit joint.json --compute 1e4 1e5",
+        epilog="examples:\n  clipscale fit results.csv --method joint --size-col gmacs --size-unit gmacs "
+               "--data-col samples_seen --n-boot 50 --save-fits joint.json\n"
+               "  clipscale plan --fit joint.json --compute 1e4 1e5",
         formatter_class=RawFormatter)
     p.add_argument("--fit", required=True, metavar="FITS.json", help="fits file with joint-law fits: `clipscale "
                    "fit --method joint --save-fits`, or a study's fits.json")

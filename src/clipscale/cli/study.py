@@ -34,11 +34,23 @@ def register(sub) -> None:
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     init.set_defaults(func=_init)
 
+    _add_run(ss, LAUNCHERS)
+    _add_plan(ss)
+    _add_status_report(ss)
+    w = ss.add_parser("worker")  # internal (no help: unlisted): started by the launchers
+    w.add_argument("study_dir")
+    # RUN is positional: torchrun's own parser would take `--run` for its `--run-path`.
+    w.add_argument("run", nargs="?", help="this run only; without it, claim runs until none is left")
+    w.add_argument("--threads", type=int, default=LaunchSettings.threads)
+    w.set_defaults(func=_worker)
+
+
+def _add_run(ss, launchers) -> None:
     run = ss.add_parser("run", help="train every run, evaluate, fit the laws, write the report",
                         description="Runs what is not done yet: a rerun skips finished runs and resumes "
                                     "interrupted ones from their last checkpoint.")
     _spec_args(run)
-    run.add_argument("--launcher", choices=LAUNCHERS,
+    run.add_argument("--launcher", choices=launchers,
                      help="override [launch] launcher: local processes, torchrun (DDP per run), "
                           "or slurm (submitit; [slurm] table = sbatch settings)")
     run.add_argument("--jobs", type=positive_int, help="runs at once (default: the spec's [launch] jobs)")
@@ -51,6 +63,8 @@ def register(sub) -> None:
     run.add_argument("--quiet", action="store_true", help="no progress display")
     run.set_defaults(func=_run)
 
+
+def _add_plan(ss) -> None:
     pl = ss.add_parser("plan", help="the runs and their compute; with a budget, size the grid to it",
                        description="Without a budget: list the runs of the spec and what each trains (samples, "
                                    "GMACs), measuring nothing. With --budget (or a [budget] table): time a few "
@@ -64,6 +78,8 @@ def register(sub) -> None:
     pl.add_argument("--json", action="store_true", help="print the plan as JSON")
     pl.set_defaults(func=_plan)
 
+
+def _add_status_report(ss) -> None:
     st = ss.add_parser("status", help="one line per run: done, running, interrupted, failed (reason), pending",
                        description="The state of every run of the study (done, running, interrupted, failed "
                                    "with its reason, pending), what it trained, and the compute spent.")
@@ -76,13 +92,6 @@ def register(sub) -> None:
                                     "results.csv, fits.csv and the HTML report; trains nothing.")
     _spec_args(rep)
     rep.set_defaults(func=_report)
-
-    w = ss.add_parser("worker")  # internal (no help: unlisted): started by the launchers
-    w.add_argument("study_dir")
-    # RUN is positional: torchrun's own parser would take `--run` for its `--run-path`.
-    w.add_argument("run", nargs="?", help="this run only; without it, claim runs until none is left")
-    w.add_argument("--threads", type=int, default=LaunchSettings.threads)
-    w.set_defaults(func=_worker)
 
 
 def _spec_args(p) -> None:
@@ -112,7 +121,7 @@ def _init(args) -> int:
 
 
 def _run(args) -> int:
-    from clipscale.data.worlds import using
+    from clipscale.data.worlds import check_asked, using
     from clipscale.errors import UserInputError
     from clipscale.study import load_spec, run_study
     from clipscale.study.demo import headline
@@ -122,6 +131,7 @@ def _run(args) -> int:
     seconds = seconds or spec.budget.seconds
     if args.replay and not seconds:
         raise UserInputError("--replay needs a budget (the replayed run's): pass --budget or add a [budget] table")
+    check_asked(spec.train.world, f"study {args.spec}")
     with using(spec.train.world):  # the study's world: its plan's measuring and its headline
         if seconds:
             from clipscale.study.orchestrate import run_with_budget
@@ -144,7 +154,7 @@ def _budget_arg(args) -> float:
 def _plan(args) -> int:
     import json
 
-    from clipscale.data.worlds import using
+    from clipscale.data.worlds import check_asked, using
     from clipscale.study import load_spec
 
     seconds = _budget_arg(args)
@@ -156,6 +166,7 @@ def _plan(args) -> int:
         return 0
     from clipscale.study.budget import plan, plan_lines
 
+    check_asked(spec.train.world, f"study {args.spec}")
     with using(spec.train.world):
         p = plan(spec, seconds)
     print(json.dumps(p.to_dict(), indent=1) if args.json else "\n".join(plan_lines(p)))
@@ -220,10 +231,13 @@ def _status(args) -> int:
 
 
 def _report(args) -> int:
+    from clipscale.data.worlds import using
     from clipscale.study import finish_study
     from clipscale.study.demo import headline
 
-    print("\n".join(headline(finish_study(_load(args)))))
+    spec = _load(args)
+    with using(spec.train.world):  # the headline names the study's world
+        print("\n".join(headline(finish_study(spec))))
     return 0
 
 

@@ -27,14 +27,14 @@ trunk/ and one branch_s<level>/ folder per level. Rerunning on a finished folder
 def register(sub) -> None:
     """Add `clipscale train` to the top-level parser. Defaults and choices are TrainSpec's (train/spec.py)."""
     from clipscale.data.worlds import WORLDS
-    from clipscale.train.spec import COOLDOWN_SHAPES, ENGINES, PRECISIONS, RUN_SCHEDULES, default
+    from clipscale.train.spec import PRECISIONS, default
 
     p = sub.add_parser("train", help="train one CLIP model (native engine or open_clip_train)",
                        description="Train one CLIP model on the embedded procedural data (or webdataset "
                                    "shards) with OpenCLIP's model, loss and recipe. Deterministic: the same "
                                    "spec and seed give the same weights.",
                        epilog=_EPILOG, formatter_class=RawFormatter)
-    p.add_argument("--arch", dest="model", default=None,
+    p.add_argument("--arch", dest="model", default=None, metavar="ARCH",
                    help="(required) architecture: a ladder model (ladder-xs ... ladder-xl, ladder-e-xxs ... ladder-e-l) "
                         "or any OpenCLIP name (`clipscale compute --list`)")
     renamed(p, "--model", "--arch", "model", required=True)
@@ -64,6 +64,17 @@ def register(sub) -> None:
                    help="webdataset shards instead of the embedded data, e.g. 'shards/{000000..000099}.tar'")
     p.add_argument("--threads", dest="num_threads", type=positive_int, default=default("num_threads"), metavar="N",
                    help="torch threads per process (default: torch's choice)")
+    _schedule_options(p)
+    p.add_argument("--resume", action="store_true", help="continue a partial run in --out from its last checkpoint")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    renamed(p, "--no-progress", "--quiet", "quiet", flag=True)
+    p.set_defaults(func=_run)
+
+
+def _schedule_options(p) -> None:
+    """--engine, --schedule and the cool-down options (defaults and choices: TrainSpec's)."""
+    from clipscale.train.spec import COOLDOWN_SHAPES, ENGINES, RUN_SCHEDULES, default
+
     p.add_argument("--engine", choices=ENGINES, default=default("engine"),
                    help="native (deterministic) or open_clip (open_clip_train.main) (default %(default)s)")
     p.add_argument("--schedule", choices=RUN_SCHEDULES, default=default("schedule"),
@@ -77,10 +88,6 @@ def register(sub) -> None:
     p.add_argument("--levels", default=None, metavar="S1,S2,...",
                    help="const-cooldown: one constant-lr trunk and one cool-down branch per samples-seen level "
                         "(--out DIR/trunk, DIR/branch_s<level>)")
-    p.add_argument("--resume", action="store_true", help="continue a partial run in --out from its last checkpoint")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    renamed(p, "--no-progress", "--quiet", "quiet", flag=True)
-    p.set_defaults(func=_run)
 
 
 def spec_of(args) -> "TrainSpec":
