@@ -11,22 +11,10 @@ import pytest
 
 from clipscale.cli import _STAGE_MODULES, build_parser, main
 
-
-def _pages():
-    """(prog, parser) of every command and subcommand, the internal `study worker` left out."""
-    out, todo = [], [build_parser()]
-    while todo:
-        parser = todo.pop()
-        for action in parser._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                for name, sub in action.choices.items():
-                    if name != "worker":
-                        out.append((sub.prog, sub))
-                        todo.append(sub)
-    return out
+from .pages import examples, pages
 
 
-PAGES = _pages()
+PAGES = pages()
 
 
 def test_every_command_and_subcommand_is_there_with_a_description():
@@ -36,6 +24,19 @@ def test_every_command_and_subcommand_is_there_with_a_description():
             "clipscale study report", "clipscale zoo list", "clipscale zoo download", "clipscale paper fit",
             "clipscale data prepare"} <= progs
     assert [prog for prog, p in PAGES if not p.description] == []
+
+
+def test_every_command_shows_examples_that_parse():
+    """Every command (or its subcommands) shows examples, and each parses: flags and choices exist."""
+    with_examples = {prog.split()[1] for prog, p in PAGES if examples(p)}
+    assert with_examples == set(_STAGE_MODULES)
+    for prog, p in PAGES:
+        for argv in examples(p):
+            if argv[0] == "torchrun":
+                argv = argv[argv.index("clipscale") + 1:]
+            else:
+                argv = argv[1:]
+            build_parser(only=argv[0]).parse_args(argv)  # SystemExit (a one-line error) if one does not
 
 
 def test_every_default_is_shown_in_help():
