@@ -111,22 +111,31 @@ def fake_zoo(monkeypatch, tmp_path):
     from clipscale.compute import counter
     from clipscale.zoo import CATALOG
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "zoo"))
-    from conftest import checkpoint_bytes  # tests/zoo/conftest.py: a ladder-xs checkpoint in OpenCLIP's format
-
+    checkpoint_bytes = _zoo_conftest().checkpoint_bytes  # a ladder-xs checkpoint in OpenCLIP's format
     entry = CATALOG.get(model="ViT-B-32", data="80M", samples_seen="3B")
     hub = FakeHub()
     hub.add(entry.repo_id, entry.filename, checkpoint_bytes())
     hub.add(entry.repo_id, entry.hub_file(1).filename, checkpoint_bytes(epoch=1))
     server = start(hub)
-    monkeypatch.setattr(constants, "ENDPOINT", hub.url)
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf"))  # read at each call
     monkeypatch.setitem(_MODEL_CONFIGS, "ViT-B-32", json.loads(json.dumps(open_clip.get_model_config("ladder-xs"))))
     counter._count_name.cache_clear()
     yield hub
     counter._count_name.cache_clear()  # no tiny ViT-B-32 count may outlive the test
     server.shutdown()
     server.server_close()
+
+
+def _zoo_conftest():
+    """tests/zoo/conftest.py as a module (its name clashes with tests/conftest.py on sys.path)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "zoo" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("zoo_conftest", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _workspace(shared, tmp_path, monkeypatch, *links: str) -> Path:
@@ -160,8 +169,15 @@ def _run_examples(command: str, between=None) -> list[list[str]]:
     return ran
 
 
+def test_examples_of_compute_run(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CLIPSCALE_CACHE", str(tmp_path / "cache"))
+    _run_examples("compute")
+    out = capsys.readouterr().out
+    assert "7.389" in out and "ladder-e-xxs" in out  # ViT-B-32's GMACs per sample; the --list example
+
+
 @pytest.mark.parametrize("command, links", [
-    ("compute", ()),
     ("zoo", ()),
     ("classify", ("runs", "a.png", "b.png", "photo.png", "labels.txt")),
     ("eval", ("runs",)),

@@ -11,8 +11,9 @@ def register(sub) -> None:
                                    "fits the scaling law, backtests it and writes DIR/results.csv, "
                                    "DIR/fits.csv and DIR/report/index.html (`make demo` runs the default "
                                    "preset: about 10 minutes). Rerunning resumes.",
-                       epilog="examples:\n  clipscale demo --preset smoke --out smoke     (the same path in under a "
-                              "minute)\n  clipscale demo --out demo-out --budget 20m", formatter_class=RawFormatter)
+                       epilog="example (the same path in under a minute; `clipscale demo --budget 20m` gives "
+                              "the default preset twice the time):\n  clipscale demo --preset smoke --out smoke",
+                       formatter_class=RawFormatter)
     p.add_argument("--out", default="demo-out", help="output folder")
     p.add_argument("--preset", default="default",
                    help="default (the law on embedded/objects, sized to --budget), smoke (< 60 s, CI), colour or "

@@ -42,6 +42,9 @@ def download(entry: Checkpoint, epoch: int | None = None, *, revision: str | Non
 def download_file(hub_file: HubFile, *, revision: str | None = None, cache_dir: str | os.PathLike | None = None,
                   dest: str | os.PathLike | None = None, endpoint: str | None = None) -> Path:
     """Download one hub file into the cache, verify it (fetching it once more if corrupted), return its path."""
+    # huggingface_hub reads HF_ENDPOINT once, when imported: read it here, so that a mirror named after
+    # that (in a notebook, a test, a long-running process) is the one used.
+    endpoint = endpoint or os.environ.get("HF_ENDPOINT") or None
     if dest is not None:
         _check_writable(Path(dest))
     if cache_dir is not None:
