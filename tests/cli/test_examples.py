@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -156,12 +154,8 @@ def _run_examples(command: str, between=None) -> list[list[str]]:
             continue
         for argv in examples(parser):
             if argv[0] == "torchrun":
-                cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", *argv[1:]]
-                out = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
-                                     env=os.environ | {"OMP_NUM_THREADS": "1"})
-                assert out.returncode == 0, (argv, out.stderr[-2000:])
-            else:
-                assert main(argv[1:]) == 0, argv
+                continue  # run by tests/train/test_distributed.py (two processes, its checks)
+            assert main(argv[1:]) == 0, argv
             ran.append(argv)
             if between:
                 between(argv)
@@ -231,19 +225,13 @@ def test_examples_of_study_run(shared, tmp_path, monkeypatch):
     assert (ws / "tiny-out" / "results.csv").is_file()
 
 
-def test_examples_of_paper_run(paper_dir, tmp_path, monkeypatch):
-    from clipscale.paper.data import PAPER_COMMIT, TABLES
-
-    ws = tmp_path / "ws"
-    ws.mkdir()
-    monkeypatch.chdir(ws)
-    cache = tmp_path / "cache"
-    monkeypatch.setenv("CLIPSCALE_CACHE", str(cache))
-    for fname, _ in TABLES.values():  # the download, already made: the paper's tables in the cache
-        (cache / "paper" / PAPER_COMMIT).mkdir(parents=True, exist_ok=True)
-        shutil.copy(paper_dir / fname, cache / "paper" / PAPER_COMMIT / fname)
-    _run_examples("paper")
-    assert (ws / "paper-report" / "index.html").is_file()
+def test_the_paper_and_torchrun_examples_are_the_ones_their_tests_run():
+    """`clipscale paper`'s examples (the paper's whole tables: a minute or more each) and the torchrun
+    example run in tests/paper/test_paper.py and tests/train/test_distributed.py, with their checks."""
+    [paper] = [p for prog, p in pages() if prog == "clipscale paper"]
+    assert [argv[2] for argv in examples(paper)] == ["fit", "figures", "report"]
+    [train] = [p for prog, p in pages() if prog == "clipscale train"]
+    assert [argv[0] for argv in examples(train)].count("torchrun") == 1
 
 
 def test_examples_of_data_prepare_run(tmp_path, monkeypatch):

@@ -25,9 +25,11 @@ def register(sub) -> None:
     """Add `clipscale paper` and its subcommands to the top-level parser."""
     p = sub.add_parser("paper", help="reproduce the paper's scaling laws, figures and report",
                        description="Reproduce Cherti et al. (CVPR 2023) from its public tables.",
-                       epilog="examples:\n  clipscale paper fit --out paper-fits.csv\n"
-                              "  clipscale paper figures --out paper-figures --n-boot 100\n"
-                              "  clipscale paper report --out paper-report", formatter_class=RawFormatter)
+                       epilog="examples (without --results, the tables are downloaded once and cached):\n"
+                              "  clipscale paper fit --results zeroshot_results.csv --out paper-fits.csv --n-boot 100\n"
+                              "  clipscale paper figures --results zeroshot_results.csv --out paper-figures --n-boot 100\n"
+                              "  clipscale paper report --results zeroshot_results.csv --out paper-report",
+                       formatter_class=RawFormatter)
     ps = actions(p, "paper_command")
 
     f = ps.add_parser("fit", help="fit every downstream dataset x group (openclip, openai) -> CSV",

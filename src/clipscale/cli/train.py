@@ -15,7 +15,8 @@ examples:
       --levels 2000,4000 --out runs/cool
   clipscale train --arch ladder-s --data-size 256 --samples-seen 512 --out runs/s \\
       --train-data 'shards/{000000..000001}.tar'
-  torchrun --nproc_per_node 2 -m clipscale train --arch ladder-xs --data-size 512 --samples-seen 1024 --out runs/xs2
+  torchrun --nproc_per_node 2 -m clipscale train --arch ladder-xs --data-size 256 --samples-seen 256 \\
+      --batch-size 32 --checkpoints 2 --out runs/ddp
 
 The run folder holds spec.json (the run's whole input, its world included), meta.json,
 metrics.jsonl, checkpoints/epoch_N.pt (OpenCLIP format) and done.json once finished; with --levels,
