@@ -151,5 +151,6 @@ def test_typos_missing_files_and_bad_budgets_fail_before_torch_is_imported(tmp_p
         tmp_path)
     assert "not a positive duration" in _fails_fast(["study", "plan", str(spec), "--budget", "abc"], tmp_path)
     assert "not a positive duration" in _fails_fast(["demo", "--budget", "0m"], tmp_path)
+    assert "no task given" in _fails_fast(["eval", "--arch", "ladder-xs", "--tasks", " , "], tmp_path)
     (tmp_path / "bad.toml").write_text('[axes]\nmodel = ["ViT-B-23"]\ndata_size = [256]\nsamples_seen = [512]\n')
     assert "did you mean 'ViT-B-32'" in _fails_fast(["study", "plan", str(tmp_path / "bad.toml")], tmp_path)

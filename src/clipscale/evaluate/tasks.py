@@ -156,6 +156,7 @@ def get_task(name: str) -> Task:
 
 def resolve_tasks(tasks: str | Task | list | tuple | None) -> list[Task]:
     """Tasks from names, patterns, Task objects or a comma-separated string; None = the embedded defaults."""
+    given = tasks
     if tasks is None:
         tasks = DEFAULT_EMBEDDED_TASKS
     if isinstance(tasks, (str, Task)):
@@ -173,6 +174,11 @@ def resolve_tasks(tasks: str | Task | list | tuple | None) -> list[Task]:
                 out.extend(get_task(n) for n in names)
             else:
                 out.append(get_task(part))
+    if not out:
+        from clipscale.errors import UserInputError
+
+        raise UserInputError(f"no task given ({given!r}); name at least one, e.g. embedded/objects,digits "
+                             "(see `clipscale eval --list-tasks`), or leave the option out for the default suite")
     seen: dict[str, Task] = {}
     for t in out:
         seen.setdefault(t.name, t)
