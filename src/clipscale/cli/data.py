@@ -5,9 +5,8 @@ import argparse
 
 from clipscale.cli._parsing import RawFormatter, actions, positive_float, positive_int, renamed
 
-_EPILOG = """examples:
-  clipscale data prepare urls.parquet --out shards              (LAION/Re-LAION columns URL, TEXT)
-  clipscale data prepare urls.csv --out shards64 --url-col url --caption-col caption --image-size 64
+_EPILOG = """example (a LAION or Re-LAION list: columns URL and TEXT, or url and caption; others: --url-col, --caption-col):
+  clipscale data prepare urls.parquet --out shards
 then: clipscale train --arch ladder-s --data-size N --samples-seen S --train-data 'shards/{00000..0000K}.tar'
 (the exact pattern and N are printed at the end, and kept in shards/stats.json)."""
 

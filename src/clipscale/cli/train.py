@@ -9,10 +9,10 @@ from clipscale.cli._parsing import RawFormatter, positive_int, renamed
 
 _EPILOG = """\
 examples:
-  clipscale train --arch ladder-xs --data-size 2000 --samples-seen 4000 --out runs/xs
-  clipscale train --arch ladder-e-s --world medium-v1 --data-size 2000 --samples-seen 4000 --checkpoints 2 --out runs/es
-  clipscale train --arch ladder-e-xs --world medium-v1 --data-size 2000 --schedule const-cooldown \\
-      --levels 2000,4000 --out runs/cool
+  clipscale train --arch ladder-xs --data-size 1000 --samples-seen 2000 --out runs/xs
+  clipscale train --arch ladder-e-s --world medium-v1 --data-size 1000 --samples-seen 2000 --checkpoints 2 --out runs/es
+  clipscale train --arch ladder-e-xs --world medium-v1 --data-size 1000 --schedule const-cooldown \\
+      --levels 1000,2000 --out runs/cool
   clipscale train --arch ladder-s --data-size 256 --samples-seen 512 --out runs/s \\
       --train-data 'shards/{000000..000001}.tar'
   torchrun --nproc_per_node 2 -m clipscale train --arch ladder-xs --data-size 256 --samples-seen 256 \\

@@ -133,6 +133,8 @@ def finish_study(spec: StudySpec, *, report: bool = True, wall_s: float = 0.0,
 
 def finetune_runs(spec: StudySpec, store, runs):
     """[finetune]: the fine-tuned rows (eval_type finetune), also appended to results.csv; or None."""
+    if not spec.finetune.tasks:
+        return None  # without [finetune], fitting and reporting need no torch (10 s to import here)
     from clipscale.evaluate.transfer import finetune_study
 
     return finetune_study(spec.finetune, store.root, [(r.name, store.run_dir(r.name)) for r in runs])
