@@ -108,9 +108,11 @@ def test_killed_subprocess_resumes_bit_identical(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (out / "done.json").exists(), "the run finished before it could be killed"
-    assert len(list((out / "checkpoints").glob("epoch_*.pt"))) < 10
+    kept = sorted(int(p.stem.split("_")[1]) for p in (out / "checkpoints").glob("epoch_*.pt"))
+    assert len(kept) < 10
     resumed = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"resuming from epoch {kept[-1]} (" in resumed.stderr  # the user is told where it goes on
     assert_bit_identical(state_dict(out / "checkpoints" / "epoch_10.pt"), state_dict(ref.final_checkpoint))
     assert json.loads(resumed.stdout)["steps"] == 160
 
