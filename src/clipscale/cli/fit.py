@@ -6,6 +6,7 @@ import json
 import sys
 import textwrap
 
+from clipscale.cli._parsing import nonnegative_int
 from clipscale.errors import FitError, UserInputError
 
 
@@ -18,7 +19,12 @@ def register(sub) -> None:
         description="Fit a scaling law per group of a results CSV (the paper's long schema, or a wide "
                     "table with one column per downstream dataset, which is reshaped). Error = 1 - metric "
                     "(fractions); compute is the column's unit (default total GMACs).",
-        epilog="methods:\n" + "\n".join(f"  {m.name}: {textwrap.fill(m.summary, 90, subsequent_indent='    ')}"
+        epilog="examples:\n  clipscale fit results.csv --n-boot 200\n"
+               "  clipscale fit results.csv --method logodds-sat --holdout-top 3 --out fits.csv   (also fits.json)\n"
+               "  clipscale fit results.csv --compare --holdout-top 3\n"
+               "  clipscale fit results.csv --method joint --size-col gmacs --size-unit gmacs --data-col samples_seen "
+               "--n-boot 50 --save-fits joint.json\n"
+               "methods:\n" + "\n".join(f"  {m.name}: {textwrap.fill(m.summary, 90, subsequent_indent='    ')}"
                                           for m in METHODS.values()),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     _table_args(p, METHODS)
@@ -68,8 +74,8 @@ def _output_args(p) -> None:
     p.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE",
                    help="method option, repeatable, e.g. --opt loss=huber --opt delta=0.05 (frontier), "
                         "--opt form=shifted (saturating), --opt nbins=5 (paper)")
-    p.add_argument("--n-boot", type=int, default=N_BOOT,
-                   help="bootstrap resamples for the intervals (default %(default)s)")
+    p.add_argument("--n-boot", type=nonnegative_int, default=N_BOOT,
+                   help="bootstrap resamples for the intervals, 0 for none (default %(default)s)")
     p.add_argument("--seed", type=int, default=SEED, help="bootstrap seed (default %(default)s)")
     h = p.add_mutually_exclusive_group()
     h.add_argument("--holdout-top-frac", type=float, metavar="F",
@@ -132,9 +138,7 @@ def run(args) -> int:
     found.meta["table"] = str(args.results)
     fits = found.frame()
     keys = [c for c in fits.columns[:fits.columns.get_loc("metric")]]
-    for _, row in fits[(fits["status"] == "ok") & (fits["message"].astype(str) != "")].iterrows():
-        group = ", ".join(str(row[k]) for k in keys) or "all rows"
-        print(f"clipscale: note: ({group}): {row['message']}", file=sys.stderr)
+    _once("note", fits[(fits["status"] == "ok") & (fits["message"].astype(str) != "")], keys)
     _warn_and_write(fits, args, found)
     if args.json:
         records = json.loads(fits.to_json(orient="records"))
@@ -198,6 +202,8 @@ def run_compare(args, df, holdout) -> int:
         from clipscale._io import atomic_write_with
 
         atomic_write_with(args.out, lambda p: table.to_csv(p, index=False))
+    keys = [c for c in table.columns[:table.columns.get_loc("method") + 1]]
+    _once("warning", table[table["status"] != "ok"], keys, noun="row", tail=" not backtested")
     if args.json:
         print(json.dumps(json.loads(table.to_json(orient="records")), indent=2))
     else:
@@ -206,6 +212,15 @@ def run_compare(args, df, holdout) -> int:
                                "display.float_format", "{:.3f}".format):
             print(table[cols].to_string(index=False))
     return 0
+
+
+def _once(level: str, rows, keys: list[str], noun: str = "group", tail: str = "") -> None:
+    """Each distinct message of `rows` once on stderr, with how many rows it concerns and the first few."""
+    for message, same in rows.groupby(rows["message"].astype(str), sort=False):
+        names = ["/".join(str(v) for v in r) for r in same[keys].itertuples(index=False)] if keys else []
+        shown = ", ".join(names[:3]) + (f", ... ({len(names) - 3} more)" if len(names) > 3 else "")
+        print(f"clipscale: {level}: {message} [{len(same)} {noun}{'s' * (len(same) != 1)}{tail}"
+              f"{': ' + shown if shown else ''}]", file=sys.stderr)
 
 
 def _text(fits, pd) -> str:

@@ -155,6 +155,8 @@ def study_notes(fit_note: str, plan: Plan | None, wall_s: float, missing: list[d
 
 def finetune_runs(spec: StudySpec, store, runs):
     """[finetune]: the fine-tuned rows (evaluation kind finetune), also appended to results.csv; or None."""
+    if not spec.finetune.tasks:
+        return None  # without [finetune], fitting and reporting need no torch (10 s to import here)
     from clipscale.evaluate.transfer import finetune_study
 
     return finetune_study(spec.finetune, [(r.name, store.run_dir(r.name)) for r in runs],

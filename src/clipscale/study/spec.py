@@ -61,6 +61,7 @@ class TrainSettings:
     train_data: str = ""                 # webdataset shards ('dir/{000000..000099}.tar'); "" = embedded
     cooldown: float = default("cooldown")  # levels_from = "cooldown": fraction of a level's steps cooled down
     warmup_samples: int = 0              # levels_from = "cooldown": warmup in samples; 0 = warmup x largest level
+    world: str = default("world")        # the embedded data's world (clipscale.data.worlds): part of each run's spec
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ class FinetuneSettings:
     limit: int = 0                       # at most this many images per split; 0 = all
     wise_alpha: float = 1.0              # WiSE-FT: 0 = zero-shot weights, 1 = fine-tuned
     train_images: int = 0                # fine-tune on the first N train images (limited data); 0 = all
-    head_init: str = "zeroshot"          # the head at step 0: zeroshot (text classifier) or probe (LP-FT)
+    head_init: str = "probe"             # the head at step 0: probe (LP-FT, measured best) or zeroshot (text classifier)
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,8 @@ class Run:
                 "engine": t.engine}
         if t.levels_from == "cooldown":
             spec.update(schedule="const-cooldown", cooldown=t.cooldown, warmup_samples=t.warmup_samples or None)
+        if t.world != default("world"):  # the full world's hashes stay those of before worlds were recorded
+            spec["world"] = t.world
         return spec
 
     @property
@@ -212,7 +215,7 @@ class Run:
         if not self.train.train_data:
             from clipscale.data.worlds import data_version
 
-            spec["embedded_data_version"] = data_version()  # grammar version (+ world unless full)
+            spec["embedded_data_version"] = data_version(self.train.world)  # grammar version (+ world unless full)
         blob = json.dumps(spec, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:8]
 
@@ -352,14 +355,14 @@ def _one_of(value: str, valid: tuple[str, ...], where: str) -> None:
 
 def validate(spec: StudySpec, where: str = "spec") -> None:
     """Check values (positivity, choices, known models); raise UserInputError naming the key."""
-    from clipscale.models import model_config
+    from clipscale.compute.configs import check_architecture
 
     a, t = spec.axes, spec.train
     for key in AXIS_KEYS:
         if not getattr(a, key):
             raise UserInputError(f"{where} [axes] {key}: an axis needs at least one value")
     for model in a.model:
-        model_config(model)  # NotFoundError lists the valid architectures
+        check_architecture(model)  # NotFoundError with the nearest names, before open_clip is imported
     for key in ("data_size", "samples_seen", "lr", "batch_size"):
         bad = [v for v in getattr(a, key) if v <= 0]
         if bad:
