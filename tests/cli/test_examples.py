@@ -202,11 +202,12 @@ def test_examples_of_train_run(shared, tmp_path, monkeypatch):
 
 
 def test_examples_of_the_analysis_commands_run(shared, tmp_path, monkeypatch):
-    """fit, plan and report on a results table, in the order a user would."""
+    """fit, plan, report and design on a results table, in the order a user would."""
     ws = _workspace(shared, tmp_path, monkeypatch, "results.csv", "curves.csv")
-    for command in ("fit", "plan", "report"):
+    for command in ("fit", "plan", "report", "design"):
         _run_examples(command)
     assert (ws / "fits.json").is_file() and (ws / "joint.json").is_file() and (ws / "report" / "index.html").is_file()
+    assert (ws / "replay" / "replay.csv").is_file()
 
 
 def test_examples_of_study_run(shared, tmp_path, monkeypatch):
@@ -217,7 +218,7 @@ def test_examples_of_study_run(shared, tmp_path, monkeypatch):
     def tiny(argv):
         if argv[1:3] == ["study", "init"]:
             (ws / "study.toml").write_text('name = "tiny"\n[axes]\nmodel = ["ladder-xs"]\ndata_size = [256]\n'
-                                           'samples_seen = [256, 512]\nbatch_size = [64]\n[train]\ncheckpoints = 2\n'
+                                           'samples_seen = [256, 512]\nbatch_size = [64]\n[train]\nepochs = 2\n'
                                            'levels_from = "checkpoints"\n[eval]\ntasks = ["embedded/colour"]\n'
                                            'limit = 48\n[launch]\njobs = 1\n')
 
