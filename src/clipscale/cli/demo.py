@@ -38,5 +38,10 @@ def _demo(args) -> int:
                              f"the replayed run did")
     else:
         outcome = run_study(spec, jobs=args.jobs, progress=not args.quiet, targets=targets)
-    print("\n".join(headline(outcome)))
+    lines = headline(outcome)
+    if spec.design.strategy == "adaptive":  # what the design chose, spent, and its interval at the target
+        from clipscale.study.adaptive import design_lines
+
+        lines += design_lines(spec)
+    print("\n".join(lines))
     return 1 if outcome.results is None or outcome.results.empty else 0
