@@ -10,7 +10,8 @@ def register(sub) -> None:
                                    "DIR/fits.csv and DIR/report/index.html. Rerunning resumes.")
     p.add_argument("--out", default="demo-out", help="output folder (default: demo-out)")
     p.add_argument("--preset", default="default", help="default (the law on embedded/objects, sized to "
-                   "--budget), smoke (< 60 s, CI), colour or objects (earlier fixed grids)")
+                   "--budget), adaptive (the same law, its runs chosen by an adaptive design), smoke "
+                   "(< 60 s, CI), colour or objects (earlier fixed grids)")
     p.add_argument("--budget", default=None, help="wall time for the whole demo: 600, 600s, 10m, 1.5h "
                    "(default: the preset's, 10m for the default preset); the grid is sized to it after "
                    "measuring this machine")
