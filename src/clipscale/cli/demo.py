@@ -16,8 +16,8 @@ def register(sub) -> None:
                        formatter_class=RawFormatter)
     p.add_argument("--out", default="demo-out", help="output folder")
     p.add_argument("--preset", default="default",
-                   help="default (the law on embedded/objects, sized to --budget), smoke (< 60 s, CI), colour or "
-                        "objects (earlier fixed grids)")
+                   help="default (the law on embedded/objects, sized to --budget), adaptive (the same law, its runs "
+                        "chosen by an adaptive design), smoke (< 60 s, CI), colour or objects (earlier fixed grids)")
     p.add_argument("--budget", default=None, help="wall time for the whole demo: 600, 600s, 10m, 1.5h "
                    "(default: the preset's, 10m for the default preset); the grid is sized to it after "
                    "measuring this machine")
@@ -57,5 +57,10 @@ def _run(args, spec, seconds) -> int:
                                      targets=targets)
     else:
         outcome = run_study(spec, jobs=args.jobs, progress=not args.quiet, targets=targets)
-    print("\n".join(headline(outcome)))
+    lines = headline(outcome)
+    if spec.design.strategy == "adaptive":  # what the design chose, spent, and its interval at the target
+        from clipscale.study.adaptive import design_lines
+
+        lines += design_lines(spec)
+    print("\n".join(lines))
     return 1 if outcome.results is None or outcome.results.empty else 0

@@ -140,8 +140,17 @@ def _run(args) -> int:
         else:
             outcome = run_study(spec, launcher=args.launcher, jobs=args.jobs, threads=args.threads,
                                 progress=not args.quiet)
-        print("\n".join(headline(outcome)))
+        print("\n".join(headline(outcome) + _design_lines(spec)))
     return 1 if outcome.missing else 0
+
+
+def _design_lines(spec) -> list[str]:
+    """An adaptive study's lines about its design (what it chose, spent, and its interval at the target)."""
+    if spec.design.strategy != "adaptive":
+        return []
+    from clipscale.study.adaptive import design_lines
+
+    return design_lines(spec)
 
 
 def _budget_arg(args) -> float:
@@ -227,6 +236,10 @@ def _status(args) -> int:
         why = f"  {row.reason}" if row.reason else ""
         branches = f"  [{row.branches}]" if row.branches else ""
         print(f"{row.state:<11} {row.run}  {row.samples_trained}/{row.samples_seen} samples{branches}{why}")
+    if spec.design.strategy == "adaptive":
+        from clipscale.study.adaptive import status_line
+
+        print(status_line(spec))
     counts = table["state"].value_counts().to_dict()
     print(f"{len(table)} runs: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
           + f"; compute spent {table['gmacs_spent'].sum():.4g} of {table['gmacs_total'].sum():.4g} total GMACs")

@@ -23,7 +23,7 @@ class Preset:
     file: str
     description: str
     #: the demo's targets (clipscale.study.summary, issue 10) are checked and stated; the smoke preset
-    #: promises a path, not a law
+    #: promises a path, not a law; the adaptive preset, a prediction at its target (its own lines)
     targets: bool = True
 
     @property
@@ -34,6 +34,9 @@ class Preset:
 PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset("default", "default.toml", "the README's demo: a law on embedded/objects (ImageNet's role) in the "
            "medium-v1 world, sized to a wall-time budget (10 minutes)"),
+    Preset("adaptive", "adaptive.toml", "the default demo's law chosen run by run: an adaptive design "
+           "(docs/design.md) picks which cool-down branches to train within the same budget (10 minutes)",
+           targets=False),
     Preset("smoke", "smoke.toml", "the same path in < 60 s (CI): tiny grid, no promise of a good law",
            targets=False),
     Preset("colour", "colour.toml", "the first demo: 18 fixed runs of the BPE ladder in the full world; "
