@@ -31,7 +31,8 @@ def _error_pct(model: str, checkpoint: Path, task: str, limit: int) -> float:
 
 def bench_model(model: str, levels: list[int], args, root: Path) -> list[dict]:
     """Rows: level, cosine error, branch error (percent), samples and wall seconds of each side."""
-    base = dict(model=model, data_size=args.data_size, batch_size=args.batch_size, num_threads=args.threads)
+    base = dict(model=model, data_size=args.data_size, batch_size=args.batch_size, num_threads=args.threads,
+                world=args.world)
     rows, t = [], time.perf_counter()
     cosine = {}
     for level in levels:
@@ -68,12 +69,9 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=0, help="test images per task; 0 = all")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--warmup-samples", type=int, default=0, help="trunk warmup; 0 = 10%% of the smallest level")
-    ap.add_argument("--world", default="", help="embedded world (clipscale.data.worlds), e.g. medium-v1")
+    ap.add_argument("--world", default="full", help="embedded world (clipscale.data.worlds), e.g. medium-v1: "
+                                                    "part of each run's spec, its checkpoints evaluated in it")
     args = ap.parse_args()
-    if args.world:
-        from clipscale.data.worlds import set_world
-
-        set_world(args.world)
     levels = [int(v) for v in args.levels.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         rows = [r for m in args.models.split(",") for r in bench_model(m, levels, args, Path(tmp))]

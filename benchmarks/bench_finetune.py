@@ -9,8 +9,8 @@ fine-tuning on those images (clipscale.evaluate.transfer). Then error = 1 - top-
 family is fitted against pre-training compute (total GMACs) with clipscale.laws, with a backtest:
 fit on all but the HOLDOUT largest-compute points, predict those (miss in error-percentage points).
 
-    nice -n 10 python benchmarks/bench_finetune.py --study /work/exp/d3 --world medium-v1 --out /tmp/ft
-    nice -n 10 python benchmarks/bench_finetune.py --study /work/exp/d3 --world medium-v1 --head-init probe  # LP-FT
+    nice -n 10 python benchmarks/bench_finetune.py --study /work/exp/d3 --out /tmp/ft   # LP-FT (the default)
+    nice -n 10 python benchmarks/bench_finetune.py --study /work/exp/d3 --head-init zeroshot
     nice -n 10 python benchmarks/bench_finetune.py --quick              # pre-trains ladder-xs 1K, 2K, 4K
 """
 from __future__ import annotations
@@ -72,14 +72,14 @@ def study_points(study: Path, models: set[str] | None = None) -> list[Point]:
     return points
 
 
-def pretrain_points(root: Path, grid) -> list[Point]:
+def pretrain_points(root: Path, grid, world: str = "full") -> list[Point]:
     """Pre-train each (arch, samples) of `grid` on the embedded data (finished runs are reused)."""
     from clipscale.train import TrainSpec, train
 
     points = []
     for arch, samples in grid:
         run_dir = root / f"{arch}-{samples}"
-        train(TrainSpec(arch, data_size=samples, samples_seen=samples, epochs=1, num_threads=2), run_dir)
+        train(TrainSpec(arch, data_size=samples, samples_seen=samples, epochs=1, num_threads=2, world=world), run_dir)
         ck = sorted(run_dir.glob("checkpoints/epoch_*.pt"))[-1]
         points.append(Point(run_dir.name, arch, ck, {"name": run_dir.name, "upstream_dataset": "embedded"}))
     return points
@@ -151,22 +151,19 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--study", type=Path, default=None, help="a finished study folder: fine-tune its study points")
     p.add_argument("--models", default="", help="with --study: only these architectures (comma-separated)")
-    p.add_argument("--world", default="", help="embedded world of the pre-training (clipscale.data.worlds)")
+    p.add_argument("--world", default="full", help="without --study: the embedded world to pre-train in "
+                                                   "(a study's runs record their own)")
     p.add_argument("--out", default=None, help="keep runs, fine-tunings and the tables here (default: a temp folder)")
     p.add_argument("--quick", action="store_true", help="without --study: pre-train ladder-xs at 1K, 2K, 4K only")
     p.add_argument("--task", default=TASK, help="classification task with a train split (default: %(default)s)")
     p.add_argument("--train-images", type=int, default=FT["train_images"], help="fine-tuning images (default: %(default)s)")
     p.add_argument("--ft-epochs", type=int, default=FT["epochs"], help="fine-tuning epochs (default: %(default)s)")
     p.add_argument("--ft-lr", type=float, default=FT["lr"], help="fine-tuning peak lr (default: %(default)s)")
-    p.add_argument("--head-init", default="zeroshot", help="zeroshot or probe (LP-FT) (default: %(default)s)")
+    p.add_argument("--head-init", default="probe", help="probe (LP-FT) or zeroshot (default: %(default)s)")
     p.add_argument("--points", default="", help="with --study: only points whose name matches this regex")
     p.add_argument("--method", default="frontier", help="law-fitting method (clipscale.laws.METHODS)")
     p.add_argument("--holdout", type=int, default=3, help="largest-compute points held out by the backtest")
     args = p.parse_args(argv)
-    if args.world:
-        from clipscale.data.worlds import set_world
-
-        set_world(args.world)  # before the task registry is built: task versions name the world
     from clipscale.evaluate.finetune import Recipe
 
     recipe = Recipe(train_images=args.train_images, epochs=args.ft_epochs, lr=args.ft_lr,
@@ -176,7 +173,7 @@ def main(argv=None) -> int:
         root = Path(args.out or tmp)
         models = {m for m in args.models.split(",") if m}
         points = (study_points(args.study, models) if args.study
-                  else pretrain_points(root, QUICK if args.quick else GRID))
+                  else pretrain_points(root, QUICK if args.quick else GRID, args.world))
         points = [p for p in points if re.search(args.points, p.name)]
         df = measure(points, root, args.task, recipe)
         err = errors(df)

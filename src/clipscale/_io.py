@@ -21,6 +21,13 @@ from typing import Any, Callable, Iterator
 from clipscale.errors import UserInputError
 
 
+def cache_root() -> Path:
+    """clipscale's cache folder: $CLIPSCALE_CACHE, else $XDG_CACHE_HOME/clipscale, else ~/.cache/clipscale."""
+    if os.environ.get("CLIPSCALE_CACHE"):
+        return Path(os.environ["CLIPSCALE_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "clipscale"
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it over `path` only if the block succeeds."""

@@ -57,7 +57,23 @@ def choices_hint(valid: Iterable[str], limit: int = 20) -> str:
     return f"valid choices: {shown}{more}"
 
 
+def did_you_mean(name: str, valid: Iterable[str], n: int = 3) -> list[str]:
+    """The valid names nearest to `name` (difflib's ratio >= 0.6), best first; [] when none is near."""
+    import difflib
+
+    names = sorted(set(map(str, valid)))
+    near = difflib.get_close_matches(name, names, n=n)
+    if not near:  # a case slip (vit-b-32) is not "far"
+        lower = {v.lower(): v for v in names}
+        near = [lower[m] for m in difflib.get_close_matches(name.lower(), list(lower), n=n)]
+    return near
+
+
 def unknown(kind: str, name: str, valid: Iterable[str], fix: str = "") -> NotFoundError:
-    """A NotFoundError for `name` that lists the valid choices."""
-    msg = f"unknown {kind} {name!r}; {choices_hint(valid)}"
-    return NotFoundError(msg + (f"; {fix}" if fix else ""))
+    """A NotFoundError for `name` that names the nearest valid names ("did you mean") and lists the
+    valid choices (only their count, when there are many and some are near)."""
+    valid = sorted(set(map(str, valid)))
+    near = did_you_mean(str(name), valid)
+    guess = f"did you mean {' or '.join(map(repr, near))}? " if near else ""
+    listed = f"({len(valid)} valid choices)" if near and len(valid) > 20 else choices_hint(valid)
+    return NotFoundError(f"unknown {kind} {name!r}; {guess}{listed}" + (f"; {fix}" if fix else ""))

@@ -7,10 +7,11 @@ import dataclasses
 import pytest
 
 from clipscale.cli.train import register, spec_of
+from clipscale.data.worlds import WORLDS
 from clipscale.train import TrainSpec
 from clipscale.train.spec import COOLDOWN_SHAPES, ENGINES, PRECISIONS, RUN_SCHEDULES
 
-REQUIRED = ["--model", "ladder-xs", "--data-size", "256", "--out", "run"]
+REQUIRED = ["--arch", "ladder-xs", "--data-size", "256", "--out", "run"]
 FIELDS = {f.name: f for f in dataclasses.fields(TrainSpec)}
 
 
@@ -26,7 +27,7 @@ def test_every_option_defaults_to_the_dataclass_default():
     # Set by the study runner and the cool-down branches, not by a person at the command line.
     assert set(FIELDS) - by_cli == {"warmup_samples", "epoch_ends"}
     with_default = {n for n in by_cli if FIELDS[n].default is not dataclasses.MISSING}
-    assert len(with_default) == 14
+    assert len(with_default) == 15
     for name in with_default:
         assert args[name] == FIELDS[name].default, f"--{name.replace('_', '-')} default differs from TrainSpec's"
 
@@ -34,7 +35,7 @@ def test_every_option_defaults_to_the_dataclass_default():
 def test_choices_are_the_spec_constants():
     choices = {a.dest: tuple(a.choices) for a in _parser()._actions if a.choices is not None}
     assert choices == {"precision": PRECISIONS, "engine": ENGINES, "schedule": RUN_SCHEDULES,
-                       "cooldown_shape": COOLDOWN_SHAPES}
+                       "cooldown_shape": COOLDOWN_SHAPES, "world": tuple(WORLDS)}
 
 
 def test_the_command_line_without_options_is_the_default_spec():

@@ -6,7 +6,7 @@ import pytest
 
 from clipscale.data import (COLOURS, POSITIONS, RELATIONS, SHAPES, TEXTURES, caption, render, sample_obj,
                             sample_relation, sample_scene, sample_text, scene_of)
-from clipscale.data.render import shape_mask
+from clipscale.data.draw import shape_mask
 from clipscale.errors import NotFoundError
 
 

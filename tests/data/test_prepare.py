@@ -58,7 +58,7 @@ def prepared(tmp_path_factory):
         f = _url_list(s, folder)
         with contextlib.redirect_stdout(buf):
             rc = main(["data", "prepare", str(f), "--out", str(folder / "out"), "--image-size", "32",
-                       "--threads", "4", "--samples-per-shard", "4", "--timeout", "1", "--no-progress"])
+                       "--download-threads", "4", "--samples-per-shard", "4", "--timeout", "1", "--quiet"])
     return folder, f, rc, buf.getvalue().strip().splitlines()
 
 
@@ -89,9 +89,9 @@ def test_shards_read_back_with_captions(prepared):
 def test_train_runs_on_the_shards(prepared):
     folder = prepared[0]
     stats = json.loads((folder / "out" / "stats.json").read_text())
-    rc = main(["train", "--model", "ladder-xs", "--data-size", str(stats["fetched"]), "--samples-seen", "8",
+    rc = main(["train", "--arch", "ladder-xs", "--data-size", str(stats["fetched"]), "--samples-seen", "8",
                "--batch-size", "4", "--out", str(folder / "run"), "--train-data", stats["train_data"],
-               "--no-progress", "--threads", "1"])
+               "--quiet", "--threads", "1"])
     assert rc == 0
     assert any((folder / "run").iterdir())
 
@@ -157,7 +157,7 @@ def test_sigkill_then_rerun_resumes(tmp_path):
         pd.DataFrame({"URL": urls, "TEXT": [f"c{i}" for i in range(len(urls))]}).to_parquet(f)
         out = tmp_path / "o"
         cmd = [sys.executable, "-m", "clipscale", "data", "prepare", str(f), "--out", str(out), "--image-size", "32",
-               "--threads", "1", "--samples-per-shard", "2", "--timeout", "10", "--no-progress"]
+               "--download-threads", "1", "--samples-per-shard", "2", "--timeout", "10", "--quiet"]
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
         p = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 90

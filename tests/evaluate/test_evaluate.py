@@ -65,8 +65,10 @@ def test_linear_probe_beats_chance_on_digits(xs):
 
 
 def test_unknown_task_lists_choices():
+    with pytest.raises(NotFoundError, match="did you mean 'embedded/objects'"):
+        ev.evaluate("ladder-xs", None, ["embedded/objcts"])
     with pytest.raises(NotFoundError, match="valid choices: .*digits"):
-        ev.evaluate("ladder-xs", None, ["embedded/nope"])
+        ev.evaluate("ladder-xs", None, ["qqq"])
     assert ev.IMAGENET_ROLE_TASK in ev.list_tasks("embedded/*")
     assert set(ev.DEFAULT_EMBEDDED_TASKS) <= set(ev.list_tasks())
 

@@ -117,6 +117,6 @@ def test_cli_fit_writes_fits_json_beside_the_csv_and_plan_needs_a_joint_fit(tmp_
     assert len(back.entries) == len(csv) == 4 and {e.method for e in back.entries} == {"frontier"}
     assert np.allclose(back.frame()["alpha"], csv["alpha"])
     capsys.readouterr()
-    assert main(["plan", "--fit", str(tmp_path / "fits.json"), "--budget", "1e12"]) == 2
+    assert main(["plan", "--fit", str(tmp_path / "fits.json"), "--compute", "1e12"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "holds no joint-law fit" in err

@@ -37,7 +37,7 @@ def test_cli_fit_joint_json_backtest_and_plan(tmp_path, capsys):
     assert row["backtest_n_heldout"] == 5 and row["backtest_mae"] < 0.05
     entry = load_fits(fits)[0]
     assert entry["fit"].n_points == 24 and entry["cost"](1e9) == pytest.approx(6e9)
-    rc = main(["plan", "--fit", str(fits), "--budget", "1e20", "1e24"])
+    rc = main(["plan", "--fit", str(fits), "--compute", "1e20", "1e24"])
     out = capsys.readouterr().out
     assert rc == 0 and "nearest trained architecture" in out
     assert "extrapolation: the budget lies" in out.split("budget 1e+24")[1]
@@ -56,7 +56,7 @@ def test_bad_inputs_are_one_line(tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "is not numeric" in err
     assert main(["fit", str(path), "--method", "joint", "--error-col", "loss"]) == 2
     assert "--size-col" in capsys.readouterr().err
-    assert main(["plan", "--fit", str(tmp_path / "none.json"), "--budget", "1e12"]) == 2
+    assert main(["plan", "--fit", str(tmp_path / "none.json"), "--compute", "1e12"]) == 2
     assert "fits file not found" in capsys.readouterr().err
 
 

@@ -95,10 +95,33 @@ def test_offline_says_so_in_one_line_and_names_results(tmp_path, monkeypatch):
     assert proc.stderr.count("\n") == 1 and "--results" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_paper_fit_command(paper_dir, tmp_path, capsys):
-    out = tmp_path / "fits.csv"
-    assert main(["paper", "fit", "--results", str(paper_dir / "zeroshot_results.csv"), "--out", str(out),
-                 "--n-boot", "100"]) == 0
+def _example(capsys, action: str) -> list[str]:
+    """The example of `clipscale paper ACTION` on `clipscale paper --help` (tests/cli/test_examples.py
+    runs the other pages' examples; these run here, with their checks)."""
+    assert main(["paper", "--help"]) == 0
+    [argv] = [line.split() for line in capsys.readouterr().out.splitlines()
+              if line.strip().startswith(f"clipscale paper {action} ")]
+    return argv[1:]
+
+
+def _tables_here(folder, paper_dir, monkeypatch, only=None):
+    """The paper's tables in `folder` (the examples name zeroshot_results.csv), the working directory."""
+    folder.mkdir(exist_ok=True)
+    results = pd.read_csv(paper_dir / "zeroshot_results.csv")
+    if only:
+        results = results[results["downstream_dataset"] == only]
+    results.to_csv(folder / "zeroshot_results.csv", index=False)
+    for name in ("imagenet_zeroshot_learning_curves.csv", "trained_models_info.csv", "arch_info.csv"):
+        shutil.copy(paper_dir / name, folder)
+    monkeypatch.chdir(folder)
+
+
+def test_paper_fit_command(paper_dir, tmp_path, capsys, monkeypatch):
+    argv = _example(capsys, "fit")
+    assert argv == ["paper", "fit", "--results", "zeroshot_results.csv", "--out", "paper-fits.csv", "--n-boot", "100"]
+    _tables_here(tmp_path, paper_dir, monkeypatch)
+    out = tmp_path / "paper-fits.csv"
+    assert main(argv) == 0
     assert "E = 5.86 · C^-0.11" in capsys.readouterr().out
     fits = pd.read_csv(out)
     paper = fits[fits["variant"] == "paper"]
@@ -127,10 +150,13 @@ def test_learning_curve_axes_follow_the_runs_facts(paper_dir):
 
 
 @pytest.mark.slow
-def test_paper_figures_command(paper_dir, tmp_path, capsys):
-    out = tmp_path / "figs"
-    assert main(["paper", "figures", "--results", str(paper_dir / "zeroshot_results.csv"), "--out", str(out),
-                 "--n-boot", "100"]) == 0
+def test_paper_figures_command(paper_dir, tmp_path, capsys, monkeypatch):
+    argv = _example(capsys, "figures")
+    assert argv == ["paper", "figures", "--results", "zeroshot_results.csv", "--out", "paper-figures",
+                    "--n-boot", "100"]
+    _tables_here(tmp_path, paper_dir, monkeypatch)
+    out = tmp_path / "paper-figures"
+    assert main(argv) == 0
     printed = capsys.readouterr().out
     for stem in ("scaling_imagenet1k", "scaling_imagenet_robustness", "scaling_mscoco_image_retrieval",
                  "scaling_flickr30k_image_retrieval", "scaling_mscoco_text_retrieval_corrected",
@@ -163,24 +189,20 @@ def test_prediction_mae_matches_the_paper_notebook(paper_dir):
 
 
 @pytest.mark.slow
-def test_paper_report_command(paper_dir, tmp_path, capsys):
+def test_paper_report_command(paper_dir, tmp_path, capsys, monkeypatch):
+    argv = _example(capsys, "report")
+    assert argv == ["paper", "report", "--results", "zeroshot_results.csv", "--out", "paper-report"]
     # A small copy of the tables (ImageNet rows only) keeps the report quick; curves sit beside it.
-    folder = tmp_path / "tables"
-    folder.mkdir()
-    results = pd.read_csv(paper_dir / "zeroshot_results.csv")
-    results[results["downstream_dataset"] == "imagenet1k"].to_csv(folder / "zeroshot_results.csv", index=False)
-    for name in ("imagenet_zeroshot_learning_curves.csv", "trained_models_info.csv", "arch_info.csv"):
-        shutil.copy(paper_dir / name, folder)
-    assert main(["paper", "report", "--results", str(folder / "zeroshot_results.csv"), "--out",
-                 str(tmp_path / "report")]) == 0
-    index = tmp_path / "report" / "index.html"
-    assert str(index) in capsys.readouterr().out
+    _tables_here(tmp_path / "tables", paper_dir, monkeypatch, only="imagenet1k")
+    assert main(argv) == 0
+    index = tmp_path / "tables" / "paper-report" / "index.html"
+    assert "index.html" in capsys.readouterr().out
     html = index.read_text()
     assert "Cherti et al., CVPR 2023" in html and "imagenet1k" in html
     assert "G/14 (68B)" in html  # the notebook's predictions, shown as predicted vs actual
     # ... labelled in-sample (they were fitted), while the backtest holds runs out of the fit
-    assert (tmp_path / "report" / "predictions_in_sample.csv").exists()
-    bt = pd.read_csv(tmp_path / "report" / "backtest.csv")
+    assert (index.parent / "predictions_in_sample.csv").exists()
+    bt = pd.read_csv(index.parent / "backtest.csv")
     assert len(bt) > 0 and "G/14 (68B)" not in bt.to_string()
 
 

@@ -131,13 +131,19 @@ def test_cli_report(tmp_path, synthetic_results, synthetic_curves, capsys):
     assert data["methods"] == ["paper", "frontier"] and len(data["curves"]["runs"]) == 4
 
 
-def test_cli_empty_and_unparsable_files_still_give_a_page(tmp_path):
-    (tmp_path / "empty.csv").write_text("")
-    (tmp_path / "bad.csv").write_text('a,b\n1,"unterminated\n')
-    assert main(["report", str(tmp_path / "empty.csv"), "--out", str(tmp_path / "o1"), "--n-boot", "0"]) == 0
-    assert "is empty" in embedded(tmp_path / "o1" / "index.html")["problems"][0]
-    assert main(["report", str(tmp_path / "bad.csv"), "--out", str(tmp_path / "o2"), "--n-boot", "0"]) == 0
-    assert "could not be read as CSV" in embedded(tmp_path / "o2" / "index.html")["problems"][0]
+@pytest.mark.parametrize("text, said", [
+    ("", "is empty"),
+    ('a,b\n1,"unterminated\n', "could not be read as CSV"),
+    ("arch,gmacs_total\n", "no rows"),
+    ("this is no table\nat all\n", "none of the results table's columns"),
+])
+def test_cli_empty_or_malformed_tables_are_one_line_errors(tmp_path, capsys, text, said):
+    """Given on the command line, a table must be one: exit 2 and one line, no page (the library still
+    draws a page that names the problem: test_empty_results_still_give_a_page)."""
+    (tmp_path / "t.csv").write_text(text)
+    assert main(["report", str(tmp_path / "t.csv"), "--out", str(tmp_path / "o"), "--n-boot", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and said in err and not (tmp_path / "o").exists()
 
 
 def test_cli_user_errors_exit_2(tmp_path, synthetic_results, capsys):

@@ -41,10 +41,10 @@ def tiny_spec(tmp: Path, *, models=("ladder-xs",), samples=(256, 512), lr=(2e-3,
     return path
 
 
-def cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run `python -m clipscale ARGS` as a real process."""
+def cli(*args: str, timeout: float = 600, cwd=None) -> subprocess.CompletedProcess:
+    """Run `python -m clipscale ARGS` as a real process (in folder `cwd`)."""
     return subprocess.run([sys.executable, "-m", "clipscale", *args], capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, cwd=cwd)
 
 
 @pytest.fixture

@@ -137,10 +137,11 @@ def test_a_budgeted_run_records_planned_and_observed_speeds(tiny, monkeypatch):
 
 
 def test_an_elastic_run_chooses_its_largest_level_from_the_time_it_was_given(tiny, monkeypatch):
-    """[budget] elastic: planned with a speed ~40x too slow, the run has far more time than its grid
-    needs, so its trunk takes the largest level allowed (4x the planned one); the results, the
-    status and the record agree on it, and every smaller level is the planned one. (At 10x too slow
-    it failed on a loaded CI machine that trained only ~2x faster than planned.)"""
+    """[budget] elastic: the plan gives the run 20x the seconds its grid needs, so its trunk takes the
+    largest level allowed (4x the planned one); the results, the status and the record agree on it,
+    and every smaller level is the planned one. (A plan only made with a too-slow speed failed on a
+    loaded machine: at 200 and then 60 samples/s, a machine busy with other work trained slower.)"""
+    import dataclasses
     import json
 
     import pandas as pd
@@ -151,15 +152,18 @@ def test_an_elastic_run_chooses_its_largest_level_from_the_time_it_was_given(tin
 
     spec = load_spec(tiny(models=("ladder-e-xxs",), samples=(256, 1024), levels_from="cooldown",
                           extra="[budget]\nelastic = true"))
-    monkeypatch.setattr(budget, "plan", lambda s, sec: plan(s, sec, speeds={"ladder-e-xxs": 60.0},
-                                                             n_eval_images=64))
+    def generous(s, sec):
+        p = plan(s, sec, speeds={"ladder-e-xxs": 60.0}, n_eval_images=64)
+        return dataclasses.replace(p, run_s={name: 20 * v for name, v in p.run_s.items()})
+
+    monkeypatch.setattr(budget, "plan", generous)
     outcome, p = run_with_budget(spec, 40, jobs=1, progress=False, report=False)
     (run,) = p.spec.runs()
     assert run.elastic
     record = json.loads((outcome.out_dir / "runs" / run.name / TOP_FILE).read_text())
     planned = p.spec.axes.samples_seen
     assert record["planned"] == planned[-1] and record["level"] == 4 * planned[-1]
-    assert record["seconds_left"] > 0 and record["samples_per_s"] > 60
+    assert record["seconds_left"] > 0
     seen = sorted(pd.read_csv(outcome.out_dir / "results.csv")["samples_seen"])
     assert seen == [*planned[:-1], record["level"]]
     assert "(largest chosen while training)" in study_status(p.spec)["branches"].iloc[0]

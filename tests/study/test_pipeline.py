@@ -118,12 +118,19 @@ def test_slurm_launcher_through_submitit_local_executor(tiny):
 
 
 @pytest.mark.slow
-def test_smoke_demo_writes_results_fits_and_report(tmp_path, run_cli):
+def test_smoke_demo_writes_results_fits_and_report(tmp_path, run_cli, capsys):
+    """The example on `clipscale demo --help` (tests/cli/test_examples.py runs the other pages' examples)."""
+    from clipscale.cli import main
+
+    assert main(["demo", "--help"]) == 0
+    [argv] = [line.split()[:6] for line in capsys.readouterr().out.splitlines()
+              if line.strip().startswith("clipscale demo")]
+    assert argv[1:] == ["demo", "--preset", "smoke", "--out", "smoke"], "update this test with the example"
     t0 = time.time()
-    proc = run_cli("demo", "--preset", "smoke", "--out", str(tmp_path / "demo"), "--quiet")
+    proc = run_cli(*argv[1:], "--quiet", cwd=tmp_path)
     wall = time.time() - t0
     assert proc.returncode == 0, proc.stderr[-3000:]
-    out = tmp_path / "demo"
+    out = tmp_path / "smoke"
     results = pd.read_csv(out / "results.csv")
     fits = pd.read_csv(out / "fits.csv")
     assert results["arch"].nunique() == 3 and results["data_size"].nunique() == 2

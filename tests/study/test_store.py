@@ -136,3 +136,30 @@ def test_progress_shows_the_planned_time_left_before_the_first_steps(tmp_path):
     unplanned = io.StringIO()
     Progress(Store(tmp_path), spec.runs(), stream=unplanned, every_s=0).poll()
     assert "time left known after the first logged steps" in unplanned.getvalue()
+
+
+def test_progress_says_which_runs_resume(tmp_path):
+    """A run killed in an earlier `study run` (a checkpoint, no result) is announced as resuming,
+    with the samples it had trained; a fresh one as starting, however far it got before a poll."""
+    import io
+    import json
+
+    from clipscale.study import spec_from_dict
+    from clipscale.study.progress import Progress
+
+    spec = spec_from_dict({"name": "p", "out": str(tmp_path),
+                           "axes": {"model": ["ladder-xs"], "data_size": [256], "samples_seen": [256, 512],
+                                    "batch_size": [64]}})
+    fresh, killed = spec.runs()
+    store = Store(tmp_path)
+    (store.run_dir(killed.name) / "checkpoints").mkdir(parents=True)
+    (store.run_dir(killed.name) / "metrics.jsonl").write_text(json.dumps({"step": 2, "samples_seen": 128}) + "\n")
+    stream = io.StringIO()
+    bar = Progress(store, spec.runs(), stream=stream, every_s=0)
+    for run in (fresh, killed):
+        store.mark(run.name, "running")
+    store.run_dir(fresh.name).mkdir(parents=True)
+    (store.run_dir(fresh.name) / "metrics.jsonl").write_text(json.dumps({"step": 3, "samples_seen": 192}) + "\n")
+    bar.poll()
+    text = stream.getvalue()
+    assert f"resume {killed.name} (from 128 samples trained)" in text and f"start  {fresh.name}" in text

@@ -15,20 +15,20 @@ from .helpers import assert_bit_identical, state_dict, tiny_spec
 
 
 def _cli(*args):
-    return main(["train", "--no-progress", "--threads", "1", *args])
+    return main(["train", "--quiet", "--threads", "1", *args])
 
 
 def test_unknown_model_lists_choices_and_writes_nothing(tmp_path, capsys):
     with pytest.raises(NotFoundError, match="ladder-xs"):
         train(tiny_spec(model="ladder-xxs"), tmp_path / "run", progress=False)
     assert not (tmp_path / "run").exists()
-    rc = _cli("--model", "nope", "--data-size", "256", "--samples-seen", "512", "--out", str(tmp_path / "r"))
+    rc = _cli("--arch", "nope", "--data-size", "256", "--samples-seen", "512", "--out", str(tmp_path / "r"))
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "unknown architecture 'nope'" in err[0]
 
 
 def test_batch_larger_than_data_is_a_one_line_error(tmp_path, capsys):
-    rc = _cli("--model", "ladder-xs", "--data-size", "64", "--samples-seen", "512", "--out", str(tmp_path / "r"))
+    rc = _cli("--arch", "ladder-xs", "--data-size", "64", "--samples-seen", "512", "--out", str(tmp_path / "r"))
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "larger than the data" in err[0] and "--batch-size" in err[0]
 

@@ -77,9 +77,9 @@ def test_resume_with_another_schedule_is_refused(tmp_path):
 @pytest.mark.slow
 def test_killed_branch_reruns_bit_identical(tmp_path):
     levels = "1280,5120"  # the long branch cools down over 40 steps in 10 checkpoints: time to kill it
-    cmd = [sys.executable, "-m", "clipscale", "train", "--model", "ladder-xs", "--data-size", "256",
-           "--batch-size", "32", "--epochs", "10", "--threads", "1", "--schedule", "const-cooldown",
-           "--levels", levels, "--no-progress"]
+    cmd = [sys.executable, "-m", "clipscale", "train", "--arch", "ladder-xs", "--data-size", "256",
+           "--batch-size", "32", "--checkpoints", "10", "--threads", "1", "--schedule", "const-cooldown",
+           "--levels", levels, "--quiet"]
     ref = subprocess.run(cmd + ["--out", str(tmp_path / "ref")], capture_output=True, text=True, timeout=600)
     assert ref.returncode == 0, ref.stderr[-2000:]
     out = tmp_path / "killed"

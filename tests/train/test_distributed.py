@@ -15,13 +15,21 @@ from .helpers import state_dict, tiny_spec
 
 
 @pytest.mark.slow
-def test_two_processes_equal_one_process(tiny_run, tmp_path):
-    out = tmp_path / "ddp"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "clipscale", "train", "--model", "ladder-xs", "--data-size", "256", "--samples-seen", "256",
-           "--batch-size", "32", "--epochs", "2", "--threads", "1", "--no-progress", "--out", str(out)]
+def test_two_processes_equal_one_process(tiny_run, tmp_path, capsys):
+    """The torchrun example of `clipscale train --help` (tests/cli/test_examples.py runs the others)."""
+    from clipscale.cli import main
+
+    assert main(["train", "--help"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    i = next(i for i, line in enumerate(lines) if line.strip().startswith("torchrun "))
+    example = (lines[i].rstrip(" \\") + " " + lines[i + 1]).split()
+    assert example == ["torchrun", "--nproc_per_node", "2", "-m", "clipscale", "train", "--arch", "ladder-xs",
+                       "--data-size", "256", "--samples-seen", "256", "--batch-size", "32", "--checkpoints", "2",
+                       "--out", "runs/ddp"], "the example must stay tiny_run's spec"
+    out = tmp_path / "runs" / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", *example[1:], "--threads", "1", "--quiet"]
     env = os.environ | {"OMP_NUM_THREADS": "1"}
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads(proc.stdout.strip().splitlines()[-1])  # one summary line: rank 0 only
     assert summary["extra"]["world_size"] == 2 and summary["samples_seen"] == 256

@@ -98,9 +98,9 @@ def test_killed_subprocess_resumes_bit_identical(tmp_path):
     spec = tiny_spec(data_size=256, samples_seen=5120, epochs=10)  # 160 steps: time to kill it mid-run
     ref = train(spec, tmp_path / "ref", progress=False)
     out = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "clipscale", "train", "--model", "ladder-xs", "--data-size", "256",
-           "--samples-seen", "5120", "--batch-size", "32", "--epochs", "10", "--threads", "1",
-           "--no-progress", "--out", str(out)]
+    cmd = [sys.executable, "-m", "clipscale", "train", "--arch", "ladder-xs", "--data-size", "256",
+           "--samples-seen", "5120", "--batch-size", "32", "--checkpoints", "10", "--threads", "1",
+           "--quiet", "--out", str(out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while not (out / "checkpoints" / "epoch_1.pt").exists() and proc.poll() is None and time.time() < deadline:
@@ -108,9 +108,11 @@ def test_killed_subprocess_resumes_bit_identical(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (out / "done.json").exists(), "the run finished before it could be killed"
-    assert len(list((out / "checkpoints").glob("epoch_*.pt"))) < 10
+    kept = sorted(int(p.stem.split("_")[1]) for p in (out / "checkpoints").glob("epoch_*.pt"))
+    assert len(kept) < 10
     resumed = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"resuming from epoch {kept[-1]} (" in resumed.stderr  # the user is told where it goes on
     assert_bit_identical(state_dict(out / "checkpoints" / "epoch_10.pt"), state_dict(ref.final_checkpoint))
     assert json.loads(resumed.stdout)["steps"] == 160
 

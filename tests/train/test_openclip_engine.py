@@ -117,8 +117,8 @@ def test_torchrun_on_cpu_through_open_clip_train(tmp_path):
 
     out = tmp_path / "ocd"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "clipscale", "train", "--engine", "open_clip", "--model", "ladder-xs", "--data-size", "256",
-           "--samples-seen", "256", "--batch-size", "32", "--epochs", "2", "--no-progress", "--out", str(out)]
+           "-m", "clipscale", "train", "--engine", "open_clip", "--arch", "ladder-xs", "--data-size", "256",
+           "--samples-seen", "256", "--batch-size", "32", "--checkpoints", "2", "--quiet", "--out", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=os.environ | {"OMP_NUM_THREADS": "1"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = json.loads(proc.stdout.strip().splitlines()[-1])

@@ -55,7 +55,7 @@ def test_train_cli_warns_once_on_emulated_bf16_and_proceeds(monkeypatch, capsys,
     calls = []
     monkeypatch.setattr(clipscale.train, "train", _fake_train(calls))
     monkeypatch.setattr(precision, "detect_bf16", lambda: precision.Bf16Support(100.0, 30.0, False))
-    rc = main(["train", "--model", "ladder-xs", "--data-size", "256", "--samples-seen", "256",
+    rc = main(["train", "--arch", "ladder-xs", "--data-size", "256", "--samples-seen", "256",
                "--precision", "bf16", "--out", str(tmp_path / "r")])
     err = capsys.readouterr().err
     assert rc == 0 and calls == ["bf16"]
@@ -70,7 +70,7 @@ def test_train_cli_silent_on_native_bf16(monkeypatch, capsys, tmp_path):
     calls = []
     monkeypatch.setattr(clipscale.train, "train", _fake_train(calls))
     monkeypatch.setattr(precision, "detect_bf16", lambda: precision.Bf16Support(100.0, 250.0, True))
-    rc = main(["train", "--model", "ladder-xs", "--data-size", "256", "--samples-seen", "256",
+    rc = main(["train", "--arch", "ladder-xs", "--data-size", "256", "--samples-seen", "256",
                "--precision", "bf16", "--out", str(tmp_path / "r")])
     assert rc == 0 and calls == ["bf16"]
     assert "native bf16" not in capsys.readouterr().err

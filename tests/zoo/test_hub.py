@@ -153,7 +153,28 @@ def test_cli_offline_error(hub, tmp_path):
     out = _cli(["zoo", "download", "--model", "ViT-g-14", "--cache-dir", str(tmp_path / "c")], hub, tmp_path,
                prelude="import os; os.environ['HF_HUB_OFFLINE'] = '1'")
     assert out.returncode == 2
-    assert out.stderr.startswith("clipscale: error: cannot reach") and out.stderr.count("\n") == 1, out.stderr
+    assert out.stderr.startswith("clipscale: error: ") and out.stderr.count("\n") == 1, out.stderr
+    assert "HF_HUB_OFFLINE=1 forbids" in out.stderr and "HF_ENDPOINT" in out.stderr and not hub.requests
+
+
+def test_cli_no_network_fails_at_once_or_serves_the_cache(hub, b32, tmp_path):
+    """A hub host that does not resolve (no network): one line naming both ways to work offline, without
+    huggingface_hub's retries with backoff; a file already in the cache is used as it is."""
+    import time
+
+    cache = tmp_path / "c"
+    select = ["zoo", "download", "--model", "ViT-B-32", "--data", "80M", "--samples-seen", "3B", "--cache-dir", str(cache)]
+    assert _cli(select, hub, tmp_path).returncode == 0  # now in the cache
+    offline = "import os; os.environ['HF_ENDPOINT'] = 'http://hub.invalid'"  # .invalid never resolves (RFC 2606)
+    start = time.perf_counter()
+    out = _cli(["zoo", "download", "--model", "ViT-H-14", "--cache-dir", str(cache)], hub, tmp_path, prelude=offline)
+    took = time.perf_counter() - start
+    assert out.returncode == 2 and out.stderr.count("\n") == 1, out.stderr
+    assert "cannot reach http://hub.invalid" in out.stderr and "HF_HUB_OFFLINE=1" in out.stderr
+    assert "HF_ENDPOINT" in out.stderr and "Retrying" not in out.stderr
+    assert took < 20, took  # huggingface_hub alone spends about 25 s in retries; ours: the process start
+    cached = _cli(select, hub, tmp_path, prelude=offline)
+    assert cached.returncode == 0 and Path(cached.stdout.strip()).read_bytes() == hub.files[(b32.repo_id, b32.filename)]
 
 
 def test_cli_all_epochs_skips_unpublished_ones(hub, b32, tmp_path):

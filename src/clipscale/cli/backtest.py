@@ -20,7 +20,9 @@ predictions miss (median and p90, error-% points), per group and overall.
                      GMACs per sample), samples seen and unique samples (data_size, or the paper's
                      LAION sets) (--method: a per-run law, default: the recommended one)
 
-  clipscale backtest results.csv --target runs --where 'upstream_dataset!=CLIP-WIT' --out bt/
+examples:
+  clipscale backtest results.csv --target frontier --holdout-top-frac 0.2
+  clipscale backtest results.csv --target runs --where 'upstream_dataset!=CLIP-WIT' --out bt
 """
 TARGETS = ("runs", "frontier")
 #: the default split: the 20% most expensive runs of each group held out (issue 23's measurement)

@@ -25,7 +25,10 @@ def register(sub) -> None:
                     "frontier. Each strategy sees only the results of the runs it chose, spends at most F of "
                     "the pool's cost, and predicts the targets with the frontier law fitted to its runs. "
                     "Writes DIR/replay.csv (one row per group x strategy), DIR/chosen.csv (one row per chosen "
-                    "run) and DIR/decisions.jsonl (the adaptive design's rounds); prints the averages.")
+                    "run) and DIR/decisions.jsonl (the adaptive design's rounds); prints the averages.",
+        epilog="example (docs/design.md replays the paper's table):\n"
+               "  clipscale design replay results.csv --out replay --budget-frac 0.4 --draws 5",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     _replay_arguments(r)
     r.set_defaults(func=_replay)
 

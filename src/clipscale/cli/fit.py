@@ -6,6 +6,7 @@ import json
 import sys
 import textwrap
 
+from clipscale.cli._parsing import nonnegative_int
 from clipscale.errors import FitError, UserInputError
 
 
@@ -18,7 +19,13 @@ def register(sub) -> None:
         description="Fit a scaling law per group of a results CSV (the paper's long schema, or a wide "
                     "table with one column per downstream dataset, which is reshaped). Error = 1 - metric "
                     "(fractions); compute is the column's unit (default total GMACs).",
-        epilog="methods:\n" + "\n".join(f"  {m.name}: {textwrap.fill(m.summary, 90, subsequent_indent='    ')}"
+        epilog="examples:\n  clipscale fit results.csv --n-boot 200\n"
+               "  clipscale fit results.csv --method logodds-sat --holdout-top 3 --out fits.csv   (also fits.json)\n"
+               "  clipscale fit results.csv --compare --holdout-top 3\n"
+               "  clipscale fit results.csv --method joint --size-col gmacs --size-unit gmacs --data-col samples_seen "
+               "--n-boot 50 --save-fits joint.json\n"
+               "  clipscale fit results.csv --method perrun --save-fits perrun.json   (for clipscale predict --size)\n"
+               "methods:\n" + "\n".join(f"  {m.name}: {textwrap.fill(m.summary, 90, subsequent_indent='    ')}"
                                           for m in METHODS.values())
                + "\nretired: " + ", ".join(RETIRED),
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -76,8 +83,8 @@ def _output_args(p) -> None:
                         "--opt nbins=5 (paper)")
     from clipscale.laws.defaults import N_BOOT_PERRUN
 
-    p.add_argument("--n-boot", type=int, help=f"bootstrap resamples for the intervals (default {N_BOOT}; "
-                                              f"{N_BOOT_PERRUN} for --method perrun)")
+    p.add_argument("--n-boot", type=nonnegative_int, help=f"bootstrap resamples for the intervals, 0 for none "
+                                                          f"(default {N_BOOT}; {N_BOOT_PERRUN} for --method perrun)")
     p.add_argument("--seed", type=int, default=SEED, help="bootstrap seed (default %(default)s)")
     h = p.add_mutually_exclusive_group()
     h.add_argument("--holdout-top-frac", type=float, metavar="F",
@@ -154,11 +161,9 @@ def run(args) -> int:
                      **parse_opts(args.opt))
     found.meta["table"] = str(args.results)
     fits = found.frame()
-    for entry in found.select(ok=True):
-        notes = entry.fit.notes[1:] if entry.fit.chosen_from else entry.fit.notes  # the form is a column
-        if notes:
-            group = ", ".join(str(v) for v in entry.group.values()) or "all rows"
-            print(f"clipscale: note: ({group}): {'; '.join(notes)}", file=sys.stderr)
+    keys = [c for c in fits.columns[:fits.columns.get_loc("metric")]]
+    shown = fits.assign(message=[_notes(e) for e in found.entries])  # the form 'auto' chose is a column
+    _once("note", shown[(shown["status"] == "ok") & (shown["message"] != "")], keys)
     _warn_and_write(fits, args, found)
     if args.json:
         records = json.loads(fits.to_json(orient="records"))
@@ -222,6 +227,8 @@ def run_compare(args, df, holdout) -> int:
         from clipscale._io import atomic_write_with
 
         atomic_write_with(args.out, lambda p: table.to_csv(p, index=False))
+    keys = [c for c in table.columns[:table.columns.get_loc("method") + 1]]
+    _once("warning", table[table["status"] != "ok"], keys, noun="row", tail=" not backtested")
     if args.json:
         print(json.dumps(json.loads(table.to_json(orient="records")), indent=2))
     else:
@@ -230,6 +237,22 @@ def run_compare(args, df, holdout) -> int:
                                "display.float_format", "{:.3f}".format):
             print(table[cols].to_string(index=False))
     return 0
+
+
+def _notes(entry) -> str:
+    """An entry's notes for stderr: its fit's notes less the form 'auto' chose (fits.csv's `form`)."""
+    if not entry.ok:
+        return entry.message
+    return "; ".join(entry.fit.notes[1:] if entry.fit.chosen_from else entry.fit.notes)
+
+
+def _once(level: str, rows, keys: list[str], noun: str = "group", tail: str = "") -> None:
+    """Each distinct message of `rows` once on stderr, with how many rows it concerns and the first few."""
+    for message, same in rows.groupby(rows["message"].astype(str), sort=False):
+        names = ["/".join(str(v) for v in r) for r in same[keys].itertuples(index=False)] if keys else []
+        shown = ", ".join(names[:3]) + (f", ... ({len(names) - 3} more)" if len(names) > 3 else "")
+        print(f"clipscale: {level}: {message} [{len(same)} {noun}{'s' * (len(same) != 1)}{tail}"
+              f"{': ' + shown if shown else ''}]", file=sys.stderr)
 
 
 def _text(fits, pd) -> str:

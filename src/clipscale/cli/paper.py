@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import sys
 
+from clipscale.cli._parsing import RawFormatter, actions, nonnegative_int
+
 # MAE of the paper's prediction figures (figures.ipynb), in error-percentage points.
 PAPER_MAE = {"imagenet1k": 0.874, "mscoco_captions": 0.588}
 
@@ -17,16 +19,20 @@ def _table_args(parser, *, out_help: str, boot_help: str) -> None:
 
     parser.add_argument("--results", help=_RESULTS_HELP)
     parser.add_argument("--out", required=True, help=out_help)
-    parser.add_argument("--n-boot", type=int, default=N_BOOT, help=boot_help)
+    parser.add_argument("--n-boot", type=nonnegative_int, default=N_BOOT, help=boot_help)
     parser.add_argument("--seed", type=int, default=SEED, help="bootstrap seed (default %(default)s)")
 
 
 def register(sub) -> None:
     """Add `clipscale paper` and its subcommands to the top-level parser."""
     p = sub.add_parser("paper", help="reproduce the paper's scaling laws, figures and report",
-                       description="Reproduce Cherti et al. (CVPR 2023) from its public tables.")
-    ps = p.add_subparsers(dest="paper_command", metavar="SUBCOMMAND")
-    p.set_defaults(func=lambda args: _missing())
+                       description="Reproduce Cherti et al. (CVPR 2023) from its public tables.",
+                       epilog="examples (without --results, the tables are downloaded once and cached):\n"
+                              "  clipscale paper fit --results zeroshot_results.csv --out paper-fits.csv --n-boot 100\n"
+                              "  clipscale paper figures --results zeroshot_results.csv --out paper-figures --n-boot 100\n"
+                              "  clipscale paper report --results zeroshot_results.csv --out paper-report",
+                       formatter_class=RawFormatter)
+    ps = actions(p, "paper_command")
 
     f = ps.add_parser("fit", help="fit every downstream dataset x group (openclip, openai) -> CSV",
                       description="The paper's laws (5 log-compute bins, min error per bin, least squares; "
@@ -47,18 +53,11 @@ def register(sub) -> None:
     r.add_argument("--results", help=_RESULTS_HELP)
     r.add_argument("--out", required=True, help="output folder")
     r.add_argument("--title", default="Reproducible scaling laws for contrastive language-image learning "
-                                      "(Cherti et al., CVPR 2023)")
-    r.add_argument("--holdout", type=int, default=2, metavar="N",
+                                      "(Cherti et al., CVPR 2023)", help="page title")
+    r.add_argument("--holdout", type=nonnegative_int, default=2, metavar="N",
                    help="held-out backtest: refit each law without its N most expensive runs and predict "
                         "them (default 2; 0: none)")
     r.set_defaults(func=run_report)
-
-
-def _missing() -> int:
-    from clipscale.errors import UserInputError
-
-    raise UserInputError("missing subcommand; valid choices: fit, figures, report "
-                         "(e.g. clipscale paper fit --out fits.csv)")
 
 
 def run_fit(args) -> int:
@@ -82,10 +81,10 @@ def run_figures(args) -> int:
     from tqdm import tqdm
 
     from clipscale.paper import load
-    from clipscale.paper.commands import make_figures
+    from clipscale.paper.commands import figure_count, make_figures
 
     tables = load(args.results)
-    with tqdm(desc="figures", unit="fig", file=sys.stderr) as bar:
+    with tqdm(total=figure_count(tables), desc="figures", unit="fig", file=sys.stderr) as bar:
         figs = make_figures(tables, args.out, n_boot=args.n_boot, seed=args.seed,
                             progress=lambda msg: (bar.set_postfix_str(msg), bar.update()))
     for note in figs.notes:
@@ -107,10 +106,6 @@ def run_report(args) -> int:
     from clipscale.paper.predictions import PREDICTION_DATASETS, predict_targets
     from clipscale.report import build_report
 
-    if args.holdout < 0:
-        from clipscale.errors import UserInputError
-
-        raise UserInputError(f"--holdout must be >= 0, got {args.holdout}; e.g. 2")
     tables = load(args.results, need=("results", "curves", "runs"))
     curves = prepare_curves(tables.curves, tables.runs) if tables.curves is not None else None
     predictions = None

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+from clipscale.cli._parsing import RawFormatter, positive_float, renamed
 from clipscale.errors import DataError, UserInputError
 
 
@@ -14,13 +15,21 @@ def register(sub) -> None:
                     "--save-fits`, or a study's fits.json), the model size N and samples D that minimise the joint law's E(N, D) "
                     "under budget C = per-sample cost(N) x D, with bootstrap intervals, the predicted "
                     "error, and the nearest architecture that was trained. Budgets outside the fitted "
-                    "runs' compute are allowed; the output says by how many decades they extrapolate.")
-    p.add_argument("--fit", required=True, metavar="FITS.json", help="fits file with joint-law fits: `clipscale fit --method joint --save-fits`, or a study's fits.json")
-    p.add_argument("--budget", required=True, type=float, nargs="+",
-                   help="total compute budget(s), the per-sample cost's unit x samples (e.g. total GMACs)")
+                    "runs' compute are allowed; the output says by how many decades they extrapolate.",
+        epilog="examples:\n  clipscale fit results.csv --method joint --size-col gmacs --size-unit gmacs "
+               "--data-col samples_seen --n-boot 50 --save-fits joint.json\n"
+               "  clipscale plan --fit joint.json --compute 1e4 1e5",
+        formatter_class=RawFormatter)
+    p.add_argument("--fit", required=True, metavar="FITS.json", help="fits file with joint-law fits: `clipscale "
+                   "fit --method joint --save-fits`, or a study's fits.json")
+    p.add_argument("--compute", dest="budget", default=None, type=positive_float, nargs="+", metavar="C",
+                   help="(required) total compute budget(s), the per-sample cost's unit x samples (e.g. total GMACs)")
+    renamed(p, "--budget", "--compute", "budget", type=positive_float, nargs="+", required=True)
     p.add_argument("--where", action="append", metavar="COL==VALUE",
                    help="keep the fitted groups whose COL equals VALUE (repeatable), e.g. downstream_dataset==imagenet1k")
-    p.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
+    p.add_argument("--ci-level", dest="level", type=float, default=0.95, metavar="FRACTION",
+                   help="level of the intervals, a fraction in (0, 1)")
+    renamed(p, "--level", "--ci-level", "level", type=float)
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per group x budget")
     p.set_defaults(func=run)
 
@@ -43,9 +52,7 @@ def run(args) -> int:
     from clipscale.laws.joint_table import load_fits, plan_rows
 
     if not 0 < args.level < 1:
-        raise UserInputError(f"--level must be a fraction in (0, 1), got {args.level}; e.g. 0.95")
-    if any(not b > 0 for b in args.budget):
-        raise UserInputError(f"--budget must be > 0 (total compute), got {args.budget}")
+        raise UserInputError(f"--ci-level must be a fraction in (0, 1), got {args.level}; e.g. 0.95")
     rows = plan_rows(_select(load_fits(args.fit), args.where), args.budget, args.level)
     if args.json:
         print(json.dumps(rows, indent=2))

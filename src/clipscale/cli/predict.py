@@ -22,8 +22,11 @@ Predict from a fits.json (written by `clipscale fit ... --out fits.csv`, or --sa
 Each prediction comes with its interval (--level, default 90%) and extrapolation_decades: how many
 decades of compute it lies beyond the fitted runs (0 inside them).
 
-  clipscale predict fits.json --compute 1e12 1e13 --where downstream_dataset==imagenet1k
-  clipscale predict perrun.json --size 190 --samples 3.4e10 --unique 2.32e9 --json
+examples (fits.json from `clipscale fit results.csv --out fits.csv`, perrun.json from
+`clipscale fit results.csv --method perrun --save-fits perrun.json`):
+  clipscale predict fits.json --compute 2e3 1e4 --where 'downstream_dataset==embedded/objects'
+  clipscale predict perrun.json --size 0.01 --samples 1e6 --json
+  (the paper's ViT-H/14 on LAION-2B at 34B samples: --size 190.97 --samples 3.4e10 --unique 2.32e9)
 """
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from clipscale.cli._parsing import RawFormatter, nonnegative_int
+
 
 def register(sub) -> None:
     """Add this stage's subcommands to the top-level parser."""
@@ -13,7 +15,11 @@ def register(sub) -> None:
         "report", help="write the interactive HTML report of a results table (opens from file://)",
         description="Write a self-contained HTML report (scaling plot per downstream dataset with fitted "
                     "laws, learning curves, prediction and coefficient tables, CSVs and PNG/PDF figures) "
-                    "into --out. An empty or malformed table still gives a report that says what is missing.")
+                    "into --out. Rows the report cannot use (no compute, a metric outside [0, 1]) are named at "
+                    "the top of the page.",
+        epilog="examples:\n  clipscale report results.csv --out report\n"
+               "  clipscale report results.csv --fits fits.json --curves curves.csv --out report --holdout 3",
+        formatter_class=RawFormatter)
     p.add_argument("results", type=Path, help="results table (CSV, clipscale.schema.RESULT_COLUMNS)")
     p.add_argument("--out", type=Path, required=True, help="folder to write index.html, CSVs and figures/ into")
     p.add_argument("--curves", type=Path, help="learning curves CSV (the paper's layout or clipscale's)")
@@ -24,10 +30,10 @@ def register(sub) -> None:
     p.add_argument("--title", default="clipscale report", help="page title")
     p.add_argument("--methods", default=None,
                    help="comma-separated fit methods to fit and toggle (default: paper,frontier,saturating)")
-    p.add_argument("--n-boot", type=int, default=N_BOOT,
-                   help="bootstrap resamples per fit, for the band (default %(default)s)")
+    p.add_argument("--n-boot", type=nonnegative_int, default=N_BOOT,
+                   help="bootstrap resamples per fit, for the band; 0 for none (default %(default)s)")
     p.add_argument("--seed", type=int, default=SEED, help="bootstrap seed (default %(default)s)")
-    p.add_argument("--holdout", type=int, default=0, metavar="N",
+    p.add_argument("--holdout", type=nonnegative_int, default=0, metavar="N",
                    help="backtest: refit each dataset, group and method without its N most expensive runs and "
                         "predict them (default 0: no backtest unless --backtest is given)")
     p.add_argument("--figure-dataset", action="append", dest="figure_datasets", metavar="DATASET",
@@ -38,23 +44,39 @@ def register(sub) -> None:
     p.set_defaults(func=_report)
 
 
-def _read(path: Path | None, what: str, notes: list[str]):
-    """A CSV as a DataFrame; an empty or unparsable file becomes an empty table and a note."""
+def _read(path: Path | None, what: str, notes: list[str] | None = None):
+    """The CSV at `path` (None when not given); a missing, empty or unparsable file is a one-line error:
+    a table given on the command line must be one (the library still draws a page from an empty table)."""
     import pandas as pd
 
-    from clipscale.errors import NotFoundError
+    from clipscale.errors import DataError, NotFoundError
 
     if path is None:
         return None
     if not path.is_file():
         raise NotFoundError(f"{what} file not found: {path}; pass the path of a CSV file")
     try:
-        return pd.read_csv(path)
+        table = pd.read_csv(path)
     except pd.errors.EmptyDataError:
-        notes.append(f"The {what} file {path.name} is empty (no header, no rows).")
+        raise DataError(f"the {what} file {path} is empty (no header, no rows); pass a CSV with a header and rows") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        notes.append(f"The {what} file {path.name} could not be read as CSV ({str(exc).strip()[:160]}).")
-    return pd.DataFrame()
+        raise DataError(f"the {what} file {path} could not be read as CSV ({str(exc).strip()[:160]}); "
+                        "pass a comma-separated table") from None
+    if table.empty:
+        raise DataError(f"the {what} file {path} has a header but no rows; pass a table with rows")
+    return table
+
+
+def _results(path: Path):
+    """The results table: readable, with rows, and with columns of the results schema."""
+    from clipscale.errors import DataError
+    from clipscale.schema import RESULT_COLUMNS
+
+    table = _read(path, "results")
+    if not set(RESULT_COLUMNS) & set(table.columns):
+        raise DataError(f"{path} has none of the results table's columns ({', '.join(RESULT_COLUMNS[:6])}, ...); "
+                        "pass a results CSV (`clipscale eval --out`, a study's results.csv, the paper's table)")
+    return table
 
 
 def _fits_arg(path: Path | None, notes: list[str]):
@@ -68,15 +90,13 @@ def _fits_arg(path: Path | None, notes: list[str]):
 
 
 def _report(args: argparse.Namespace) -> int:
-    from clipscale.errors import UserInputError
+    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip()) if args.methods else None
+    notes: list[str] = []
+    results = _results(args.results)  # input checked before the report's libraries are imported
     from clipscale.laws import Holdout
     from clipscale.report import DEFAULT_METHODS, build_report
 
-    if args.n_boot < 0 or args.holdout < 0:
-        raise UserInputError(f"--n-boot and --holdout must be >= 0, got {args.n_boot} and {args.holdout}")
-    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip()) if args.methods else DEFAULT_METHODS
-    notes: list[str] = []
-    results = _read(args.results, "results", notes)
+    methods = methods or DEFAULT_METHODS
     curves = _read(args.curves, "learning-curves", notes)
     fits = _fits_arg(args.fits, notes)
     backtest = _read(args.backtest, "backtest", notes)

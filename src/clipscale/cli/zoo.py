@@ -6,6 +6,8 @@ import io
 import json
 import sys
 
+from clipscale.cli._parsing import RawFormatter, actions, positive_int
+
 _LIST_COLUMNS = ("name", "arch", "data", "samples_seen", "samples_seen_bucket", "epochs", "lr", "warmup_steps",
                  "global_batch_size", "gmacs", "gmacs_total", "filename")
 
@@ -26,24 +28,31 @@ def add_hub_options(p) -> None:
 def register(sub) -> None:
     """Add this stage's subcommands to the top-level parser."""
     zoo = sub.add_parser("zoo", help="list and download the paper's 29 checkpoints",
-                         description="The paper's trained checkpoints (Cherti et al. 2023) on the Hugging Face Hub.")
-    zsub = zoo.add_subparsers(dest="zoo_command", metavar="ACTION", required=True)
+                         description="The paper's trained checkpoints (Cherti et al. 2023) on the Hugging Face Hub. "
+                                     "Offline: HF_HUB_OFFLINE=1 uses the cache only; HF_ENDPOINT names a mirror.")
+    zsub = actions(zoo, "zoo_command")
 
     ls = zsub.add_parser("list", help="list checkpoints (filters combine; each takes several values)",
                          description="List the catalog. gmacs is per sample (one image + one text forward), "
-                                     "samples_seen is exact (epochs x samples per epoch).")
+                                     "samples_seen is exact (epochs x samples per epoch).",
+                         epilog="examples:\n  clipscale zoo list --model ViT-B-32 --samples-seen 34B\n"
+                                "  clipscale zoo list --data 2B --format csv", formatter_class=RawFormatter)
     add_filter_options(ls)
-    ls.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format (default: table)")
+    ls.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
     ls.set_defaults(func=_list)
 
     dl = zsub.add_parser("download", help="download checkpoints, verified against the hub's sha256",
                          description="Download the selected checkpoints through huggingface_hub (progress bar, "
                                      "cache, resume of a dropped connection) and verify each against the hub's "
-                                     "sha256. Prints one local path per line.")
+                                     "sha256. Prints one local path per line. Offline: HF_HUB_OFFLINE=1 uses "
+                                     "the cache only; HF_ENDPOINT names a mirror.",
+                         epilog="examples:\n  clipscale zoo download --model ViT-B-32 --data 80M --samples-seen 3B\n"
+                                "  clipscale zoo download --model ViT-B-32 --data 80M --samples-seen 3B --epoch 1 "
+                                "--dest ckpts", formatter_class=RawFormatter)
     add_filter_options(dl)
     dl.add_argument("--all", action="store_true", help="select all 29 checkpoints when no filter is given")
     which = dl.add_mutually_exclusive_group()
-    which.add_argument("--epoch", type=int, default=None, help="the intermediate checkpoint after epoch N")
+    which.add_argument("--epoch", type=positive_int, default=None, help="the intermediate checkpoint after epoch N")
     which.add_argument("--all-epochs", action="store_true", help="every intermediate checkpoint (1 ... epochs)")
     dl.add_argument("--dest", default=None, help="also place each file under this folder (hub layout kept)")
     add_hub_options(dl)

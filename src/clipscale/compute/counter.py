@@ -15,12 +15,15 @@ How the count is made, and why:
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Mapping
 
+from clipscale._io import atomic_write_json, cache_root
 from clipscale._logs import quiet_openclip
 from clipscale.errors import ClipscaleError, ComputeError, NotFoundError, UserInputError, unknown
 
@@ -77,6 +80,15 @@ def count(arch_or_config: str | Mapping[str, Any]) -> Compute:
     Results are cached per architecture. Raises NotFoundError for an unknown name and
     UserInputError for a config that does not build.
     """
+    known = _from_disk(arch_or_config)
+    if known is not None:
+        return known
+    found = _count(arch_or_config)
+    _to_disk(arch_or_config, found)
+    return found
+
+
+def _count(arch_or_config: str | Mapping[str, Any]) -> Compute:
     if isinstance(arch_or_config, str):
         if arch_or_config in PAPER_ALIASES:
             base, image_size = PAPER_ALIASES[arch_or_config]
@@ -90,6 +102,68 @@ def count(arch_or_config: str | Mapping[str, Any]) -> Compute:
                                  f"{', '.join(_CONFIG_KEYS)} (see open_clip/model_configs/*.json)")
         return _count_config(json.dumps(arch_or_config, sort_keys=True))
     raise UserInputError(f"count() takes an architecture name or a config dict, not {type(arch_or_config).__name__}")
+
+
+# The counting rule's version: bump it when _measure changes what it counts (a cache key part).
+_RULE_VERSION = 1
+
+
+def _disk_path(arch_or_config) -> Path | None:
+    """The cache file of a count: keyed by the model config (read from its file, no open_clip import),
+    the open_clip and torch versions and the counting rule; None when the config is not on disk."""
+    from importlib import metadata
+
+    from clipscale.compute.configs import config_of
+
+    size, built_from = None, "name" if isinstance(arch_or_config, str) else "config"  # two ways to build
+    if isinstance(arch_or_config, str):
+        name, size = PAPER_ALIASES.get(arch_or_config, (arch_or_config, None))
+        cfg = config_of(name)
+    else:
+        cfg = dict(arch_or_config) if isinstance(arch_or_config, Mapping) else None
+    if cfg is None:
+        return None
+    try:
+        versions = {p: metadata.version(p) for p in ("open_clip_torch", "torch")}
+    except metadata.PackageNotFoundError:
+        return None
+    blob = json.dumps({"config": cfg, "image_size": size, "rule": _RULE_VERSION, "from": built_from, **versions}, sort_keys=True,
+                      default=str)
+    return cache_root() / "compute" / f"{hashlib.sha256(blob.encode()).hexdigest()[:20]}.json"
+
+
+def _from_disk(arch_or_config) -> Compute | None:
+    """A count made before, by any process, for the same config and versions (None if there is none)."""
+    path = _disk_path(arch_or_config)
+    if path is None or not path.is_file():
+        return None
+    try:
+        found = Compute(**json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError):  # a damaged cache file is counted again and replaced
+        return None
+    label = _label(arch_or_config)
+    return found if label is None else Compute(**{**found.to_dict(), "arch": label})
+
+
+def _to_disk(arch_or_config, found: Compute) -> None:
+    path = _disk_path(arch_or_config)
+    if path is None:
+        return
+    try:
+        atomic_write_json(path, found.to_dict())
+    except (OSError, UserInputError):  # a read-only cache costs speed, never the count
+        pass
+
+
+def _label(arch_or_config) -> str | None:
+    """The `arch` a count of a name carries (ViT-B/32 -> ViT-B-32); None for a config dict."""
+    if not isinstance(arch_or_config, str):
+        return None
+    if arch_or_config in PAPER_ALIASES:
+        return arch_or_config
+    from clipscale.compute.configs import config_files
+
+    return arch_or_config if arch_or_config in config_files() else arch_or_config.replace("/", "-")
 
 
 def gmacs_per_sample(arch: str) -> float:

@@ -10,14 +10,22 @@
   smaller data size (prefix property).
 - `write_shards` / `read_shards`: LAION/img2dataset-layout tar shards through webdataset.
 """
-from clipscale.data.cache import default_cache_dir, rendered
-from clipscale.data.captions import caption, noun_phrase
-from clipscale.data.embedded import SPLITS, EmbeddedDataset, heldout, normalize
-from clipscale.data.grammar import (Obj, Scene, Text, render, sample_count, sample_obj, sample_relation,
-                                    sample_scene, sample_text, scene_of)
-from clipscale.data.shards import read_shards, write_shards
-from clipscale.data.vocab import (COLOURS, COUNTS, GRAMMAR_VERSION, NUMBERS, POSITIONS, RELATIONS, SHAPES,
-                                  SIZES, TEXTURES, WORDS)
+from __future__ import annotations
+
+import importlib
+
+# Names are imported on first use (PEP 562): rendering needs numpy, PIL and torch, which a command
+# that only checks its input, or reads a world's name, must not pay for. (No submodule may be named
+# like one of these names: importing it would bind the module under that name, e.g. `render`.)
+_HOME = {
+    "default_cache_dir": "cache", "rendered": "cache", "caption": "captions", "noun_phrase": "captions",
+    "SPLITS": "embedded", "EmbeddedDataset": "embedded", "heldout": "embedded", "normalize": "embedded",
+    **dict.fromkeys(("Obj", "Scene", "Text", "render", "sample_count", "sample_obj", "sample_relation",
+                     "sample_scene", "sample_text", "scene_of"), "grammar"),
+    "read_shards": "shards", "write_shards": "shards",
+    **dict.fromkeys(("COLOURS", "COUNTS", "GRAMMAR_VERSION", "NUMBERS", "POSITIONS", "RELATIONS", "SHAPES",
+                     "SIZES", "TEXTURES", "WORDS"), "vocab"),
+}
 
 __all__ = [
     "EmbeddedDataset", "heldout", "normalize", "SPLITS",
@@ -26,3 +34,15 @@ __all__ = [
     "SHAPES", "COLOURS", "SIZES", "POSITIONS", "TEXTURES", "COUNTS", "RELATIONS", "WORDS", "NUMBERS",
     "GRAMMAR_VERSION", "write_shards", "read_shards", "rendered", "default_cache_dir",
 ]
+
+
+def __getattr__(name: str):
+    if name not in _HOME:
+        raise AttributeError(f"module 'clipscale.data' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"clipscale.data.{_HOME[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

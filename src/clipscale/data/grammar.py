@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from clipscale.data import render as _r
+from clipscale.data import draw as _r
 from clipscale.data.vocab import (COLOUR_JITTER, COLOURS, COUNTS, KIND_WEIGHTS, NUMBERS, POSITIONS,
                                   RELATIONS, SHAPES, SIZE_JITTER, SIZES, TEXTURES, WORDS)
 from clipscale.data.worlds import active_world

@@ -3,18 +3,21 @@
 A world is the subset of the grammar's vocabularies that the training stream and the evaluation
 tasks draw from. `full` is the whole grammar (`clipscale.data.vocab`), for machines that can afford
 it; smaller worlds make the demo's tasks learnable within a CPU budget (measured difficulty of each:
-docs/data.md). The active world is process-wide and read from $CLIPSCALE_WORLD (default `full`), so
-study workers started by a launcher inherit it; `set_world(name)` sets it for this process and its
-children. A world's name is part of `data_version()`, which keys caches, task versions and run
-hashes: runs of different worlds never share a folder or a cached rendering.
+docs/data.md). A run records its world in its spec (`TrainSpec.world`, a study's `[train] world`),
+and training, evaluation and fine-tuning of its checkpoints happen in that world (`using(name)`),
+whatever the environment says. The world of work that has no run (an untrained or zoo model) is
+process-wide: $CLIPSCALE_WORLD (default `full`), inherited by child processes. A world's name is
+part of `data_version()`, which keys caches, task versions and run hashes: runs of different
+worlds never share a folder or a cached rendering.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 
 from clipscale.data import vocab
-from clipscale.errors import unknown
+from clipscale.errors import UserInputError, unknown
 
 ENV = "CLIPSCALE_WORLD"
 DEFAULT = "full"
@@ -64,7 +67,8 @@ WORLDS: dict[str, World] = {w.name: w for w in (
 def get_world(name: str) -> World:
     """The world of that name; an unknown name is a one-line error listing the known ones."""
     if name not in WORLDS:
-        raise unknown("embedded world", name, WORLDS, fix=f"set {ENV} or the demo preset's world to a known name")
+        raise unknown("embedded world", name, WORLDS, fix="name a known world (a study's [train] world, "
+                      f"`clipscale train --world`, or {ENV})")
     return WORLDS[name]
 
 
@@ -80,8 +84,36 @@ def set_world(name: str) -> World:
     return world
 
 
-def data_version():
-    """The embedded data's version: the grammar version, plus the world's name unless `full`
-    (so the full world's caches and run hashes are those of before worlds existed)."""
-    w = active_world()
+@contextlib.contextmanager
+def using(name: str):
+    """Run the block (and the processes it starts) in world `name`; the previous world after it."""
+    world = get_world(name)
+    before = os.environ.get(ENV)
+    os.environ[ENV] = world.name
+    try:
+        yield world
+    finally:
+        if before is None:
+            os.environ.pop(ENV, None)
+        else:
+            os.environ[ENV] = before
+
+
+def check_asked(name: str, what: str) -> World:
+    """The world `name` recorded by `what` (a run, a checkpoint); UserInputError when $CLIPSCALE_WORLD
+    asks for another one, since that run's tasks exist only in its own world."""
+    world = get_world(name)
+    asked = os.environ.get(ENV)
+    if asked and asked != world.name:
+        raise UserInputError(f"{what} is in world {world.name!r} but {ENV}={asked} asks for world {asked!r}; "
+                             f"a run's world is part of its spec (`clipscale train --world`, a study's [train] "
+                             f"world) and its checkpoints are evaluated in it: unset {ENV}")
+    return world
+
+
+def data_version(world: str | None = None):
+    """The embedded data's version in `world` (default: the active one): the grammar version, plus
+    the world's name unless `full` (so the full world's caches and run hashes are those of before
+    worlds existed)."""
+    w = get_world(world) if world else active_world()
     return vocab.GRAMMAR_VERSION if w.name == DEFAULT else f"{vocab.GRAMMAR_VERSION}+{w.name}"

@@ -81,6 +81,7 @@ class Decision:
     uncertainty: float | None = None
     planned_uncertainty: float | None = None
     interval_pct: list[list[float]] | None = None
+    predicted_pct: list[float] | None = None  # the law's prediction at each target (error-% points)
     surrogate: dict[str, Any] | None = None
     candidates: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
@@ -155,11 +156,12 @@ def decide(candidates: Sequence[Candidate], results: Mapping[str, float], *, tar
     """The next runs to train. `results`: error (fraction) of each trained candidate, by key;
     `pending`: keys chosen earlier whose results are not in yet (their cost counts as spent);
     `target_compute`: total GMACs the prediction is for (one or more, above every candidate);
-    `budget`: the whole budget, in the candidates' cost unit."""
-    targets = check_design(candidates, target_compute, budget, settings)
+    `budget`: the whole budget, in the candidates' cost unit (checked against the seed design's cost
+    only before any run is chosen: later, the seed is paid for)."""
+    pending = [k for k in pending if k not in results]
+    targets = check_design(candidates, target_compute, None if results or pending else budget, settings)
     candidates = sorted(candidates, key=lambda c: c.key)  # the input's order never changes a choice
     by_key = {c.key: c for c in candidates}
-    pending = [k for k in pending if k not in results]
     for k in list(results) + pending:
         if k not in by_key:
             raise DataError(f"result or pending run {k!r} is not a candidate; give every run of the grid "
@@ -190,11 +192,11 @@ def _adaptive(candidates, results, pending, targets, left, settings: DesignSetti
     log_err = np.log10([results.get(k, 1.0) for k in keys])
     log_data = np.log10(effective_data([c.samples for c in candidates], [c.data or np.nan for c in candidates]))
     sur = fit_surrogate(np.log10([c.size for c in candidates]), log_data, observed, log_err, settings.scatter_floor)
-    interval = _interval(candidates, results, targets, settings)
+    interval, predicted = _interval(candidates, results, targets, settings)
     trained = [i for i, k in enumerate(keys) if k in results or k in pending]
     options = [i for i in range(len(keys)) if i not in trained and cost[i] <= left]
     x_target = np.log10(targets)
-    record = dict(base, interval_pct=interval,
+    record = dict(base, interval_pct=interval, predicted_pct=predicted,
                   surrogate={"terms": list(sur.terms), "scatter_log10": sur.scatter})
     if settings.tolerance_pct is not None and interval is not None \
             and max(hi - lo for lo, hi in interval) < settings.tolerance_pct:
@@ -219,17 +221,19 @@ def _adaptive(candidates, results, pending, targets, left, settings: DesignSetti
     return Decision(phase="adaptive", chosen=[keys[i] for i in best.runs[: settings.batch]], **record)
 
 
-def _interval(candidates, results, targets, settings: DesignSettings) -> list[list[float]] | None:
-    """The law's prediction interval at each target from the results so far (None: not identifiable)."""
+def _interval(candidates, results, targets, settings: DesignSettings):
+    """(the law's prediction interval at each target, its prediction there), error-% points, from the
+    results so far; (None, None) when these runs cannot identify it."""
     keys = [c.key for c in candidates if c.key in results]
     comp = [c.compute for c in candidates if c.key in results]
     law = _law.fit_law(comp, [results[k] for k in keys], settings.method, n_boot=settings.n_boot, seed=settings.seed)
     if law is None:
-        return None
+        return None, None
     lo, hi = _law.interval_pct(law, targets, settings.level)
-    if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
-        return None
-    return [[float(a), float(b)] for a, b in zip(lo, hi)]
+    mid = 100.0 * _law.predict(law, targets)
+    if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi)) and np.all(np.isfinite(mid))):
+        return None, None
+    return [[float(a), float(b)] for a, b in zip(lo, hi)], [float(m) for m in mid]
 
 
 def _fraction(key: str, value) -> float:

@@ -9,11 +9,12 @@ import torch
 
 from clipscale.errors import DataError, UserInputError
 from clipscale.evaluate import linear_probe, zeroshot
-from clipscale.evaluate.checkpoints import epoch_files, load_model, run_arch, run_meta, run_spec
+from clipscale.evaluate.checkpoints import load_model, run_spec
 from clipscale.evaluate.datasets import TaskData, task_data
 from clipscale.evaluate.features import DecodedImages, Encoded, FeatureCache
 from clipscale.evaluate.progress import ProgressArg, resolve
 from clipscale.evaluate.results import make_row, to_frame
+from clipscale.evaluate.run_folders import checkpoint_point
 from clipscale.evaluate.tasks import LINEAR_PROBE, ZEROSHOT_RETRIEVAL, Task, resolve_tasks
 
 _log = logging.getLogger(__name__)  # the CLI shows warnings on stderr; the library prints nothing
@@ -57,7 +58,8 @@ def check_device(device: str) -> None:
 
 def evaluate(arch: str, checkpoint=None, tasks=None, *, data_root=None, device: str = "cpu",
              batch_size: int = 256, meta: dict | None = None, limit: int | None = None,
-             progress: ProgressArg = False, decoded: DecodedImages | None = None) -> pd.DataFrame:
+             progress: ProgressArg = False, decoded: DecodedImages | None = None,
+             world: str | None = None) -> pd.DataFrame:
     """Evaluate one checkpoint on tasks; one row per task in the results schema (metrics as fractions).
 
     arch: OpenCLIP or ladder name. checkpoint: local .pt path, OpenCLIP pretrained tag, or None
@@ -67,14 +69,70 @@ def evaluate(arch: str, checkpoint=None, tasks=None, *, data_root=None, device: 
     per image set and shared by the tasks that use it. decoded: a DecodedImages shared by the calls of
     several checkpoints, so that their images are rendered or read once. progress: a callback
     (clipscale.evaluate.progress) or True for bars on stderr; silent by default.
+    world: the embedded world of the tasks; by default the one the checkpoint's run was trained in
+    (its run folder's spec, or the checkpoint's own), else the active one (clipscale.data.worlds).
+    Asking a world other than the checkpoint's is a UserInputError, never a silent other number.
     """
     check_device(device)
+    with in_world(checkpoint_world(checkpoint, world)):
+        task_list = _tasks_here(tasks)
+        datas = [(t, task_data(t, data_root=data_root, limit=limit)) for t in task_list]  # fail fast on data
+        model, preprocess, tokenizer, info = load_model(arch, checkpoint, device=device)
+        cache = FeatureCache(model, preprocess, batch_size=batch_size, device=device, progress=progress,
+                             decoded=decoded)
+        return _evaluate_loaded(arch, model, tokenizer, info, datas, cache, meta or {}, device)
+
+
+def checkpoint_world(checkpoint, asked: str | None = None) -> str | None:
+    """The world to evaluate `checkpoint` in: the world its run recorded (run folder's spec.json, else
+    the checkpoint's own spec), checked against `asked` and $CLIPSCALE_WORLD; `asked` (None: the
+    active world) for weights of no clipscale run."""
+    from clipscale.data.worlds import check_asked
+
+    path = Path(checkpoint) if isinstance(checkpoint, (str, Path)) else None
+    recorded = None
+    if path is not None and path.is_file():
+        recorded = checkpoint_point(path).world or _header_world(path)
+    if recorded is None:
+        return asked
+    if asked is not None and asked != recorded:
+        raise UserInputError(f"checkpoint {path} was trained in world {recorded!r}, not {asked!r}; its embedded "
+                             f"tasks exist in its own world: drop the world you asked for")
+    check_asked(recorded, f"checkpoint {path}")
+    return recorded
+
+
+def _header_world(path: Path) -> str | None:
+    """The world in a clipscale checkpoint's own `spec` (a file moved out of its run folder)."""
+    if path.suffix != ".pt":
+        return None
+    try:
+        header = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # noqa: BLE001 - not ours to judge here: load_model reports an unreadable file
+        return None
+    spec = header.get("spec") if isinstance(header, dict) else None
+    return (spec.get("world") or "full") if isinstance(spec, dict) else None
+
+
+def in_world(world: str | None):
+    """A context that makes `world` the active one (nothing when None)."""
+    import contextlib
+
+    from clipscale.data.worlds import using
+
+    return using(world) if world else contextlib.nullcontext()
+
+
+def _tasks_here(tasks) -> list[Task]:
+    """resolve_tasks in the active world; a Task object resolved in another world is refused."""
+    from clipscale.evaluate.tasks import SOURCE_EMBEDDED, get_task, list_tasks
+
     task_list = resolve_tasks(tasks)
-    datas = [(t, task_data(t, data_root=data_root, limit=limit)) for t in task_list]  # fail fast on data
-    model, preprocess, tokenizer, info = load_model(arch, checkpoint, device=device)
-    cache = FeatureCache(model, preprocess, batch_size=batch_size, device=device, progress=progress,
-                         decoded=decoded)
-    return _evaluate_loaded(arch, model, tokenizer, info, datas, cache, meta or {}, device)
+    for t in task_list:
+        if t.source == SOURCE_EMBEDDED and list_tasks(t.name) and get_task(t.name).version != t.version:
+            raise UserInputError(f"task {t.name} (version {t.version}) belongs to another world than this "
+                                 f"checkpoint's ({get_task(t.name).version}); pass the task's name instead")
+    return task_list
 
 
 def _evaluate_loaded(arch, model, tokenizer, info, datas, cache, meta, device) -> pd.DataFrame:
@@ -89,32 +147,48 @@ def _evaluate_loaded(arch, model, tokenizer, info, datas, cache, meta, device) -
 
 def evaluate_run(run_dir, tasks=None, *, arch: str | None = None, data_root=None, device: str = "cpu",
                  batch_size: int = 256, meta: dict | None = None, limit: int | None = None,
-                 progress: ProgressArg = False) -> pd.DataFrame:
-    """Evaluate every checkpoints/epoch_N.pt of a run folder: one table (learning curves), by epoch.
+                 progress: ProgressArg = False, level: int | None = None) -> pd.DataFrame:
+    """Evaluate a run folder: every checkpoints/epoch_N.pt of a plain run (learning curves, by epoch),
+    or every finished branch of a cool-down run (each one's last checkpoint, or the branch at `level`,
+    samples seen; columns `level` and `branch` added), in the run's world.
 
     The architecture comes from the run's spec.json (`model`) unless `arch` is given; samples seen
     and epoch come from each checkpoint (spec's samples per epoch x epoch when a checkpoint lacks it).
     """
+    from clipscale.evaluate.run_folders import is_cooldown_run, study_points
+
     check_device(device)
     run_dir = Path(run_dir)
+    points = study_points(run_dir, level=level, arch=arch)
+    if is_cooldown_run(run_dir):
+        return _evaluate_branches(points, tasks, data_root=data_root, device=device, batch_size=batch_size,
+                                  meta=meta, limit=limit, progress=progress)
     spec = run_spec(run_dir)
-    arch = run_arch(run_dir, spec, arch)
-    files = epoch_files(run_dir)
-    task_list = resolve_tasks(tasks)
-    datas = [(t, task_data(t, data_root=data_root, limit=limit)) for t in task_list]
-    base = {**run_meta(run_dir, spec), **(meta or {})}
-    progress = resolve(progress)  # one renderer for every epoch
-    frames, decoded = [], DecodedImages()  # images are decoded (rendered) once for all epochs
-    for epoch, path in files:
-        model, preprocess, tokenizer, info = load_model(arch, path, device=device)
-        row_meta = dict(base, epoch=epoch)
-        if info.samples_seen is None and spec.get("samples_seen") and spec.get("epochs"):
-            row_meta.setdefault("samples_seen", float(spec["samples_seen"]) * epoch / float(spec["epochs"]))
-        cache = FeatureCache(model, preprocess, batch_size=batch_size, device=device, progress=progress,
-                             decoded=decoded)
-        frames.append(_evaluate_loaded(arch, model, tokenizer, info, datas, cache, row_meta, device))
+    with in_world(checkpoint_world(points[0].checkpoint)):
+        task_list = _tasks_here(tasks)
+        datas = [(t, task_data(t, data_root=data_root, limit=limit)) for t in task_list]
+        progress = resolve(progress)  # one renderer for every epoch
+        frames, decoded = [], DecodedImages()  # images are decoded (rendered) once for all epochs
+        for point in points:
+            model, preprocess, tokenizer, info = load_model(point.arch, point.checkpoint, device=device)
+            row_meta = {**point.meta, **(meta or {})}
+            epoch = point.meta["epoch"]
+            if info.samples_seen is None and spec.get("samples_seen") and spec.get("epochs"):
+                row_meta.setdefault("samples_seen", float(spec["samples_seen"]) * epoch / float(spec["epochs"]))
+            cache = FeatureCache(model, preprocess, batch_size=batch_size, device=device, progress=progress,
+                                 decoded=decoded)
+            frames.append(_evaluate_loaded(point.arch, model, tokenizer, info, datas, cache, row_meta, device))
     out = pd.concat(frames, ignore_index=True)
     order = {t.name: i for i, t in enumerate(task_list)}  # tasks in the order asked, then by epoch
     return out.sort_values(["eval_task", "epoch"], key=lambda c: c.map(order) if c.name == "eval_task" else c,
                            kind="stable").reset_index(drop=True)
 
+
+def _evaluate_branches(points, tasks, *, meta, **common) -> pd.DataFrame:
+    """A cool-down run: each branch's last checkpoint, the study point of its level."""
+    decoded, frames = DecodedImages(), []
+    for p in points:
+        facts = {k: v for k, v in p.meta.items() if k not in ("level", "branch")}
+        rows = evaluate(p.arch, p.checkpoint, tasks, meta={**facts, **(meta or {})}, decoded=decoded, **common)
+        frames.append(rows.assign(level=float(p.meta["level"]), branch=p.meta["branch"]))
+    return pd.concat(frames, ignore_index=True)

@@ -14,7 +14,7 @@ weights: theta = (1 - alpha) * theta_0 + alpha * theta_finetuned, theta_0 the mo
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -24,59 +24,12 @@ from clipscale.errors import DataError, UserInputError
 from clipscale.evaluate.datasets import TaskData
 from clipscale.evaluate.features import Pixels, load_batch
 from clipscale.evaluate.progress import ProgressArg, resolve
+from clipscale.evaluate.recipe import HEAD_INITS, Recipe  # noqa: F401 - re-exported: the recipe is data
 from clipscale.evaluate.tasks import ZEROSHOT_CLASSIFICATION, Task, get_task
 from clipscale.train.run import RunFolder
 
 FINETUNE = "finetune"  # the `task` and `eval_type` columns of fine-tuned rows
 LOGIT_SCALE = 100.0  # CLIP's logit scale on cosine similarities (the head's fixed temperature)
-HEAD_INITS = ("zeroshot", "probe")  # the head at step 0: zero-shot text classifier, or a linear probe (LP-FT)
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """A fine-tuning recipe. lr: peak AdamW learning rate; warmup: fraction of all steps in [0, 1).
-
-    epochs: passes over the train split; samples (if set) replaces it: total training images.
-    precision: 'fp32' or 'bf16' (autocast). wise_alpha: 1 = the fine-tuned weights, 0 = zero-shot.
-    limit: at most this many images per split (quick runs, tests). train_images: at most this many
-    training images, the first of the train split (after `limit`): limited downstream data. The
-    embedded tasks cycle through their classes, so k x (classes of the scene family) gives k per class.
-    head_init: 'zeroshot' (the text classifier) or 'probe' (a linear probe on the training images: LP-FT).
-    """
-
-    epochs: int = 2
-    samples: int | None = None
-    lr: float = 1e-4
-    weight_decay: float = 0.1
-    warmup: float = 0.1
-    batch_size: int = 64
-    precision: str = "fp32"
-    label_smoothing: float = 0.0
-    wise_alpha: float = 1.0
-    seed: int = 0
-    limit: int | None = None
-    train_images: int | None = None
-    head_init: str = "zeroshot"
-
-    def check(self) -> None:
-        """UserInputError naming the first option out of range."""
-        if self.precision not in ("fp32", "bf16"):
-            raise UserInputError(f"--precision {self.precision!r}: use fp32 or bf16")
-        if self.head_init not in HEAD_INITS:
-            raise UserInputError(f"--head-init {self.head_init!r}: use zeroshot (the text classifier) or probe "
-                                 "(a linear probe on the training images, LP-FT)")
-        if not 0.0 <= self.wise_alpha <= 1.0:
-            raise UserInputError(f"--wise-alpha {self.wise_alpha}: must lie in [0, 1]")
-        if not 0.0 <= self.warmup < 1.0:
-            raise UserInputError(f"--warmup {self.warmup}: a fraction of the steps in [0, 1)")
-        if self.epochs < 1 or self.batch_size < 1 or (self.samples is not None and self.samples < 1):
-            raise UserInputError("--epochs, --samples and --batch-size must be at least 1")
-        if self.train_images is not None and self.train_images < 2:
-            raise UserInputError(f"--train-images {self.train_images}: fine-tuning needs at least 2 images")
-        if self.lr <= 0 or self.weight_decay < 0 or not 0 <= self.label_smoothing < 1:
-            raise UserInputError("--lr must be > 0, --weight-decay >= 0, --label-smoothing in [0, 1)")
-
-
 class Classifier(torch.nn.Module):
     """Image tower + linear head on unit-norm features: logits = 100 * normalize(visual(x)) @ W.T + b."""
 

@@ -121,13 +121,10 @@ def _zeroshot_task(name: str, source: str, dataset: str, **fields) -> Task:
 
 
 def _build_registry() -> dict[str, Task]:
-    from clipscale.data.worlds import data_version  # images change with the grammar and world: part of the version
-
-    GRAMMAR_VERSION = data_version()
-
+    """Every task; an embedded task's version here lacks its data version, which `_in_world` adds."""
     tasks: list[Task] = []
     for name, desc in _EMBEDDED:
-        version = f"{_EMBEDDED_VERSIONS.get(name, '1')}.g{GRAMMAR_VERSION}"
+        version = _EMBEDDED_VERSIONS.get(name, "1")
         tasks.append(_zeroshot_task(f"embedded/{name}", SOURCE_EMBEDDED, name, version=version, description=desc))
     tasks.append(_zeroshot_task("digits", SOURCE_DIGITS, "digits",
                                 description="scikit-learn's handwritten digits (real scans), 'a photo of the number {c}.'"))
@@ -149,6 +146,16 @@ def _build_registry() -> dict[str, Task]:
 _REGISTRY: dict[str, Task] = _build_registry()
 
 
+def _in_world(task: Task) -> Task:
+    """An embedded task as the active world draws it: its images change with the grammar and the
+    world (clipscale.data.worlds), so their data version is part of the task's version."""
+    if task.source != SOURCE_EMBEDDED:
+        return task
+    from clipscale.data.worlds import data_version
+
+    return replace(task, version=f"{task.version}.g{data_version()}")
+
+
 def list_tasks(pattern: str = "*", kind: str | None = None) -> list[str]:
     """Registered task names matching a shell pattern (``'embedded/*'``), optionally of one kind."""
     return [n for n, t in _REGISTRY.items() if fnmatch.fnmatch(n, pattern) and (kind is None or t.kind == kind)]
@@ -157,13 +164,14 @@ def list_tasks(pattern: str = "*", kind: str | None = None) -> list[str]:
 def get_task(name: str) -> Task:
     """The task registered under `name`; NotFoundError lists the valid names."""
     try:
-        return _REGISTRY[name]
+        return _in_world(_REGISTRY[name])
     except KeyError:
         raise unknown("task", name, _REGISTRY, fix="see `clipscale eval --list-tasks`") from None
 
 
 def resolve_tasks(tasks: str | Task | list | tuple | None) -> list[Task]:
     """Tasks from names, patterns, Task objects or a comma-separated string; None = the embedded defaults."""
+    given = tasks
     if tasks is None:
         tasks = DEFAULT_EMBEDDED_TASKS
     if isinstance(tasks, (str, Task)):
@@ -178,9 +186,14 @@ def resolve_tasks(tasks: str | Task | list | tuple | None) -> list[Task]:
                 names = list_tasks(part)
                 if not names:
                     raise unknown("task pattern", part, _REGISTRY, fix="see `clipscale eval --list-tasks`")
-                out.extend(_REGISTRY[n] for n in names)
+                out.extend(get_task(n) for n in names)
             else:
                 out.append(get_task(part))
+    if not out:
+        from clipscale.errors import UserInputError
+
+        raise UserInputError(f"no task given ({given!r}); name at least one, e.g. embedded/objects,digits "
+                             "(see `clipscale eval --list-tasks`), or leave the option out for the default suite")
     seen: dict[str, Task] = {}
     for t in out:
         seen.setdefault(t.name, t)

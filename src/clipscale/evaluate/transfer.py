@@ -21,7 +21,7 @@ from clipscale.evaluate.datasets import task_data
 from clipscale.evaluate.metrics import classification_metrics
 from clipscale.evaluate.progress import ProgressArg
 from clipscale.evaluate.results import make_row, to_frame
-from clipscale.evaluate.checkpoint_eval import check_device
+from clipscale.evaluate.checkpoint_eval import check_device, checkpoint_world, in_world
 
 
 def finetune_checkpoint(arch: str, checkpoint, task: str, out, recipe: ft.Recipe = ft.Recipe(), *,
@@ -36,9 +36,16 @@ def finetune_checkpoint(arch: str, checkpoint, task: str, out, recipe: ft.Recipe
     recipe.head_init 'probe' starts training from that probe's head (LP-FT), so step 0 scores
     linear_probe_acc1; `zeroshot_acc1` stays the zero-shot text classifier's accuracy.
     Rerunning with the same `out` resumes from the last epoch checkpoint and gives the same numbers.
+    An embedded task is the one of the world the checkpoint's run was trained in (checkpoint_world).
     """
     recipe.check()
     check_device(device)
+    with in_world(checkpoint_world(checkpoint)):
+        return _finetune(arch, checkpoint, task, out, recipe, device=device, meta=meta, probe=probe,
+                         progress=progress)
+
+
+def _finetune(arch, checkpoint, task, out, recipe, *, device, meta, probe, progress) -> pd.DataFrame:
     spec = ft.finetune_task(task)
     data = task_data(spec, limit=recipe.limit, need_train=True)
     if data.train is None:
@@ -116,8 +123,8 @@ def finetune_study(settings, runs, *, cache_dir, results_path) -> pd.DataFrame |
     """
     if not settings.tasks:
         return None
-    from clipscale.evaluate.checkpoints import epoch_files, run_arch, run_meta, run_spec
     from clipscale.evaluate.results import append_results
+    from clipscale.evaluate.run_folders import final_point
     from clipscale.errors import NotFoundError
 
     recipe = ft.Recipe(epochs=settings.epochs, lr=settings.lr, batch_size=settings.batch_size,
@@ -126,17 +133,15 @@ def finetune_study(settings, runs, *, cache_dir, results_path) -> pd.DataFrame |
     frames = []
     for name, run_dir in runs:
         try:
-            last = epoch_files(run_dir)[-1][1]
+            last = final_point(run_dir)  # a plain run's last epoch, a cool-down run's largest level
         except NotFoundError:
             continue  # a run that is not done has nothing to fine-tune yet
-        spec = run_spec(run_dir)
         for task in settings.tasks:
             out = Path(cache_dir) / name / task.replace("/", "-")
             if (out / RESULTS_FILE).exists():
                 frames.append(pd.read_csv(out / RESULTS_FILE))
                 continue
-            df = finetune_checkpoint(run_arch(run_dir, spec), last, task, out, recipe,
-                                     meta=run_meta(run_dir, spec), progress=False)
+            df = finetune_checkpoint(last.arch, last.checkpoint, task, out, recipe, meta=last.meta, progress=False)
             write_results(df, out)
             frames.append(df)
     if not frames:

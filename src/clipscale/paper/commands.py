@@ -28,6 +28,15 @@ def write_csv(df: pd.DataFrame, path) -> Path:
     return atomic_write_with(path, lambda tmp: df.to_csv(tmp, index=False))
 
 
+def figure_count(tables: PaperTables) -> int:
+    """How many figures make_figures will draw from `tables` (the total of its progress bar)."""
+    scaling = sum(1 for _, _, metric, _ in F.SCALING_FIGURES if metric in tables.results.columns)
+    present = set(tables.results["downstream_dataset"])
+    predictions = sum(1 for d in PREDICTION_DATASETS if d in present) if tables.archs is not None else 0
+    curves = len(X_AXES) if tables.curves is not None and tables.runs is not None else 0
+    return scaling + predictions + curves
+
+
 def make_figures(tables: PaperTables, out_dir, *, n_boot: int = N_BOOT, seed: int = SEED, progress=None) -> FigureSet:
     """All figures (PNG + PDF) and DIR/predictions.csv; `progress(msg)` is called per figure."""
     out = Path(out_dir)

@@ -22,6 +22,7 @@ import pandas as pd
 from clipscale._io import atomic_write_bytes, atomic_write_text, atomic_write_with
 from clipscale.errors import NotFoundError, unknown
 from clipscale.report._compare import comparison_section, write_comparison
+from clipscale.report._design import design_section
 from clipscale.report._data import Problems, curve_layout, normalise_curves, normalise_results, normalise_training
 from clipscale.report._fits import DEFAULT_METHODS, FitSet, fit_results, fits_from_table, from_fits
 from clipscale.report._joint import joint_section
@@ -45,7 +46,7 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
                  figures: Sequence[str | os.PathLike] = (), notes: Sequence[str] = (),
                  holdout: Holdout | None = None,
                  in_sample: pd.DataFrame | None = None, training: pd.DataFrame | None = None,
-                 comparisons=None) -> Path:
+                 comparisons=None, design=None) -> Path:
     """Write the report into `out_dir` and return the path of its index.html.
 
     results: rows in clipscale.schema.RESULT_COLUMNS (metrics as fractions; error = 1 - default metric).
@@ -62,7 +63,8 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
     holds out (e.g. Holdout(top=2): the 2 most expensive) and predicting them. in_sample: predicted vs actual for runs the law was fitted
     on (e.g. the paper notebook's), shown in its own section, labelled as in-sample, never as a backtest.
     comparisons: clipscale.laws.compare Comparisons (two recipes), shown in their own section and
-    written as compare.json, compare.csv and figures/compare_*.png.
+    written as compare.json, compare.csv and figures/compare_*.png. design: an adaptive study's
+    (design.jsonl records, one row per candidate run), shown in its own section (report._design).
     """
     out = Path(out_dir)
     problems = Problems(list(notes))
@@ -87,6 +89,11 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
     note = _CURVES_NOTE if curve_layout(curves) == "paper" else ""
     section = comparison_section(comparisons, dict(enumerate(write_comparison(comparisons, out, page=False)[2:]))) \
         if comparisons else ""
+    if design is not None:
+        html_part, written = design_section(*design, out)
+        section += html_part
+        data["files"] += [{"label": p.name, "href": quote(p.relative_to(out).as_posix()),
+                           "note": "(the adaptive design)"} for p in written]
     return atomic_write_text(out / "index.html", render_html(data, note, section))
 
 

@@ -145,8 +145,8 @@ def saved_plan(spec):
     """The spec as its folder's plan.json sized it (for `study status` and `study report` of a
     budgeted study), or `spec` unchanged when it was never planned."""
     old = Store(spec.out).read_plan()
-    if old is None or old.get("key", {}).get("spec") != plan_key(spec, 0)["spec"]:
-        return spec
+    if old is None or "plan" not in old or old.get("key", {}).get("spec") != plan_key(spec, 0)["spec"]:
+        return spec  # never planned, or an adaptive study's measured speeds (its grid is never scaled)
     return scaled(spec, old["plan"]["scale"]).replace(train={"precision": old["plan"]["precision"]})
 
 

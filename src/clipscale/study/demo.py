@@ -22,9 +22,8 @@ class Preset:
     name: str
     file: str
     description: str
-    world: str = "full"  # the embedded world (clipscale.data.worlds) its runs train and evaluate in
     #: the demo's targets (clipscale.study.summary, issue 10) are checked and stated; the smoke preset
-    #: promises a path, not a law
+    #: promises a path, not a law; the adaptive preset, a prediction at its target (its own lines)
     targets: bool = True
 
     @property
@@ -34,13 +33,15 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset("default", "default.toml", "the README's demo: a law on embedded/objects (ImageNet's role) in the "
-           "medium-v1 world, sized to a wall-time budget (10 minutes)", world="medium-v1"),
+           "medium-v1 world, sized to a wall-time budget (10 minutes)"),
+    Preset("adaptive", "adaptive.toml", "the default demo's law chosen run by run: an adaptive design "
+           "(docs/design.md) picks which cool-down branches to train within the same budget (10 minutes)",
+           targets=False),
     Preset("smoke", "smoke.toml", "the same path in < 60 s (CI): tiny grid, no promise of a good law",
            targets=False),
     Preset("colour", "colour.toml", "the first demo: 18 fixed runs of the BPE ladder in the full world; "
            "only colour is learned (a law on embedded/colour)"),
-    Preset("objects", "objects.toml", "the easy-v1 world's fixed grid (48 classes; measured a phase change)",
-           world="easy-v1"),
+    Preset("objects", "objects.toml", "the easy-v1 world's fixed grid (48 classes; measured a phase change)"),
 )}
 
 
@@ -48,9 +49,6 @@ def preset_spec(name: str, out: str | Path) -> StudySpec:
     """The study spec of a demo preset, writing into `out`."""
     if name not in PRESETS:
         raise unknown("demo preset", name, PRESETS, fix="pass --preset " + ", ".join(PRESETS))
-    from clipscale.data.worlds import set_world
-
-    set_world(PRESETS[name].world)  # before any run or task is built: it keys their versions
     return load_spec(PRESETS[name].path, out=Path(out).resolve())
 
 

@@ -15,6 +15,7 @@ from clipscale.errors import UserInputError
 from clipscale.schema import SEED_COL, run_upstream_dataset
 from clipscale.study.spec import Run, StudySpec, spec_from_dict
 from clipscale.study.store import Store
+from clipscale.study.units import Branch
 from clipscale.train.run import RunFolder
 
 
@@ -31,8 +32,9 @@ def load_study(study_dir: str | Path) -> StudySpec:
     return spec_from_dict(raw, where=str(store.spec_path))
 
 
-def find_run(spec: StudySpec, name: str) -> Run:
-    runs = {r.name: r for r in spec.runs()}
+def find_run(spec: StudySpec, name: str):
+    """The run (or, in an adaptive study with cool-down levels, the branch) called `name`."""
+    runs = {r.name: r for r in _units(spec)}
     if name not in runs:
         from clipscale.errors import unknown
 
@@ -40,15 +42,26 @@ def find_run(spec: StudySpec, name: str) -> Run:
     return runs[name]
 
 
-def execute(spec: StudySpec, run: Run, threads: int = 1) -> Path:
-    """Train, evaluate and store one run; returns its results file. Skips a run already stored.
+def _units(spec: StudySpec) -> list:
+    """What the workers of `spec` train: its runs, or an adaptive study's units (clipscale.study.units)."""
+    if spec.design.strategy == "adaptive":
+        from clipscale.study.units import pool
+
+        return pool(spec)
+    return spec.runs()
+
+
+def execute(spec: StudySpec, run, threads: int = 1) -> Path:
+    """Train, evaluate and store one run (or one Branch of an adaptive study: clipscale.study.units);
+    returns its results file. Skips a run already stored.
 
     Under torchrun (WORLD_SIZE > 1) every rank trains; rank 0 alone locks, evaluates and records.
     """
     rank = int(os.environ.get("RANK", "0"))
     store = Store(spec.out)
+    folder = store.run_dir(run.run.name if isinstance(run, Branch) else run.name)  # a branch lives in its trunk's
     if rank != 0:
-        _train(spec, run, store.run_dir(run.name), threads, time.time())
+        _train(spec, run, folder, threads, time.time())
         return store.result_path(run.name)
     with store.run_lock(run.name) as mine:
         if not mine:
@@ -59,8 +72,8 @@ def execute(spec: StudySpec, run: Run, threads: int = 1) -> Path:
         start, cpu = time.time(), time.process_time()
         store.mark(run.name, "running")
         try:
-            _train(spec, run, store.run_dir(run.name), threads, start)
-            rows = evaluate_checkpoints(spec, run, store.run_dir(run.name))
+            _train(spec, run, folder, threads, start)
+            rows = evaluate_checkpoints(spec, run, folder)
             path = store.write_result(run.name, rows)
         except BaseException as exc:
             reason = f"{type(exc).__name__}: {exc}".strip()
@@ -80,6 +93,8 @@ def work(spec: StudySpec, threads: int = 1) -> int:
     Several workers may call this at once: a run's lock decides who trains it. Runs that failed
     during this study invocation are not retried here (the next `study run` retries them).
     """
+    if spec.design.strategy == "adaptive":
+        return _work_chosen(spec, threads)
     store = Store(spec.out)
     runs = sorted(spec.runs(), key=lambda r: gmacs_per_sample(r.model) * r.samples_seen, reverse=True)
     n = 0
@@ -99,7 +114,39 @@ def work(spec: StudySpec, threads: int = 1) -> int:
             return n
 
 
-def _train(study: StudySpec, run: Run, out_dir: Path, threads: int, started: float) -> None:
+#: seconds an adaptive study's idle worker waits before reading design.jsonl again
+DESIGN_POLL_S = 0.5
+
+
+def _work_chosen(spec: StudySpec, threads: int) -> int:
+    """An adaptive study's worker: train the units its design has chosen (design.jsonl), in the order
+    chosen, waiting for the next decision while none is left; return once the design has stopped and
+    nothing chosen is left to claim."""
+    from clipscale.study.units import pool
+
+    store = Store(spec.out)
+    units = {u.name: u for u in pool(spec)}
+    n = 0
+    while True:
+        records = store.read_design()
+        for key in [k for r in records for k in r["chosen"]]:
+            if store.state(key)[0] not in ("pending", "interrupted"):
+                continue
+            try:
+                execute(spec, units[key], threads)
+            except RunBusy:
+                continue
+            except Exception:  # noqa: BLE001 - recorded in status/<unit>.json by execute; go on
+                pass
+            n += 1
+            break
+        else:
+            if records and records[-1]["phase"] == "stop":
+                return n
+            time.sleep(DESIGN_POLL_S)
+
+
+def _train(study: StudySpec, run, out_dir: Path, threads: int, started: float) -> None:
     """Train `run` into `out_dir`; an elastic run (see BudgetSettings.elastic) sizes its largest level
     to end when the study's plan says it should, counted from `started`."""
     import torch
@@ -107,6 +154,14 @@ def _train(study: StudySpec, run: Run, out_dir: Path, threads: int, started: flo
     from clipscale.train import TrainSpec, train
 
     torch.set_num_threads(threads)
+    if isinstance(run, Branch):  # an adaptive study's branch: its trunk as far as it needs, then the branch
+        from clipscale.train.branches import train_branch, train_trunk_to
+
+        spec = TrainSpec.from_dict(run.run.train_spec(threads))
+        with Store(study.out).trunk_lock(run.run.name):
+            train_trunk_to(spec, run.run.levels, run.level, out_dir)
+        train_branch(spec, run.run.levels, run.level, out_dir)
+        return
     spec = TrainSpec.from_dict(run.train_spec(threads))
     if run.is_trunk:
         from clipscale.study.budget import run_deadline
@@ -125,6 +180,8 @@ def evaluate_checkpoints(spec: StudySpec, run: Run, run_dir: Path):
 
     tasks = list(spec.eval.tasks) or list(ev.DEFAULT_EMBEDDED_TASKS)
     limit = spec.eval.limit or None
+    if isinstance(run, Branch):  # an adaptive study's branch: its final checkpoint, the study point of its level
+        return annotate(_evaluate_level(run.run, run_dir, run.level, tasks, limit, _worker_images()), run.run)
     if run.is_trunk:
         return annotate(_evaluate_branches(spec, run, run_dir, tasks, limit), run)
     if spec.eval.every_checkpoint:
@@ -151,18 +208,38 @@ def _evaluate_branches(spec: StudySpec, run: Run, run_dir: Path, tasks, limit):
 
     from clipscale import evaluate as ev
     from clipscale.evaluate.features import DecodedImages
-    from clipscale.train.branches import TRUNK_DIR, branch_dir, top_levels, trunk_dir
+    from clipscale.train.branches import TRUNK_DIR, top_levels, trunk_dir
 
-    frames, decoded = [], DecodedImages()
-    for level in top_levels(run_dir, run.levels):  # an elastic run's largest level as it was chosen
-        epoch, last = RunFolder(branch_dir(run_dir, level)).numbered_checkpoints()[-1]
-        rows = ev.evaluate(run.model, last, tasks, limit=limit, progress=False, decoded=decoded,
-                           meta={"samples_seen": float(level), "epoch": epoch, **_row_facts(run)})
-        frames.append(rows.assign(level=float(level), branch=branch_dir(run_dir, level).name))
+    decoded = DecodedImages()
+    frames = [_evaluate_level(run, run_dir, level, tasks, limit, decoded)
+              for level in top_levels(run_dir, run.levels)]  # an elastic run's largest level as it was chosen
     if spec.eval.every_checkpoint:
         trunk = ev.evaluate_run(trunk_dir(run_dir), tasks, arch=run.model, limit=limit, progress=False)
         frames.append(trunk.assign(level=float("nan"), branch=TRUNK_DIR))
     return pd.concat(frames, ignore_index=True)
+
+
+_IMAGES = None  # this worker's decoded evaluation images, kept across the branches it evaluates
+
+
+def _worker_images():
+    global _IMAGES
+    if _IMAGES is None:
+        from clipscale.evaluate.features import DecodedImages
+
+        _IMAGES = DecodedImages()
+    return _IMAGES
+
+
+def _evaluate_level(run: Run, run_dir: Path, level: int, tasks, limit, decoded=None):
+    """The rows of the branch of `level` of cool-down run `run`: its final checkpoint evaluated."""
+    from clipscale import evaluate as ev
+    from clipscale.train.branches import branch_dir
+
+    epoch, last = RunFolder(branch_dir(run_dir, level)).numbered_checkpoints()[-1]
+    rows = ev.evaluate(run.model, last, tasks, limit=limit, progress=False, decoded=decoded,
+                       meta={"samples_seen": float(level), "epoch": epoch, **_row_facts(run)})
+    return rows.assign(level=float(level), branch=branch_dir(run_dir, level).name)
 
 
 def level_epochs(run: Run) -> list[int]:

@@ -51,6 +51,12 @@ def run_study(spec: StudySpec, *, launcher: str | None = None, jobs: int | None 
 
     t0 = time.time()
     launcher, jobs, threads = _launch_settings(spec, launcher, jobs, threads)
+    if spec.design.strategy == "adaptive":  # [design]: round by round (clipscale.study.adaptive)
+        from clipscale.study.adaptive import train_adaptive
+
+        train_adaptive(spec, dataset=headline_dataset(spec), kinds=ZERO_SHOT_KINDS, launcher=launcher, jobs=jobs,
+                       threads=threads, progress=progress, started=started)
+        return finish_study(spec, report=report, wall_s=time.time() - t0, started=started, targets=targets)
     store = Store(spec.out)
     runs = spec.runs()
     store.write_spec(spec.to_dict())
@@ -88,6 +94,14 @@ def run_with_budget(spec, seconds: float, *, jobs: int | None = None, progress: 
     from clipscale.study import budget
 
     t0 = time.time()
+    if spec.design.strategy == "adaptive":  # its grid is the design's pool: measured, never scaled
+        if replay is not None:
+            from clipscale.errors import UserInputError
+
+            raise UserInputError("--replay repeats a grid's plan; an adaptive study resumes its own design.jsonl: "
+                                 "rerun it in its folder without --replay")
+        spec = spec.replace(budget={"seconds": seconds})
+        return run_study(spec, jobs=jobs, progress=progress, report=report, started=t0, targets=targets), None
     if replay is not None:
         budget.replay(spec, seconds, replay)
     p = budget.planned(spec, seconds)
@@ -101,15 +115,20 @@ def finish_study(spec: StudySpec, *, report: bool = True, wall_s: float = 0.0, p
     report`); summary.json is written once, last. `plan`, `started`: as for run_study."""
     store = Store(spec.out)
     runs = spec.runs()
-    results, curves = merged_results(spec, store, runs)
+    trained = _trained_units(spec, store, runs)
+    results, curves = merged_results(spec, store, runs, [u.name for u in trained])
     missing = [{"run": r.name, "state": s, "reason": why}
-               for r in runs for s, why in [store.state(r.name)] if s != "done"]
+               for r in trained for s, why in [store.state(r.name)] if s != "done"]
     found, backtest, fit_note = fit_study(spec, results)
     fits = None
     if found is not None:  # fits.json (the fit objects) is what the report and `clipscale plan` read back
         store.write_fits(found)
         fits = found.frame()
-    notes = study_notes(fit_note, plan, wall_s, missing, len(runs))
+    notes = study_notes(fit_note, plan, wall_s, missing, len(trained))
+    if spec.design.strategy == "adaptive":
+        from clipscale.study.adaptive import design_lines
+
+        notes += design_lines(spec)
     summary = build_summary(spec, headline_dataset(spec), results, fits, missing, notes, wall_s, backtest)
     report_path = make_report(spec, results, curves, store.fits_json if found is not None else None,
                               backtest, summary.notes, training_curves(store, runs)) if report else None
@@ -123,10 +142,21 @@ def finish_study(spec: StudySpec, *, report: bool = True, wall_s: float = 0.0, p
     return StudyOutcome(store.root, results, curves, fits, report_path, missing, wall_s, summary)
 
 
-def merged_results(spec: StudySpec, store: Store, runs):
-    """(results, curves): the runs' stored rows merged (results.csv, curves.csv), with the rows of
-    [finetune] appended to the results."""
-    results, curves = store.merge([r.name for r in runs])
+def _trained_units(spec: StudySpec, store: Store, runs) -> list:
+    """What the study trains: its runs, or the units an adaptive design chose (clipscale.study.units)."""
+    if spec.design.strategy != "adaptive":
+        return list(runs)
+    from clipscale.study.adaptive import chosen_keys
+    from clipscale.study.units import pool
+
+    chosen = set(chosen_keys(store.read_design()))
+    return [u for u in pool(spec) if u.name in chosen]
+
+
+def merged_results(spec: StudySpec, store: Store, runs, names=None):
+    """(results, curves): the stored rows of the runs (or of the units `names`) merged (results.csv,
+    curves.csv), with the rows of [finetune] appended to the results."""
+    results, curves = store.merge([r.name for r in runs] if names is None else names)
     tuned = finetune_runs(spec, store, runs)  # [finetune]: rows appended to results.csv (evaluation kind finetune)
     if tuned is not None and len(tuned):
         import pandas as pd
@@ -154,6 +184,8 @@ def study_notes(fit_note: str, plan: Plan | None, wall_s: float, missing: list[d
 
 def finetune_runs(spec: StudySpec, store, runs):
     """[finetune]: the fine-tuned rows (evaluation kind finetune), also appended to results.csv; or None."""
+    if not spec.finetune.tasks:
+        return None  # without [finetune], fitting and reporting need no torch (10 s to import here)
     from clipscale.evaluate.transfer import finetune_study
 
     return finetune_study(spec.finetune, [(r.name, store.run_dir(r.name)) for r in runs],
@@ -274,15 +306,26 @@ def make_report(spec, results, curves, fits, backtest, notes, training=None) -> 
     """The study's report (clipscale.report) in its folder's report/: `fits` is the fits.json path."""
     from clipscale.report import build_report
 
+    design = None
+    if spec.design.strategy == "adaptive":  # its decisions and the candidates never trained
+        from clipscale.study.adaptive import design_view
+
+        design = design_view(spec)
     return build_report(results, Store(spec.out).report_dir, curves=curves, fits=fits, backtest=backtest,
-                        training=training, title=f"clipscale study: {spec.name}", notes=notes)
+                        training=training, title=f"clipscale study: {spec.name}", notes=notes, design=design)
 
 
 def study_status(spec: StudySpec):
-    """One row per run: state, reason, samples trained, and compute spent (total GMACs, forward)."""
+    """One row per run: state, reason, samples trained, and compute spent (total GMACs, forward);
+    an adaptive study: one row per unit, its state (or "not chosen") and the round that chose it."""
     import pandas as pd
 
     from clipscale.study.progress import samples_trained, to_train
+
+    if spec.design.strategy == "adaptive":
+        from clipscale.study.adaptive import unit_rows
+
+        return pd.DataFrame(unit_rows(spec))
 
     store = Store(spec.out)
     rows = []

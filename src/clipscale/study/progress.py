@@ -104,6 +104,8 @@ class Progress:
         self.running: dict[str, Run] = {}
         self.finished_runs: dict[str, str] = {}
         self.total = sum(self.cost(r) for r in self.runs) or 1.0
+        self.interrupted = {r.name: samples_trained(store.run_dir(r.name)) for r in self.runs
+                            if store.state(r.name)[0] == "interrupted"}
 
     def unit(self, run: Run) -> float:
         """Work per sample trained: predicted seconds (measured speeds) or forward GMACs."""
@@ -132,7 +134,9 @@ class Progress:
             state, why = self.store.state(run.name)
             if state == "running" and run.name not in self.running:
                 self.running[run.name] = run
-                self._line(f"start  {run.name}", force=True)
+                done = self.interrupted.get(run.name)  # killed in an earlier `study run`: it resumes
+                self._line(f"resume {run.name} (from {done:,} samples trained)" if done else f"start  {run.name}",
+                           force=True)
             elif state in ("done", "failed"):
                 self.running.pop(run.name, None)
                 self.finished_runs[run.name] = state

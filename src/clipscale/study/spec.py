@@ -65,6 +65,7 @@ class TrainSettings:
     train_data: str = ""                 # webdataset shards ('dir/{000000..000099}.tar'); "" = embedded
     cooldown: float = default("cooldown")  # levels_from = "cooldown": fraction of a level's steps cooled down
     warmup_samples: int = 0              # levels_from = "cooldown": warmup in samples; 0 = warmup x largest level
+    world: str = default("world")        # the embedded data's world (clipscale.data.worlds): part of each run's spec
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ class FinetuneSettings:
     limit: int = 0                       # at most this many images per split; 0 = all
     wise_alpha: float = 1.0              # WiSE-FT: 0 = zero-shot weights, 1 = fine-tuned
     train_images: int = 0                # fine-tune on the first N train images (limited data); 0 = all
-    head_init: str = "zeroshot"          # the head at step 0: zeroshot (text classifier) or probe (LP-FT)
+    head_init: str = "probe"             # the head at step 0: probe (LP-FT, measured best) or zeroshot (text classifier)
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,26 @@ class BudgetSettings:
     elastic: bool = False
 
 
+#: [design] strategy: "grid" trains every run of the grid; "adaptive" chooses the runs round by round
+#: (clipscale.design, issue 24; clipscale.study.adaptive runs it)
+STRATEGIES = ("grid", "adaptive")
+
+
+@dataclass(frozen=True)
+class DesignTable:
+    """[design]: which runs of the grid to train. `adaptive`: round by round, the runs that pin down
+    the headline law's prediction at the target compute for the least cost (docs/design.md, "Live")."""
+
+    strategy: str = "grid"
+    target_compute: tuple[float, ...] = ()  # total GMACs of the prediction(s) the design pins down ...
+    target_model: str = ""               # ... or a run to predict: its model and samples seen
+    target_samples_seen: int = 0
+    batch: int = 1                       # runs chosen per round (batch = [launch] jobs: rounds in lockstep)
+    tolerance: float = 0.0               # error-% points: stop when the 90% interval at the target is narrower; 0 = spend the budget
+    budget_gmacs: float = 0.0            # without [budget] seconds: total GMACs of training the design may spend
+    joint: bool = False                  # the chosen runs must keep the joint law E(N, D) identifiable (2 model sizes)
+
+
 @dataclass(frozen=True)
 class StudySpec:
     name: str
@@ -154,9 +175,15 @@ class StudySpec:
     slurm: SlurmSettings = field(default_factory=SlurmSettings)
     budget: BudgetSettings = field(default_factory=BudgetSettings)
     finetune: FinetuneSettings = field(default_factory=FinetuneSettings)
+    design: DesignTable = field(default_factory=DesignTable)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The spec as a dict (study.json, plan.json's key). A grid study's [design] table at its
+        defaults is left out, so the folders and plans of studies written before it still match."""
+        out = dataclasses.asdict(self)
+        if self.design == DesignTable():
+            del out["design"]
+        return out
 
     @property
     def out_dir(self) -> Path:
@@ -198,6 +225,8 @@ class Run:
                 "engine": t.engine}
         if t.levels_from == "cooldown":
             spec.update(schedule="const-cooldown", cooldown=t.cooldown, warmup_samples=t.warmup_samples or None)
+        if t.world != default("world"):  # the full world's hashes stay those of before worlds were recorded
+            spec["world"] = t.world
         return spec
 
     @property
@@ -227,7 +256,7 @@ class Run:
         if not self.train.train_data:
             from clipscale.data.worlds import data_version
 
-            spec["embedded_data_version"] = data_version()  # grammar version (+ world unless full)
+            spec["embedded_data_version"] = data_version(self.train.world)  # grammar version (+ world unless full)
         blob = json.dumps(spec, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:8]
 
@@ -276,7 +305,7 @@ def in_band(spec: StudySpec, model: str, levels: list[int]) -> list[int]:
 
 _SECTIONS = {"axes": Axes, "train": TrainSettings, "eval": EvalSettings, "fit": FitSettings,
              "launch": LaunchSettings, "slurm": SlurmSettings, "budget": BudgetSettings,
-             "finetune": FinetuneSettings}
+             "finetune": FinetuneSettings, "design": DesignTable}
 #: keys renamed by issue 27 (one word per concept): (section, old key) -> (new key, what it holds).
 #: An old key is refused with one line naming the new one, never read silently.
 RENAMED_KEYS = {("fit", "task"): ("dataset", "the downstream dataset whose law is the headline"),
@@ -375,7 +404,7 @@ def _one_of(value: str, valid: tuple[str, ...], where: str) -> None:
 
 def validate(spec: StudySpec, where: str = "spec") -> None:
     """Check values (positivity, choices, known models); raise UserInputError naming the key."""
-    from clipscale.models import model_config
+    from clipscale.compute.configs import check_architecture
 
     a, t = spec.axes, spec.train
     for key in AXIS_KEYS:
@@ -384,7 +413,7 @@ def validate(spec: StudySpec, where: str = "spec") -> None:
     if len(set(a.seed)) != len(a.seed) or any(v < 0 for v in a.seed):
         raise UserInputError(f"{where} [axes] seed: list each seed once, each >= 0; got {list(a.seed)}")
     for model in a.model:
-        model_config(model)  # NotFoundError lists the valid architectures
+        check_architecture(model)  # NotFoundError with the nearest names, before open_clip is imported
     for key in ("data_size", "samples_seen", "lr", "batch_size"):
         bad = [v for v in getattr(a, key) if v <= 0]
         if bad:
@@ -427,6 +456,46 @@ def validate(spec: StudySpec, where: str = "spec") -> None:
             TrainSpec.from_dict(run.train_spec())
         except UserInputError as exc:
             raise UserInputError(f"{where}: run {run.name} (its [axes] values and [train] settings): {exc}") from None
+    _validate_design(spec, where)
+
+
+def _validate_design(spec: StudySpec, where: str) -> None:
+    """[design]: its values; for an adaptive study, its target and budget against the grid
+    (clipscale.study.units.check_spec: interpolation, one model size for a joint law, a compute
+    budget below the seed design's cost)."""
+    d = spec.design
+    _one_of(d.strategy, STRATEGIES, f"{where} [design] strategy")
+    if d.strategy == "grid":
+        if d != DesignTable():
+            raise UserInputError(f"{where} [design]: its keys other than strategy apply to strategy = \"adaptive\" "
+                                 f"only; set strategy = \"adaptive\" or remove them")
+        return
+    if d.batch < 1:
+        raise UserInputError(f"{where} [design] batch: must be >= 1 (runs per round), got {d.batch}")
+    for key in ("tolerance", "budget_gmacs"):
+        if not (math.isfinite(getattr(d, key)) and getattr(d, key) >= 0):
+            raise UserInputError(f"{where} [design] {key}: must be a number >= 0 (0 = none), got {getattr(d, key)}")
+    if bool(d.target_compute) == bool(d.target_model or d.target_samples_seen):
+        raise UserInputError(f"{where} [design]: give the target either as target_compute (total GMACs) or as "
+                             f"target_model and target_samples_seen (a run to predict), not both or neither")
+    if d.target_model and not (d.target_samples_seen > 0):
+        raise UserInputError(f"{where} [design] target_samples_seen: must be > 0 with target_model, got "
+                             f"{d.target_samples_seen}")
+    if not spec.budget.seconds and not d.budget_gmacs:
+        raise UserInputError(f"{where} [design]: an adaptive study needs a budget: [budget] seconds (wall time) "
+                             f"or [design] budget_gmacs (total GMACs of training)")
+    if spec.train.levels_from == "checkpoints":
+        raise UserInputError(f"{where} [design] strategy = \"adaptive\" needs [train] levels_from = \"runs\" or "
+                             f"\"cooldown\" (one study point per run or per branch), got \"checkpoints\"")
+    if spec.budget.elastic:
+        raise UserInputError(f"{where} [budget] elastic: an adaptive study chooses its own runs; remove elastic "
+                             f"or set [design] strategy = \"grid\"")
+    from clipscale.study.units import check_spec
+
+    try:
+        check_spec(spec)
+    except UserInputError as exc:
+        raise UserInputError(f"{where} {exc}") from None
 
 
 def _validate_finetune(f: FinetuneSettings, where: str) -> None:

@@ -13,9 +13,12 @@ Layout of a study folder:
     curves.csv               merged learning curves: every checkpoint x task
     fits.csv, fits.json      the fitted laws (a row per law; the fit objects, read back by the report)
     summary.json             the headline: law, backtest, frontier, budget, what is missing
+    design.jsonl             an adaptive study's decisions, one JSON line per round (clipscale.study.adaptive)
     report/                  the HTML report (clipscale.report)
     finetune/<run>/<task>/   [finetune]: each run's fine-tuned checkpoint and rows (clipscale.evaluate.transfer)
     logs/, locks/, slurm/    worker logs, run locks, submitit's folders
+An adaptive study with cool-down levels trains one branch at a time: its status/, results/ and
+locks/ files are named after the branch (`<run>@<level>`), its folders are the run's (runs/<run>/).
 A run's rows live in exactly one file that is replaced whole, so a rerun never duplicates rows
 and several runs finishing at once never write the same file. The merged tables are rebuilt from
 those files under an exclusive lock (fcntl), so concurrent merges cannot lose each other's rows.
@@ -32,6 +35,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from clipscale import _io
+from clipscale.errors import DataError
 from clipscale.train.run import RunFolder
 
 STUDY_FILE = "study.json"
@@ -44,6 +48,7 @@ REPORT_DIR = "report"
 RUNS_DIR, STATUS_DIR, RESULTS_DIR = "runs", "status", "results"
 LOGS_DIR, LOCKS_DIR, SLURM_DIR = "logs", "locks", "slurm"
 FINETUNE_DIR = "finetune"
+DESIGN_FILE = "design.jsonl"
 MERGE_LOCK = ".merge.lock"
 
 
@@ -62,6 +67,7 @@ class Store:
         self.runs_dir = self.root / RUNS_DIR
         self.slurm_dir = self.root / SLURM_DIR
         self.finetune_dir = self.root / FINETUNE_DIR      # [finetune]'s fine-tuned checkpoints, per run x task
+        self.design_path = self.root / DESIGN_FILE
 
     def run_dir(self, name: str) -> Path:
         return self.runs_dir / name
@@ -105,6 +111,31 @@ class Store:
         frame = fits.frame()
         _io.atomic_write_with(self.fits_csv, lambda p: frame.to_csv(p, index=False))
         fits.save(self.fits_json)
+
+    def read_design(self) -> list[dict[str, Any]]:
+        """design.jsonl's records, oldest first ([] when absent). The file is replaced whole on every
+        write, so a kill cannot tear it; a last line that does not parse all the same (a copy cut short)
+        is dropped: its decision is made again from the same inputs."""
+        try:
+            lines = self.design_path.read_text().splitlines()
+        except FileNotFoundError:
+            return []
+        records = []
+        for i, line in enumerate(lines):
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                if i == len(lines) - 1:
+                    break
+                raise DataError(f"{self.design_path} line {i + 1} is not JSON; restore the file or remove it "
+                                f"to start the design afresh") from None
+        return records
+
+    def append_design(self, record: dict[str, Any]) -> Path:
+        """Add one decision to design.jsonl: the records read back plus this one, written to a temporary
+        file, fsync'd and renamed over the old file (atomic)."""
+        lines = [json.dumps(r, sort_keys=True, allow_nan=False) for r in self.read_design() + [record]]
+        return _io.atomic_write_text(self.design_path, "\n".join(lines) + "\n")
 
     # ---------------------------------------------------------------- status records
 
@@ -152,6 +183,19 @@ class Store:
                 return
             try:
                 yield True
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def trunk_lock(self, name: str) -> Iterator[None]:
+        """Hold run `name`'s trunk while extending it (an adaptive study's branches of one trunk):
+        waits for another process that holds it. Dropped by the kernel when its process dies."""
+        path = self.root / LOCKS_DIR / f"{name}.trunk.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 

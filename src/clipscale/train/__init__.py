@@ -25,8 +25,17 @@ def train(spec: TrainSpec, out_dir: str | Path, *, resume: bool = True, progress
     checkpoint when `resume` (else UserInputError). Under torchrun every rank calls this; only
     rank 0 writes files. Raises NotFoundError (unknown model), UserInputError (bad spec or folder),
     TrainingError (NaN loss, failed engine). `init_from`: the trunk checkpoint a cool-down branch
-    starts from (native engine; see clipscale.train.branches).
+    starts from (native engine; see clipscale.train.branches). The run trains in its spec's world
+    (`spec.world`, clipscale.data.worlds); $CLIPSCALE_WORLD naming another is a UserInputError.
     """
+    from clipscale.data.worlds import check_asked, using
+
+    check_asked(spec.world, f"the run in {out_dir}")
+    with using(spec.world):
+        return _train(spec, out_dir, resume=resume, progress=progress, init_from=init_from)
+
+
+def _train(spec: TrainSpec, out_dir, *, resume: bool, progress: bool, init_from) -> TrainResult:
     if spec.engine == "open_clip":
         if init_from is not None:
             raise UserInputError("cool-down branches need the native engine (open_clip_train cannot start a "

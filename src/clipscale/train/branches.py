@@ -244,3 +244,62 @@ def _read_or_decide(path: Path, spec: TrainSpec, planned: int, after: int, finis
                   "from_samples": after}
     atomic_write_json(path, record)
     return record
+
+
+# ---------------------------------------------------------------- one branch at a time (an adaptive study)
+
+#: the fields in which a shorter trunk of a grid differs from a longer one of the same grid
+_TRUNK_LENGTH = ("samples_seen", "epochs", "epoch_ends", "num_threads")
+
+
+def level_plan(spec: TrainSpec, levels, level: int) -> BranchPlan:
+    """The trunk and branches of the grid `levels` up to `level`: the trunk as far as `level`'s
+    branch needs (a checkpoint at every smaller level's start too), the warmup the whole grid's. Its
+    last branch is exactly the grid's branch of `level` (same spec, same bits)."""
+    levels = tuple(levels)
+    if level not in levels:
+        raise UserInputError(f"level {level} is not one of the grid's levels {list(levels)}")
+    whole = plan(spec, levels)
+    base = spec.replace(warmup_samples=whole.trunk.warmup_samples)
+    return plan(base, levels[: levels.index(level) + 1])
+
+
+def train_trunk_to(spec: TrainSpec, levels, level: int, out_dir: str | Path, *, progress: bool = False) -> TrainResult:
+    """Train the trunk of the cool-down grid `levels` in `out_dir` as far as `level`'s branch needs.
+
+    A shorter trunk of the same grid trained there before is extended in place: no step before a
+    cool-down depends on the level (constant lr, warmup in samples, batches a function of the step),
+    so resuming its last checkpoint under the longer spec gives the longer trunk bit for bit. A longer
+    trunk already there is kept (and finished if it was interrupted). Callers that extend one trunk
+    from several processes hold a lock around this call."""
+    from clipscale.train import train
+
+    want = level_plan(spec, levels, level).trunk
+    folder = RunFolder(trunk_dir(out_dir))
+    if folder.spec_path.exists():
+        have = TrainSpec.from_dict(json.loads(folder.spec_path.read_text()))
+        a, b = have.to_dict(), want.to_dict()
+        if any(a.get(k) != b.get(k) for k in set(a) | set(b) if k not in _TRUNK_LENGTH):
+            raise UserInputError(f"{folder.root} holds the trunk of another grid; choose a new --out or remove it")
+        mine, theirs = tuple(want.epoch_ends), tuple(have.epoch_ends or ())
+        if theirs[: len(mine)] == mine:
+            want = have.replace(num_threads=spec.num_threads)  # as long or longer: train (finish) it as it is
+        elif mine[: len(theirs)] == theirs:  # shorter: the longer spec resumes its last checkpoint
+            folder.done_path.unlink(missing_ok=True)  # first: a kill in between leaves it unfinished, not done
+            atomic_write_json(folder.spec_path, want.to_dict())
+        else:
+            raise UserInputError(f"{folder.root} holds a trunk with other branch points {list(theirs)}; "
+                                 f"choose a new --out or remove it")
+    return train(want, folder.root, resume=True, progress=progress)
+
+
+def train_branch(spec: TrainSpec, levels, level: int, out_dir: str | Path, *, progress: bool = False) -> TrainResult:
+    """Train the cool-down branch of `level` from its trunk's checkpoint at the branch's start (the
+    trunk must reach it: train_trunk_to)."""
+    from clipscale.train import train
+
+    p = level_plan(spec, levels, level)
+    start = RunFolder(trunk_dir(out_dir)).checkpoint(p.trunk_epoch(len(p.levels) - 1))
+    if not start.exists():
+        raise UserInputError(f"{start} not found: train the trunk as far as level {level} first (train_trunk_to)")
+    return train(p.branches[-1], branch_dir(out_dir, level), resume=True, progress=progress, init_from=start)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import time
 import warnings
@@ -32,6 +33,7 @@ from clipscale.train.spec import TrainSpec
 LOGIT_SCALE_MAX = math.log(100)  # OpenCLIP clamps the learned temperature at 100
 LOG_ROWS = 200  # about this many metrics rows per run
 PROGRESS_EVERY_S = 2.0  # how often a run tells watchers its samples seen (progress.json)
+_log = logging.getLogger(__name__)  # the CLI shows clipscale's info and warnings on stderr
 
 
 def build_model(spec: TrainSpec, device: torch.device):
@@ -241,6 +243,9 @@ def run(spec: TrainSpec, out_dir: str | Path, *, resume: bool = True, progress: 
     model, preprocess, tokenizer = build_model(spec, dist.device)
     optimizer = build_optimizer(model, spec)
     state = _resume_state(folder, model, optimizer, resume)
+    if state and dist.is_main:
+        _log.info("%s: resuming from epoch %d (step %d of %d, %d samples seen)", folder.root, state["epoch"],
+                  state["step"], spec.total_steps, state["step"] * spec.batch_size)
     if not state and init_from is not None:
         state = _branch_state(Path(init_from), spec, model, optimizer)
     loss_fn = ClipLoss(gather_with_grad=True, rank=dist.rank, world_size=dist.world_size)

@@ -24,7 +24,7 @@ COOLDOWN_SHAPES = ("linear", "1-sqrt")
 # Fields added after the first release: left out of to_dict() at their defaults, so the spec.json
 # and the study hash of every cosine run stay what they were.
 _NEW_FIELDS = {"schedule": "cosine", "cooldown": 0.2, "cooldown_shape": "1-sqrt", "final_lr": 0.0,
-               "warmup_samples": None, "epoch_ends": None}
+               "warmup_samples": None, "epoch_ends": None, "world": "full"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,10 @@ class TrainSpec:
     to `final_lr`. `warmup_samples` (samples, optional) fixes the warmup length independently of
     samples_seen, so runs of several lengths share one trunk. `epoch_ends` (samples, optional) puts
     the checkpoints at given sample counts instead of equal chunks (a trunk's branch points).
+
+    `world` is the embedded data's difficulty preset (clipscale.data.worlds) the run trains in, and
+    in which its checkpoints are evaluated: part of the spec (spec.json, every checkpoint) so that a
+    run folder says what it learned. Webdataset runs (`train_data`) keep the default.
     """
 
     model: str
@@ -65,6 +69,7 @@ class TrainSpec:
     final_lr: float = 0.0
     warmup_samples: int | None = None
     epoch_ends: tuple[int, ...] | None = None
+    world: str = "full"
 
     def __post_init__(self) -> None:
         if isinstance(self.epoch_ends, list):  # from JSON
@@ -74,7 +79,7 @@ class TrainSpec:
     def validate(self) -> None:
         """Raise UserInputError naming the bad field, its valid range and the fix."""
         if not isinstance(self.model, str) or not self.model:
-            raise UserInputError("model must be an architecture name, e.g. ladder-xs; see `clipscale compute list`")
+            raise UserInputError("model must be an architecture name, e.g. ladder-xs; see `clipscale compute --list`")
         for name in ("data_size", "samples_seen", "batch_size", "epochs"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -102,6 +107,14 @@ class TrainSpec:
             raise UserInputError(f"unknown engine {self.engine!r}; {choices_hint(ENGINES)}")
         if self.num_threads is not None and (not isinstance(self.num_threads, int) or self.num_threads < 1):
             raise UserInputError(f"num_threads must be a positive integer or None, got {self.num_threads!r}")
+        if not isinstance(self.world, str):
+            raise UserInputError(f"world must be a world's name, got {self.world!r}")
+        from clipscale.data.worlds import get_world
+
+        get_world(self.world)  # NotFoundError listing the worlds
+        if self.train_data and self.world != "full":
+            raise UserInputError(f"world {self.world!r} is a preset of the embedded data; a run on webdataset "
+                                 "shards (train_data) has none: drop the world")
         self._validate_schedule()
 
     def _validate_schedule(self) -> None:

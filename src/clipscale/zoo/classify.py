@@ -31,19 +31,33 @@ class Prediction:
 
 
 def read_labels(spec: str) -> list[str]:
-    """'imagenet' (OpenCLIP's 1,000 ImageNet class names) or a text file with one label per line."""
+    """Class labels: 'imagenet' (OpenCLIP's 1,000 ImageNet class names), a text file with one label per
+    line, or labels separated by commas ('red circle,blue square'); at least two."""
     if spec == "imagenet":
         import open_clip
 
         return list(open_clip.IMAGENET_CLASSNAMES)
-    path = Path(spec)
-    try:
-        labels = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except OSError as exc:
-        raise UserInputError(f"cannot read labels file {path}: {exc.strerror}; give 'imagenet' or a text file "
-                             f"with one label per line") from exc
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        raise UserInputError(f"labels {spec!r} is a folder; give 'imagenet', a text file (one label per line) "
+                             "or labels separated by commas")
+    if path.is_file():
+        try:
+            labels = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserInputError(f"cannot read labels file {path} ({exc}); give a UTF-8 text file with one label "
+                                 "per line") from None
+        where = f"labels file {path}"
+    elif "," in spec:
+        labels, where = [part.strip() for part in spec.split(",") if part.strip()], f"--labels {spec!r}"
+    else:
+        raise UserInputError(f"--labels {spec!r} is no file and no comma-separated list; give 'imagenet', a text "
+                             "file with one label per line, or labels separated by commas ('red circle,blue square')")
     if len(labels) < 2:
-        raise UserInputError(f"labels file {path} has {len(labels)} label(s); give at least two, one per line")
+        raise UserInputError(f"{where} has {len(labels)} label(s); give at least two")
+    if len(set(labels)) < len(labels):
+        dup = sorted({x for x in labels if labels.count(x) > 1})
+        raise UserInputError(f"{where} repeats {', '.join(map(repr, dup))}; give each label once")
     return labels
 
 

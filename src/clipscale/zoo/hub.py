@@ -42,6 +42,9 @@ def download(entry: Checkpoint, epoch: int | None = None, *, revision: str | Non
 def download_file(hub_file: HubFile, *, revision: str | None = None, cache_dir: str | os.PathLike | None = None,
                   dest: str | os.PathLike | None = None, endpoint: str | None = None) -> Path:
     """Download one hub file into the cache, verify it (fetching it once more if corrupted), return its path."""
+    # huggingface_hub reads HF_ENDPOINT once, when imported: read it here, so that a mirror named after
+    # that (in a notebook, a test, a long-running process) is the one used.
+    endpoint = endpoint or os.environ.get("HF_ENDPOINT") or None
     if dest is not None:
         _check_writable(Path(dest))
     if cache_dir is not None:
@@ -110,12 +113,32 @@ def _expected_checksum(path: Path, hub_file: HubFile, revision: str | None, endp
 
 
 def _fetch(hub_file: HubFile, revision: str | None, cache_dir, endpoint: str | None, force: bool) -> Path:
-    from huggingface_hub import hf_hub_download
+    from huggingface_hub import constants, hf_hub_download
 
+    where = dict(repo_type=hub_file.repo_type, revision=revision, cache_dir=cache_dir, endpoint=endpoint)
     with _hub_errors(hub_file, revision, endpoint, cache_dir):
-        return Path(hf_hub_download(hub_file.repo_id, hub_file.filename, repo_type=hub_file.repo_type,
-                                    revision=revision, cache_dir=cache_dir, endpoint=endpoint,
-                                    force_download=force))
+        if not constants.HF_HUB_OFFLINE and not force and not _host_resolves(endpoint or constants.ENDPOINT):
+            # No network: huggingface_hub would retry with backoff (about 25 s) before falling back to
+            # its cache. Take the cache at once, or say so in one line (OfflineError via _hub_errors).
+            return Path(hf_hub_download(hub_file.repo_id, hub_file.filename, local_files_only=True, **where))
+        return Path(hf_hub_download(hub_file.repo_id, hub_file.filename, force_download=force, **where))
+
+
+def _host_resolves(endpoint: str) -> bool:
+    """Whether the endpoint's host name resolves (a DNS look-up, no request); True behind a proxy,
+    which resolves names itself."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY",
+                                       "all_proxy")):
+        return True
+    url = urlsplit(endpoint)
+    try:
+        socket.getaddrinfo(url.hostname or "", url.port or (443 if url.scheme == "https" else 80))
+    except (socket.gaierror, UnicodeError):
+        return False
+    return True
 
 
 def _discard(pointer: Path) -> None:
@@ -191,8 +214,7 @@ class _hub_errors(_disk_errors):
         # A forced download that cannot reach the server raises ValueError from the connection error.
         unreachable = isinstance(exc, ValueError) and isinstance(exc.__cause__, (ConnectionError, *_transport_errors()))
         if unreachable or isinstance(exc, (hf.OfflineModeIsEnabled, hf.LocalEntryNotFoundError)):
-            raise OfflineError(f"cannot reach {self.endpoint} and {where} is not in the cache; connect (or set "
-                               f"HF_ENDPOINT to a mirror, or unset HF_HUB_OFFLINE) and rerun") from None
+            raise OfflineError(self._offline(where)) from None
         if isinstance(exc, hf.RevisionNotFoundError):
             raise NotFoundError(f"revision {self.revision!r} does not exist in {self.hub_file.repo_id}; "
                                 f"use a branch, tag or commit of that repo (default: main)") from None
@@ -212,6 +234,17 @@ class _hub_errors(_disk_errors):
             raise DownloadError(f"the transfer of {where} was interrupted ({type(exc).__name__}) and did not "
                                 f"resume; nothing was kept under the final name, rerun to try again") from None
         return False
+
+
+    def _offline(self, where: str) -> str:
+        """One line: why nothing could be fetched, and the two ways to work without the hub."""
+        from huggingface_hub import constants
+
+        if constants.HF_HUB_OFFLINE:
+            return (f"{where} is not in the cache ({self.where}) and HF_HUB_OFFLINE=1 forbids downloading it; "
+                    f"unset HF_HUB_OFFLINE to download, or point HF_ENDPOINT to a mirror that has it")
+        return (f"cannot reach {self.endpoint} (no network) and {where} is not in the cache ({self.where}); "
+                f"connect, set HF_ENDPOINT to a reachable mirror, or set HF_HUB_OFFLINE=1 to work from the cache only")
 
 
 def _transport_errors() -> tuple[type[BaseException], ...]:
