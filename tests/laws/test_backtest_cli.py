@@ -66,6 +66,7 @@ def test_runs_target_uses_the_recommended_per_run_law_with_the_papers_unique_dat
     (["--target", "runs", "--method", "frontier"], ["unknown per-run law 'frontier'", "joint, perrun"]),
     (["--target", "runs", "--holdout-top-frac", "1.5"], ["fraction in (0, 1)"]),
     (["--target", "runs", "--n-boot", "3"], ["too few resamples"]),
+    (["--target", "frontier", "--holdout-frontier-top", "0"], ["--holdout-frontier-top must be a whole number >= 1"]),
     (["--target", "frontier", "--where", "downstream_dataset==nope"], ["no rows left after --where"]),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, patterns):

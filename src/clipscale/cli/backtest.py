@@ -49,6 +49,9 @@ def register(sub) -> None:
     h.add_argument("--holdout-top", type=int, metavar="K", help="hold out each group's K largest-compute runs")
     h.add_argument("--holdout-above", type=float, metavar="C",
                    help="fit on the runs with compute <= C, hold out the rest (compute column's unit)")
+    h.add_argument("--holdout-frontier-top", type=int, metavar="K",
+                   help="judge each group's K largest-compute frontier runs, fit only the runs cheaper than the "
+                        "cheapest of them (the demo's split; --target frontier)")
     p.add_argument("--compute-col", default="gmacs_total", help="total compute column (default: gmacs_total)")
     p.add_argument("--metric", help="metric column, a fraction (default: the paper's per-dataset metric)")
     p.add_argument("--n-boot", type=int, help="bootstrap resamples (default: the law's, laws.defaults)")
@@ -64,8 +67,9 @@ def _check(args) -> None:
     f = args.holdout_top_frac
     if f is not None and not (math.isfinite(f) and 0 < f < 1):
         raise UserInputError(f"--holdout-top-frac must be a fraction in (0, 1), got {f}; e.g. 0.2")
-    if args.holdout_top is not None and args.holdout_top < 1:
-        raise UserInputError(f"--holdout-top must be a whole number >= 1, got {args.holdout_top}")
+    for flag, k in (("--holdout-top", args.holdout_top), ("--holdout-frontier-top", args.holdout_frontier_top)):
+        if k is not None and k < 1:
+            raise UserInputError(f"{flag} must be a whole number >= 1, got {k}")
     if args.n_boot is not None and args.n_boot < 10:
         raise UserInputError(f"--n-boot {args.n_boot} is too few resamples for a 90% interval; use e.g. 200")
     if args.out is not None and args.out.exists() and not args.out.is_dir():
@@ -85,7 +89,8 @@ def run(args) -> int:
     from clipscale.laws.split import Holdout
     from clipscale.laws.table import read_table
 
-    holdout = Holdout.of(args.holdout_top_frac, args.holdout_top, args.holdout_above) or Holdout(top_frac=DEFAULT_TOP_FRAC)
+    holdout = Holdout.of(args.holdout_top_frac, args.holdout_top, args.holdout_above, args.holdout_frontier_top) \
+        or Holdout(top_frac=DEFAULT_TOP_FRAC)
     with _bar(args.target) as progress:
         held = backtest_heldout(read_table(args.results), target=args.target, holdout=holdout, method=method,
                                 where=args.where, group_by=args.group_by, compute_col=args.compute_col,
