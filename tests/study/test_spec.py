@@ -104,7 +104,7 @@ def test_cli_bad_spec_is_one_line_exit_2(tmp_path):
 def test_unknown_demo_preset_names_the_choices(tmp_path, capsys):
     assert main(["demo", "--preset", "big", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "valid choices: colour, default, objects, smoke" in err and not list(tmp_path.iterdir())  # nothing started
+    assert "valid choices: adaptive, colour, default, objects, smoke" in err and not list(tmp_path.iterdir())  # nothing started
 
 
 def test_hash_follows_the_embedded_data_version(monkeypatch):
