@@ -142,7 +142,7 @@ def test_cli_train_images_and_probe(trained, tmp_path, capsys):
 def test_bad_head_init_is_one_line(run_dir, tmp_path, capsys):
     code = main(["finetune", str(run_dir), "--task", "digits", "--head-init", "lp", "--out", str(tmp_path), "--quiet"])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code != 0 and len(err) == 1 and "--head-init 'lp'" in err[0] and "probe" in err[0]
+    assert code == 2 and len(err) == 1 and "--head-init" in err[0] and "'lp'" in err[0] and "probe" in err[0]
 
 
 @pytest.mark.slow

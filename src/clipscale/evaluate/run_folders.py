@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from clipscale.errors import DataError, NotFoundError, UserInputError
+from clipscale.train.branches import BRANCH_PREFIX, TRUNK  # a cool-down run's layout (no torch import)
+from clipscale.train.run import CHECKPOINT_DIR, DONE_FILE, SPEC_FILE  # a run folder's layout
 
-TRUNK, BRANCH_PREFIX = "trunk", "branch_s"  # clipscale.train.branches' layout
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Point:
 
 def read_spec(run_dir: Path) -> dict:
     """A run folder's spec.json as a dict ({} when absent)."""
-    path = Path(run_dir) / "spec.json"
+    path = Path(run_dir) / SPEC_FILE
     if not path.is_file():
         return {}
     try:
@@ -61,7 +62,7 @@ def is_cooldown_run(path: Path) -> bool:
 def epochs(run_dir: Path) -> list[tuple[int, Path]]:
     """(epoch, path) of a plain run's checkpoints/epoch_N.pt, by epoch; NotFoundError when none."""
     found = []
-    ckdir = run_dir / "checkpoints"
+    ckdir = run_dir / CHECKPOINT_DIR
     for p in ckdir.glob("epoch_*.pt") if ckdir.is_dir() else ():
         stem = p.stem.split("_", 1)[1]
         if stem.isdigit():
@@ -77,7 +78,7 @@ def branches(run_dir: Path) -> dict[int, Path]:
     """Finished branches of a cool-down run by level (samples seen): level -> branch folder."""
     out = {}
     for folder in sorted(run_dir.glob(f"{BRANCH_PREFIX}*")):
-        if folder.is_dir() and (folder / "done.json").is_file():
+        if folder.is_dir() and (folder / DONE_FILE).is_file():
             level = read_spec(folder).get("samples_seen") or folder.name[len(BRANCH_PREFIX):]
             out[int(level)] = folder
     if not out:
@@ -146,7 +147,7 @@ def final_point(path: str | Path, *, level: int | None = None, arch: str | None 
 def checkpoint_point(path: Path, arch: str | None = None) -> Point:
     """A checkpoint file with its run's facts when it lies in RUN/checkpoints/ (arch and world from
     RUN/spec.json); otherwise only what was given."""
-    run_dir = path.parent.parent if path.parent.name == "checkpoints" else None
+    run_dir = path.parent.parent if path.parent.name == CHECKPOINT_DIR else None
     spec = read_spec(run_dir) if run_dir is not None else {}
     if not spec:
         return Point(arch, path, None, {})
