@@ -25,7 +25,7 @@ def paper_report(tmp_path_factory, paper_dir):
 @pytest.fixture(scope="module")
 def synthetic_report(tmp_path_factory, synthetic_results, synthetic_curves):
     out = tmp_path_factory.mktemp("synthetic-report")
-    return build_report(synthetic_results, out, curves=synthetic_curves, methods=("paper", "saturating"),
+    return build_report(synthetic_results, out, curves=synthetic_curves, methods=("paper", "frontier"),
                         n_boot=40, figure_datasets=["beta_set"], holdout=Holdout(top=2))
 
 

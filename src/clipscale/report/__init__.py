@@ -21,11 +21,13 @@ import pandas as pd
 
 from clipscale._io import atomic_write_bytes, atomic_write_text, atomic_write_with
 from clipscale.errors import NotFoundError, unknown
+from clipscale.report._answer import answer
+from clipscale.report._answer_page import answer_section
 from clipscale.report._compare import comparison_section, write_comparison
 from clipscale.report._data import Problems, curve_layout, normalise_curves, normalise_results, normalise_training
 from clipscale.report._fits import DEFAULT_METHODS, FitSet, fit_results, fits_from_table, from_fits
 from clipscale.report._joint import joint_section
-from clipscale.report._page import payload, render_html
+from clipscale.report._page import default_panel, payload, render_html
 from clipscale.schema import EVAL_KIND_COL
 from clipscale.laws.defaults import N_BOOT, SEED
 from clipscale.laws.split import Holdout
@@ -45,7 +47,7 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
                  figures: Sequence[str | os.PathLike] = (), notes: Sequence[str] = (),
                  holdout: Holdout | None = None,
                  in_sample: pd.DataFrame | None = None, training: pd.DataFrame | None = None,
-                 comparisons=None) -> Path:
+                 comparisons=None, unmet: Sequence[str] | None = None, facts: Sequence[str] = ()) -> Path:
     """Write the report into `out_dir` and return the path of its index.html.
 
     results: rows in clipscale.schema.RESULT_COLUMNS (metrics as fractions; error = 1 - default metric).
@@ -63,6 +65,12 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
     on (e.g. the paper notebook's), shown in its own section, labelled as in-sample, never as a backtest.
     comparisons: clipscale.laws.compare Comparisons (two recipes), shown in their own section and
     written as compare.json, compare.csv and figures/compare_*.png.
+    The page starts with the answer (report._answer) for the plot shown first: the recommended
+    frontier law at the largest run and 10x it, the per-run law for the next model up, and the
+    held-out backtest of the frontier law (split `holdout`, else report._answer.DEFAULT_HOLDOUT;
+    its rows in heldout.csv). unmet: the demo's targets this study misses (None: not checked; []:
+    all met); facts: sentences about the study that are not problems (budget, speeds), shown with
+    the answer, while `notes` are only what is missing or was left out.
     """
     out = Path(out_dir)
     problems = Problems(list(notes))
@@ -75,8 +83,11 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
     _note_unfitted(fitset, problems)
     if backtest is None and holdout is not None and not given_fits and len(points):
         backtest = _holdout_backtest(results, points, problems, fitset.methods, holdout)
-    joint, plan = joint_section(fitset.joint)
+    joint, plan = joint_section(fitset.joint, points)
     files = _write_tables(out, results, points, curve_rows, fitset, backtest, in_sample, plan, train_rows)
+    panel = default_panel(points, fitset)
+    ans = answer(results, points, fitset, panel, holdout=holdout, n_boot=n_boot, seed=seed) if panel else None
+    files += _write_heldout(out, ans)
     data = payload(title=title, points=points, curves=curve_rows, fitset=fitset, backtest=backtest,
                    problems=problems, files=files, in_sample=in_sample, joint=joint, training=train_rows,
                    curves_empty="No learning curves were given (pass --curves CURVES.csv)." if curves is None
@@ -84,10 +95,30 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
     links, data["figures"] = _write_figures(out, points, curve_rows, fitset, data["default_dataset"],
                                             figure_datasets, figures, train_rows)
     data["files"] = files + links
+    data["reliability"] = reliability(ans)
     note = _CURVES_NOTE if curve_layout(curves) == "paper" else ""
     section = comparison_section(comparisons, dict(enumerate(write_comparison(comparisons, out, page=False)[2:]))) \
         if comparisons else ""
-    return atomic_write_text(out / "index.html", render_html(data, note, section))
+    top = answer_section(ans, unmet=unmet, facts=facts)
+    return atomic_write_text(out / "index.html", render_html(data, note, section, answer=top))
+
+
+def _write_heldout(out: Path, ans: dict | None) -> list[dict]:
+    """heldout.csv: the answer's backtest rows (laws.heldout's backtest.csv), taken out of `ans`."""
+    rows = ans["backtest"].pop("rows", None) if ans else None
+    if rows is None:
+        return []
+    _write_csv(out / "heldout.csv", rows)
+    return [{"label": "heldout.csv", "href": "heldout.csv",
+             "note": "(the answer's backtest: held-out frontier runs, predicted vs actual error in %, 90% interval)"}]
+
+
+def reliability(ans: dict | None) -> dict | None:
+    """The reliability plot's data: nominal and observed coverage (fractions) and the held-out count."""
+    bt = ans["backtest"] if ans else None
+    if not bt or bt.get("status") != "ok":
+        return None
+    return {"nominal": bt["levels"], "observed": bt["coverage"], "n": bt["n"]}
 
 
 def _read_fits(fits):

@@ -109,6 +109,12 @@ def _eval_label(kinds) -> str:
     return ", ".join(sorted({EVAL_LABELS.get(str(k), str(k) or "unknown") for k in kinds}))
 
 
+def default_panel(points: pd.DataFrame, fitset: FitSet) -> str:
+    """The plot shown first (and answered): see `_default_dataset`; '' when there are no points."""
+    datasets = [{"name": d, "n_points": int(len(sub))} for d, sub in points.groupby("panel", sort=True)]
+    return _default_dataset(datasets, fitset)
+
+
 def _default_dataset(datasets: list, fitset: FitSet) -> str:
     """imagenet1k when present, else the fit table's headline dataset (a study's), else the largest."""
     names = [d["name"] for d in datasets]
@@ -152,9 +158,10 @@ def _runs(curves: pd.DataFrame) -> list:
     return runs
 
 
-def render_html(data: dict, curves_note: str, sections: str = "") -> str:
+def render_html(data: dict, curves_note: str, sections: str = "", answer: str = "") -> str:
     """The report page: template + inline CSS, JS and the JSON payload; `sections`: HTML the caller
-    rendered (e.g. report._compare's), placed after the scaling law."""
+    rendered (e.g. report._compare's), placed after the scaling law; `answer`: the answer section
+    (report._answer_page), placed first."""
     assets = resources.files("clipscale.report") / "assets"
     read = lambda name: (assets / name).read_text(encoding="utf-8")
     script = read("plot.js") + "\n" + read("app.js")
@@ -165,6 +172,7 @@ def render_html(data: dict, curves_note: str, sections: str = "") -> str:
     page = read("template.html")
     for key, value in (("__STYLE__", read("style.css")), ("__TITLE__", html.escape(data["title"])),
                        ("__META__", html.escape(meta)), ("__CURVES_NOTE__", html.escape(curves_note)),
-                       ("__SCRIPT__", script), ("__SECTIONS__", sections), ("__DATA__", blob)):
+                       ("__SCRIPT__", script), ("__SECTIONS__", sections), ("__ANSWER__", answer),
+                       ("__DATA__", blob)):
         page = page.replace(key, value)
     return page
