@@ -67,8 +67,8 @@ def test_next_model_up_is_the_per_run_laws_prediction(report, synthetic_results)
     n_next, d_next = sizes[-1] ** 2 / sizes[-2], d[n == sizes[-1]].max()
     assert f"N = {n_next:.3g} GMACs per sample" in html
     model = perrun_laws.get(PER_RUN_LAW).fit(n, d, 1 - sub["acc1"].to_numpy(float), None, n_boot=N_BOOT, seed=0)
-    item = re.search(r'<li[^>]*>(<b>openclip</b>.*?)</li>', html, re.S).group(1)
-    assert 'data-status="ok"' in html  # 4 sizes x 3 sample counts: the law is identified
+    status, item = re.search(r'<li[^>]*data-status="([^"]+)"[^>]*>(<b>openclip</b>.*?)</li>', html, re.S).groups()
+    assert status == "ok"  # 4 sizes x 3 sample counts: the law is identified
     pred = model.predict(np.array([n_next]), np.array([d_next]))[0]
     lo, hi = model.predict_interval(np.array([n_next]), np.array([d_next]), level=0.9)
     assert f"<b>{pct1(pred)}</b> ({pct1(lo[0])} – {pct1(hi[0])})" in item
