@@ -160,8 +160,10 @@ def test_answer_and_reliability_plot_render(watch, synthetic_report):
     page = watch.open(synthetic_report)
     assert watch.errors == []
     answer = page.inner_text("#answer-section")
-    assert "The answer" in answer and "held-out frontier runs inside the 90% interval" in answer
-    # the reliability plot: the diagonal, the observed line and one point per nominal level (50/80/90/95%)
+    assert "The answer" in answer and "held-out frontier runs inside the frontier law's 90% interval" in answer
+    # the reliability plot: the diagonal, and per backtest (frontier law, per-run law) a line and one
+    # point per nominal level (50/80/90/95%)
     assert page.locator("#reliability-plot .diagonal").count() == 1
-    assert page.locator("#reliability-plot .point").count() == 4
+    assert page.locator("#reliability-plot .reliability-line").count() == 2
+    assert page.locator("#reliability-plot .point").count() == 2 * 4
     assert page.locator("#answer-section").bounding_box()["y"] < page.locator("#scaling-section").bounding_box()["y"]

@@ -103,22 +103,34 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
     return atomic_write_text(out / "index.html", render_html(data, note, section, answer=top))
 
 
+#: the answer's backtests: (its key, the CSV of its rows, what it holds, its label in the plot)
+_HELDOUT = (("backtest", "heldout.csv", "held-out frontier runs, the frontier law", "frontier runs"),
+            ("backtest_runs", "heldout_runs.csv", "every held-out run, the per-run law", "every run"))
+
+
 def _write_heldout(out: Path, ans: dict | None) -> list[dict]:
-    """heldout.csv: the answer's backtest rows (laws.heldout's backtest.csv), taken out of `ans`."""
-    rows = ans["backtest"].pop("rows", None) if ans else None
-    if rows is None:
-        return []
-    _write_csv(out / "heldout.csv", rows)
-    return [{"label": "heldout.csv", "href": "heldout.csv",
-             "note": "(the answer's backtest: held-out frontier runs, predicted vs actual error in %, 90% interval)"}]
+    """heldout.csv (frontier target) and heldout_runs.csv (per-run target): the answer's backtest rows
+    (laws.heldout's backtest.csv columns), taken out of `ans`."""
+    links = []
+    for key, name, what, _ in _HELDOUT:
+        rows = ans[key].pop("rows", None) if ans else None
+        if rows is not None:
+            _write_csv(out / name, rows)
+            links.append({"label": name, "href": name, "note": f"(the answer's backtest: {what}; predicted vs "
+                                                               "actual error in %, 90% interval)"})
+    return links
 
 
-def reliability(ans: dict | None) -> dict | None:
-    """The reliability plot's data: nominal and observed coverage (fractions) and the held-out count."""
-    bt = ans["backtest"] if ans else None
-    if not bt or bt.get("status") != "ok":
-        return None
-    return {"nominal": bt["levels"], "observed": bt["coverage"], "n": bt["n"]}
+def reliability(ans: dict | None) -> list[dict]:
+    """The reliability plot's series, one per backtest that ran: the law, target, nominal and
+    observed coverage (fractions) and the held-out count."""
+    out = []
+    for key, _, _, label in _HELDOUT:
+        bt = ans[key] if ans else None
+        if bt and bt.get("status") == "ok":
+            out.append({"label": f"{bt['law']} ({label})", "target": bt["target"],
+                        "nominal": bt["levels"], "observed": bt["coverage"], "n": bt["n"]})
+    return out
 
 
 def _read_fits(fits):

@@ -70,7 +70,9 @@ def answer(results, points: pd.DataFrame, fitset, panel: str, *, holdout: Holdou
             "step": STEP,
             "frontier": [frontier_answer(points, fitset, panel, g, n_boot, seed) for g in labels],
             "perrun": [next_model_answer(group_points(points, panel, g), g, n_boot, seed) for g in labels],
-            "backtest": backtest_answer(results, points, panel, holdout or DEFAULT_HOLDOUT, n_boot, seed)}
+            "backtest": backtest_answer(results, points, panel, holdout or DEFAULT_HOLDOUT, n_boot, seed),
+            "backtest_runs": backtest_answer(results, points, panel, holdout or DEFAULT_HOLDOUT, n_boot, seed,
+                                             target="runs")}
 
 
 def frontier_answer(points, fitset, panel: str, group: str, n_boot: int, seed: int) -> dict:
@@ -170,17 +172,20 @@ def panel_rows(results: pd.DataFrame, points: pd.DataFrame, panel: str) -> pd.Da
     return rows
 
 
-def backtest_answer(results, points, panel: str, holdout: Holdout, n_boot: int, seed: int) -> dict:
-    """laws.heldout's frontier backtest of the panel's runs: k of n held-out frontier runs inside the
-    ANSWER_LEVEL interval, coverage at each nominal level, and the held-out rows (backtest.csv's)."""
+def backtest_answer(results, points, panel: str, holdout: Holdout, n_boot: int, seed: int,
+                    target: str = "frontier") -> dict:
+    """laws.heldout's backtest of the panel's runs: `target` 'frontier' (the held-out frontier runs,
+    the recommended frontier law) or 'runs' (every held-out run, the recommended per-run law): k of n
+    inside the ANSWER_LEVEL interval, coverage at each nominal level, the held-out rows (backtest.csv's)."""
     from clipscale.laws.heldout import LEVELS, backtest_heldout
 
-    out: dict = {"holdout": holdout.describe(), "levels": list(LEVELS)}
+    out: dict = {"holdout": holdout.describe(), "levels": list(LEVELS), "target": target,
+                 "law": FRONTIER_METHOD if target == "frontier" else PER_RUN_LAW}
     if not isinstance(results, pd.DataFrame) or not len(points[points["panel"] == panel]):
         return {**out, "status": "no runs", "reason": "no results to hold out"}
     try:
-        held = backtest_heldout(panel_rows(results, points, panel), target="frontier", holdout=holdout,
-                                method=FRONTIER_METHOD, n_boot=n_boot, seed=seed)
+        held = backtest_heldout(panel_rows(results, points, panel), target=target, holdout=holdout,
+                                method=out["law"], n_boot=n_boot, seed=seed)
     except ClipscaleError as exc:
         return {**out, "status": "no backtest", "reason": str(exc)}
     total = held.summary().iloc[-1]

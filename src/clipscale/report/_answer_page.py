@@ -25,7 +25,7 @@ def answer_section(ans: dict | None, *, unmet: Sequence[str] | None = None, fact
                      f'(<code>{_E(ans["method"])}</code>) predicts the best error reachable at a compute; the '
                      f'recommended per-run law (<code>{_E(ans["perrun_law"])}</code>) the error of one run. '
                      f'Intervals: {level}% (where a new run is expected to land).</p>')
-        parts += [_frontier_table(ans, level), _perrun_list(ans, level), _backtest_block(ans["backtest"], level)]
+        parts += [_frontier_table(ans, level), _perrun_list(ans, level), _backtest_block(ans, level)]
     parts += _targets(unmet) + _facts(facts)
     parts.append("</section>")
     return "\n".join(p for p in parts if p)
@@ -89,22 +89,34 @@ def _perrun_list(ans: dict, level: int) -> str:
             f'<ul class="answer-list" id="answer-perrun">{"".join(items)}</ul><p class="note">{_E(law)}</p>')
 
 
-def _backtest_block(bt: dict, level: int) -> str:
-    head = "<h3>Held-out backtest of the frontier law</h3>"
+def _backtest_block(ans: dict, level: int) -> str:
+    """Both backtests in words (k of n inside), then the reliability plot and its table."""
+    bt, runs = ans["backtest"], ans.get("backtest_runs") or {}
+    parts = ["<h3>Held-out backtest</h3>",
+             _backtest_line(bt, level, "answer-backtest", "held-out frontier runs", "the frontier law"),
+             _backtest_line(runs, level, "answer-backtest-runs", "held-out runs", "the per-run law")]
+    shown = [b for b in (bt, runs) if b.get("status") == "ok"]
+    if shown:
+        head = "".join(f"<th>{_E(b['law'])}: observed (n = {b['n']})</th>" for b in shown)
+        rows = "".join(f"<tr><td>{round(100 * lev)}%</td>" + "".join(f"<td>{100 * b['coverage'][i]:.0f}%</td>"
+                                                                     for b in shown) + "</tr>"
+                       for i, lev in enumerate(shown[0]["levels"]))
+        parts.append('<div class="reliability"><div id="reliability-plot" class="plot-box small"></div>'
+                     f'<table class="answer"><thead><tr><th>nominal</th>{head}</tr></thead><tbody>{rows}</tbody>'
+                     '</table></div><p class="note">Reliability: the share of held-out runs inside each nominal '
+                     'interval, refitted without them. On the diagonal, the intervals mean what they say; below '
+                     'it, they are too narrow; above it, wider than they need to be.</p>')
+    return "\n".join(parts)
+
+
+def _backtest_line(bt: dict, level: int, ident: str, runs: str, law: str) -> str:
     if bt.get("status") != "ok":
-        return head + f'<p class="untrusted" id="answer-backtest">No backtest: {_E(bt.get("reason", ""))}</p>'
-    rows = "".join(f"<tr><td>{round(100 * lev)}%</td><td>{100 * cov:.0f}%</td></tr>"
-                   for lev, cov in zip(bt["levels"], bt["coverage"]))
-    skipped = (f'<p class="note">Not backtested: {_E("; ".join(bt["skipped"][:4]))}</p>' if bt.get("skipped") else "")
-    return (head + f'<p id="answer-backtest" data-inside="{bt["inside"]}" data-n="{bt["n"]}"><b>{bt["inside"]} of '
-            f'{bt["n"]}</b> held-out frontier runs inside the {level}% interval ({_E(bt["holdout"])}; refitted '
-            f'without them). Median miss {bt["miss_median_pct"]:.1f} error-% points, median {level}% width '
-            f'{bt["width90_median_pct"]:.1f} points.</p>' + skipped +
-            '<div class="reliability"><div id="reliability-plot" class="plot-box small"></div>'
-            f'<table class="answer"><thead><tr><th>nominal</th><th>observed (n = {bt["n"]})</th></tr></thead>'
-            f'<tbody>{rows}</tbody></table></div>'
-            '<p class="note">Reliability: the share of held-out frontier runs inside each nominal interval. '
-            'On the diagonal, the intervals mean what they say; below it, they are too narrow.</p>')
+        return f'<p class="untrusted" id="{ident}">No backtest of {law}: {_E(bt.get("reason", "not run"))}</p>'
+    skipped = f' Not backtested: {_E("; ".join(bt["skipped"][:4]))}.' if bt.get("skipped") else ""
+    return (f'<p id="{ident}" data-inside="{bt["inside"]}" data-n="{bt["n"]}"><b>{bt["inside"]} of {bt["n"]}</b> '
+            f'{runs} inside {law}\'s {level}% interval (<code>{_E(bt["law"])}</code>; {_E(bt["holdout"])}). '
+            f'Median miss {bt["miss_median_pct"]:.1f} error-% points, median {level}% width '
+            f'{bt["width90_median_pct"]:.1f} points.{skipped}</p>')
 
 
 def _targets(unmet: Sequence[str] | None) -> list[str]:

@@ -95,12 +95,19 @@ def eval_laws(points: pd.DataFrame, fitset: FitSet) -> dict | None:
                     ci = law.get("alpha_ci") or (None, None)
                     rows.append([dataset, _eval_label(kinds), method, group, law.get("n"),
                                  law.get("formula", ""), law.get("alpha"), ci[0], ci[1], law.get("r2"),
-                                 law.get("missing", "")])
+                                 law.get("missing") or _verdict(law)])
     if not rows:
         return None
     cols = ["downstream_dataset", "evaluation", "method", "group", "n_points", "formula", "alpha",
-            f"alpha {round(100 * BAND_LEVEL)}% lo", f"alpha {round(100 * BAND_LEVEL)}% hi", "r2", "no fit"]
+            f"alpha {round(100 * BAND_LEVEL)}% lo", f"alpha {round(100 * BAND_LEVEL)}% hi", "r2", "no fit, or why not shown"]
     return {"columns": cols, "rows": json_clean(rows)}
+
+
+def _verdict(law: dict) -> str:
+    """'not identified: <reason>' for a law the runs do not support (report._trust), else ''."""
+    if "untrusted" not in law:
+        return ""
+    return law["untrusted"] + (f": {law['reason']}" if law.get("reason") else "")
 
 
 def _eval_label(kinds) -> str:

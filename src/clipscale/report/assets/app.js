@@ -212,17 +212,29 @@ function renderLegend() {
 }
 
 /* ---- the answer's reliability plot: observed coverage of the held-out runs against nominal ---- */
+var RELIABILITY_COLOURS = ["#1f6fb2", "#c0392b"];
 function renderReliability() {
-  var rel = DATA.reliability, box = $("reliability-plot");
-  if (!rel || !box) return;
-  drawPlot(box, {xlog: false, ylog: false, width: 420, height: 320, xdomain: [0, 100], ydomain: [0, 100],
-    xlabel: "nominal interval (%)", ylabel: "held-out runs inside (%, n = " + rel.n + ")",
-    lines: [{x: [0, 100], y: [0, 100], color: "#999", dash: "4 3", width: 1, cls: "diagonal", title: "observed = nominal"},
-            {x: rel.nominal.map(pct), y: rel.observed.map(pct), color: "#1f6fb2", width: 1.6, cls: "reliability-line"}],
-    points: rel.nominal.map(function (v, i) {
-      return {x: 100 * v, y: 100 * rel.observed[i], color: "#1f6fb2", shape: "circle", r: 4.5,
-        title: Math.round(100 * v) + "% interval: " + Math.round(100 * rel.observed[i]) + "% of " + rel.n + " held-out runs inside"};
-    })});
+  var series = DATA.reliability || [], box = $("reliability-plot");
+  if (!series.length || !box) return;
+  var spec = {xlog: false, ylog: false, width: 420, height: 320, xdomain: [0, 100], ydomain: [0, 100],
+    xlabel: "nominal interval (%)", ylabel: "held-out runs inside (%)", points: [],
+    lines: [{x: [0, 100], y: [0, 100], color: "#999", dash: "4 3", width: 1, cls: "diagonal", title: "observed = nominal"}]};
+  series.forEach(function (s, k) {
+    var colour = RELIABILITY_COLOURS[k % RELIABILITY_COLOURS.length], label = s.label + ", n = " + s.n;
+    spec.lines.push({x: s.nominal.map(pct), y: s.observed.map(pct), color: colour, width: 1.6,
+      cls: "reliability-line", title: label});
+    s.nominal.forEach(function (v, i) {
+      spec.points.push({x: 100 * v, y: 100 * s.observed[i], color: colour, shape: k ? "square" : "circle", r: 4.5,
+        title: label + ": " + Math.round(100 * s.observed[i]) + "% inside the " + Math.round(100 * v) + "% interval"});
+    });
+  });
+  drawPlot(box, spec);
+  var legend = h("div", {"class": "legend"});
+  legendPart(legend, "backtest", series.map(function (s) { return s.label + ", n = " + s.n; }), function (svg, it) {
+    var k = series.map(function (s) { return s.label + ", n = " + s.n; }).indexOf(it);
+    el("line", {x1: 1, x2: 17, y1: 9, y2: 9, stroke: RELIABILITY_COLOURS[k % RELIABILITY_COLOURS.length], "stroke-width": 2}, svg);
+  });
+  box.appendChild(legend);
 }
 
 /* ---- learning curves ---- */
