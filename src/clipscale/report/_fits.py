@@ -191,7 +191,7 @@ def _add_law(fitset: FitSet, panel, group, method, sub: pd.DataFrame, result, po
     fitset.coefficients.append({"downstream_dataset": panel, "group": group, "method": method,
                                 "n_points": int(len(sub)), **_scalars(result), **_ci(result),
                                 "formula": law["formula"], "note": "; ".join(law["notes"]), **flags})
-    predicted = np.asarray(result.predict(sub["compute"].to_numpy(float)), float)
+    predicted = np.asarray(clip_error(result.predict(sub["compute"].to_numpy(float))), float)
     for (point_id, row), pred in zip(sub.iterrows(), predicted):
         fitset.predictions.append({
             "point_id": int(point_id), "downstream_dataset": panel, "group": group, "method": method, "name": row["name"],
