@@ -182,3 +182,13 @@ def test_unmet_targets_and_facts_are_on_the_page_and_only_problems_in_the_box(tm
     assert data["problems"] == ["2 of 12 runs missing: x"]
     met = build_report(_two_sizes(), tmp_path / "met", n_boot=0, figure_datasets=[], unmet=[])
     assert "every target met" in section(met)
+
+
+def test_a_flat_law_on_the_papers_data_is_not_identified_and_not_drawn(tmp_path, paper_dir):
+    """vtab/dsprites_label_orientation: error does not fall with compute in the paper's runs."""
+    results = pd.read_csv(paper_dir / "zeroshot_results.csv")
+    flat = results[results["downstream_dataset"] == "vtab/dsprites_label_orientation"]
+    data = embedded(build_report(flat, tmp_path, methods=("paper",), n_boot=N_BOOT, figure_datasets=[]))
+    law = data["laws"]["vtab/dsprites_label_orientation"]["paper"]["openclip"]
+    assert law["untrusted"] == "not identified" and "x" not in law and "alpha" not in law
+    assert "compute exponent's 95% interval" in law["reason"]
