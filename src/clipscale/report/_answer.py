@@ -24,7 +24,7 @@ from clipscale.errors import ClipscaleError
 from clipscale.laws.defaults import FRONTIER_METHOD, PER_RUN_LAW
 from clipscale.laws.split import Holdout
 from clipscale.laws.trust import learned
-from clipscale.report._trust import chance_of_points, clip_error, frontier_trust, joint_trust
+from clipscale.report._trust import chance_of_points, clip_error, frontier_trust, perrun_boot, perrun_trust
 from clipscale.schema import EVAL_KIND_COL
 
 #: the interval the answer states (the level issue 23's acceptance is measured at)
@@ -146,9 +146,8 @@ def next_model_answer(sub: pd.DataFrame, group: str, n_boot: int, seed: int) -> 
     if not first.ok:
         return {**out, "status": first.status, "reason": first.reason}
     try:
-        model = law.fit(n, d, e, u, n_boot=n_boot, seed=seed)
-        verdict = joint_trust(next(iter(model.fits.values())), chance_of_points(sub)) \
-            if isinstance(model, perrun_laws.JointPerRun) else first
+        model = law.fit(n, d, e, u, n_boot=perrun_boot(law, n_boot), seed=seed)
+        verdict = perrun_trust(model, n, d, e, chance_of_points(sub))
         out.update(status=verdict.status, reason=verdict.reason)
         if verdict.ok:
             args = (np.array([out["size"]]), np.array([out["samples"]]), None if u is None else np.array([u[last]]))
@@ -183,6 +182,10 @@ def backtest_answer(results, points, panel: str, holdout: Holdout, n_boot: int, 
                  "law": FRONTIER_METHOD if target == "frontier" else PER_RUN_LAW}
     if not isinstance(results, pd.DataFrame) or not len(points[points["panel"] == panel]):
         return {**out, "status": "no runs", "reason": "no results to hold out"}
+    if target == "runs":
+        from clipscale.laws import perrun_laws
+
+        n_boot = perrun_boot(perrun_laws.get(PER_RUN_LAW), n_boot)
     try:
         held = backtest_heldout(panel_rows(results, points, panel), target=target, holdout=holdout,
                                 method=out["law"], n_boot=n_boot, seed=seed)

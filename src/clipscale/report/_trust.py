@@ -11,9 +11,10 @@ import pandas as pd
 
 from clipscale.laws.methods import METHODS
 from clipscale.laws.rolling import frontier_targets
-from clipscale.laws.trust import Verdict, frontier_verdict, joint_verdict, learned
+from clipscale.laws.trust import MIN_POINTS, NOT_IDENTIFIED, Verdict, frontier_verdict, joint_verdict, learned
 
-__all__ = ["Verdict", "chance_of_points", "clip_error", "fitted_point_ids", "frontier_trust", "joint_trust"]
+__all__ = ["Verdict", "chance_of_points", "clip_error", "fitted_point_ids", "frontier_trust", "joint_trust",
+           "perrun_trust", "perrun_boot"]
 
 
 def chance_of_points(points: pd.DataFrame) -> float | None:
@@ -35,6 +36,30 @@ def frontier_trust(result, points: pd.DataFrame) -> Verdict:
 def joint_trust(fit, chance: float | None) -> Verdict:
     """laws.trust's verdict on a joint law E(N, D) (laws.JointFit)."""
     return joint_verdict(fit, chance)
+
+
+def perrun_trust(model, size, data, error, chance: float | None) -> Verdict:
+    """The verdict on a per-run model (laws.perrun_laws) fitted to one group's runs (N, D, error
+    fractions): not learned yet near chance; the joint law's own verdict (laws.trust.joint_verdict);
+    for another law, not identified when the runs have fewer than laws.trust.MIN_POINTS model or data
+    sizes (laws.trust has no verdict on its parameters yet)."""
+    from clipscale.laws.perrun_laws import JointPerRun
+
+    first = learned(error, chance)
+    if not first.ok:
+        return first
+    if isinstance(model, JointPerRun) and len(model.fits) == 1:
+        return joint_verdict(next(iter(model.fits.values())), chance)
+    few = [f"the runs have {k} {what}: too few to pin down how error falls with them"
+           for values, what in ((size, "model sizes"), (data, "data sizes"))
+           for k in [len(np.unique(np.asarray(values, float)))] if k < MIN_POINTS]
+    return Verdict(NOT_IDENTIFIED, "; ".join(few)) if few else Verdict()
+
+
+def perrun_boot(law, n_boot: int) -> int:
+    """Bootstrap resamples for a per-run law: the report's count, never more than the law's own
+    (a registry entry's `n_boot`, where it sets one: its resamples are costly)."""
+    return min(n_boot, getattr(law, "n_boot", n_boot))
 
 
 def clip_error(values) -> list:
