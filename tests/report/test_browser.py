@@ -25,7 +25,7 @@ def paper_report(tmp_path_factory, paper_dir):
 @pytest.fixture(scope="module")
 def synthetic_report(tmp_path_factory, synthetic_results, synthetic_curves):
     out = tmp_path_factory.mktemp("synthetic-report")
-    return build_report(synthetic_results, out, curves=synthetic_curves, methods=("paper", "saturating"),
+    return build_report(synthetic_results, out, curves=synthetic_curves, methods=("paper", "frontier"),
                         n_boot=40, figure_datasets=["beta_set"], holdout=Holdout(top=2))
 
 
@@ -122,7 +122,10 @@ def test_too_few_points_are_shown_on_the_page(watch, synthetic_report):
     assert "No predictions" in page.inner_text("#prediction-table")
     assert page.locator("#scaling-figures a").count() == 0
     page.select_option("#dataset", "beta_set")
-    assert page.locator("#scaling-plot .fit-line").count() == 2
+    # openclip's law is drawn; CLIP-WIT's 2 points are too few: one line under the plot, no law drawn
+    assert page.locator("#scaling-plot .fit-line").count() == 1
+    assert "too few points" in page.inner_text("#formulas li[data-group=openai] .untrusted")
+    assert page.locator("#scaling-plot .fitted-ring").count() > 0  # the points the law was fitted to
     assert page.get_attribute("#scaling-figures a >> nth=0", "href") == "figures/scaling_beta_set.png"
     page.select_option("#curve-x", "step")
     assert page.text_content("#curves-plot .axis-label >> nth=0") == "optimizer step"
@@ -151,3 +154,16 @@ def test_bad_tables_render_and_say_what_is_missing(watch, tmp_path, table, says)
     assert says in page.inner_text("#problems")
     assert "no results to plot" in page.inner_text("#scaling-plot")
     assert "No learning curves were given" in page.inner_text("#curves-plot")
+
+
+def test_answer_and_reliability_plot_render(watch, synthetic_report):
+    page = watch.open(synthetic_report)
+    assert watch.errors == []
+    answer = page.inner_text("#answer-section")
+    assert "The answer" in answer and "held-out frontier runs inside the frontier law's 90% interval" in answer
+    # the reliability plot: the diagonal, and per backtest (frontier law, per-run law) a line and one
+    # point per nominal level (50/80/90/95%)
+    assert page.locator("#reliability-plot .diagonal").count() == 1
+    assert page.locator("#reliability-plot .reliability-line").count() == 2
+    assert page.locator("#reliability-plot .point").count() == 2 * 4
+    assert page.locator("#answer-section").bounding_box()["y"] < page.locator("#scaling-section").bounding_box()["y"]

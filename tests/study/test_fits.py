@@ -42,9 +42,14 @@ def test_laws_per_evaluation_type_and_the_joint_law(tiny, tmp_path):
     summary = build_summary(spec, "embedded/shape", _results(), Fits.load(path).frame(), [], [], 0.0, backtest)
     assert summary.law.n_points == 12 and summary.joint.status == "ok" and summary.dataset == "embedded/shape"
     assert summary.to_dict()["law"]["coef"] == summary.law.coef and "budget" not in summary.to_dict()
-    index = make_report(spec.replace(out=str(tmp_path / "s")), _results(), None, path, backtest, [])
+    index = make_report(spec.replace(out=str(tmp_path / "s")), _results(), None, path, backtest, ["1 of 13 runs missing"],
+                        unmet=["compute spans 0.90 < 2 decades"], facts=["wall-time budget 600 s"])
     text = index.read_text()
     assert "embedded/shape · fine-tune" in text and "compute-optimal" in text
+    answer = text[text.index('<section id="answer-section">'):text.index('<section id="scaling-section">')]
+    assert "compute spans 0.90 &lt; 2 decades" in answer and "wall-time budget 600 s" in answer
+    assert "ladder-e-s-2048" in answer  # the largest run, named by its run (every checkpoint is epoch_1.pt)
+    assert _embedded(index)["problems"] == ["1 of 13 runs missing"]  # the box holds only what is missing
 
 
 def _embedded(index) -> dict:

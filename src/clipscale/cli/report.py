@@ -29,7 +29,7 @@ def register(sub) -> None:
     p.add_argument("--backtest", type=Path, help="backtest table CSV (predicted vs actual) to show as is")
     p.add_argument("--title", default="clipscale report", help="page title")
     p.add_argument("--methods", default=None,
-                   help="comma-separated fit methods to fit and toggle (default: paper,frontier,saturating)")
+                   help="comma-separated fit methods to fit and toggle (default: auto,paper: the recommended frontier law first)")
     p.add_argument("--n-boot", type=nonnegative_int, default=N_BOOT,
                    help="bootstrap resamples per fit, for the band; 0 for none (default %(default)s)")
     p.add_argument("--seed", type=int, default=SEED, help="bootstrap seed (default %(default)s)")

@@ -180,7 +180,7 @@ def _runs(data, keys, law_name, holdout, n_boot, seed, progress):
             parts.append((group, label, sub, train))
         except ClipscaleError as exc:
             skipped.append(f"{label}: {exc}")
-    batches = [parts] if law.pooled else [[p] for p in parts]
+    batches = ([parts] if parts else []) if law.pooled else [[p] for p in parts]  # no group big enough: nothing to fit
     frames = []
     if progress:
         progress(0, len(batches))

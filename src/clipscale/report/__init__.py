@@ -21,12 +21,14 @@ import pandas as pd
 
 from clipscale._io import atomic_write_bytes, atomic_write_text, atomic_write_with
 from clipscale.errors import NotFoundError, unknown
+from clipscale.report._answer import answer
+from clipscale.report._answer_page import answer_section
 from clipscale.report._compare import comparison_section, write_comparison
 from clipscale.report._design import design_section
 from clipscale.report._data import Problems, curve_layout, normalise_curves, normalise_results, normalise_training
 from clipscale.report._fits import DEFAULT_METHODS, FitSet, fit_results, fits_from_table, from_fits
 from clipscale.report._joint import joint_section
-from clipscale.report._page import payload, render_html
+from clipscale.report._page import default_panel, payload, render_html
 from clipscale.schema import EVAL_KIND_COL
 from clipscale.laws.defaults import N_BOOT, SEED
 from clipscale.laws.split import Holdout
@@ -46,7 +48,8 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
                  figures: Sequence[str | os.PathLike] = (), notes: Sequence[str] = (),
                  holdout: Holdout | None = None,
                  in_sample: pd.DataFrame | None = None, training: pd.DataFrame | None = None,
-                 comparisons=None, design=None) -> Path:
+                 comparisons=None, design=None, unmet: Sequence[str] | None = None,
+                 facts: Sequence[str] = ()) -> Path:
     """Write the report into `out_dir` and return the path of its index.html.
 
     results: rows in clipscale.schema.RESULT_COLUMNS (metrics as fractions; error = 1 - default metric).
@@ -65,6 +68,12 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
     comparisons: clipscale.laws.compare Comparisons (two recipes), shown in their own section and
     written as compare.json, compare.csv and figures/compare_*.png. design: an adaptive study's
     (design.jsonl records, one row per candidate run), shown in its own section (report._design).
+    The page starts with the answer (report._answer) for the plot shown first: the recommended
+    frontier law at the largest run and 10x it, the per-run law for the next model up, and the
+    held-out backtest of the frontier law (split `holdout`, else report._answer.DEFAULT_HOLDOUT;
+    its rows in heldout.csv). unmet: the demo's targets this study misses (None: not checked; []:
+    all met); facts: sentences about the study that are not problems (budget, speeds), shown with
+    the answer, while `notes` are only what is missing or was left out.
     """
     out = Path(out_dir)
     problems = Problems(list(notes))
@@ -77,8 +86,11 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
     _note_unfitted(fitset, problems)
     if backtest is None and holdout is not None and not given_fits and len(points):
         backtest = _holdout_backtest(results, points, problems, fitset.methods, holdout)
-    joint, plan = joint_section(fitset.joint)
+    joint, plan = joint_section(fitset.joint, points)
     files = _write_tables(out, results, points, curve_rows, fitset, backtest, in_sample, plan, train_rows)
+    panel = default_panel(points, fitset)
+    ans = answer(results, points, fitset, panel, holdout=holdout, n_boot=n_boot, seed=seed) if panel else None
+    files += _write_heldout(out, ans)
     data = payload(title=title, points=points, curves=curve_rows, fitset=fitset, backtest=backtest,
                    problems=problems, files=files, in_sample=in_sample, joint=joint, training=train_rows,
                    curves_empty="No learning curves were given (pass --curves CURVES.csv)." if curves is None
@@ -86,7 +98,15 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
     links, data["figures"] = _write_figures(out, points, curve_rows, fitset, data["default_dataset"],
                                             figure_datasets, figures, train_rows)
     data["files"] = files + links
+    data["reliability"] = reliability(ans)
     note = _CURVES_NOTE if curve_layout(curves) == "paper" else ""
+    section = _sections(out, data, comparisons, design)
+    top = answer_section(ans, unmet=unmet, facts=facts)
+    return atomic_write_text(out / "index.html", render_html(data, note, section, answer=top))
+
+
+def _sections(out: Path, data: dict, comparisons, design) -> str:
+    """The optional sections' HTML (two recipes compared, an adaptive design), their files linked in `data`."""
     section = comparison_section(comparisons, dict(enumerate(write_comparison(comparisons, out, page=False)[2:]))) \
         if comparisons else ""
     if design is not None:
@@ -94,7 +114,37 @@ def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: p
         section += html_part
         data["files"] += [{"label": p.name, "href": quote(p.relative_to(out).as_posix()),
                            "note": "(the adaptive design)"} for p in written]
-    return atomic_write_text(out / "index.html", render_html(data, note, section))
+    return section
+
+
+#: the answer's backtests: (its key, the CSV of its rows, what it holds, its label in the plot)
+_HELDOUT = (("backtest", "heldout.csv", "held-out frontier runs, the frontier law", "frontier runs"),
+            ("backtest_runs", "heldout_runs.csv", "every held-out run, the per-run law", "every run"))
+
+
+def _write_heldout(out: Path, ans: dict | None) -> list[dict]:
+    """heldout.csv (frontier target) and heldout_runs.csv (per-run target): the answer's backtest rows
+    (laws.heldout's backtest.csv columns), taken out of `ans`."""
+    links = []
+    for key, name, what, _ in _HELDOUT:
+        rows = ans[key].pop("rows", None) if ans else None
+        if rows is not None:
+            _write_csv(out / name, rows)
+            links.append({"label": name, "href": name, "note": f"(the answer's backtest: {what}; predicted vs "
+                                                               "actual error in %, 90% interval)"})
+    return links
+
+
+def reliability(ans: dict | None) -> list[dict]:
+    """The reliability plot's series, one per backtest that ran: the law, target, nominal and
+    observed coverage (fractions) and the held-out count."""
+    out = []
+    for key, _, _, label in _HELDOUT:
+        bt = ans[key] if ans else None
+        if bt and bt.get("status") == "ok":
+            out.append({"label": f"{bt['law']} ({label})", "target": bt["target"],
+                        "nominal": bt["levels"], "observed": bt["coverage"], "n": bt["n"]})
+    return out
 
 
 def _read_fits(fits):

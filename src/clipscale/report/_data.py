@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 
 from clipscale.errors import DataError
-from clipscale.schema import EVAL_KIND_COL, default_metric, paper_group, pretty_samples
+from clipscale.schema import CHANCE_COL, EVAL_KIND_COL, default_metric, paper_group, pretty_samples
 from clipscale.train.branches import WHOLE_RUN
 
 # Columns of the normalised points table (one row per model x downstream dataset).
 POINT_COLUMNS = ("downstream_dataset", "group", "arch", "data", "samples_seen", "samples_pretty",
-                 "compute", "metric", "error", "name", EVAL_KIND_COL, "panel")
+                 "compute", "metric", "error", "name", EVAL_KIND_COL, "panel", "chance", "unique")
 # Readable names of the evaluation kinds (schema.EVAL_KIND_COL: clipscale.evaluate.tasks.KINDS and
 # clipscale.evaluate.finetune.FINETUNE); zero-shot panels keep the dataset's plain name.
 EVAL_LABELS = {"zeroshot_classification": "zero-shot", "zeroshot_retrieval": "zero-shot",
@@ -103,6 +103,7 @@ def _blank(v) -> bool:
 
 
 def _points_from(df: pd.DataFrame) -> pd.DataFrame:
+    from clipscale.laws.noise import unique_samples
     from clipscale.laws.table import COMPUTE, ERROR, METRIC
 
     n = len(df)
@@ -118,10 +119,26 @@ def _points_from(df: pd.DataFrame) -> pd.DataFrame:
     pretty = df["samples_seen_pretty"].astype(str) if "samples_seen_pretty" in df.columns else seen.map(
         lambda v: pretty_samples(v) if np.isfinite(v) else "unknown")
     out["samples_pretty"] = pretty
-    out["name"] = df["name"].astype(str) if "name" in df.columns else out["arch"] + " " + out["data"]
     out[EVAL_KIND_COL] = col(EVAL_KIND_COL, "").map(lambda k: "" if _blank(k) else str(k))
     out["panel"] = [panel_name(d, k) for d, k in zip(out["downstream_dataset"], out[EVAL_KIND_COL])]
+    out["name"] = run_names(df, out)
+    out["chance"] = pd.to_numeric(col(CHANCE_COL, np.nan), errors="coerce")  # the task's chance error (fraction)
+    unique = unique_samples(df)  # U of a per-run law that knows data repetition (NaN when not given)
+    out["unique"] = np.nan if unique is None else unique
     return out[list(POINT_COLUMNS)]
+
+
+def run_names(df: pd.DataFrame, out: pd.DataFrame) -> pd.Series:
+    """The run each row comes from: a study's `run` column (its checkpoint `name` is 'epoch_1.pt' in
+    every run), with the samples seen when the run has several rows of one dataset (a cool-down
+    run's branches); else `name`; else 'arch data'."""
+    if "run" in df.columns and not df["run"].map(_blank).any():
+        run = df["run"].astype(str)
+        repeated = run.groupby([run, out["panel"]]).transform("size") > 1
+        return run.where(~repeated, run + " @ " + out["samples_pretty"].astype(str) + " samples")
+    if "name" in df.columns:
+        return df["name"].astype(str)
+    return out["arch"] + " " + out["data"]
 
 
 def normalise_curves(curves: pd.DataFrame | None, results: pd.DataFrame | None, problems: Problems) -> pd.DataFrame:

@@ -51,8 +51,13 @@ def scaling_figure(points: pd.DataFrame, laws: dict, dataset: str, method: str, 
     for (arch, data), part in sub.groupby(["arch", "data"]):
         ax.scatter(part["compute"], 100 * part["error"], s=28, color=f"C{archs.index(arch) % 10}",
                    marker=_MARKERS[datas.index(data) % len(_MARKERS)], label=f"{arch}, {data}", zorder=3)
-    for group, law in sorted(laws.get(dataset, {}).get(method, {}).items()):
-        if "missing" in law:
+    shown = laws.get(dataset, {}).get(method, {})
+    fitted = sub.loc[sub.index.isin([i for law in shown.values() for i in law.get("fitted", ())])]
+    if len(fitted):  # the points the law was fitted to (a frontier law: the compute frontier), ringed
+        ax.scatter(fitted["compute"], 100 * fitted["error"], s=90, facecolors="none", edgecolors="#111",
+                   linewidths=1.1, label="fitted by the law", zorder=4)
+    for group, law in sorted(shown.items()):
+        if "missing" in law or "untrusted" in law:  # no law, or one the runs do not support: not drawn
             continue
         colour = _GROUP_COLOURS.get(group, "#555555")
         x = law["x"]

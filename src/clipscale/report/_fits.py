@@ -15,12 +15,13 @@ import numpy as np
 import pandas as pd
 
 from clipscale.errors import FitError, unknown
-from clipscale.laws.defaults import N_BOOT, SEED
+from clipscale.laws.defaults import FRONTIER_METHOD, N_BOOT, SEED
 from clipscale.laws.result import LEGACY_NAMES, renamed
 from clipscale.report._data import Problems, panel_name
 from clipscale.schema import EVAL_KIND_COL
 
-DEFAULT_METHODS = ("paper", "frontier", "saturating")
+#: the recommended frontier law first (the page shows it first and states its answer), then the paper's
+DEFAULT_METHODS = (FRONTIER_METHOD, "paper")
 BAND_LEVEL = 0.95
 _GRID_POINTS = 48
 # The law is drawn from half the smallest to 10x the largest compute of the dataset, so the
@@ -40,6 +41,7 @@ class FitSet:
     predictions: list = field(default_factory=list)   # rows: predicted vs actual error per point
     methods: tuple = DEFAULT_METHODS
     joint: list = field(default_factory=list)     # joint-law FitEntry objects (their own section)
+    results: dict = field(default_factory=dict)   # (panel, method, group) -> the FitResult (not JSON)
 
     def coefficient_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.coefficients)
@@ -159,24 +161,37 @@ def _add_missing(fitset: FitSet, panel, group, method, n_points: int, reason: st
 def _add_law(fitset: FitSet, panel, group, method, sub: pd.DataFrame, result, points: pd.DataFrame,
              extra: dict | None = None) -> None:
     """Sample the law over its panel's compute range (with its band) and add its coefficient and
-    prediction rows; `panel` is the report's plot (the dataset, with a non-zero-shot evaluation type)."""
+    prediction rows; `panel` is the report's plot (the dataset, with a non-zero-shot evaluation type).
+    A law the runs do not support (report._trust: not learned yet, not identified, too few points) is
+    neither drawn nor tabulated: its verdict is shown instead."""
+    from clipscale.report._trust import clip_error, fitted_point_ids, frontier_trust
+
+    fitset.results[(panel, method, group)] = result
+    verdict = frontier_trust(result, sub)
+    flags = {k: v for k, v in (extra or {}).items() if k == "headline"}
+    if not verdict.ok:
+        fitset.laws.setdefault(panel, {}).setdefault(method, {})[group] = {
+            "untrusted": verdict.status, "reason": verdict.reason, "n": int(len(sub)), "formula": _formula(result)}
+        fitset.coefficients.append({"downstream_dataset": panel, "group": group, "method": method,
+                                    "n_points": int(len(sub)), "formula": "", "note": verdict.line("law"), **flags})
+        return
     every = points.loc[points["panel"] == panel, "compute"]
     span = every if len(every) else sub["compute"]
     grid = _possible(result, np.geomspace(span.min() * _GRID_LOW, span.max() * _GRID_HIGH, _GRID_POINTS))
     law = {"formula": _formula(result), "n": int(len(sub)), "x": grid.tolist(),
-           "y": np.asarray(result.predict(grid), float).tolist(), "notes": list(getattr(result, "notes", ()))}
+           "y": clip_error(result.predict(grid)), "notes": list(getattr(result, "notes", ())),
+           "fitted": fitted_point_ids(result, sub)}
     band = _band(result, grid)
     if band is not None:
-        law["lo"], law["hi"] = band
+        law["lo"], law["hi"] = (clip_error(b) for b in band)
     law.update(_scalars(result))
     ci = _ci(result)
     law["alpha_ci"] = [ci.get("alpha_lo"), ci.get("alpha_hi")]
     fitset.laws.setdefault(panel, {}).setdefault(method, {})[group] = law
-    flags = {k: v for k, v in (extra or {}).items() if k == "headline"}
     fitset.coefficients.append({"downstream_dataset": panel, "group": group, "method": method,
                                 "n_points": int(len(sub)), **_scalars(result), **_ci(result),
                                 "formula": law["formula"], "note": "; ".join(law["notes"]), **flags})
-    predicted = np.asarray(result.predict(sub["compute"].to_numpy(float)), float)
+    predicted = np.asarray(clip_error(result.predict(sub["compute"].to_numpy(float))), float)
     for (point_id, row), pred in zip(sub.iterrows(), predicted):
         fitset.predictions.append({
             "point_id": int(point_id), "downstream_dataset": panel, "group": group, "method": method, "name": row["name"],

@@ -24,9 +24,12 @@ def budgets(fit, cost) -> np.ndarray:
     return np.array([lo, float(np.sqrt(lo * hi)), hi, 10 * hi])
 
 
-def joint_section(entries) -> tuple[dict | None, pd.DataFrame]:
-    """(the page's joint payload or None when there is no joint entry, the plan rows for a CSV)."""
+def joint_section(entries, points: pd.DataFrame | None = None) -> tuple[dict | None, pd.DataFrame]:
+    """(the page's joint payload or None when there is no joint entry, the plan rows for a CSV).
+    A law the runs do not support (report._trust: not learned yet, not identified) is one line with
+    the reason, never a table; `points` (the report's) give each dataset's chance error."""
     from clipscale.laws.joint_table import joint_view, plan_rows
+    from clipscale.report._trust import chance_of_points, joint_trust
 
     if not entries:
         return None, pd.DataFrame()
@@ -37,6 +40,13 @@ def joint_section(entries) -> tuple[dict | None, pd.DataFrame]:
             failed.append(f"Joint law E(N, D) of {label}: not fitted ({entry.message}).")
             continue
         fit = entry.fit
+        ds = entry.group.get("downstream_dataset")
+        mine = points[points["downstream_dataset"] == str(ds)] if points is not None and ds is not None else None
+        verdict = joint_trust(fit, chance_of_points(mine) if mine is not None and len(mine) else None)
+        if not verdict.ok:
+            failed.append(verdict.line(f"Joint law E(N, D) of {label} ({fit.n_points} runs)")
+                          + ". Its parameters and budgets are not tabulated.")
+            continue
         view = joint_view(entry)
         rows = plan_rows([view], budgets(fit, view["cost"]), LEVEL)
         frames.append(pd.DataFrame(rows))
@@ -91,12 +101,15 @@ def _caveats(fit, rows: list[dict], pct: bool) -> list[str]:
     if fit.floor < 1e-3 * float(np.min(fit.error)):
         out.append("the floor is ~0: these runs show no error floor")
     if pct and any(max(r.get("E_opt_hi", 0), r.get("E_pred_hi", 0)) > 1 for r in rows):
-        out.append("an interval above 100% error means no better than chance there (the law is not bounded by 1)")
+        out.append("an interval reaching 100% error is shown capped at 100%: no better than chance there")
     return out
 
 
 def _g(v, scale: float = 1.0) -> str:
-    return "" if v is None or not np.isfinite(v) else f"{v * scale:.3g}"
+    """3 significant digits; an error in percent (scale 100) is capped at 100."""
+    if v is None or not np.isfinite(v):
+        return ""
+    return f"{min(v * scale, 100.0) if scale == 100.0 else v * scale:.3g}"
 
 
 def _plan(rows: list[dict], pct: bool, size_unit: str, cost_unit: str) -> dict:
@@ -106,7 +119,7 @@ def _plan(rows: list[dict], pct: bool, size_unit: str, cost_unit: str) -> dict:
     for r in rows:
         extra = r["extrapolation_decades"]
         out.append([r["budget"], r["N_opt"], f"{_g(r['N_opt_lo'])} – {_g(r['N_opt_hi'])}", r["D_opt"],
-                    f"{_g(r['D_opt_lo'])} – {_g(r['D_opt_hi'])}", r["E_opt"] * s,
+                    f"{_g(r['D_opt_lo'])} – {_g(r['D_opt_hi'])}", min(r["E_opt"], 1.0) * s if pct else r["E_opt"],
                     f"{_g(r['E_opt_lo'], s)} – {_g(r['E_opt_hi'], s)}",
                     f"{_g(r.get('E_pred_lo'), s)} – {_g(r.get('E_pred_hi'), s)}" if "E_pred_lo" in r else "",
                     r.get("nearest_arch", ""),

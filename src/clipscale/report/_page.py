@@ -95,18 +95,31 @@ def eval_laws(points: pd.DataFrame, fitset: FitSet) -> dict | None:
                     ci = law.get("alpha_ci") or (None, None)
                     rows.append([dataset, _eval_label(kinds), method, group, law.get("n"),
                                  law.get("formula", ""), law.get("alpha"), ci[0], ci[1], law.get("r2"),
-                                 law.get("missing", "")])
+                                 law.get("missing") or _verdict(law)])
     if not rows:
         return None
     cols = ["downstream_dataset", "evaluation", "method", "group", "n_points", "formula", "alpha",
-            f"alpha {round(100 * BAND_LEVEL)}% lo", f"alpha {round(100 * BAND_LEVEL)}% hi", "r2", "no fit"]
+            f"alpha {round(100 * BAND_LEVEL)}% lo", f"alpha {round(100 * BAND_LEVEL)}% hi", "r2", "no fit, or why not shown"]
     return {"columns": cols, "rows": json_clean(rows)}
+
+
+def _verdict(law: dict) -> str:
+    """'not identified: <reason>' for a law the runs do not support (report._trust), else ''."""
+    if "untrusted" not in law:
+        return ""
+    return law["untrusted"] + (f": {law['reason']}" if law.get("reason") else "")
 
 
 def _eval_label(kinds) -> str:
     from clipscale.report._data import EVAL_LABELS
 
     return ", ".join(sorted({EVAL_LABELS.get(str(k), str(k) or "unknown") for k in kinds}))
+
+
+def default_panel(points: pd.DataFrame, fitset: FitSet) -> str:
+    """The plot shown first (and answered): see `_default_dataset`; '' when there are no points."""
+    datasets = [{"name": d, "n_points": int(len(sub))} for d, sub in points.groupby("panel", sort=True)]
+    return _default_dataset(datasets, fitset)
 
 
 def _default_dataset(datasets: list, fitset: FitSet) -> str:
@@ -152,9 +165,10 @@ def _runs(curves: pd.DataFrame) -> list:
     return runs
 
 
-def render_html(data: dict, curves_note: str, sections: str = "") -> str:
+def render_html(data: dict, curves_note: str, sections: str = "", answer: str = "") -> str:
     """The report page: template + inline CSS, JS and the JSON payload; `sections`: HTML the caller
-    rendered (e.g. report._compare's), placed after the scaling law."""
+    rendered (e.g. report._compare's), placed after the scaling law; `answer`: the answer section
+    (report._answer_page), placed first."""
     assets = resources.files("clipscale.report") / "assets"
     read = lambda name: (assets / name).read_text(encoding="utf-8")
     script = read("plot.js") + "\n" + read("app.js")
@@ -165,6 +179,7 @@ def render_html(data: dict, curves_note: str, sections: str = "") -> str:
     page = read("template.html")
     for key, value in (("__STYLE__", read("style.css")), ("__TITLE__", html.escape(data["title"])),
                        ("__META__", html.escape(meta)), ("__CURVES_NOTE__", html.escape(curves_note)),
-                       ("__SCRIPT__", script), ("__SECTIONS__", sections), ("__DATA__", blob)):
+                       ("__SCRIPT__", script), ("__SECTIONS__", sections), ("__ANSWER__", answer),
+                       ("__DATA__", blob)):
         page = page.replace(key, value)
     return page

@@ -125,13 +125,18 @@ def finish_study(spec: StudySpec, *, report: bool = True, wall_s: float = 0.0, p
         store.write_fits(found)
         fits = found.frame()
     notes = study_notes(fit_note, plan, wall_s, missing, len(trained))
-    if spec.design.strategy == "adaptive":
+    facts = [budget_note(plan, wall_s)] if plan is not None else []
+    if spec.design.strategy == "adaptive":  # what the design chose and spent: facts, not problems
         from clipscale.study.adaptive import design_lines
 
+        facts += design_lines(spec)
         notes += design_lines(spec)
     summary = build_summary(spec, headline_dataset(spec), results, fits, missing, notes, wall_s, backtest)
+    if targets:  # the page states them; checked again below, once the wall time includes the report
+        summary.unmet = unmet_targets(summary)
     report_path = make_report(spec, results, curves, store.fits_json if found is not None else None,
-                              backtest, summary.notes, training_curves(store, runs)) if report else None
+                              backtest, [n for n in summary.notes if n not in facts], training_curves(store, runs),
+                              unmet=summary.unmet, facts=facts) if report else None
     if plan is not None:  # the seconds it took in all, measuring and report included
         from clipscale.study.budget import budget_facts
 
@@ -169,17 +174,21 @@ def study_notes(fit_note: str, plan: Plan | None, wall_s: float, missing: list[d
     """The sentences a study's summary and report start with: why a fit is missing, what the budget
     promised and took, which runs are missing and why."""
     notes = [fit_note] if fit_note else []
-    if plan is not None:  # clipscale.study.budget's plan: what was measured and promised, and what it took
-        speeds = ", ".join(f"{m} {v:,.0f}" for m, v in plan.speeds.items())
-        notes.append(f"wall-time budget {plan.budget_s:.0f} s: planned {plan.predicted_s:.0f} s "
-                     f"(levels x{plan.scale:.3g}); training and evaluation took {wall_s:.0f} s after "
-                     f"{plan.measure_s:.0f} s of measuring; measured training speed (samples/s per "
-                     f"worker, {plan.precision}): {speeds}")
+    if plan is not None:
+        notes.append(budget_note(plan, wall_s))
     if missing:
         notes.append(f"{len(missing)} of {n_runs} runs missing: "
                      + "; ".join(f"{m['run']} ({m['state']}{': ' + m['reason'] if m['reason'] else ''})"
                                  for m in missing[:10]))
     return notes
+
+
+def budget_note(plan: Plan, wall_s: float) -> str:
+    """clipscale.study.budget's plan in one sentence: what was measured and promised, and what it took."""
+    speeds = ", ".join(f"{m} {v:,.0f}" for m, v in plan.speeds.items())
+    return (f"wall-time budget {plan.budget_s:.0f} s: planned {plan.predicted_s:.0f} s (levels x{plan.scale:.3g}); "
+            f"training and evaluation took {wall_s:.0f} s after {plan.measure_s:.0f} s of measuring; measured "
+            f"training speed (samples/s per worker, {plan.precision}): {speeds}")
 
 
 def finetune_runs(spec: StudySpec, store, runs):
@@ -302,8 +311,11 @@ def training_curves(store: Store, runs):
     return pd.concat(frames, ignore_index=True) if frames else None
 
 
-def make_report(spec, results, curves, fits, backtest, notes, training=None) -> Path | None:
-    """The study's report (clipscale.report) in its folder's report/: `fits` is the fits.json path."""
+def make_report(spec, results, curves, fits, backtest, notes, training=None, *, unmet=None,
+                facts=()) -> Path | None:
+    """The study's report (clipscale.report) in its folder's report/: `fits` is the fits.json path;
+    `notes` what is missing, `facts` what is known (the budget), `unmet` the demo's targets missed
+    (None: not checked). Its answer's backtest uses the spec's held-out split ([fit])."""
     from clipscale.report import build_report
 
     design = None
@@ -312,7 +324,8 @@ def make_report(spec, results, curves, fits, backtest, notes, training=None) -> 
 
         design = design_view(spec)
     return build_report(results, Store(spec.out).report_dir, curves=curves, fits=fits, backtest=backtest,
-                        training=training, title=f"clipscale study: {spec.name}", notes=notes, design=design)
+                        training=training, title=f"clipscale study: {spec.name}", notes=notes, design=design,
+                        holdout=spec.fit.holdout(), unmet=unmet, facts=facts, n_boot=spec.fit.n_boot)
 
 
 def study_status(spec: StudySpec):

@@ -68,20 +68,39 @@ function setupScalingControls() {
 
 function currentLaws() { return ((DATA.laws[STATE.dataset] || {})[STATE.method]) || {}; }
 
+/* Ids of the points the shown laws were fitted to (a frontier law: the group's compute frontier). */
+function fittedIds(laws) {
+  var ids = {};
+  Object.keys(laws).forEach(function (g) { (laws[g].fitted || []).forEach(function (i) { ids[i] = true; }); });
+  return ids;
+}
+
+/* A number rounded to what it means: "pct1" (error in %, one decimal), "sig3" (3 significant digits). */
+function fmtAs(v, kind) {
+  if (typeof v !== "number" || !isFinite(v)) return v;
+  if (kind === "pct1") return v.toFixed(1);
+  if (kind === "sig3") {
+    var a = Math.abs(v);
+    return a !== 0 && (a >= 1e6 || a < 1e-3) ? v.toExponential(2) : Number(v.toPrecision(3)).toLocaleString("en-US");
+  }
+  return v;
+}
+
 function renderScaling() {
   var info = DATA.datasets.filter(function (d) { return d.name === STATE.dataset; })[0];
-  var points = DATA.points[STATE.dataset] || [], laws = currentLaws();
+  var points = DATA.points[STATE.dataset] || [], laws = currentLaws(), fitted = fittedIds(laws);
   $("scaling-title").textContent = info ? info.name + ": error (1 − " + info.metric + ") vs total compute" : "no dataset";
   var spec = {xlog: true, ylog: true, xlabel: "total compute C (GMACs)", ylabel: "error (%)",
     empty: DATA.datasets.length ? "no points for this dataset" : "no results to plot (see the notes above)",
     points: points.map(function (p) {
       return {x: p.compute, y: 100 * p.error, color: STYLE.color[p.arch], shape: STYLE.shape[p.data],
-        r: STYLE.radius[p.samples], title: p.name + "\n" + p.arch + ", " + p.data + ", " + p.samples +
-        " samples seen\nC = " + fmt(p.compute) + " GMACs, error = " + fmt(100 * p.error, 2) + " %"};
+        r: STYLE.radius[p.samples], ring: !!fitted[p.id], title: p.name + "\n" + p.arch + ", " + p.data + ", " + p.samples +
+        " samples seen\nC = " + fmtAs(p.compute, "sig3") + " GMACs, error = " + fmtAs(100 * p.error, "pct1") + " %" +
+        (fitted[p.id] ? "\nfitted by the law shown" : "")};
     }), lines: [], bands: []};
   Object.keys(laws).sort().forEach(function (group) {
     var law = laws[group], style = groupStyle(group);
-    if (law.missing) return;
+    if (law.missing || law.untrusted) return;  // a law the runs do not support is not drawn
     spec.lines.push({x: law.x, y: law.y.map(pct), color: style.color, dash: style.dash, width: 2,
       cls: "fit-line", title: group + ": " + law.formula});
     if (law.lo) spec.bands.push({x: law.x, lo: law.lo.map(pct), hi: law.hi.map(pct), color: style.color});
@@ -133,6 +152,9 @@ function renderFormulas(laws) {
     item.appendChild(h("b", {}, group + " (" + plural(law.n, "point") + "): "));
     if (law.missing) {
       item.appendChild(h("span", {"class": "missing"}, law.missing));
+    } else if (law.untrusted) {
+      item.appendChild(h("span", {"class": "untrusted"}, law.untrusted + (law.reason ? ": " + law.reason : "") +
+        " (not drawn)"));
     } else {
       item.appendChild(h("code", {"class": "formula"}, law.formula));
       var extra = law.r2 === null || law.r2 === undefined ? "" : "  R² = " + fmt(law.r2, 3);
@@ -151,7 +173,8 @@ function renderPredictions(points) {
   });
   var cols = ["group", "name", "model", "data", "samples seen", "total GMACs", "actual error (%)",
               "predicted error (%)", "predicted − actual (% points)"];
-  makeTable($("prediction-table"), cols, rows, "No predictions: no law was fitted for this dataset and method.");
+  makeTable($("prediction-table"), cols, rows, "No predictions: no law was fitted for this dataset and method.",
+    ["", "", "", "", "", "sig3", "pct1", "pct1", "pct1"]);
 }
 
 function legendPart(box, title, items, draw) {
@@ -182,6 +205,36 @@ function renderLegend() {
     var style = groupStyle(g);
     el("line", {x1: 1, x2: 17, y1: 9, y2: 9, stroke: style.color, "stroke-width": 2, "stroke-dasharray": style.dash}, svg);
   });
+  part("ringed", ["a point the law was fitted to"], function (svg) {
+    marker(svg, "circle", 9, 9, 4, {fill: "#888"});
+    el("circle", {cx: 9, cy: 9, r: 7, fill: "none", stroke: "#111", "stroke-width": 1.3}, svg);
+  });
+}
+
+/* ---- the answer's reliability plot: observed coverage of the held-out runs against nominal ---- */
+var RELIABILITY_COLOURS = ["#1f6fb2", "#c0392b"];
+function renderReliability() {
+  var series = DATA.reliability || [], box = $("reliability-plot");
+  if (!series.length || !box) return;
+  var spec = {xlog: false, ylog: false, width: 420, height: 320, xdomain: [0, 100], ydomain: [0, 100],
+    xlabel: "nominal interval (%)", ylabel: "held-out runs inside (%)", points: [],
+    lines: [{x: [0, 100], y: [0, 100], color: "#999", dash: "4 3", width: 1, cls: "diagonal", title: "observed = nominal"}]};
+  series.forEach(function (s, k) {
+    var colour = RELIABILITY_COLOURS[k % RELIABILITY_COLOURS.length], label = s.label + ", n = " + s.n;
+    spec.lines.push({x: s.nominal.map(pct), y: s.observed.map(pct), color: colour, width: 1.6,
+      cls: "reliability-line", title: label});
+    s.nominal.forEach(function (v, i) {
+      spec.points.push({x: 100 * v, y: 100 * s.observed[i], color: colour, shape: k ? "square" : "circle", r: 4.5,
+        title: label + ": " + Math.round(100 * s.observed[i]) + "% inside the " + Math.round(100 * v) + "% interval"});
+    });
+  });
+  drawPlot(box, spec);
+  var legend = h("div", {"class": "legend"});
+  legendPart(legend, "backtest", series.map(function (s) { return s.label + ", n = " + s.n; }), function (svg, it) {
+    var k = series.map(function (s) { return s.label + ", n = " + s.n; }).indexOf(it);
+    el("line", {x1: 1, x2: 17, y1: 9, y2: 9, stroke: RELIABILITY_COLOURS[k % RELIABILITY_COLOURS.length], "stroke-width": 2}, svg);
+  });
+  box.appendChild(legend);
 }
 
 /* ---- learning curves ---- */
@@ -284,7 +337,7 @@ function parseCount(s) {
 }
 
 /* ---- sortable tables ---- */
-function makeTable(container, columns, rows, emptyText) {
+function makeTable(container, columns, rows, emptyText, formats) {
   container.textContent = "";
   if (!rows.length) { container.appendChild(h("p", {"class": "missing"}, emptyText)); return; }
   var table = h("table", {"class": "sortable"}), head = h("tr"), body = h("tbody");
@@ -307,7 +360,9 @@ function makeTable(container, columns, rows, emptyText) {
     body.textContent = "";
     rows.forEach(function (r) {
       var tr = h("tr");
-      r.forEach(function (v) { tr.appendChild(h("td", typeof v === "number" ? {"class": "num"} : {}, fmt(v))); });
+      r.forEach(function (v, i) {
+        tr.appendChild(h("td", typeof v === "number" ? {"class": "num"} : {}, fmt(fmtAs(v, (formats || [])[i]))));
+      });
       body.appendChild(tr);
     });
   }
@@ -370,6 +425,7 @@ function renderJoint() {
 $("backtest-all").addEventListener("change", renderBacktest);
 $("insample-all").addEventListener("change", renderBacktest);
 renderProblems();
+renderReliability();
 setupScalingControls();
 renderLegend();
 renderScaling();

@@ -113,7 +113,7 @@ function bandPath(b, sx, sy, xlog, ylog) {
   return top.length ? "M" + top.concat(bottom).join("L") + "Z" : "";
 }
 
-/* spec: {xlog, ylog, xlabel, ylabel, points: [{x, y, color, shape, r, title}],
+/* spec: {xlog, ylog, xlabel, ylabel, points: [{x, y, color, shape, r, title, ring (a circle around it)}],
           lines: [{x: [], y: [], color, dash, width, title, cls}], bands: [{x, lo, hi, color}],
           empty: "message shown when there is nothing to draw"} */
 function drawPlot(container, spec) {
@@ -151,6 +151,8 @@ function drawPlot(container, spec) {
       {fill: p.shape === "cross" ? "none" : p.color, stroke: p.shape === "cross" ? p.color : "#222",
        "stroke-width": p.shape === "cross" ? 2.5 : 0.6, "class": "point"});
     if (p.title) el("title", {}, node).textContent = p.title;
+    if (p.ring) el("circle", {cx: sx(p.x), cy: sy(p.y), r: (p.r || 5) + 3, fill: "none", stroke: "#111",
+      "stroke-width": 1.3, "class": "fitted-ring"}, body);
   });
   return svg;
 }
