@@ -97,20 +97,26 @@ def targets(ref: Path, dataset: str) -> pd.DataFrame:
     return rows.assign(on_frontier=keep)[["arch", "samples_seen", "gmacs_total", "error", "on_frontier"]]
 
 
-def spent(folder: Path, spec) -> float:
-    """Total GMACs trained (forward GMACs per sample x samples trained, every trunk and branch)."""
+def spent(folder: Path) -> float:
+    """Total GMACs trained (forward GMACs per sample x samples trained, every trunk and branch) over
+    the run folders the study actually made (an elastic or adaptive run's hash is not the one a
+    re-read spec gives, so the folders are counted, not the spec's runs)."""
     from clipscale.compute import gmacs_per_sample
     from clipscale.study.progress import samples_trained
+    from clipscale.train.branches import trunk_dir
 
-    return sum(float(gmacs_per_sample(r.model)) * samples_trained(folder / "runs" / r.name) for r in spec.runs())
+    total = 0.0
+    for run in sorted(p for p in (folder / "runs").iterdir() if p.is_dir()):
+        spec_file = (trunk_dir(run) if trunk_dir(run).is_dir() else run) / "spec.json"
+        model = json.loads(spec_file.read_text())["model"]
+        total += float(gmacs_per_sample(model)) * samples_trained(run)
+    return total
 
 
 def score_demo(folder: Path, ref: Path) -> list[dict]:
     """One row per target: the demo's own headline law at the target against the reference's error."""
     from clipscale.laws import Fits
-    from clipscale.study.spec import spec_from_dict
 
-    spec = spec_from_dict(json.loads((folder / "study.json").read_text())["spec"], where=str(folder))
     head = next(e for e in Fits.load(folder / "fits.json").entries if e.extra.get("headline"))
     law = head.fit
     t = targets(ref, head.group["downstream_dataset"])
@@ -121,7 +127,7 @@ def score_demo(folder: Path, ref: Path) -> list[dict]:
     actual = 100 * t["error"].to_numpy(float)
     results = pd.read_csv(folder / "results.csv")
     results = results[results["downstream_dataset"] == head.group["downstream_dataset"]]
-    top, points, gmacs = float(results["gmacs_total"].max()), len(results), spent(folder, spec)
+    top, points, gmacs = float(results["gmacs_total"].max()), len(results), spent(folder)
     wall = json.loads((folder / TIMES).read_text())["wall_s"] if (folder / TIMES).exists() else float("nan")
     summary = json.loads((folder / "summary.json").read_text())
     return [{"demo": folder.name, "preset": folder.name.rsplit("-", 1)[0], "law": law.method,
