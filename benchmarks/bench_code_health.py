@@ -59,6 +59,16 @@ DIR_NAMES = ("runs", "status", "results", "report", "trunk", "checkpoints", "log
 HOMES = ("study/store.py", "train/run.py", "train/branches.py", "report/__init__.py", "evaluate/transfer.py")
 BOOT_HOME = "laws/defaults.py"
 JSON_HOME = "_io.py"
+#: functions the JSON-cleaner pattern matches that write no JSON: None there is a value's meaning
+#: (unknown, unbounded, not identified) or the str() is display text. Listed with the reason, counted apart.
+NOT_JSON = {
+    "clipscale.design.replay._group": "None = the run's unique data is unknown (a Candidate field)",
+    "clipscale.design.strategy._finite": "None = the law's interval is not identified (a decision's value)",
+    "clipscale.laws._perrun_opt.polish": "None = an unbounded side (scipy's L-BFGS-B bounds)",
+    "clipscale.laws.noise.unique_samples": "None = the table does not say the unique samples",
+    "clipscale.laws.trust._g": "str(inf) is display text of a warning line",
+    "clipscale.report._answer.next_model_answer": "None = no unique-data column (a law argument)",
+}
 
 
 def modules(root: Path) -> dict[str, Path]:
@@ -279,7 +289,8 @@ def main() -> None:
             ("private reaches into third-party modules", [r for r in reaches if not _internal(r)]),
             (f"functions over {MAX_LINES} lines", [f"{name} ({n} lines)" for n, name in longs]),
             ("bootstrap literals outside laws/defaults.py", boots),
-            ("JSON cleaners besides _io.json_clean", cleaners),
+            ("JSON cleaners besides _io.json_clean", [c for c in cleaners if c not in NOT_JSON]),
+            ("  matched but not JSON (reason)", [f"{c}: {NOT_JSON[c]}" for c in cleaners if c in NOT_JSON]),
             ("folder-name literals outside their home module", folders)]
     for title, items in rows:
         print(f"{title}: {len(items)}")

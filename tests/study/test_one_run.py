@@ -33,6 +33,7 @@ def test_annotate_adds_the_grid_and_keeps_what_evaluate_wrote():
     for col in rows.columns:  # every column evaluate wrote, unchanged
         pd.testing.assert_series_equal(out[col], rows[col])
     assert set(out.columns) - set(rows.columns) == {"level", "is_level", "run", "run_hash", "data_size", "lr",
-                                                    "batch_size"}
+                                                    "batch_size", "seed"}
+    assert (out["seed"] == run.train.seed).all()  # replicates of one configuration differ only here
     assert list(out["is_level"]) == [True, False] and out["level"].iloc[0] == 2000
     assert (out["run"] == run.name).all()

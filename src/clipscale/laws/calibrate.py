@@ -26,14 +26,13 @@ from scipy.optimize import minimize_scalar
 
 from clipscale.errors import ClipscaleError, DataError, FitError
 from clipscale.laws import uncertainty as U
+from clipscale.laws.defaults import CUT_N_BOOT
 from clipscale.laws.fit import fit
 from clipscale.laws.methods import get as get_method
 from clipscale.laws.result import PARAM_NAMES, FitResult, law_log10
 from clipscale.laws.rolling import MIN_TRAIN_FRAC, cuts, frontier_targets
 
 SCHEMA = "clipscale.laws.Calibration/1"
-#: bootstrap resamples of each rolling-origin fit (only its prediction sd is used)
-CUT_N_BOOT = 200
 #: the largest growth the search considers, in y units per decade (10 decades of error per decade)
 MAX_GROWTH = 10.0
 

@@ -29,9 +29,7 @@ def fit(compute, error, method: str = "paper", *, n_boot: int = N_BOOT, seed: in
     where = f" in group {label}" if label else ""
     c, e = _validate(compute, error, where)
     if m.candidates:
-        if len(c) < m.min_points:
-            raise FitError(f"{len(c)} point(s){where} are too few for method {method!r} (needs >= {m.min_points}); "
-                           "add runs, widen --where, or choose --group-by columns that give larger groups")
+        _need_points(len(c), m.min_points, method, where)
         choice = autoform.choose_form(c, e, m.candidates)
         res = fit(c, e, choice.form, n_boot=n_boot, seed=seed, ci_level=ci_level, label=label)
         res.notes.insert(0, choice.note())
@@ -41,9 +39,7 @@ def fit(compute, error, method: str = "paper", *, n_boot: int = N_BOOT, seed: in
         i = int(np.flatnonzero(e >= 1)[0])
         raise DataError(f"method {method!r} needs error < 1 (log-odds of 1 is infinite){where}; error "
                         f"#{i}={float(e[i])!r}; drop runs at chance-free error 1 or use method 'frontier'")
-    if len(c) < m.min_points:
-        raise FitError(f"{len(c)} point(s){where} are too few for method {method!r} (needs >= {m.min_points}); "
-                       "add runs, widen --where, or choose --group-by columns that give larger groups")
+    _need_points(len(c), m.min_points, method, where)
     if not 0 < ci_level < 1:
         raise DataError(f"ci_level must be a fraction in (0, 1), got {ci_level}; e.g. 0.95")
     x, y = np.log10(c), to_space(e, m.space)
@@ -55,10 +51,7 @@ def fit(compute, error, method: str = "paper", *, n_boot: int = N_BOOT, seed: in
     x_fit, y_fit = pt["x_fit"], pt["y_fit"]
     fitted = law_log10(params, 10.0 ** x_fit)
     k = 2 + (pt["floor"] is not None) + (pt["c0"] is not None)
-    res_fit = y_fit - fitted
-    sst = float(np.sum((y_fit - y_fit.mean()) ** 2))
-    r2 = 1.0 - float(np.sum(res_fit ** 2)) / sst if sst > 0 else float("nan")
-    resid_std = float(np.sqrt(np.sum(res_fit ** 2) / (len(y_fit) - k))) if len(y_fit) > k else 0.0
+    r2, resid_std = _goodness(y_fit, fitted, k)
     boot, ci, notes = _bootstrap(m, x, y, pt, opts, n_boot, seed, ci_level)
     return FitResult(
         method=method, alpha=params["alpha"], coef=params["coef"], floor=params["floor"], c0=params["c0"],
@@ -66,6 +59,22 @@ def fit(compute, error, method: str = "paper", *, n_boot: int = N_BOOT, seed: in
         residuals=y - law_log10(params, c), space=m.space, n_boot=n_boot, seed=seed, boot=boot, resid_std=resid_std,
         compute=c, error=e, options=opts, notes=list(pt.get("notes", [])) + notes,
     )
+
+
+def _need_points(n: int, needed: int, method: str, where: str) -> None:
+    if n < needed:
+        raise FitError(f"{n} point(s){where} are too few for method {method!r} (needs >= {needed}); "
+                       "add runs, widen --where, or choose --group-by columns that give larger groups")
+
+
+def _goodness(y_fit: np.ndarray, fitted: np.ndarray, k: int) -> tuple[float, float]:
+    """R^2 of the fitted points (in the method's space; NaN when they do not vary) and the residual
+    standard deviation with `k` fitted parameters (0 when no degree of freedom is left)."""
+    res = y_fit - fitted
+    sst = float(np.sum((y_fit - y_fit.mean()) ** 2))
+    r2 = 1.0 - float(np.sum(res ** 2)) / sst if sst > 0 else float("nan")
+    resid_std = float(np.sqrt(np.sum(res ** 2) / (len(y_fit) - k))) if len(y_fit) > k else 0.0
+    return r2, resid_std
 
 
 def _validate(compute, error, where: str) -> tuple[np.ndarray, np.ndarray]:

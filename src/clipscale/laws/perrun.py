@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from clipscale._io import atomic_write_json
+from clipscale._io import atomic_write_json, json_clean
 from clipscale.errors import DataError, FitError, unknown
 from clipscale.laws import _joint_opt as J
 from clipscale.laws.defaults import N_BOOT_PERRUN as N_BOOT
@@ -173,9 +173,7 @@ class PerRunFit:
             v = getattr(self, f.name)
             out[f.name] = v.tolist() if isinstance(v, np.ndarray) else v
         out["formula"] = [self.formula(g) for g in self.groups]
-        out["tail_df"] = None if not np.isfinite(self.tail_df) else self.tail_df      # standard JSON: no inf
-        out["boot_decay"] = [None if not np.isfinite(v) else v for v in out["boot_decay"]]
-        return out
+        return json_clean(out)  # standard JSON: no inf (tail_df, a decay that does not decay) or NaN
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "PerRunFit":

@@ -8,8 +8,8 @@ The interval of any fit, calibrated or not, is laws.calibrate.new_run_interval.
 """
 from __future__ import annotations
 
-from clipscale.laws.calibrate import CUT_N_BOOT, Calibration, calibrate
-from clipscale.laws.defaults import FRONTIER_METHOD, N_BOOT, SEED
+from clipscale.laws.calibrate import Calibration, calibrate
+from clipscale.laws.defaults import CUT_N_BOOT, FRONTIER_METHOD, N_BOOT, SEED
 from clipscale.laws.fit import fit
 from clipscale.laws.result import FitResult
 

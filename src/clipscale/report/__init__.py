@@ -42,67 +42,71 @@ _CURVES_NOTE = ("Paper runs: arch, data and samples seen come from the checkpoin
 
 
 def build_report(results: pd.DataFrame, out_dir: str | os.PathLike, *, curves: pd.DataFrame | None = None,
-                 fits=None, title: str = "clipscale report",
-                 backtest: pd.DataFrame | None = None, methods: Sequence[str] = DEFAULT_METHODS,
-                 n_boot: int = N_BOOT, seed: int = SEED, figure_datasets: Sequence[str] | None = None,
-                 figures: Sequence[str | os.PathLike] = (), notes: Sequence[str] = (),
-                 holdout: Holdout | None = None,
-                 in_sample: pd.DataFrame | None = None, training: pd.DataFrame | None = None,
-                 comparisons=None, design=None, unmet: Sequence[str] | None = None,
-                 facts: Sequence[str] = ()) -> Path:
+                 fits=None, title: str = "clipscale report", backtest: pd.DataFrame | None = None,
+                 methods: Sequence[str] = DEFAULT_METHODS, n_boot: int = N_BOOT, seed: int = SEED,
+                 figure_datasets: Sequence[str] | None = None, figures: Sequence[str | os.PathLike] = (),
+                 notes: Sequence[str] = (), holdout: Holdout | None = None, in_sample: pd.DataFrame | None = None,
+                 training: pd.DataFrame | None = None, comparisons=None, design=None,
+                 unmet: Sequence[str] | None = None, facts: Sequence[str] = ()) -> Path:
     """Write the report into `out_dir` and return the path of its index.html.
 
     results: rows in clipscale.schema.RESULT_COLUMNS (metrics as fractions; error = 1 - default metric).
-    curves: learning curves, the paper's layout or clipscale's. fits: the fits to show instead of
-    fitting here: a clipscale.laws `Fits` or the path of a fits.json (laws, bands and joint laws read
-    back), or a fit_table frame / fits.csv path (laws without bands); else every dataset x group x
-    method in `methods` is fitted by clipscale.laws.fit_groups with `n_boot` bootstrap resamples for
-    the band. backtest: any table of predicted vs actual, shown as is.
-    figure_datasets: datasets to draw as PNG/PDF (default: the one shown first; ["all"]: every one,
-    about a second each); figures: the caller's
-    own figure files, copied into out_dir/figures and linked. notes: sentences to show at the top
-    (e.g. the CLI's "the results file could not be read"). holdout: when no `backtest` is given, a
-    clipscale.laws.Holdout: backtest each dataset x group x method by refitting without the runs it
-    holds out (e.g. Holdout(top=2): the 2 most expensive) and predicting them. in_sample: predicted vs actual for runs the law was fitted
-    on (e.g. the paper notebook's), shown in its own section, labelled as in-sample, never as a backtest.
-    comparisons: clipscale.laws.compare Comparisons (two recipes), shown in their own section and
-    written as compare.json, compare.csv and figures/compare_*.png. design: an adaptive study's
-    (design.jsonl records, one row per candidate run), shown in its own section (report._design).
-    The page starts with the answer (report._answer) for the plot shown first: the recommended
-    frontier law at the largest run and 10x it, the per-run law for the next model up, and the
-    held-out backtest of the frontier law (split `holdout`, else report._answer.DEFAULT_HOLDOUT;
-    its rows in heldout.csv). unmet: the demo's targets this study misses (None: not checked; []:
-    all met); facts: sentences about the study that are not problems (budget, speeds), shown with
-    the answer, while `notes` are only what is missing or was left out.
+    curves: learning curves, the paper's layout or clipscale's. fits: the fits to show instead of fitting
+    here: a clipscale.laws `Fits` or the path of a fits.json (laws, bands and joint laws read back), or a
+    fit_table frame / fits.csv path (laws without bands); else every dataset x group x method in
+    `methods` is fitted by clipscale.laws.fit_groups with `n_boot` bootstrap resamples for the band.
+    backtest: any table of predicted vs actual, shown as is. figure_datasets: datasets to draw as
+    PNG/PDF (default: the one shown first; ["all"]: every one, about a second each); figures: the
+    caller's own figure files, copied into out_dir/figures and linked. notes: sentences to show at the
+    top (e.g. the CLI's "the results file could not be read"). holdout: when no `backtest` is given, a
+    clipscale.laws.Holdout: backtest each dataset x group x method by refitting without the runs it holds
+    out (e.g. Holdout(top=2): the 2 most expensive). in_sample: predicted vs actual for runs the law was
+    fitted on (e.g. the paper notebook's), shown in its own section, labelled in-sample, never as a
+    backtest. comparisons: clipscale.laws.compare Comparisons (two recipes), shown in their own section
+    and written as compare.json, compare.csv and figures/compare_*.png. design: an adaptive study's
+    design.jsonl records, shown in their own section (report._design). The page starts with the answer
+    (report._answer, for the plot shown first; the held-out backtest of split `holdout` or
+    _answer.DEFAULT_HOLDOUT, its rows in heldout.csv). unmet: the demo's targets missed (None: not
+    checked; []: all met); facts: sentences about the study that are not problems (budget, speeds),
+    shown with the answer; `notes` are only what is missing or was left out.
     """
     out = Path(out_dir)
     problems = Problems(list(notes))
-    given_fits = fits is not None
     points = normalise_results(results, problems)
     _check_figure_inputs(points, figure_datasets, figures)
     curve_rows = normalise_curves(curves, results if isinstance(results, pd.DataFrame) else None, problems)
     train_rows = normalise_training(training, problems)
     fitset = _fitset(_read_fits(fits), results, points, problems, methods, n_boot, seed)
     _note_unfitted(fitset, problems)
-    if backtest is None and holdout is not None and not given_fits and len(points):
+    if backtest is None and holdout is not None and fits is None and len(points):
         backtest = _holdout_backtest(results, points, problems, fitset.methods, holdout)
     joint, plan = joint_section(fitset.joint, points)
     files = _write_tables(out, results, points, curve_rows, fitset, backtest, in_sample, plan, train_rows)
-    panel = default_panel(points, fitset)
-    ans = answer(results, points, fitset, panel, holdout=holdout, n_boot=n_boot, seed=seed) if panel else None
+    ans = _answer(results, points, fitset, holdout, n_boot, seed)
     files += _write_heldout(out, ans)
     data = payload(title=title, points=points, curves=curve_rows, fitset=fitset, backtest=backtest,
                    problems=problems, files=files, in_sample=in_sample, joint=joint, training=train_rows,
                    curves_empty="No learning curves were given (pass --curves CURVES.csv)." if curves is None
                    else "The learning-curves table has no usable rows (see the notes above).")
+    _add_figures(out, data, ans, points, curve_rows, fitset, figure_datasets, figures, train_rows)
+    note, top = _CURVES_NOTE if curve_layout(curves) == "paper" else "", answer_section(ans, unmet=unmet, facts=facts)
+    return atomic_write_text(out / "index.html", render_html(data, note, _sections(out, data, comparisons, design), answer=top))
+
+
+def _answer(results, points, fitset, holdout, n_boot: int, seed: int):
+    """The page's answer (report._answer) for the plot shown first; None when nothing is plotted."""
+    panel = default_panel(points, fitset)
+    return answer(results, points, fitset, panel, holdout=holdout, n_boot=n_boot, seed=seed) if panel else None
+
+
+def _add_figures(out: Path, data: dict, ans, points, curve_rows, fitset, figure_datasets, figures,
+                 train_rows) -> None:
+    """Draw the figures into out/figures and add them, their files and the reliability plot's data
+    (the held-out answer's) to the page's `data`."""
     links, data["figures"] = _write_figures(out, points, curve_rows, fitset, data["default_dataset"],
                                             figure_datasets, figures, train_rows)
-    data["files"] = files + links
+    data["files"] = data["files"] + links
     data["reliability"] = reliability(ans)
-    note = _CURVES_NOTE if curve_layout(curves) == "paper" else ""
-    section = _sections(out, data, comparisons, design)
-    top = answer_section(ans, unmet=unmet, facts=facts)
-    return atomic_write_text(out / "index.html", render_html(data, note, section, answer=top))
 
 
 def _sections(out: Path, data: dict, comparisons, design) -> str:

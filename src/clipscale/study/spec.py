@@ -436,17 +436,7 @@ def validate(spec: StudySpec, where: str = "spec") -> None:
     if spec.budget.elastic and t.levels_from != "cooldown":
         raise UserInputError(f"{where} [budget] elastic needs [train] levels_from = \"cooldown\" (a constant-lr "
                              f"trunk whose largest level can be chosen while training), got {t.levels_from!r}")
-    for key in ("holdout_top", "holdout_frontier_top"):
-        if getattr(spec.fit, key) < 0:
-            raise UserInputError(f"{where} [fit] {key}: must be >= 0, got {getattr(spec.fit, key)}")
-    from clipscale.laws.methods import get as law_method
-
-    try:
-        law_method(spec.fit.method)
-    except UserInputError as exc:
-        raise UserInputError(f"{where} [fit] method: {exc}") from None
-    if spec.fit.n_boot < 0:
-        raise UserInputError(f"{where} [fit] n_boot: must be >= 0 (0 = no intervals), got {spec.fit.n_boot}")
+    _validate_fit(spec.fit, where)
     _validate_finetune(spec.finetune, where)
     for run in expand(spec):
         if run.epochs > 200:
@@ -496,6 +486,21 @@ def _validate_design(spec: StudySpec, where: str) -> None:
         check_spec(spec)
     except UserInputError as exc:
         raise UserInputError(f"{where} {exc}") from None
+
+
+def _validate_fit(fit: FitSettings, where: str) -> None:
+    """The [fit] table: held-out counts, the law method (laws.methods' registry), the bootstrap count."""
+    for key in ("holdout_top", "holdout_frontier_top"):
+        if getattr(fit, key) < 0:
+            raise UserInputError(f"{where} [fit] {key}: must be >= 0, got {getattr(fit, key)}")
+    from clipscale.laws.methods import get as law_method
+
+    try:
+        law_method(fit.method)
+    except UserInputError as exc:
+        raise UserInputError(f"{where} [fit] method: {exc}") from None
+    if fit.n_boot < 0:
+        raise UserInputError(f"{where} [fit] n_boot: must be >= 0 (0 = no intervals), got {fit.n_boot}")
 
 
 def _validate_finetune(f: FinetuneSettings, where: str) -> None:

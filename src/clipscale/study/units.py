@@ -23,14 +23,7 @@ from typing import Any, Iterable, Sequence
 from clipscale.compute import gmacs_per_sample
 from clipscale.design import Candidate, DesignSettings, check_design
 from clipscale.errors import UserInputError
-from clipscale.laws.defaults import SEED
-
-#: bootstrap resamples of the law fitted at each decision (its interval at the target: the tolerance
-#: stop and the report's figure), at most. A live decision runs beside the training workers on the same
-#: cores: with the demo's 17 runs, logodds-sat, one fit took 11 s with 1,000 resamples and 2.6 s with
-#: 200, whose 90% interval at the target differed by 3-15% of its width. The study's own fits use
-#: [fit] n_boot.
-DECISION_N_BOOT = 200
+from clipscale.laws.defaults import DECISION_N_BOOT, SEED
 
 
 @dataclasses.dataclass(frozen=True)
