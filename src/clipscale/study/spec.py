@@ -349,7 +349,9 @@ def spec_from_dict(raw: dict[str, Any], where: str = "spec") -> StudySpec:
             if key == "axes" and raw[key].get("seed") and \
                     (raw.get("train") or {}).get("seed", TrainSettings.seed) != TrainSettings.seed:
                 raise UserInputError(f"{where}: give the seeds in [axes] seed or one in [train] seed, not both")
-            if key == "fit" and raw[key].get("holdout_top") and raw[key].get("holdout_frontier_top"):
+            # likewise holdout_top at its default: only a chosen count clashes with a frontier split
+            if key == "fit" and raw[key].get("holdout_frontier_top") and \
+                    raw[key].get("holdout_top", FitSettings.holdout_top) != FitSettings.holdout_top:
                 raise UserInputError(f"{where} [fit]: give holdout_top or holdout_frontier_top, not both "
                                      "(holdout_frontier_top judges the largest frontier runs: the demo's split)")
             kwargs[key] = _build(cls, raw[key], f"{where} [{key}]")
