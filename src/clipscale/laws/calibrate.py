@@ -29,7 +29,7 @@ from clipscale.laws import uncertainty as U
 from clipscale.laws.defaults import CUT_N_BOOT
 from clipscale.laws.fit import fit
 from clipscale.laws.methods import get as get_method
-from clipscale.laws.result import PARAM_NAMES, FitResult, law_log10
+from clipscale.laws.result import PARAM_NAMES, FitResult, error_bounds, law_log10
 from clipscale.laws.rolling import MIN_TRAIN_FRAC, cuts, frontier_targets
 
 SCHEMA = "clipscale.laws.Calibration/1"
@@ -214,7 +214,7 @@ def calibrated_interval(fit_result: FitResult, compute, level: float = 0.9,
         raise DataError(f"level must be a fraction in (0, 1), got {level}; e.g. 0.9")
     tail = (1 - level) / 2
     q = calibrated_quantiles(fit_result, compute, [tail, 1 - tail], calibration, n_test)
-    return U.from_space(q[0], fit_result.space), U.from_space(q[1], fit_result.space)
+    return error_bounds(U.from_space(q[0], fit_result.space), U.from_space(q[1], fit_result.space))
 
 
 def new_run_interval(fit_result: FitResult, compute, level: float = 0.9, n_test=None) -> tuple[np.ndarray, np.ndarray]:

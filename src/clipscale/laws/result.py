@@ -61,6 +61,12 @@ def from_space(y, space: str) -> np.ndarray:
     return 1.0 / (1.0 + 10.0 ** -y) if space == "logodds" else 10.0 ** y
 
 
+def error_bounds(lo, hi) -> tuple[np.ndarray, np.ndarray]:
+    """An interval of error fractions kept inside [0, 1]: a law in log space (the power law) can put
+    its upper end above 100% error near chance or far below the fitted compute, where no run can land."""
+    return np.clip(lo, 0.0, 1.0), np.clip(hi, 0.0, 1.0)
+
+
 @dataclasses.dataclass
 class FitResult:
     """A fitted scaling law. Error values are fractions; residuals are log10(observed / fitted)."""
@@ -139,7 +145,7 @@ class FitResult:
             logs = logs + rng.normal(0.0, self.resid_std, size=logs.shape)
         tail = (1 - level) / 2
         lo, hi = np.quantile(logs, [tail, 1 - tail], axis=0)
-        return from_space(lo, self.space), from_space(hi, self.space)
+        return error_bounds(from_space(lo, self.space), from_space(hi, self.space))
 
     # -- serialisation ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
