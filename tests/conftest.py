@@ -32,3 +32,20 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(prev)
+
+
+@pytest.fixture
+def cli_fails(capsys):
+    """check(argv, *patterns): `clipscale argv` exits 2 with one line on stderr that holds every pattern
+    (the CLI's rule for bad input); returns that line."""
+    from clipscale.cli import main
+
+    def check(argv, *patterns) -> str:
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1, err
+        for p in patterns:
+            assert p in err, err
+        return err
+
+    return check

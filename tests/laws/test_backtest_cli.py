@@ -25,15 +25,6 @@ def _table(path, n_groups=2, seed=0):
     return path
 
 
-def _fails(capsys, argv, *patterns) -> str:
-    assert main(argv) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1, err
-    for p in patterns:
-        assert p in err, err
-    return err
-
-
 def test_frontier_target_prints_coverage_per_group_and_writes_backtest_csv(tmp_path, capsys):
     path = _table(tmp_path / "results.csv")
     assert main(["backtest", str(path), "--target", "frontier", "--method", "frontier", "--holdout-top-frac", "0.25",
@@ -69,10 +60,10 @@ def test_runs_target_uses_the_recommended_per_run_law_with_the_papers_unique_dat
     (["--target", "frontier", "--holdout-frontier-top", "0"], ["--holdout-frontier-top must be a whole number >= 1"]),
     (["--target", "frontier", "--where", "downstream_dataset==nope"], ["no rows left after --where"]),
 ])
-def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, patterns):
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, patterns, cli_fails):
     path = _table(tmp_path / "results.csv")
-    _fails(capsys, ["backtest", str(path), *argv], *patterns)
+    cli_fails(["backtest", str(path), *argv], *patterns)
 
 
-def test_a_missing_table_fails_before_reading_anything(tmp_path, capsys):
-    _fails(capsys, ["backtest", str(tmp_path / "none.csv"), "--target", "runs"], "results table not found")
+def test_a_missing_table_fails_before_reading_anything(tmp_path, capsys, cli_fails):
+    cli_fails(["backtest", str(tmp_path / "none.csv"), "--target", "runs"], "results table not found")

@@ -39,15 +39,6 @@ def _study(folder, name, task, alpha, e0, seed):
     return folder
 
 
-def _fails(capsys, argv, *patterns) -> str:
-    assert main(argv) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1, err
-    for p in patterns:
-        assert p in err, err
-    return err
-
-
 def test_text_gives_the_verdict_first_and_notes_what_was_not_compared(table, capsys):
     assert main(["compare", str(table), "--by", "recipe", "--a", "fast", "--b", "slow", "--method", "ls",
                  "--n-boot", "200"]) == 0
@@ -85,19 +76,19 @@ def test_two_study_folders(tmp_path, capsys):
     assert r["downstream_dataset"] == "embedded/shape" and r["steeper"] == "a"
 
 
-def test_bad_input_is_one_line_and_exit_2(table, tmp_path, capsys):
+def test_bad_input_is_one_line_and_exit_2(table, tmp_path, capsys, cli_fails):
     base = ["compare", str(table)]
-    _fails(capsys, base + ["--by", "nope", "--a", "x", "--b", "y"], "--by column 'nope' is not in the table",
+    cli_fails(base + ["--by", "nope", "--a", "x", "--b", "y"], "--by column 'nope' is not in the table",
            "recipe")
-    _fails(capsys, base + ["--by", "recipe", "--a", "fast", "--b", "medium"],
+    cli_fails(base + ["--by", "recipe", "--a", "fast", "--b", "medium"],
            "--b 'medium' is not a value of column 'recipe'", "valid choices: fast, slow")
-    _fails(capsys, base + ["--by", "recipe", "--a", "fast", "--b", "slow", "--method", "ls",
+    cli_fails(base + ["--by", "recipe", "--a", "fast", "--b", "slow", "--method", "ls",
                            "--where", "downstream_dataset==cifar10"], "has 2 run(s)", "needs at least 3")
     for bad in ("-1", "0", "abc", "inf"):
-        _fails(capsys, base + ["--by", "recipe", "--a", "fast", "--b", "slow", "--at", bad],
+        cli_fails(base + ["--by", "recipe", "--a", "fast", "--b", "slow", "--at", bad],
                f"--at '{bad}' is not a positive number")
-    _fails(capsys, base + ["--by", "recipe"], "needs --by COL --a VALUE --b VALUE", "missing --a, --b")
+    cli_fails(base + ["--by", "recipe"], "needs --by COL --a VALUE --b VALUE", "missing --a, --b")
     a = _study(tmp_path / "s1", "one", "embedded/shape", -0.1, 0.5, 1)
     b = _study(tmp_path / "s2", "two", "embedded/objects", -0.1, 0.5, 2)
-    _fails(capsys, ["compare", str(a), str(b)], "different tasks", "embedded/shape", "embedded/objects")
-    _fails(capsys, ["compare", str(a), str(table)], "is not a study folder")
+    cli_fails(["compare", str(a), str(b)], "different tasks", "embedded/shape", "embedded/objects")
+    cli_fails(["compare", str(a), str(table)], "is not a study folder")

@@ -69,7 +69,7 @@ def test_run_prediction_from_the_per_run_law_knows_unique_data(folder, capsys):
     assert once[0]["extrapolation_decades"] == pytest.approx(math.log10(2e13 / (200 * 3e10)))
 
 
-def test_a_joint_law_answers_a_run_without_unique_data(folder, tmp_path, capsys):
+def test_a_joint_law_answers_a_run_without_unique_data(folder, tmp_path, capsys, cli_fails):
     assert main(["fit", str(folder / "results.csv"), "--method", "joint", "--size-col", "gmacs", "--size-unit", "gmacs",
                  "--data-col", "samples_seen", "--n-boot", "20", "--save-fits", str(tmp_path / "joint.json")]) == 0
     capsys.readouterr()
@@ -77,7 +77,7 @@ def test_a_joint_law_answers_a_run_without_unique_data(folder, tmp_path, capsys)
     law = Fits.load(tmp_path / "joint.json").entries[0].fit
     assert got[0]["method"] == "joint" and got[0]["error"] == pytest.approx(law.predict([200.0], [1e11])[0])
     assert got[0]["lo"] < got[0]["error"] < got[0]["hi"] and got[0]["compute_unit"] == "gmacs x samples seen"
-    _fails(capsys, ["predict", str(tmp_path / "joint.json"), "--size", "200", "--samples", "1e11", "--unique", "8e7"],
+    cli_fails(["predict", str(tmp_path / "joint.json"), "--size", "200", "--samples", "1e11", "--unique", "8e7"],
            "fitted without unique data", "drop --unique")
 
 
@@ -103,24 +103,18 @@ def test_fits_of_the_previous_format_are_read(folder, tmp_path, capsys):
     (["--compute", "1e12", "--where", "downstream_dataset==nope"], ["no rows left after --where", "groups: ds0, openclip; ds1, openclip"]),
     (["--size", "30", "--samples", "1e9"], ["hold no per-run law", "--method perrun"]),
 ])
-def test_bad_input_is_one_line_and_exit_2(folder, capsys, args, patterns):
-    _fails(capsys, ["predict", str(folder / "fits.json"), *args], *patterns)
+def test_bad_input_is_one_line_and_exit_2(folder, capsys, args, patterns, cli_fails):
+    cli_fails(["predict", str(folder / "fits.json"), *args], *patterns)
 
 
-def test_a_run_without_unique_data_and_fits_of_another_version_are_refused(folder, tmp_path, capsys):
-    _fails(capsys, ["predict", str(folder / "perrun.json"), "--size", "30", "--samples", "1e9"], "pass --unique U")
-    _fails(capsys, ["predict", str(folder / "perrun.json"), "--compute", "1e12"], "hold no frontier law")
+def test_a_run_without_unique_data_and_fits_of_another_version_are_refused(folder, tmp_path, capsys, cli_fails):
+    cli_fails(["predict", str(folder / "perrun.json"), "--size", "30", "--samples", "1e9"], "pass --unique U")
+    cli_fails(["predict", str(folder / "perrun.json"), "--compute", "1e12"], "hold no frontier law")
     data = json.loads((folder / "fits.json").read_text())
     data["schema"] = "clipscale.laws.Fits/9"
     (tmp_path / "new.json").write_text(json.dumps(data))
-    _fails(capsys, ["predict", str(tmp_path / "new.json"), "--compute", "1e12"], "not a clipscale fits file",
+    cli_fails(["predict", str(tmp_path / "new.json"), "--compute", "1e12"], "not a clipscale fits file",
            "clipscale fit")
-    _fails(capsys, ["predict", str(tmp_path / "none.json"), "--compute", "1e12"], "fits file not found")
+    cli_fails(["predict", str(tmp_path / "none.json"), "--compute", "1e12"], "fits file not found")
 
 
-def _fails(capsys, argv, *patterns) -> None:
-    assert main(argv) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1, err
-    for p in patterns:
-        assert p in err, err

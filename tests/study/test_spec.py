@@ -171,5 +171,6 @@ def test_the_fit_table_names_its_split_and_refuses_a_retired_method():
     assert demo.fit.method == FRONTIER_METHOD and demo.fit.holdout() == Holdout(frontier_top=3)
     # study.json (to_dict, which writes holdout_top at its default too) reads back as the same spec:
     # the workers of a demo read it, so a refusal here fails every run of the demo
-    for spec in (demo, _spec(fit={"holdout_frontier_top": 3}), load_spec(PRESETS["adaptive"].path, out="x")):
+    presets = [load_spec(preset.path, out="x") for preset in PRESETS.values()]
+    for spec in [_spec(fit={"holdout_frontier_top": 3}), *presets]:
         assert spec_from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
