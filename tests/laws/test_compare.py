@@ -166,3 +166,29 @@ def test_a_recipe_with_few_runs_borrows_the_pooled_scatter():
     a3, b3 = cmp.pair_draws(few, _runs(-0.12, 0.5, 3, 0.03, 3), "ls", n_boot=2000, seed=0)
     spread = lambda law: np.abs(law.alphas - law.point["alpha"])
     assert np.corrcoef(spread(a3), spread(b3))[0, 1] > 0.3  # one common scatter draw per pair
+
+
+def test_replicate_seeds_are_averaged_before_the_frontier():
+    """Two recipes with the same mean law, B's two seeds spread +-40% around it, A's +-2%: fitted to
+    every replicate, B's frontier takes its luckier seed and B looks better everywhere; on the seed
+    means the two cannot be told apart."""
+    from clipscale.laws.recipes import seed_means
+    from clipscale.laws.table import ERROR
+
+    c = np.logspace(10, 13, 10)
+    mean = 0.5 * (c / 1e10) ** -0.15
+    frames = []
+    for recipe, spread in (("a", 0.02), ("b", 0.4)):
+        for seed, sign in ((0, 1), (1, -1)):
+            frames.append(pd.DataFrame({"recipe": recipe, "downstream_dataset": "imagenet1k", "gmacs_total": c,
+                                        "acc1": 1 - mean * (1 + sign * spread * np.cos(np.arange(10))),
+                                        "arch": [f"m{i}" for i in range(10)], "samples_seen": c / 1e9,
+                                        "upstream_dataset": "LAION-2B", "seed": seed}))
+    table = pd.concat(frames, ignore_index=True)
+    b = table[table["recipe"] == "b"].assign(**{ERROR: lambda t: 1 - t["acc1"]})
+    averaged = seed_means(b)
+    assert len(averaged) == 10 and np.allclose(np.sort(averaged[ERROR]), np.sort(mean))
+    assert len(seed_means(b[b["seed"] == 0])) == 10  # one seed: the rows as they are
+    (res,), _ = compare_recipes(table, "recipe", "a", "b", method="frontier", n_boot=300)
+    p_a = [r["p_a_better"] for r in res.to_dict()["p_a_better"] if r["where"] == "largest trained"][0]
+    assert 0.05 < p_a < 0.95, p_a  # not "b is better" from its luckier seeds

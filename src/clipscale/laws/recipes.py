@@ -18,6 +18,7 @@ import pandas as pd
 from clipscale.errors import DataError, FitError, UserInputError, choices_hint
 from clipscale.laws import compare as cmp
 from clipscale.laws.methods import get as get_method, group_options
+from clipscale.laws.noise import replicate_labels
 from clipscale.laws.table import (COMPUTE, ERROR, METRIC, iter_groups, mixed_eval_kinds, prepare_table, read_table,
                                   reshape_wide)
 from clipscale.schema import EVAL_KIND_COL
@@ -119,11 +120,13 @@ def _group_keys(data: pd.DataFrame, by: str, group_by, columns: list[str]) -> li
 def _pair(ra: pd.DataFrame, rb: pd.DataFrame, method: str, n_boot: int, seed: int, scheme: str, labels,
           opts) -> tuple[cmp.LawDraws, cmp.LawDraws]:
     """Both recipes' laws in one group (compare.pair_draws); the paper's rule for CLIP-WIT
-    (methods.group_options) applies to each."""
+    (methods.group_options) applies to each. Replicates (runs of one configuration with several
+    seeds) are averaged first (`seed_means`)."""
     runs, options = [], []
     for rows, label in zip((ra, rb), labels):
         groups = rows["group"].unique() if "group" in rows.columns else []
         options.append(group_options(method, groups[0] if len(groups) == 1 else None, opts))
+        rows = seed_means(rows)
         e = rows[ERROR].to_numpy(float)
         if (e <= 0).any():
             raise FitError(f"{label}: error reaches 0 (task solved) at {int((e <= 0).sum())} of {len(e)} run(s); "
@@ -131,3 +134,17 @@ def _pair(ra: pd.DataFrame, rb: pd.DataFrame, method: str, n_boot: int, seed: in
         runs.append((rows[COMPUTE].to_numpy(float), e))
     return cmp.pair_draws(runs[0], runs[1], method, n_boot=n_boot, seed=seed, scheme=scheme, labels=labels,
                           opts=tuple(options))
+
+
+def seed_means(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per configuration, its error the mean over its seeds, when `rows` hold replicates
+    (laws.noise.replicate_labels); else `rows` as they are. A frontier law fitted to every replicate
+    takes the luckier seed at each compute, so the recipe whose seeds spread more looked better than
+    its mean (docs/compare.md: two lr recipes, two seeds each)."""
+    labels = replicate_labels(rows)
+    if labels is None:
+        return rows
+    keyed = rows.assign(_config=labels)
+    first = keyed.groupby("_config", sort=False).head(1).set_index("_config")
+    first[ERROR] = keyed.groupby("_config", sort=False)[ERROR].mean()
+    return first.reset_index(drop=True)
