@@ -7,7 +7,9 @@ upstream dataset (`perrun_table.PAPER_UNIQUE`), error = 1 - the paper's default 
 Baseline: `fit_joint` per dataset (Hoffmann et al.'s grid, 200 bootstrap resamples, its 'prediction'
 intervals). Prints per split and law: median / p90 miss in error-% points (overall and per upstream
 dataset), runs off by > 10 points, coverage of the 50/80/90/95% intervals, median 90% width, and the
-min / max of the predictions and interval endpoints (percent). Prints figures; not a test.
+min / max of the predictions and interval endpoints (percent), and how many held-out runs lie above a
+cheaper fitted run they dominate (error that rose with scale: no monotone law follows it). Prints
+figures; not a test.
 
 Usage: nice -n 10 python benchmarks/bench_perrun.py [PAPER_DIR] [--splits 0.8,0.7] [--n-boot 200]
 """
@@ -68,6 +70,35 @@ def summary(name: str, f: pd.DataFrame) -> None:
           f"interval endpoints {np.nanmin(ends):.3g}% to {np.nanmax(ends):.4g}%")
 
 
+def rises(rows: pd.DataFrame, train: pd.Series) -> pd.Series:
+    """Per held-out run, how far its error (error-% points) lies above the best fitted run of its group
+    that it dominates (a model no larger, no more samples seen, no more unique data: N, D, U all <=);
+    NaN when it dominates none. A law whose error never rises with N, D or U (every scaling law here)
+    predicts such a run at or below its prediction for that fitted run: it misses one of the two by at
+    least the rise, split between them."""
+    fitted = rows[train]
+    out = pd.Series(np.nan, index=rows.index[~train])
+    for i, run in rows[~train].iterrows():
+        f = fitted[(fitted["_group"] == run["_group"]) & (fitted["_size"] <= run["_size"])
+                   & (fitted["_data"] <= run["_data"]) & (fitted["_unique"] <= run["_unique"])]
+        if len(f):
+            out[i] = 100 * (run["_error"] - f["_error"].min())
+    return out
+
+
+def print_rises(rise: pd.Series, actual_pct: np.ndarray, frames: dict[str, pd.DataFrame]) -> None:
+    n = len(rise)
+    for f in frames.values():  # the frames list the held-out runs in the order of `rise`
+        assert np.allclose(f["actual_error_pct"].to_numpy(), actual_pct), "held-out runs out of order"
+    print(f"  held-out runs whose error is above a cheaper fitted run they dominate: "
+          + ", ".join(f"by > {t} points {int((rise > t).sum())}" for t in (0, 5, 10))
+          + f" (of {n}; a p90 miss <= 5 allows {int(0.1 * n)} misses > 5)")
+    for name, f in frames.items():
+        big = f["abs_miss_pct_points"].to_numpy() > 5
+        print(f"    {name}: {int(big.sum())} held-out runs missed by > 5 points, {int((big & (rise.to_numpy() > 0)).sum())} "
+              "of them above a cheaper fitted run they dominate")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("paper_dir", nargs="?", default=str(ROOT.parent / "shared" / "paper"))
@@ -87,7 +118,8 @@ def main() -> None:
         print(f"split: each dataset fitted on its runs at or below its {100 * keep:g}th compute percentile "
               f"({int(train.sum())} fitted, {int((~train).sum())} held out)")
         t0, c0 = time.perf_counter(), time.process_time()
-        summary("joint law E(N, D), N = per-sample GMACs", joint_frame(rows, train, args.n_boot))
+        joint = joint_frame(rows, train, args.n_boot)
+        summary("joint law E(N, D), N = per-sample GMACs", joint)
         print(f"    [{time.perf_counter() - t0:.0f} s wall, {time.process_time() - c0:.0f} s CPU]")
         t0, c0 = time.perf_counter(), time.process_time()
         frame, fit = backtest_perrun(r, holdout=Holdout(top_frac=1 - keep), unique=PAPER_UNIQUE, n_boot=args.n_boot)
@@ -98,6 +130,8 @@ def main() -> None:
               f"predictions; median extrapolation {frame['extrapolation_decades'].median():.2f} decades")
         print(f"    [{time.perf_counter() - t0:.0f} s wall, {time.process_time() - c0:.0f} s CPU: fit, "
               f"{args.n_boot} bootstrap resamples, {len(cal.get('origins', []))} rolling-origin refits]")
+        order = pd.concat([sub for _, sub in rows[~train].groupby("_group", sort=True)]).index  # the frames' row order
+        print_rises(rises(rows, train).loc[order], 100 * rows.loc[order, "_error"].to_numpy(), {"joint": joint, "per-run": frame})
 
 
 if __name__ == "__main__":
