@@ -37,6 +37,12 @@ def comparison_frame(comparisons: Sequence) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _pct(error) -> np.ndarray:
+    """Error fractions as percent, drawn no higher than 100%: a power law in error passes 100% below
+    the compute of its first runs (near chance), where no run can land."""
+    return 100 * np.minimum(np.asarray(error, dtype=float), 1.0)
+
+
 def comparison_figure(c, path: Path) -> Path:
     """The figure of one comparison as PNG at `path`."""
     import matplotlib
@@ -53,9 +59,9 @@ def comparison_figure(c, path: Path) -> Path:
     fig, (ax, axp) = plt.subplots(2, 1, figsize=(6.4, 5.6), sharex=True, gridspec_kw={"height_ratios": [3, 1.3]})
     for law, name, colour, marker, z in ((c.b, c.names[1], _COLOURS[1], "s", 3),
                                          (c.a, c.names[0], _COLOURS[0], "o", 4)):  # A's runs on top
-        band = np.quantile(law.error_at(grid, draws=True), [tail, 1.0 - tail], axis=0)
-        ax.fill_between(grid, 100 * band[0], 100 * band[1], color=colour, alpha=0.15, lw=0)
-        ax.plot(grid, 100 * law.error_at(grid), color=colour, lw=1.6, label=f"{name}: {law.formula}")
+        band = _pct(np.quantile(law.error_at(grid, draws=True), [tail, 1.0 - tail], axis=0))
+        ax.fill_between(grid, band[0], band[1], color=colour, alpha=0.15, lw=0)
+        ax.plot(grid, _pct(law.error_at(grid)), color=colour, lw=1.6, label=f"{name}: {law.formula}")
         ax.scatter(law.compute, 100 * law.error, s=22, color=colour, marker=marker, edgecolors="white",
                    linewidths=0.6, zorder=z, label=f"{name}: {len(law.compute)} runs")
     x = c.crossover
